@@ -1,0 +1,63 @@
+"""Safe Society footage archive: the table of contents of routes and event handlers."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from chalice import Chalice, Rate
+from chalice.app import CloudWatchEvent, SQSEvent
+
+from chalicelib import wiring
+from chalicelib.api.admin import admin_api
+from chalicelib.api.authorizers import authorizers
+from chalicelib.api.gateway import gateway_api
+from chalicelib.api.officials import officials_api
+from chalicelib.api.public import public_api
+from chalicelib.domain.timeutil import parse_time
+from chalicelib.handlers.ingest import uploaded_objects
+from chalicelib.observability import logger, metrics
+
+app = Chalice(app_name="safe-society-archive")
+for blueprint in (authorizers, public_api, gateway_api, officials_api, admin_api):
+    app.register_blueprint(blueprint)
+
+# The queue is declared in infra/template.yaml; the packaged event source is pointed at it there.
+INGEST_QUEUE = "safe-society-ingest"
+
+
+def _ingest_record(record: SQSRecord) -> None:
+    metrics.add_metric(name="IngestMessages", unit="Count", value=1)
+    try:
+        for uploaded in uploaded_objects(record.body):
+            verdict = wiring.clip_ingest().ingest(uploaded, wiring.now())
+            metrics.add_metric(name=f"Clips{verdict.value.title()}", unit="Count", value=1)
+    except Exception:
+        logger.exception("ingest failed; the message goes back to the queue", extra={"message_id": record.message_id})
+        metrics.add_metric(name="IngestFailures", unit="Count", value=1)
+        raise
+
+
+@app.on_sqs_message(queue=INGEST_QUEUE, batch_size=10)
+def ingest_clips(event: SQSEvent) -> PartialItemFailureResponse:
+    """S3 → SQS → here: each record judged on its own; failures go back to the queue, then the DLQ."""
+    try:
+        return process_partial_response(
+            event=event.to_dict(),
+            record_handler=_ingest_record,
+            # A wholly failed batch is reported item by item too, not raised: each message retries on its own.
+            processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False),
+            context=cast(LambdaContext | None, event.context),
+        )
+    finally:
+        metrics.flush_metrics()
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS))
+def expire_retention(event: CloudWatchEvent) -> dict[str, int]:
+    """Hourly: delete what retention no longer allows, at the time the schedule fired."""
+    report = wiring.retention_sweep().run(parse_time(event.time) if event.time else wiring.now())
+    return {"expired": report.expired, "objects_deleted": report.objects_deleted}

@@ -1,0 +1,1 @@
+"""Everything the Lambda functions run: packaged by Chalice beside app.py."""

@@ -1,0 +1,1 @@
+"""Chalice blueprints, one per area; app.py registers them."""

@@ -1,0 +1,65 @@
+"""The two custom authorizers: Cognito ID tokens (officials) and gateway tokens.
+
+Chalice's CognitoUserPoolAuthorizer is not enforced by `chalice local`, so tokens are verified here,
+in code that runs the same locally and as the API Gateway authorizer function.
+Results are never cached (ttl 0): a revoked gateway or an expired token is refused at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from chalice import AuthResponse, Blueprint
+from chalice.app import AuthRequest
+
+from chalicelib import wiring
+from chalicelib.auth import CredentialsRejected, bearer_token
+from chalicelib.domain.audit import NO_SITE, Outcome
+from chalicelib.domain.principal import Principal
+from chalicelib.observability import logger
+from chalicelib.policy import Action
+
+authorizers = Blueprint(__name__)
+
+
+@authorizers.authorizer(ttl_seconds=0)
+def official_auth(auth_request: AuthRequest) -> AuthResponse:
+    return _authorize(auth_request, lambda token: wiring.official_verifier().verify(token))
+
+
+@authorizers.authorizer(ttl_seconds=0)
+def gateway_auth(auth_request: AuthRequest) -> AuthResponse:
+    return _authorize(auth_request, lambda token: wiring.gateway_authenticator().verify(token))
+
+
+def _authorize(auth_request: AuthRequest, verify: Callable[[str], Principal]) -> AuthResponse:
+    try:
+        principal = verify(bearer_token(auth_request.token or ""))
+    except CredentialsRejected as rejection:
+        return _refuse(auth_request, str(rejection))
+    except Exception:
+        # An authorizer that raises gets no answer at all (API Gateway 500, chalice local drops the
+        # connection): refuse instead, and leave the cause in the log.
+        logger.exception("authorizer failed")
+        return _refuse(auth_request, "credentials could not be checked")
+    return AuthResponse(routes=["*"], principal_id=principal.id, context=principal.to_context())
+
+
+def _refuse(auth_request: AuthRequest, reason: str) -> AuthResponse:
+    wiring.audit_log().record(
+        None,
+        Action.AUTHENTICATE,
+        NO_SITE,
+        _route_of(auth_request.method_arn),
+        Outcome.REFUSED,
+        wiring.now(),
+        reason=reason,
+    )
+    return AuthResponse(routes=[], principal_id="anonymous")
+
+
+def _route_of(method_arn: str) -> str:
+    """`GET /clips/X` from `arn:aws:execute-api:region:account:api/stage/GET/clips/X`."""
+    resource = method_arn.split(":", 5)[-1]
+    parts = resource.split("/", 3)
+    return f"{parts[2]} /{parts[3]}" if len(parts) == 4 else resource

@@ -1,0 +1,112 @@
+"""The OpenAPI 3 description of every route; a test keeps it and the app's route table equal."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from chalicelib.domain.catalog import NewCamera, NewGateway
+from chalicelib.domain.clips import Registration
+from chalicelib.services.footage import ViewRequest
+from chalicelib.services.intake import Heartbeat
+
+OFFICIAL = "official"
+GATEWAY = "gateway"
+WINDOW = ("from", "to", "limit", "cursor")
+
+
+@dataclass(frozen=True)
+class Operation:
+    summary: str
+    auth: str | None
+    body: type[BaseModel] | None = None
+    status: int = 200
+    query: tuple[str, ...] = field(default=())
+
+
+OPERATIONS: dict[tuple[str, str], Operation] = {
+    ("GET", "/health"): Operation("Liveness", None),
+    ("GET", "/openapi.json"): Operation("This document", None),
+    ("POST", "/gateway/clips"): Operation(
+        "Register a clip; 201 with a signed upload, 200 with the same clip when registered before",
+        GATEWAY,
+        Registration,
+        201,
+    ),
+    ("GET", "/gateway/clips/{clip_id}"): Operation("The state of one of this site's clips", GATEWAY),
+    ("POST", "/gateway/heartbeat"): Operation("Report progress and health", GATEWAY, Heartbeat, 204),
+    ("GET", "/sites"): Operation("The sites the caller may see", OFFICIAL),
+    ("GET", "/sites/{site}/cameras"): Operation("A site's cameras with status and last clip time", OFFICIAL),
+    ("POST", "/sites/{site}/cameras"): Operation("Add a camera (admin)", OFFICIAL, NewCamera, 201),
+    ("GET", "/cameras/{camera_id}/clips"): Operation(
+        "Indexed clips of a camera in a time window, newest first, with short-lived thumbnail URLs",
+        OFFICIAL,
+        query=(*WINDOW, "purpose"),
+    ),
+    ("GET", "/clips/{clip_id}"): Operation("One clip's record", OFFICIAL),
+    ("POST", "/clips/{clip_id}/view"): Operation(
+        "A short-lived signed URL for the clip, issued for a stated purpose", OFFICIAL, ViewRequest
+    ),
+    ("GET", "/audit"): Operation("The audit trail of a site (dpo, auditor)", OFFICIAL, query=("site", *WINDOW)),
+    ("POST", "/gateways"): Operation("Create a gateway; its token is shown once (admin)", OFFICIAL, NewGateway, 201),
+    ("GET", "/gateways"): Operation("Gateways of the caller's sites with their health (admin)", OFFICIAL),
+    ("POST", "/gateways/{gateway_id}/revocation"): Operation("Revoke a gateway at once (admin)", OFFICIAL),
+}
+
+_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error", "message"],
+    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+}
+
+
+def _operation(method: str, path: str, op: Operation) -> dict[str, Any]:
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in re.findall(r"{(\w+)}", path)
+    ] + [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}} for name in op.query]
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    doc: dict[str, Any] = {
+        "operationId": f"{method.lower()}{re.sub(r'[^A-Za-z0-9]+', '_', path)}",
+        "summary": op.summary,
+        "parameters": parameters,
+        "responses": {
+            str(op.status): {"description": "success"},
+            "400": {"description": "invalid request"} | error,
+            "403": {"description": "refused (audited)"} | error,
+            "404": {"description": "not found, or not yours to know of"} | error,
+        },
+    }
+    if op.auth:
+        doc["security"] = [{op.auth: []}]
+    if op.body:
+        doc["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": op.body.model_json_schema()}},
+        }
+    return doc
+
+
+def openapi_document() -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for (method, path), op in OPERATIONS.items():
+        paths.setdefault(path, {})[method.lower()] = _operation(method, path, op)
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Safe Society footage archive",
+            "version": "1",
+            "description": "Interreg LLI-457 'Safe society': footage archive for Aizkraukle and Biržai.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": {"Error": _ERROR_SCHEMA},
+            "securitySchemes": {
+                OFFICIAL: {"type": "http", "scheme": "bearer", "bearerFormat": "Cognito ID token (JWT)"},
+                GATEWAY: {"type": "http", "scheme": "bearer", "bearerFormat": "<gateway_id>.<secret>"},
+            },
+        },
+    }

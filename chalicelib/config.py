@@ -1,0 +1,98 @@
+"""One validated Settings object, read from the environment once."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+# Footage of EU residents stays in the EU (DESIGN.md "Data residency").
+EU_REGIONS = frozenset(
+    {
+        "eu-north-1",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "eu-central-1",
+        "eu-central-2",
+        "eu-south-1",
+        "eu-south-2",
+    }
+)
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not describe a usable deployment."""
+
+
+class Settings(BaseModel):
+    """Everything the functions need to know about their deployment."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    region: str
+    clips_bucket: str = Field(min_length=3)
+    clips_key_arn: str = Field(min_length=1, description="the customer-managed KMS key clips are sealed with")
+    clips_table: str = Field(min_length=1)
+    sites_table: str = Field(min_length=1)
+    cameras_table: str = Field(min_length=1)
+    gateways_table: str = Field(min_length=1)
+    audit_table: str = Field(min_length=1)
+    user_pool_id: str = Field(min_length=1)
+    user_pool_client_id: str = Field(min_length=1)
+    jwks_url: str = ""
+    token_issuer: str = ""
+    view_url_seconds: int = Field(default=300, ge=30, le=900)
+    max_view_url_seconds: int = Field(default=900, ge=30, le=900)
+    clock_skew_seconds: int = Field(default=300, ge=0, le=3600)
+    max_clip_seconds: int = Field(default=3600, ge=1, le=6 * 3600)
+    max_clip_bytes: int = Field(default=1 << 30, ge=1, le=5 * (1 << 30))
+    duration_tolerance_seconds: float = Field(default=2.0, ge=0)
+    upload_url_seconds: int = Field(default=900, ge=60, le=3600)
+    aws_endpoint_url: str = Field(default="", description="the embedded AWS, when running locally")
+
+    @field_validator("region")
+    @classmethod
+    def _region_in_eu(cls, region: str) -> str:
+        if region not in EU_REGIONS:
+            raise ValueError(f"region {region!r} is outside the EU; footage must stay in an EU region")
+        return region
+
+    @model_validator(mode="after")
+    def _cognito_urls(self) -> Settings:
+        # Real Cognito serves its keys under the issuer; the local one does not, hence two settings.
+        issuer = self.token_issuer or f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
+        jwks = self.jwks_url or f"{issuer}/.well-known/jwks.json"
+        object.__setattr__(self, "token_issuer", issuer)
+        object.__setattr__(self, "jwks_url", jwks)
+        return self
+
+    @property
+    def s3_endpoint_url(self) -> str:
+        return self.aws_endpoint_url or f"https://s3.{self.region}.amazonaws.com"
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
+        """Read SAFE_* variables (and AWS_REGION); fail with every problem named."""
+        values: dict[str, str] = {
+            name.removeprefix("SAFE_").lower(): value
+            for name, value in environ.items()
+            if name.startswith("SAFE_") and value != ""
+        }
+        values.setdefault("region", environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION", ""))
+        values.setdefault("aws_endpoint_url", environ.get("AWS_ENDPOINT_URL", ""))
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"SAFE_{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+            )
+            raise ConfigurationError(f"invalid configuration: {problems}") from exc
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process's settings, read on first use (never at import, so tests and packaging need none)."""
+    return Settings.from_environ(os.environ)

@@ -1,0 +1,124 @@
+"""Sites (tenants), their cameras and their gateways."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.domain.clips import CAMERA_ID_PATTERN, UtcTime
+
+SITE_ID_PATTERN = r"^[a-z][a-z0-9-]{1,30}$"
+_GATEWAY_ID = re.compile(r"^gw-[a-z0-9-]{1,60}$")
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
+
+
+class Site(BaseModel):
+    """A municipality running cameras: the data controller of its footage."""
+
+    model_config = ConfigDict(frozen=True)
+
+    site_id: str = Field(pattern=SITE_ID_PATTERN)
+    name: str
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    timezone: str
+    retention_days: int = Field(ge=1)
+    retention_justification: str = ""
+    max_retention_days: int = Field(ge=1, description="the legal maximum, from legal_basis")
+    legal_basis: str
+    controller: str
+    dpo_contact: str
+
+
+class CameraStatus(StrEnum):
+    ACTIVE = "active"
+    RETIRED = "retired"
+
+
+class NewCamera(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    camera_id: str = Field(pattern=CAMERA_ID_PATTERN)
+    name: str = Field(min_length=1, max_length=120)
+    location: str = Field(min_length=1, max_length=300)
+
+
+class Camera(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    camera_id: str
+    site_id: str
+    name: str
+    location: str
+    status: CameraStatus = CameraStatus.ACTIVE
+    created_at: UtcTime
+    last_clip_at: UtcTime | None = None
+
+
+class NewGateway(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    site_id: str = Field(pattern=SITE_ID_PATTERN)
+    name: str = Field(min_length=1, max_length=120)
+    camera_ids: tuple[str, ...] = Field(min_length=1, max_length=256)
+
+
+class Gateway(BaseModel):
+    """An edge box; its secret is stored only as a hash."""
+
+    model_config = ConfigDict(frozen=True)
+
+    gateway_id: str
+    site_id: str
+    name: str
+    camera_ids: tuple[str, ...]
+    secret_sha256: str
+    created_at: UtcTime
+    created_by: str
+    revoked_at: UtcTime | None = None
+    revoked_by: str | None = None
+    last_seen_at: UtcTime | None = None
+    last_heartbeat: dict[str, Any] | None = None
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def public_view(self) -> dict[str, Any]:
+        """Everything but the secret's hash."""
+        return self.model_dump(mode="json", exclude={"secret_sha256"})
+
+
+def new_gateway_secret() -> tuple[str, str]:
+    """A random secret and the hash that is stored: 256 bits need no slow hash to resist guessing."""
+    secret = secrets.token_urlsafe(32)
+    return secret, secret_hash(secret)
+
+
+def secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def secret_matches(secret: str, stored_hash: str) -> bool:
+    return hmac.compare_digest(secret_hash(secret), stored_hash)
+
+
+def gateway_token(gateway_id: str, secret: str) -> str:
+    """What a gateway sends as `Authorization: Bearer <token>`."""
+    return f"{gateway_id}.{secret}"
+
+
+def new_gateway_id(site_id: str) -> str:
+    return f"gw-{site_id}-{secrets.token_hex(4)}"
+
+
+def split_gateway_token(token: str) -> tuple[str, str] | None:
+    gateway_id, dot, secret = token.partition(".")
+    if not dot or not _GATEWAY_ID.match(gateway_id) or not _SECRET.match(secret):
+        return None
+    return gateway_id, secret

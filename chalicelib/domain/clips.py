@@ -1,0 +1,151 @@
+"""Clip registration rules, identity, object keys and the clip record."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+from ulid import ULID
+
+from chalicelib.domain.timeutil import iso, parse_time
+from chalicelib.errors import InvalidRequest
+
+CAMERA_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+_CLIP_KEY = re.compile(
+    r"^clips/(?P<site>[a-z0-9-]+)/(?P<camera>[a-z0-9-]+)/\d{4}/\d{2}/\d{2}/(?P<clip>[0-9A-Z]{26})\.mp4$"
+)
+
+
+def _utc(moment: datetime) -> datetime:
+    return parse_time(moment.isoformat())
+
+
+# Serialized fixed-width (see timeutil.iso) so stored times sort correctly as text.
+UtcTime = Annotated[datetime, AfterValidator(_utc), PlainSerializer(iso, return_type=str, when_used="json")]
+
+
+class ClipStatus(StrEnum):
+    REGISTERED = "registered"
+    UPLOADED = "uploaded"
+    INDEXED = "indexed"
+    QUARANTINED = "quarantined"
+    EXPIRED = "expired"
+
+
+class Registration(BaseModel):
+    """What a gateway says about a clip before uploading it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    camera_id: str = Field(pattern=CAMERA_ID_PATTERN)
+    start: UtcTime
+    end: UtcTime
+    size: int = Field(gt=0)
+    sha256: str = Field(pattern=SHA256_PATTERN, description="hex sha256 of the clip's bytes")
+
+
+@dataclass(frozen=True)
+class RegistrationLimits:
+    clock_skew: timedelta
+    max_duration: timedelta
+    max_bytes: int
+
+
+def check_registration(registration: Registration, now: datetime, limits: RegistrationLimits) -> None:
+    """Refuse times and sizes no camera could have produced."""
+    if registration.end <= registration.start:
+        raise InvalidRequest("end must be after start")
+    if registration.end - registration.start > limits.max_duration:
+        raise InvalidRequest(f"a clip may last at most {int(limits.max_duration.total_seconds())} s")
+    if registration.end > now + limits.clock_skew:
+        raise InvalidRequest(f"end {iso(registration.end)} is in the future (server time {iso(now)})")
+    if registration.size > limits.max_bytes:
+        raise InvalidRequest(f"a clip may be at most {limits.max_bytes} bytes")
+
+
+def clip_id_for(site: str, registration: Registration) -> str:
+    """A ULID sorted by the clip's start, derived from what identifies the recording.
+
+    The same registration always yields the same id, so a gateway retrying after a lost
+    answer gets its clip back instead of a duplicate.
+    """
+    start_ms = int(registration.start.timestamp() * 1000)
+    identity = f"{site}|{registration.camera_id}|{iso(registration.start)}|{registration.sha256}"
+    tail = hashlib.sha256(identity.encode()).digest()[:10]
+    return str(ULID.from_bytes(start_ms.to_bytes(6, "big") + tail))
+
+
+def object_key(site: str, camera_id: str, start: datetime, clip_id: str) -> str:
+    return f"clips/{site}/{camera_id}/{start:%Y/%m/%d}/{clip_id}.mp4"
+
+
+def clip_id_from_key(key: str) -> str | None:
+    """The clip id an uploaded object's key names, or None for a key the archive did not issue."""
+    match = _CLIP_KEY.match(key)
+    return match.group("clip") if match else None
+
+
+def thumbnail_prefix(site: str, camera_id: str, clip_id: str) -> str:
+    return f"thumbnails/{site}/{camera_id}/{clip_id}/"
+
+
+def retain_until(start: datetime, retention_days: int) -> datetime:
+    """Storage limitation (GDPR Art. 5(1)(e)): footage lives `retention_days` from its recording."""
+    return start + timedelta(days=retention_days)
+
+
+class VideoFacts(BaseModel):
+    """What probing the stored video found."""
+
+    model_config = ConfigDict(frozen=True)
+
+    codec: str
+    width: int
+    height: int
+    fps: float
+    duration_s: float
+
+
+class Clip(BaseModel):
+    """The index record of one clip."""
+
+    model_config = ConfigDict(frozen=True)
+
+    clip_id: str
+    site: str
+    camera_id: str
+    gateway_id: str
+    start: UtcTime
+    end: UtcTime
+    size: int
+    sha256: str
+    status: ClipStatus
+    retain_until: UtcTime
+    registered_at: UtcTime
+    object_key: str
+    object_version: str | None = None
+    video: VideoFacts | None = None
+    thumbnail_keys: tuple[str, ...] = ()
+    quarantine_reason: str | None = None
+    ingested_at: UtcTime | None = None
+    expired_at: UtcTime | None = None
+    holds: frozenset[str] = frozenset()
+
+    def same_registration(self, registration: Registration) -> bool:
+        return (
+            self.camera_id == registration.camera_id
+            and self.start == registration.start
+            and self.end == registration.end
+            and self.size == registration.size
+            and self.sha256 == registration.sha256
+        )
+
+    @property
+    def registered_seconds(self) -> float:
+        return (self.end - self.start).total_seconds()

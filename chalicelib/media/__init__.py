@@ -1,0 +1,1 @@
+"""Video inspection and thumbnailing for uploaded clips."""

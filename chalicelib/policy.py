@@ -1,0 +1,66 @@
+"""Who may do what: pure functions over a Principal (DESIGN.md "Roles")."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from chalicelib.domain.principal import Principal, Role
+from chalicelib.errors import AccessRefused, HiddenRefusal
+
+
+class Action(StrEnum):
+    REGISTER_CLIP = "clip.register"
+    READ_OWN_CLIP = "clip.status"
+    HEARTBEAT = "gateway.heartbeat"
+    LIST_SITES = "sites.list"
+    LIST_CAMERAS = "cameras.list"
+    SEARCH_CLIPS = "clips.search"
+    READ_CLIP = "clip.read"
+    VIEW_CLIP = "clip.view"
+    READ_AUDIT = "audit.read"
+    CREATE_CAMERA = "camera.create"
+    CREATE_GATEWAY = "gateway.create"
+    REVOKE_GATEWAY = "gateway.revoke"
+    LIST_GATEWAYS = "gateways.list"
+    EXPIRE_CLIP = "clip.expire"
+    AUTHENTICATE = "authenticate"
+
+
+_FOOTAGE = frozenset({Role.OPERATOR, Role.INVESTIGATOR, Role.DPO})
+
+ALLOWED_ROLES: dict[Action, frozenset[Role]] = {
+    Action.REGISTER_CLIP: frozenset({Role.GATEWAY}),
+    Action.READ_OWN_CLIP: frozenset({Role.GATEWAY}),
+    Action.HEARTBEAT: frozenset({Role.GATEWAY}),
+    Action.LIST_SITES: frozenset({Role.OPERATOR, Role.INVESTIGATOR, Role.DPO, Role.ADMIN, Role.AUDITOR}),
+    Action.LIST_CAMERAS: _FOOTAGE | {Role.ADMIN},
+    # Thumbnails are footage too: admins and auditors never see them (separation of duties).
+    Action.SEARCH_CLIPS: _FOOTAGE,
+    Action.READ_CLIP: _FOOTAGE,
+    Action.VIEW_CLIP: _FOOTAGE,
+    Action.READ_AUDIT: frozenset({Role.DPO, Role.AUDITOR}),
+    Action.CREATE_CAMERA: frozenset({Role.ADMIN}),
+    Action.CREATE_GATEWAY: frozenset({Role.ADMIN}),
+    Action.REVOKE_GATEWAY: frozenset({Role.ADMIN}),
+    Action.LIST_GATEWAYS: frozenset({Role.ADMIN}),
+    Action.EXPIRE_CLIP: frozenset({Role.SYSTEM}),
+}
+
+
+def authorize(principal: Principal, action: Action, site: str, *, target: str = "", hide: bool = False) -> None:
+    """Refuse unless the principal's role may do `action` on `site`.
+
+    `hide` answers a site refusal as 404: for things addressed by id, a 403 would confirm they exist.
+    """
+    if principal.role not in ALLOWED_ROLES[action]:
+        raise AccessRefused(f"role {principal.role} may not {action}", action=action, site=site, target=target)
+    if site not in principal.sites:
+        if hide:
+            raise HiddenRefusal(f"{target or site} not found", action=action, site=site, target=target)
+        raise AccessRefused(f"no access to site {site}", action=action, site=site, target=target)
+
+
+def require_role(principal: Principal, action: Action, *, site: str = "", target: str = "") -> None:
+    """Refuse unless the role may do `action` at all; `site` and `target` say where, for the audit trail."""
+    if principal.role not in ALLOWED_ROLES[action]:
+        raise AccessRefused(f"role {principal.role} may not {action}", action=action, site=site, target=target)

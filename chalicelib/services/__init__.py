@@ -1,0 +1,1 @@
+"""What the API does, as plain methods over adapters: routes only parse and answer."""

@@ -1,0 +1,157 @@
+"""Gateways register clips, ask after them and report their health."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.domain.catalog import Gateway
+from chalicelib.domain.clips import (
+    Clip,
+    ClipStatus,
+    Registration,
+    RegistrationLimits,
+    check_registration,
+    clip_id_for,
+    object_key,
+    retain_until,
+)
+from chalicelib.domain.principal import Principal
+from chalicelib.errors import AccessRefused, Conflict, HiddenRefusal, InvalidRequest, NotFound
+from chalicelib.policy import Action, authorize
+from chalicelib.store.catalog import Catalog
+from chalicelib.store.clips import ClipIndex
+from chalicelib.store.objects import ClipObjects, UploadTicket
+
+
+class CameraProgress(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    last_segment_at: str | None = None
+    restarts: int = Field(default=0, ge=0)
+
+
+class Heartbeat(BaseModel):
+    """What a gateway reports every half minute: progress, not just liveness."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: str = Field(default="", max_length=64)
+    spool_clips: int = Field(default=0, ge=0)
+    spool_bytes: int = Field(default=0, ge=0)
+    oldest_pending_s: float = Field(default=0, ge=0)
+    dropped_clips: int = Field(default=0, ge=0)
+    free_disk_bytes: int = Field(default=0, ge=0)
+    clock_offset_s: float = 0.0
+    cameras: dict[str, CameraProgress] = Field(default_factory=dict, max_length=256)
+
+
+@dataclass(frozen=True)
+class RegisteredClip:
+    clip: Clip
+    upload: UploadTicket | None
+    created: bool
+
+
+class Intake:
+    def __init__(
+        self,
+        catalog: Catalog,
+        index: ClipIndex,
+        objects: ClipObjects,
+        limits: RegistrationLimits,
+        upload_ttl: timedelta,
+    ) -> None:
+        self._catalog = catalog
+        self._index = index
+        self._objects = objects
+        self._limits = limits
+        self._upload_ttl = upload_ttl
+
+    def register(self, principal: Principal, registration: Registration, now: datetime) -> RegisteredClip:
+        """Register a clip (or return the same one again) with a signed upload while it awaits its bytes."""
+        gateway = self._gateway(principal)
+        camera = self._catalog.get_camera(registration.camera_id)
+        if camera is None or camera.site_id != gateway.site_id or camera.camera_id not in gateway.camera_ids:
+            raise AccessRefused(
+                f"camera {registration.camera_id} is not one of this gateway's cameras",
+                action=Action.REGISTER_CLIP,
+                site=gateway.site_id,
+                target=registration.camera_id,
+            )
+        authorize(principal, Action.REGISTER_CLIP, gateway.site_id, target=registration.camera_id)
+        check_registration(registration, now, self._limits)
+        site = self._catalog.get_site(gateway.site_id)
+        if site is None:
+            raise NotFound(f"site {gateway.site_id} is not configured")
+        keep_until = retain_until(registration.start, site.retention_days)
+        if keep_until <= now:
+            raise InvalidRequest(
+                f"the clip's retention ({site.retention_days} days) is already over: delete it at the edge"
+            )
+        clip_id = clip_id_for(site.site_id, registration)
+        new = Clip(
+            clip_id=clip_id,
+            site=site.site_id,
+            camera_id=registration.camera_id,
+            gateway_id=gateway.gateway_id,
+            start=registration.start,
+            end=registration.end,
+            size=registration.size,
+            sha256=registration.sha256,
+            status=ClipStatus.REGISTERED,
+            retain_until=keep_until,
+            registered_at=now,
+            object_key=object_key(site.site_id, registration.camera_id, registration.start, clip_id),
+        )
+        clip = self._index.register(new)
+        created = clip is not None
+        if clip is None:
+            clip = self._index.get(clip_id)
+            if clip is None or not clip.same_registration(registration):
+                raise Conflict(f"clip {clip_id} was registered with different end or size")
+        upload = None
+        if clip.status == ClipStatus.REGISTERED:
+            upload = self._objects.upload_ticket(clip.object_key, clip.sha256, clip.size, self._upload_ttl, now)
+        return RegisteredClip(clip=clip, upload=upload, created=created)
+
+    def clip_state(self, principal: Principal, clip_id: str) -> Clip:
+        gateway = self._gateway(principal)
+        clip = self._index.get(clip_id)
+        if clip is None:
+            raise NotFound(f"clip {clip_id} not found")
+        if clip.site != gateway.site_id:
+            raise HiddenRefusal(
+                f"clip {clip_id} not found", action=Action.READ_OWN_CLIP, site=clip.site, target=clip_id
+            )
+        return clip
+
+    def heartbeat(self, principal: Principal, heartbeat: Heartbeat, now: datetime) -> None:
+        gateway = self._gateway(principal)
+        authorize(principal, Action.HEARTBEAT, gateway.site_id)
+        self._catalog.record_heartbeat(gateway.gateway_id, heartbeat.model_dump(), now)
+
+    def _gateway(self, principal: Principal) -> Gateway:
+        gateway_id = principal.id.removeprefix("gateway:")
+        gateway = self._catalog.get_gateway(gateway_id) if principal.id.startswith("gateway:") else None
+        if gateway is None or gateway.revoked:
+            raise AccessRefused(
+                "only a registered, unrevoked gateway may do this",
+                action=Action.REGISTER_CLIP,
+                site=next(iter(principal.sites), ""),
+            )
+        return gateway
+
+
+def gateway_clip_view(clip: Clip) -> dict[str, Any]:
+    """What a gateway may know of its clip: enough to decide whether to delete its copy."""
+    return {
+        "clip_id": clip.clip_id,
+        "camera_id": clip.camera_id,
+        "status": clip.status.value,
+        "sha256": clip.sha256,
+        "quarantine_reason": clip.quarantine_reason,
+    }

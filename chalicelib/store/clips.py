@@ -1,0 +1,157 @@
+"""The clip index in DynamoDB: registration, the ingest state machine, search and expiry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
+
+from chalicelib.domain.clips import Clip, ClipStatus, VideoFacts
+from chalicelib.domain.timeutil import iso
+from chalicelib.store.dynamo import decode_cursor, encode_cursor, from_item, is_condition_failure, to_item
+
+# Sparse index keys: an attribute is present only while the clip belongs in that index.
+LISTED_CAMERA = "listed_camera"  # set once indexed, so search never meets unverified footage
+EXPIRY_QUEUE = "expiry_queue"  # set while footage exists, so the sweep reads only what is due
+EXPIRY_QUEUE_VALUE = "live"
+BY_CAMERA_INDEX = "by_camera"
+BY_EXPIRY_INDEX = "by_expiry"
+_CAMERA_PAGE_KEYS = frozenset({"clip_id", LISTED_CAMERA, "start"})
+
+
+@dataclass(frozen=True)
+class ClipPage:
+    clips: list[Clip]
+    cursor: str | None
+
+
+class ClipIndex:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def register(self, clip: Clip) -> Clip | None:
+        """Store a new registration; None when the clip id is already taken."""
+        item = to_item(clip.model_dump(mode="json"))
+        item[EXPIRY_QUEUE] = EXPIRY_QUEUE_VALUE
+        try:
+            self._table.put_item(Item=item, ConditionExpression=Attr("clip_id").not_exists())
+        except ClientError as error:
+            if is_condition_failure(error):
+                return None
+            raise
+        return clip
+
+    def get(self, clip_id: str) -> Clip | None:
+        item = self._table.get_item(Key={"clip_id": clip_id}, ConsistentRead=True).get("Item")
+        return _clip(item) if item else None
+
+    def claim_upload(self, clip_id: str, version_id: str) -> Clip | None:
+        """Mark the clip uploaded by this object version; None if it was already judged (a duplicate event).
+
+        A redelivery of the same version while still `uploaded` claims again, so a crash mid-ingest resumes.
+        """
+        condition = Attr("status").eq(ClipStatus.REGISTERED.value) | (
+            Attr("status").eq(ClipStatus.UPLOADED.value) & Attr("object_version").eq(version_id)
+        )
+        return self._update(
+            clip_id,
+            "SET #status = :uploaded, object_version = :version",
+            {":uploaded": ClipStatus.UPLOADED.value, ":version": version_id},
+            condition,
+        )
+
+    def mark_indexed(self, clip: Clip, video: VideoFacts, thumbnail_keys: list[str], now: datetime) -> Clip | None:
+        return self._update(
+            clip.clip_id,
+            "SET #status = :indexed, video = :video, thumbnail_keys = :thumbs, ingested_at = :now, "
+            f"{LISTED_CAMERA} = :camera",
+            {
+                ":indexed": ClipStatus.INDEXED.value,
+                ":video": to_item(video.model_dump()),
+                ":thumbs": thumbnail_keys,
+                ":now": iso(now),
+                ":camera": clip.camera_id,
+            },
+            self._judging(clip),
+        )
+
+    def mark_quarantined(self, clip: Clip, reason: str, now: datetime) -> Clip | None:
+        return self._update(
+            clip.clip_id,
+            "SET #status = :quarantined, quarantine_reason = :reason, ingested_at = :now",
+            {":quarantined": ClipStatus.QUARANTINED.value, ":reason": reason[:500], ":now": iso(now)},
+            self._judging(clip),
+        )
+
+    def mark_expired(self, clip: Clip, now: datetime) -> Clip | None:
+        """Keep ids and times only; None if a hold arrived or another sweep got there first."""
+        return self._update(
+            clip.clip_id,
+            "SET #status = :expired, expired_at = :now REMOVE video, thumbnail_keys, quarantine_reason, "
+            f"object_version, {LISTED_CAMERA}, {EXPIRY_QUEUE}",
+            {":expired": ClipStatus.EXPIRED.value, ":now": iso(now)},
+            Attr("status").ne(ClipStatus.EXPIRED.value) & Attr("holds").not_exists(),
+        )
+
+    def camera_clips(
+        self, camera_id: str, start_from: datetime, start_to: datetime, limit: int, cursor: str | None
+    ) -> ClipPage:
+        """Indexed clips of a camera starting in the window, newest first."""
+        query: dict[str, Any] = {
+            "IndexName": BY_CAMERA_INDEX,
+            "KeyConditionExpression": Key(LISTED_CAMERA).eq(camera_id)
+            & Key("start").between(iso(start_from), iso(start_to)),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        start_key = decode_cursor(cursor, {LISTED_CAMERA: camera_id}, _CAMERA_PAGE_KEYS)
+        if start_key:
+            query["ExclusiveStartKey"] = start_key
+        page = self._table.query(**query)
+        return ClipPage([_clip(item) for item in page["Items"]], encode_cursor(page.get("LastEvaluatedKey")))
+
+    def due_for_expiry(self, now: datetime, page_size: int) -> Iterator[list[Clip]]:
+        """Pages of clips whose retain_until has passed, oldest first: key queries on the sparse expiry index."""
+        query: dict[str, Any] = {
+            "IndexName": BY_EXPIRY_INDEX,
+            "KeyConditionExpression": Key(EXPIRY_QUEUE).eq(EXPIRY_QUEUE_VALUE) & Key("retain_until").lte(iso(now)),
+            "Limit": page_size,
+        }
+        while True:
+            page = self._table.query(**query)
+            yield [_clip(item) for item in page["Items"]]
+            if "LastEvaluatedKey" not in page:
+                return
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    @staticmethod
+    def _judging(clip: Clip) -> Any:
+        # Only the worker that claimed this object version may give the verdict.
+        return Attr("status").eq(ClipStatus.UPLOADED.value) & Attr("object_version").eq(clip.object_version)
+
+    def _update(self, clip_id: str, expression: str, values: dict[str, Any], condition: Any) -> Clip | None:
+        try:
+            result = self._table.update_item(
+                Key={"clip_id": clip_id},
+                UpdateExpression=expression,
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=values,
+                ConditionExpression=condition,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return None
+            raise
+        return _clip(result["Attributes"])
+
+
+def _clip(item: dict[str, Any]) -> Clip:
+    values = from_item(item)
+    values.pop(LISTED_CAMERA, None)
+    values.pop(EXPIRY_QUEUE, None)
+    return Clip.model_validate(values)

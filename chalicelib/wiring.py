@@ -1,0 +1,136 @@
+"""Adapters built lazily from the settings, once per process, so warm functions reuse clients."""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from chalicelib.auth import GatewayAuthenticator, OfficialTokenVerifier
+from chalicelib.config import Settings, get_settings
+from chalicelib.domain.clips import RegistrationLimits
+from chalicelib.handlers.ingest import ClipIngest
+from chalicelib.handlers.retention import RetentionSweep
+from chalicelib.media.video import MediaLimits
+from chalicelib.services.audit_trail import AuditTrail
+from chalicelib.services.footage import Footage, UrlPolicy
+from chalicelib.services.intake import Intake
+from chalicelib.services.registry import Registry
+from chalicelib.store.audit import AuditLog
+from chalicelib.store.catalog import Catalog
+from chalicelib.store.clips import ClipIndex
+from chalicelib.store.objects import ClipObjects
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@functools.cache
+def _dynamodb() -> Any:
+    return boto3.resource("dynamodb", region_name=get_settings().region)
+
+
+def _s3_client(settings: Settings) -> Any:
+    # SigV4 is required for SSE-KMS objects; a regional endpoint keeps presigned PUTs from being redirected.
+    return boto3.client(
+        "s3",
+        region_name=settings.region,
+        endpoint_url=settings.s3_endpoint_url,
+        config=Config(
+            signature_version="s3v4",
+            s3={"addressing_style": "path" if settings.aws_endpoint_url else "virtual"},
+        ),
+    )
+
+
+@functools.cache
+def clip_index() -> ClipIndex:
+    return ClipIndex(_dynamodb().Table(get_settings().clips_table))
+
+
+@functools.cache
+def catalog() -> Catalog:
+    settings = get_settings()
+    tables = _dynamodb()
+    return Catalog(
+        tables.Table(settings.sites_table),
+        tables.Table(settings.cameras_table),
+        tables.Table(settings.gateways_table),
+    )
+
+
+@functools.cache
+def audit_log() -> AuditLog:
+    return AuditLog(_dynamodb().Table(get_settings().audit_table))
+
+
+@functools.cache
+def clip_objects() -> ClipObjects:
+    settings = get_settings()
+    return ClipObjects(_s3_client(settings), settings.clips_bucket, settings.clips_key_arn)
+
+
+@functools.cache
+def official_verifier() -> OfficialTokenVerifier:
+    settings = get_settings()
+    return OfficialTokenVerifier(settings.jwks_url, settings.token_issuer, settings.user_pool_client_id)
+
+
+@functools.cache
+def gateway_authenticator() -> GatewayAuthenticator:
+    return GatewayAuthenticator(catalog())
+
+
+@functools.cache
+def intake() -> Intake:
+    settings = get_settings()
+    limits = RegistrationLimits(
+        clock_skew=timedelta(seconds=settings.clock_skew_seconds),
+        max_duration=timedelta(seconds=settings.max_clip_seconds),
+        max_bytes=settings.max_clip_bytes,
+    )
+    return Intake(catalog(), clip_index(), clip_objects(), limits, timedelta(seconds=settings.upload_url_seconds))
+
+
+@functools.cache
+def footage() -> Footage:
+    settings = get_settings()
+    urls = UrlPolicy(
+        default=timedelta(seconds=settings.view_url_seconds),
+        maximum=timedelta(seconds=settings.max_view_url_seconds),
+    )
+    return Footage(catalog(), clip_index(), clip_objects(), audit_log(), urls)
+
+
+@functools.cache
+def registry() -> Registry:
+    return Registry(catalog(), audit_log())
+
+
+@functools.cache
+def audit_trail() -> AuditTrail:
+    return AuditTrail(audit_log())
+
+
+@functools.cache
+def clip_ingest() -> ClipIngest:
+    settings = get_settings()
+    return ClipIngest(
+        clip_index(),
+        clip_objects(),
+        catalog(),
+        MediaLimits(max_duration_s=float(settings.max_clip_seconds) * 1.5),
+        settings.duration_tolerance_seconds,
+        Path(tempfile.gettempdir()),
+    )
+
+
+@functools.cache
+def retention_sweep() -> RetentionSweep:
+    return RetentionSweep(clip_index(), clip_objects(), audit_log())

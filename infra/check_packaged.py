@@ -1,0 +1,174 @@
+"""Checks on the packaged SAM template that cfn-lint 1.58 does not make.
+
+`chalice package --stage prod --merge-template infra/template.yaml out` deep-merges infra/template.yaml over what
+Chalice emits. cfn-lint validates the shape of the result, not whether the merge did its job: a function still on the
+placeholder role of .chalice/config.json, an overlay for a function that was renamed (a resource without a Type), an
+SQS event source without partial batch responses, an authorizer caching its answers, a function missing a setting
+chalicelib.config needs. This module checks those.
+
+    python -m infra.check_packaged out/sam.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from chalicelib.config import Settings
+
+RUNTIME = "python3.13"
+FUNCTION = "AWS::Serverless::Function"
+# Settings fields Lambda itself provides (as AWS_REGION), so the template need not.
+PROVIDED_BY_LAMBDA = frozenset({"region"})
+_SUB_ARN = re.compile(r"^\$\{([A-Za-z0-9]+)\.Arn\}$")
+
+Template = Mapping[str, Any]
+
+
+def required_env_vars() -> frozenset[str]:
+    """The SAFE_* variables chalicelib.config.Settings cannot do without (fields without a default)."""
+    return frozenset(
+        f"SAFE_{name.upper()}"
+        for name, field in Settings.model_fields.items()
+        if field.is_required() and name not in PROVIDED_BY_LAMBDA
+    )
+
+
+def problems(template: Template, text: str | None = None) -> list[str]:
+    """Everything wrong with a packaged template; `text`, its YAML source, is also checked for aliases."""
+    resources: Mapping[str, Any] = template.get("Resources") or {}
+    found = [
+        f"{name}: no Type (an overlay in infra/template.yaml for a resource Chalice did not emit: renamed function?)"
+        for name, resource in resources.items()
+        if "Type" not in resource
+    ]
+    global_env = _variables(template.get("Globals", {}).get("Function", {}))
+    required = required_env_vars()
+    for name, resource in resources.items():
+        if resource.get("Type") == FUNCTION:
+            found += _function_problems(name, resource.get("Properties") or {}, resources, global_env, required)
+    found += _api_problems(resources)
+    if text is not None:
+        found += yaml_alias_problems(text)
+    return found
+
+
+def yaml_alias_problems(text: str) -> list[str]:
+    """YAML anchors and aliases (&id001 / *id001): CloudFormation rejects templates that use them."""
+    anchors: dict[str, int] = {}
+    aliases: dict[str, list[int]] = {}
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if not isinstance(event, yaml.NodeEvent) or event.anchor is None:
+            continue
+        line = event.start_mark.line + 1 if event.start_mark else 0
+        if isinstance(event, yaml.AliasEvent):
+            aliases.setdefault(event.anchor, []).append(line)
+        else:
+            anchors[event.anchor] = line
+    return [
+        f"YAML anchor &{anchor} (line {line}) aliased {len(aliases.get(anchor, []))} time(s) "
+        f"(lines {', '.join(map(str, aliases.get(anchor, [])))}): CloudFormation rejects YAML aliases"
+        for anchor, line in sorted(anchors.items(), key=lambda item: item[1])
+    ]
+
+
+def _variables(properties: Mapping[str, Any]) -> dict[str, Any]:
+    return dict((properties.get("Environment") or {}).get("Variables") or {})
+
+
+def _function_problems(
+    name: str,
+    properties: Mapping[str, Any],
+    resources: Mapping[str, Any],
+    global_env: Mapping[str, Any],
+    required: frozenset[str],
+) -> list[str]:
+    found: list[str] = []
+    if properties.get("Runtime") != RUNTIME:
+        found.append(f"{name}: Runtime {properties.get('Runtime')!r}, not {RUNTIME!r}")
+    role = properties.get("Role")
+    if _arn_of(role, resources) != "AWS::IAM::Role":
+        found.append(f"{name}: Role {role!r} is not a GetAtt of a role in the template (placeholder not overridden?)")
+    environment = {**global_env, **_variables(properties)}
+    missing = sorted(var for var in required if environment.get(var) in (None, ""))
+    if missing:
+        found.append(f"{name}: Environment (with Globals) lacks {', '.join(missing)}")
+    for event_name, event in (properties.get("Events") or {}).items():
+        if event.get("Type") == "SQS":
+            found += _sqs_problems(f"{name}.{event_name}", event.get("Properties") or {}, resources)
+    return found
+
+
+def _sqs_problems(where: str, properties: Mapping[str, Any], resources: Mapping[str, Any]) -> list[str]:
+    found: list[str] = []
+    if properties.get("FunctionResponseTypes") != ["ReportBatchItemFailures"]:
+        found.append(
+            f"{where}: FunctionResponseTypes {properties.get('FunctionResponseTypes')!r}, "
+            "not ['ReportBatchItemFailures'] (failed records would retry the whole batch)"
+        )
+    queue = properties.get("Queue")
+    if _arn_of(queue, resources) != "AWS::SQS::Queue":
+        found.append(
+            f"{where}: Queue {queue!r} is not the Arn of a queue in the template "
+            "(Chalice's placeholder, or an overlay deep-merged into it?)"
+        )
+    return found
+
+
+def _arn_of(value: Any, resources: Mapping[str, Any]) -> str | None:
+    """The Type of the template resource whose Arn `value` is, if it is exactly one GetAtt/Sub of it."""
+    if not isinstance(value, Mapping) or len(value) != 1:
+        return None
+    ((function, argument),) = value.items()
+    target: str | None = None
+    if function == "Fn::GetAtt":
+        parts = argument.split(".", 1) if isinstance(argument, str) else argument
+        if isinstance(parts, list) and len(parts) == 2 and parts[1] == "Arn" and isinstance(parts[0], str):
+            target = parts[0]
+    elif function == "Fn::Sub" and isinstance(argument, str) and (match := _SUB_ARN.match(argument)):
+        target = match.group(1)
+    resource = resources.get(target) if target else None
+    return resource.get("Type") if isinstance(resource, Mapping) else None
+
+
+def _api_problems(resources: Mapping[str, Any]) -> list[str]:
+    api = resources.get("RestAPI")
+    if not isinstance(api, Mapping):
+        return ["RestAPI: missing"]
+    properties = api.get("Properties") or {}
+    found: list[str] = []
+    if not properties.get("GatewayResponses"):
+        found.append("RestAPI: no GatewayResponses (API Gateway's own 401/403/4XX/5XX would not be JSON errors)")
+    definitions = (properties.get("DefinitionBody") or {}).get("securityDefinitions") or {}
+    for auth_name, definition in definitions.items():
+        authorizer = definition.get("x-amazon-apigateway-authorizer")
+        if authorizer is not None and authorizer.get("authorizerResultTtlInSeconds") != 0:
+            found.append(
+                f"authorizer {auth_name}: authorizerResultTtlInSeconds "
+                f"{authorizer.get('authorizerResultTtlInSeconds')!r}, not 0 (a revoked token would stay accepted)"
+            )
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.check_packaged", description="Checks on the packaged SAM template that cfn-lint misses."
+    )
+    parser.add_argument("template", type=Path, help="the sam.yaml `chalice package` wrote")
+    args = parser.parse_args(argv)
+    text = args.template.read_text(encoding="utf-8")
+    found = problems(yaml.safe_load(text), text)
+    for problem in found:
+        print(f"ERROR {problem}")
+    print(f"{len(found)} problem(s)" if found else f"{args.template}: OK")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""The local moto server as boto3 sees it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+REGION = "eu-north-1"
+# moto accepts any credentials; fixed ones keep every local process in the same account.
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local-secret"}
+
+
+@dataclass(frozen=True)
+class AwsEndpoint:
+    """`url` None: boto3's own endpoints (what moto's in-process `mock_aws` intercepts)."""
+
+    url: str | None
+    region: str = REGION
+
+    def client(self, service: Any) -> Any:  # Any: boto3-stubs overload on literal service names
+        return boto3.client(
+            service,
+            endpoint_url=self.url,
+            region_name=self.region,
+            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    def resource(self, service: Any) -> Any:
+        return boto3.resource(
+            service,
+            endpoint_url=self.url,
+            region_name=self.region,
+            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    def environment(self) -> dict[str, str]:
+        """What a child process needs so that every boto3 client it makes talks to this endpoint."""
+        if self.url is None:
+            raise ValueError("an in-process endpoint cannot be handed to another process")
+        return CREDENTIALS | {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+        }

@@ -1,0 +1,159 @@
+"""What Lambda's event sources do, locally: drain the ingest queue into the ingest handler, and run the
+retention handler on a timer. Both call the very handlers app.py declares, with events shaped as AWS's."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+
+from chalicelib.domain.timeutil import iso, parse_time
+from chalicelib.observability import logger
+
+# Locally a failed message is offered again after this long (AWS waits the queue's visibility timeout).
+RETRY_AFTER_S = 5
+
+
+@dataclass
+class LocalLambdaContext:
+    """The parts of Lambda's context object the handlers and Powertools read."""
+
+    function_name: str
+    aws_request_id: str = ""
+    memory_limit_in_mb: int = 2048
+    invoked_function_arn: str = ""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 300_000
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
+    """The event Lambda's SQS event source hands a function."""
+    return {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message.get("Attributes", {}),
+                "messageAttributes": message.get("MessageAttributes", {}),
+                "md5OfBody": message.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+            for message in messages
+        ]
+    }
+
+
+def scheduled_event(now: datetime, region: str) -> dict[str, Any]:
+    """The event EventBridge's schedule hands a function."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": iso(now).replace(".000Z", "Z"),
+        "region": region,
+        "resources": [],
+        "detail": {},
+    }
+
+
+def drain_queue(queue_url: str, stop: threading.Event) -> None:
+    from app import ingest_clips
+
+    sqs = boto3.client("sqs")
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    while not stop.is_set():
+        try:
+            _drain_once(sqs, queue_url, queue_arn, ingest_clips)
+        except Exception:
+            # Lambda would retry too: log it and go on, rather than leave the queue undrained.
+            logger.exception("ingest batch failed")
+            stop.wait(1)
+
+
+def _drain_once(sqs: Any, queue_url: str, queue_arn: str, ingest_clips: Any) -> None:
+    """One receive → handler → delete round, as Lambda's event source mapping does it."""
+    messages = sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1, AttributeNames=["All"]
+    ).get("Messages", [])
+    if not messages:
+        return
+    context = LocalLambdaContext("ingest_clips", aws_request_id=str(uuid.uuid4()))
+    result = ingest_clips(sqs_event(messages, queue_arn, sqs.meta.region_name), context)
+    failed = {failure["itemIdentifier"] for failure in result.get("batchItemFailures", [])}
+    for message in messages:
+        if message["MessageId"] in failed:
+            sqs.change_message_visibility(
+                QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=RETRY_AFTER_S
+            )
+        else:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def run_retention(interval_s: float, stop: threading.Event) -> None:
+    from app import expire_retention
+
+    region = boto3.session.Session().region_name or "eu-north-1"
+    while not stop.wait(interval_s):
+        context = LocalLambdaContext("expire_retention", aws_request_id=str(uuid.uuid4()))
+        expire_retention(scheduled_event(datetime.now(UTC), region), context)
+
+
+def sweep_once(at: datetime) -> dict[str, Any]:
+    """Run the retention handler once, as if the schedule fired at `at` (tests and operators use this)."""
+    from app import expire_retention
+
+    region = boto3.session.Session().region_name or "eu-north-1"
+    report: dict[str, Any] = expire_retention(
+        scheduled_event(at, region), LocalLambdaContext("expire_retention", aws_request_id=str(uuid.uuid4()))
+    )
+    return report
+
+
+def run(queue_url: str, retention_every_s: float) -> None:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    workers = [
+        threading.Thread(target=drain_queue, args=(queue_url, stop), name="ingest", daemon=True),
+        threading.Thread(target=run_retention, args=(retention_every_s, stop), name="retention", daemon=True),
+    ]
+    for worker in workers:
+        worker.start()
+    logger.info("local jobs running", extra={"pid": os.getpid(), "queue": queue_url})
+    while not stop.wait(0.5):
+        if not all(worker.is_alive() for worker in workers):
+            logger.error("a local job died; stopping")
+            raise SystemExit(1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_parser = commands.add_parser("run", help="drain the ingest queue and sweep retention on a timer")
+    run_parser.add_argument("--queue-url", required=True)
+    run_parser.add_argument("--retention-every", type=float, default=60.0, help="seconds between retention sweeps")
+    sweep_parser = commands.add_parser("sweep", help="one retention sweep, now or at a given time")
+    sweep_parser.add_argument("--at", type=parse_time, default=None, help="ISO 8601 time the sweep believes it is")
+    arguments = parser.parse_args()
+    if arguments.command == "run":
+        run(arguments.queue_url, arguments.retention_every)
+    else:
+        print(json.dumps(sweep_once(arguments.at or datetime.now(UTC))))  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""Child processes that stop with their parent, ports, and readiness polled against a deadline."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+
+class PortTaken(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def check_port_free(port: int, what: str) -> None:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise PortTaken(
+                f"port {port} for the {what} is taken on 127.0.0.1: stop what uses it or pick another"
+            ) from exc
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310 - loopback URLs we built
+            return bool(200 <= answer.status < 300)
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+def wait_until(
+    ready: Callable[[], bool], what: str, timeout_s: float, alive: Callable[[], bool] = lambda: True
+) -> None:
+    """Poll `ready` until it holds; fail at the deadline, or at once if the process behind it died."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if ready():
+            return
+        if not alive():
+            raise RuntimeError(f"{what} exited before it was ready")
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} not ready within {timeout_s:.0f} s")
+
+
+class ManagedProcess:
+    """A child in its own process group, stopped (group and all) by `stop`."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], log_path: Path, cwd: Path) -> None:
+        self.name = name
+        self.log_path = log_path
+        self._log: IO[bytes] = log_path.open("wb")
+        self._process = subprocess.Popen(
+            args, env=env, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def stop(self, grace_s: float = 10.0) -> None:
+        """SIGTERM to the whole group, SIGKILL after the grace period; idempotent."""
+        self._signal_group(signal.SIGTERM)
+        try:
+            self._process.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            self._signal_group(signal.SIGKILL)
+            self._process.wait()
+        self._log.close()
+
+    def _signal_group(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError):  # the group is already gone
+            os.killpg(self._process.pid, signum)

@@ -1,0 +1,154 @@
+"""The real local stack (moto server, template, chalice local, ingest worker), started once per session.
+
+Tests act as a gateway (HTTP + presigned PUT) and as officials (Cognito login + HTTP), nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.clipmaker import make_clip
+from gateway.uplink import Uplink, put_clip, sha256_of
+from local.api_client import ApiClient, Session
+from local.aws import AwsEndpoint
+from local.demo import DEMO_PASSWORD
+from local.stack import ROOT, LocalArchive, LocalOptions, RunInfo
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="session")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunInfo]:
+    options = LocalOptions(
+        workdir=tmp_path_factory.mktemp("local-archive"),
+        simulator=False,
+        retention_every_s=3600,  # tests sweep explicitly, with the clock they need
+    )
+    with LocalArchive(options) as running:
+        assert running.info is not None
+        yield running.info
+
+
+@pytest.fixture(scope="session")
+def aws(archive: RunInfo) -> AwsEndpoint:
+    return AwsEndpoint(archive.aws_endpoint)
+
+
+@pytest.fixture(scope="session")
+def api(archive: RunInfo, aws: AwsEndpoint) -> ApiClient:
+    return ApiClient(archive.api_url, aws, archive.user_pool_client_id)
+
+
+@pytest.fixture(scope="session")
+def official(api: ApiClient) -> Callable[[str, str], Session]:
+    """`official("operator", "aizkraukle")`: a logged-in session of that demo user."""
+    sessions: dict[tuple[str, str], Session] = {}
+
+    def login(role: str, site: str) -> Session:
+        if (role, site) not in sessions:
+            sessions[(role, site)] = api.login(f"{role}-{site}", DEMO_PASSWORD)
+        return sessions[(role, site)]
+
+    return login
+
+
+@pytest.fixture(scope="session")
+def gateway(archive: RunInfo) -> Callable[[str], Uplink]:
+    return lambda site: Uplink(archive.api_url, archive.gateways[site]["token"])
+
+
+@dataclass
+class Recorded:
+    path: Path
+    camera_id: str
+    start: datetime
+    end: datetime
+
+    def registration(self, **changes: Any) -> dict[str, Any]:
+        body = {
+            "camera_id": self.camera_id,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "size": self.path.stat().st_size,
+            "sha256": sha256_of(self.path),
+        }
+        return body | changes
+
+
+_clip_counter = iter(range(1, 1_000_000))
+
+
+@pytest.fixture
+def record(tmp_path: Path) -> Callable[..., Recorded]:
+    """Record a real H.264 clip that ended a moment ago (distinct start each call)."""
+
+    def recorded(camera_id: str, seconds: float = 2.0, ended_ago: timedelta = timedelta(seconds=5)) -> Recorded:
+        number = next(_clip_counter)
+        end = datetime.now(UTC).replace(microsecond=0) - ended_ago - timedelta(seconds=number)
+        start = end - timedelta(seconds=seconds)
+        path = tmp_path / f"clip-{number}.mp4"
+        make_clip(path, seconds=seconds, width=320, height=240, fps=10, label=f"{camera_id} #{number}")
+        return Recorded(path=path, camera_id=camera_id, start=start, end=end)
+
+    return recorded
+
+
+def wait_for_status(uplink: Uplink, clip_id: str, wanted: set[str], timeout_s: float = 30.0) -> dict[str, Any]:
+    """Poll the gateway's view of a clip until it reaches one of `wanted`."""
+    deadline = time.monotonic() + timeout_s
+    state: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        state = uplink.clip_state(clip_id)
+        if state["status"] in wanted:
+            return state
+        time.sleep(0.2)
+    raise AssertionError(f"clip {clip_id} stayed {state.get('status')} (wanted {wanted})")
+
+
+@pytest.fixture
+def upload(gateway: Callable[[str], Uplink]) -> Callable[..., dict[str, Any]]:
+    """Register and PUT a recorded clip as its site's gateway; wait until the archive has judged it."""
+
+    def uploaded(site: str, clip: Recorded, body: Path | None = None) -> dict[str, Any]:
+        uplink = gateway(site)
+        registered = uplink.register(clip.camera_id, clip.start, clip.end, clip.path)
+        put_clip(registered["upload"], body or clip.path)
+        return wait_for_status(uplink, registered["clip_id"], {"indexed", "quarantined"})
+
+    return uploaded
+
+
+def wait_until_queue_empty(sqs: Any, queue_url: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    while time.monotonic() < deadline:
+        attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)["Attributes"]
+        if all(attributes[name] == "0" for name in names):
+            return
+        time.sleep(0.2)
+    raise AssertionError("the ingest queue was not drained")
+
+
+def sweep_at(archive: RunInfo, at: datetime) -> dict[str, Any]:
+    """Run the retention handler once as if the schedule fired at `at` (the local scheduler's own entry)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "local.jobs", "sweep", "--at", at.isoformat()],
+        env=archive.environment,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return report

@@ -1,0 +1,128 @@
+"""The ingest handler as Lambda runs it (chalice's test client), against the deployed template on moto."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import boto3
+import pytest
+from chalice.test import Client
+
+from app import app
+from chalicelib import wiring
+from chalicelib.domain.catalog import Camera, Gateway, Site
+from chalicelib.domain.clips import Registration
+from chalicelib.domain.principal import Principal, Role
+from gateway.clipmaker import make_clip
+from gateway.uplink import sha256_of
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture
+def site(deployed):
+    catalog = wiring.catalog()
+    catalog.put_site(
+        Site(
+            site_id="aizkraukle",
+            name="Aizkraukle",
+            country="LV",
+            timezone="Europe/Riga",
+            retention_days=7,
+            max_retention_days=30,
+            legal_basis="test",
+            controller="test",
+            dpo_contact="dpo@example.org",
+        )
+    )
+    catalog.add_camera(Camera(camera_id="cam-1", site_id="aizkraukle", name="c", location="l", created_at=NOW))
+    catalog.add_gateway(
+        Gateway(
+            gateway_id="gw-test",
+            site_id="aizkraukle",
+            name="g",
+            camera_ids=("cam-1",),
+            secret_sha256="0" * 64,
+            created_at=NOW,
+            created_by="test",
+        )
+    )
+    return Principal(id="gateway:gw-test", role=Role.GATEWAY, sites=frozenset({"aizkraukle"}))
+
+
+def registered_upload(gateway: Principal, path: Path, ended_ago_s: int = 10, seconds: float = 2.0) -> str:
+    """Register `path` and store its bytes where the upload URL points; the clip id and the S3 event body."""
+    end = NOW - timedelta(seconds=ended_ago_s)
+    registration = Registration(
+        camera_id="cam-1",
+        start=end - timedelta(seconds=seconds),
+        end=end,
+        size=path.stat().st_size,
+        sha256=sha256_of(path),
+    )
+    clip = wiring.intake().register(gateway, registration, NOW).clip
+    settings = wiring.get_settings()
+    boto3.client("s3").put_object(Bucket=settings.clips_bucket, Key=clip.object_key, Body=path.read_bytes())
+    return clip.clip_id
+
+
+def s3_event(key: str, bucket: str) -> str:
+    return json.dumps(
+        {"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": bucket}, "object": {"key": key}}}]}
+    )
+
+
+def invoke_ingest(bodies: list[str]) -> dict:
+    with Client(app) as client:
+        event = client.events.generate_sqs_event(message_bodies=bodies, queue_name="safe-society-ingest")
+        return client.lambda_.invoke("ingest_clips", event).payload
+
+
+def test_a_bad_message_fails_alone_while_the_rest_of_the_batch_is_indexed(site, tmp_path):
+    clip_path = tmp_path / "clip.mp4"
+    make_clip(clip_path, seconds=2, width=160, height=120, fps=10)
+    clip_id = registered_upload(site, clip_path)
+    key = wiring.clip_index().get(clip_id).object_key
+    bucket = wiring.get_settings().clips_bucket
+
+    result = invoke_ingest(
+        [s3_event(key, bucket), "this is not an S3 event", s3_event("clips/x/y/unknown.mp4", bucket)]
+    )
+
+    assert len(result["batchItemFailures"]) == 1
+    assert wiring.clip_index().get(clip_id).status == "indexed"
+
+
+def test_s3_test_event_is_ignored(deployed):
+    assert invoke_ingest([json.dumps({"Event": "s3:TestEvent"})]) == {"batchItemFailures": []}
+
+
+def test_ingest_writes_thumbnails_made_from_the_video(site, tmp_path):
+    clip_path = tmp_path / "clip.mp4"
+    make_clip(clip_path, seconds=2, width=160, height=120, fps=10)
+    clip_id = registered_upload(site, clip_path)
+    clip = wiring.clip_index().get(clip_id)
+
+    invoke_ingest([s3_event(clip.object_key, wiring.get_settings().clips_bucket)])
+
+    indexed = wiring.clip_index().get(clip_id)
+    assert indexed.thumbnail_keys[0].endswith("/poster.jpg")
+    s3 = boto3.client("s3")
+    poster = s3.get_object(Bucket=wiring.get_settings().clips_bucket, Key=indexed.thumbnail_keys[0])
+    assert poster["Body"].read()[:3] == b"\xff\xd8\xff"
+    assert poster["ServerSideEncryption"] == "aws:kms"
+
+
+def test_a_crash_after_claiming_resumes_on_redelivery(site, tmp_path):
+    clip_path = tmp_path / "clip.mp4"
+    make_clip(clip_path, seconds=2, width=160, height=120, fps=10)
+    clip_id = registered_upload(site, clip_path)
+    index = wiring.clip_index()
+    version = wiring.clip_objects().current_version(index.get(clip_id).object_key)
+    index.claim_upload(clip_id, version)  # a worker claimed it, then died
+
+    invoke_ingest([s3_event(index.get(clip_id).object_key, wiring.get_settings().clips_bucket)])
+
+    assert index.get(clip_id).status == "indexed"

@@ -1,0 +1,288 @@
+"""What `chalice package --stage prod --merge-template infra/template.yaml` produces, and the checker that judges it.
+
+The packaging tests (marked `packaging`) run chalice once per module: it downloads Lambda's wheels, so they need
+PyPI and take a while. The tests of `problems()` on hand-made templates are fast and need neither.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.check_packaged import problems, required_env_vars, yaml_alias_problems
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+REGION = "eu-north-1"
+# Lambda's limit on a function's code, unzipped, layers included (none here): 250 MB.
+UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024
+PACKAGES = ("av", "PIL", "jwt", "pydantic_core", "aws_lambda_powertools", "chalicelib")
+LAMBDA_GLIBC = (2, 34)
+LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
+
+
+@dataclass(frozen=True)
+class Packaged:
+    out: Path
+    text: str
+    template: dict[str, Any]
+    seconds: float
+
+    @property
+    def zip_path(self) -> Path:
+        return self.out / "deployment.zip"
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory: pytest.TempPathFactory) -> Packaged:
+    out = tmp_path_factory.mktemp("package") / "out"
+    started = time.monotonic()
+    result = subprocess.run(
+        [str(BIN / "chalice"), "package", "--stage", "prod", "--merge-template", "infra/template.yaml", str(out)],
+        cwd=ROOT,
+        env={**os.environ, "AWS_DEFAULT_REGION": REGION},
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    seconds = time.monotonic() - started
+    assert result.returncode == 0, f"chalice package failed:\n{result.stdout}\n{result.stderr}"
+    text = (out / "sam.yaml").read_text(encoding="utf-8")
+    return Packaged(out, text, yaml.safe_load(text), seconds)
+
+
+@pytest.mark.packaging
+def test_cfn_lint_passes(packaged: Packaged, capsys: pytest.CaptureFixture[str]) -> None:
+    started = time.monotonic()
+    result = subprocess.run(
+        [str(BIN / "cfn-lint"), str(packaged.out / "sam.yaml")], capture_output=True, text=True, check=False
+    )
+    lint_seconds = time.monotonic() - started
+    with capsys.disabled():
+        print(f"\n[packaging] chalice package: {packaged.seconds:.1f} s, cfn-lint: {lint_seconds:.1f} s")
+    assert result.returncode == 0, f"cfn-lint:\n{result.stdout}{result.stderr}"
+
+
+@pytest.mark.packaging
+def test_packaged_template_passes_the_checks(packaged: Packaged) -> None:
+    assert problems(packaged.template) == []
+
+
+@pytest.mark.packaging
+def test_packaged_template_has_no_yaml_aliases(packaged: Packaged) -> None:
+    assert yaml_alias_problems(packaged.text) == []
+
+
+@pytest.mark.packaging
+def test_deployment_zip_fits_lambda_and_holds_the_app(packaged: Packaged, capsys: pytest.CaptureFixture[str]) -> None:
+    with zipfile.ZipFile(packaged.zip_path) as archive:
+        entries = archive.infolist()
+        wheels = {
+            entry.filename.split("/", 1)[0]: _wheel_tags(archive.read(entry).decode())
+            for entry in entries
+            if entry.filename.endswith(".dist-info/WHEEL")
+        }
+    unzipped = sum(entry.file_size for entry in entries)
+    names = {entry.filename for entry in entries}
+    top_level = {name.split("/", 1)[0] for name in names}
+    with capsys.disabled():
+        print(
+            f"\n[packaging] deployment.zip: {packaged.zip_path.stat().st_size / 1e6:.1f} MB zipped, "
+            f"{unzipped / 1e6:.1f} MB unzipped in {len(entries)} files"
+        )
+    assert unzipped < UNZIPPED_LIMIT_BYTES
+    assert {"app.py", "chalicelib/__init__.py", "chalicelib/config.py"} <= names
+    assert set(PACKAGES) <= top_level, f"missing: {sorted(set(PACKAGES) - top_level)}"
+    # Lambda's python3.13 runtime is x86_64 Amazon Linux 2023 (glibc 2.34): a wheel built for another platform,
+    # Python or a newer glibc would fail to import there.
+    foreign = {wheel: tags for wheel, tags in wheels.items() if not any(_runs_on_lambda(tag) for tag in tags)}
+    assert foreign == {}
+
+
+def _wheel_tags(wheel_metadata: str) -> list[str]:
+    return [line.split(":", 1)[1].strip() for line in wheel_metadata.splitlines() if line.startswith("Tag:")]
+
+
+def _runs_on_lambda(tag: str) -> bool:
+    python, abi, platform = tag.split("-")
+    if platform == "any":
+        return True
+    glibc = LEGACY_MANYLINUX.get(platform.removesuffix("_x86_64"))
+    if glibc is None and (match := re.fullmatch(r"manylinux_(\d+)_(\d+)_x86_64", platform)):
+        glibc = (int(match.group(1)), int(match.group(2)))
+    compatible_python = python == "cp313" or (abi == "abi3" and python.startswith("cp3") and int(python[3:]) <= 13)
+    return glibc is not None and glibc <= LAMBDA_GLIBC and compatible_python
+
+
+# ---- problems() on hand-made templates: each breaks one rule --------------------------------------------------------
+
+
+def _template() -> dict[str, Any]:
+    """A small template shaped like the packaged one that breaks no rule."""
+    environment = {var: {"Ref": "Somewhere"} for var in sorted(required_env_vars())}
+    return {
+        "Globals": {"Function": {"Environment": {"Variables": environment}}},
+        "Resources": {
+            "IngestQueue": {"Type": "AWS::SQS::Queue", "Properties": {}},
+            "IngestClipsRole": {"Type": "AWS::IAM::Role", "Properties": {}},
+            "IngestClips": {
+                "Type": "AWS::Serverless::Function",
+                "Properties": {
+                    "Runtime": "python3.13",
+                    "Handler": "app.ingest_clips",
+                    "Role": {"Fn::GetAtt": ["IngestClipsRole", "Arn"]},
+                    "Events": {
+                        "IngestClipsSqsEventSource": {
+                            "Type": "SQS",
+                            "Properties": {
+                                "Queue": {"Fn::GetAtt": ["IngestQueue", "Arn"]},
+                                "BatchSize": 10,
+                                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                            },
+                        }
+                    },
+                },
+            },
+            "RestAPI": {
+                "Type": "AWS::Serverless::Api",
+                "Properties": {
+                    "GatewayResponses": {"UNAUTHORIZED": {"StatusCode": 401}},
+                    "DefinitionBody": {
+                        "securityDefinitions": {
+                            "official_auth": {
+                                "type": "apiKey",
+                                "x-amazon-apigateway-authorizer": {"type": "token", "authorizerResultTtlInSeconds": 0},
+                            }
+                        }
+                    },
+                },
+            },
+        },
+    }
+
+
+def _function(template: dict[str, Any]) -> dict[str, Any]:
+    properties: dict[str, Any] = template["Resources"]["IngestClips"]["Properties"]
+    return properties
+
+
+def _sqs_event(template: dict[str, Any]) -> dict[str, Any]:
+    properties: dict[str, Any] = _function(template)["Events"]["IngestClipsSqsEventSource"]["Properties"]
+    return properties
+
+
+def _authorizer(template: dict[str, Any]) -> dict[str, Any]:
+    definitions = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["securityDefinitions"]
+    authorizer: dict[str, Any] = definitions["official_auth"]["x-amazon-apigateway-authorizer"]
+    return authorizer
+
+
+def _placeholder_role(template: dict[str, Any]) -> None:
+    _function(template)["Role"] = "arn:aws:iam::123456789012:role/replaced-by-infra-template-overlay"
+
+
+def _old_runtime(template: dict[str, Any]) -> None:
+    _function(template)["Runtime"] = "python3.12"
+
+
+def _no_partial_batch_responses(template: dict[str, Any]) -> None:
+    del _sqs_event(template)["FunctionResponseTypes"]
+
+
+def _cached_authorizer(template: dict[str, Any]) -> None:
+    _authorizer(template)["authorizerResultTtlInSeconds"] = 300
+
+
+def _no_clips_table(template: dict[str, Any]) -> None:
+    del template["Globals"]["Function"]["Environment"]["Variables"]["SAFE_CLIPS_TABLE"]
+
+
+def _empty_clips_table_in_function(template: dict[str, Any]) -> None:
+    _function(template)["Environment"] = {"Variables": {"SAFE_CLIPS_TABLE": ""}}
+
+
+def _placeholder_queue(template: dict[str, Any]) -> None:
+    _sqs_event(template)["Queue"] = {"Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:ingest"}
+
+
+def _queue_deep_merged_into_placeholder(template: dict[str, Any]) -> None:
+    _placeholder_queue(template)
+    _sqs_event(template)["Queue"]["Fn::GetAtt"] = ["IngestQueue", "Arn"]
+
+
+def _role_of_a_queue(template: dict[str, Any]) -> None:
+    _function(template)["Role"] = {"Fn::GetAtt": ["IngestQueue", "Arn"]}
+
+
+def _overlay_for_a_renamed_function(template: dict[str, Any]) -> None:
+    template["Resources"]["IngestClip"] = {"Properties": {"MemorySize": 2048}}
+
+
+def _no_gateway_responses(template: dict[str, Any]) -> None:
+    del template["Resources"]["RestAPI"]["Properties"]["GatewayResponses"]
+
+
+BREAKAGES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
+    "placeholder role": (_placeholder_role, "IngestClips: Role"),
+    "role of something else": (_role_of_a_queue, "IngestClips: Role"),
+    "python3.12 runtime": (_old_runtime, "Runtime 'python3.12'"),
+    "no ReportBatchItemFailures": (_no_partial_batch_responses, "FunctionResponseTypes"),
+    "authorizer ttl 300": (_cached_authorizer, "authorizerResultTtlInSeconds 300"),
+    "missing SAFE_CLIPS_TABLE": (_no_clips_table, "lacks SAFE_CLIPS_TABLE"),
+    "function blanks SAFE_CLIPS_TABLE": (_empty_clips_table_in_function, "lacks SAFE_CLIPS_TABLE"),
+    "placeholder queue": (_placeholder_queue, "Queue"),
+    "queue overlay merged into placeholder": (_queue_deep_merged_into_placeholder, "Queue"),
+    "overlay without Type": (_overlay_for_a_renamed_function, "IngestClip: no Type"),
+    "no GatewayResponses": (_no_gateway_responses, "GatewayResponses"),
+}
+
+
+def test_a_sound_template_has_no_problems() -> None:
+    assert problems(_template()) == []
+
+
+@pytest.mark.parametrize("breakage", BREAKAGES)
+def test_each_broken_rule_is_one_problem(breakage: str) -> None:
+    template = _template()
+    breaks, expected = BREAKAGES[breakage]
+    breaks(template)
+    found = problems(template)
+    assert len(found) == 1, found
+    assert expected in found[0]
+
+
+def test_queue_may_be_a_sub_of_the_queue_arn() -> None:
+    """`Fn::Sub: ${IngestQueue.Arn}` is what an overlay can merge over Chalice's `Fn::Sub` placeholder."""
+    template = _template()
+    _sqs_event(template)["Queue"] = {"Fn::Sub": "${IngestQueue.Arn}"}
+    assert problems(template) == []
+
+
+def test_required_env_vars_follow_settings() -> None:
+    required = required_env_vars()
+    assert {"SAFE_CLIPS_TABLE", "SAFE_CLIPS_BUCKET", "SAFE_USER_POOL_ID"} <= required
+    assert "SAFE_REGION" not in required  # Lambda provides AWS_REGION
+    assert "SAFE_JWKS_URL" not in required  # has a default
+
+
+def test_yaml_aliases_are_found() -> None:
+    shared: list[str] = []
+    text = yaml.safe_dump({"paths": {"/a": {"security": [{"auth": shared}]}, "/b": {"security": [{"auth": shared}]}}})
+    assert "&id001" in text
+    found = yaml_alias_problems(text)
+    assert len(found) == 1
+    assert "&id001" in found[0]
+    assert problems(_template(), text) == found
+    assert yaml_alias_problems(yaml.safe_dump({"paths": {"/a": [], "/b": []}})) == []

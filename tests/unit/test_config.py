@@ -1,0 +1,117 @@
+"""Settings read once from the environment, refused with every problem named (chalicelib.config)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from chalicelib.config import ConfigurationError, Settings
+
+ENVIRON = {
+    "AWS_REGION": "eu-north-1",
+    "SAFE_CLIPS_BUCKET": "safe-clips",
+    "SAFE_CLIPS_KEY_ARN": "arn:aws:kms:eu-north-1:123456789012:key/clips",
+    "SAFE_CLIPS_TABLE": "safe-clips",
+    "SAFE_SITES_TABLE": "safe-sites",
+    "SAFE_CAMERAS_TABLE": "safe-cameras",
+    "SAFE_GATEWAYS_TABLE": "safe-gateways",
+    "SAFE_AUDIT_TABLE": "safe-audit",
+    "SAFE_USER_POOL_ID": "eu-north-1_Example",
+    "SAFE_USER_POOL_CLIENT_ID": "5example0client0id",
+}
+
+
+def environ(**changes: Any) -> dict[str, str]:
+    """The complete environment with changes; None removes a variable."""
+    merged = ENVIRON | changes
+    return {name: value for name, value in merged.items() if value is not None}
+
+
+def test_complete_environment_read() -> None:
+    settings = Settings.from_environ(ENVIRON)
+    assert (settings.region, settings.clips_table, settings.view_url_seconds) == ("eu-north-1", "safe-clips", 300)
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-north-2", "il-central-1", "me-central-1"])
+def test_region_outside_eu_refused(region: str) -> None:
+    with pytest.raises(ConfigurationError, match=rf"SAFE_REGION: .*'{region}' is outside the EU"):
+        Settings.from_environ(environ(AWS_REGION=region))
+
+
+def test_default_region_used_without_aws_region() -> None:
+    settings = Settings.from_environ(environ(AWS_REGION=None, AWS_DEFAULT_REGION="eu-central-1"))
+    assert settings.region == "eu-central-1"
+
+
+def test_missing_region_refused() -> None:
+    with pytest.raises(ConfigurationError, match="outside the EU"):
+        Settings.from_environ(environ(AWS_REGION=None))
+
+
+def test_missing_table_named_in_error() -> None:
+    with pytest.raises(ConfigurationError, match="SAFE_AUDIT_TABLE: Field required"):
+        Settings.from_environ(environ(SAFE_AUDIT_TABLE=None))
+
+
+def test_empty_table_name_treated_as_missing() -> None:
+    with pytest.raises(ConfigurationError, match="SAFE_CLIPS_TABLE: Field required"):
+        Settings.from_environ(environ(SAFE_CLIPS_TABLE=""))
+
+
+def test_every_problem_named_at_once() -> None:
+    with pytest.raises(ConfigurationError) as error:
+        Settings.from_environ(environ(AWS_REGION="us-east-1", SAFE_SITES_TABLE=None, SAFE_GATEWAYS_TABLE=None))
+    assert all(name in str(error.value) for name in ("SAFE_REGION", "SAFE_SITES_TABLE", "SAFE_GATEWAYS_TABLE"))
+
+
+def test_unknown_safe_variable_refused() -> None:
+    with pytest.raises(ConfigurationError, match="SAFE_CLIP_TABLE"):
+        Settings.from_environ(environ(SAFE_CLIP_TABLE="typo"))
+
+
+def test_cognito_urls_derived_from_region_and_pool() -> None:
+    settings = Settings.from_environ(ENVIRON)
+    assert settings.token_issuer == "https://cognito-idp.eu-north-1.amazonaws.com/eu-north-1_Example"
+    assert settings.jwks_url == settings.token_issuer + "/.well-known/jwks.json"
+
+
+def test_jwks_url_derived_from_issuer_when_only_issuer_set() -> None:
+    settings = Settings.from_environ(environ(SAFE_TOKEN_ISSUER="http://localhost:9229/eu-north-1_Example"))
+    assert settings.jwks_url == "http://localhost:9229/eu-north-1_Example/.well-known/jwks.json"
+
+
+def test_cognito_urls_kept_when_set() -> None:
+    settings = Settings.from_environ(
+        environ(SAFE_TOKEN_ISSUER="http://localhost:9229/pool", SAFE_JWKS_URL="http://localhost:5000/jwks.json")
+    )
+    assert (settings.token_issuer, settings.jwks_url) == (
+        "http://localhost:9229/pool",
+        "http://localhost:5000/jwks.json",
+    )
+
+
+@pytest.mark.parametrize("seconds", ["901", "3600"])
+def test_view_url_over_fifteen_minutes_refused(seconds: str) -> None:
+    with pytest.raises(ConfigurationError, match="SAFE_VIEW_URL_SECONDS"):
+        Settings.from_environ(environ(SAFE_VIEW_URL_SECONDS=seconds))
+
+
+def test_view_url_of_fifteen_minutes_accepted() -> None:
+    assert Settings.from_environ(environ(SAFE_VIEW_URL_SECONDS="900")).view_url_seconds == 900
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: no check that view_url_seconds <= max_view_url_seconds; UrlPolicy.ttl returns the default "
+    "unchecked, so default view URLs outlive the configured maximum",
+)
+def test_default_view_url_longer_than_maximum_refused() -> None:
+    with pytest.raises(ConfigurationError):
+        Settings.from_environ(environ(SAFE_VIEW_URL_SECONDS="600", SAFE_MAX_VIEW_URL_SECONDS="300"))
+
+
+def test_settings_are_frozen() -> None:
+    settings = Settings.from_environ(ENVIRON)
+    with pytest.raises(ValueError, match="frozen"):
+        settings.region = "us-east-1"  # type: ignore[misc]
