@@ -55,7 +55,10 @@ class OfficialTokenVerifier:
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
     """Role from exactly one Cognito group; sites from the custom claim."""
-    roles = {Role(group) for group in claims.get("cognito:groups", []) if group in OFFICIAL_ROLES}
+    groups = claims.get("cognito:groups", [])
+    if not isinstance(groups, list) or not all(isinstance(group, str) for group in groups):
+        raise CredentialsRejected("cognito:groups is not a list of names")
+    roles = {Role(group) for group in groups if group in OFFICIAL_ROLES}
     if len(roles) != 1:
         # Two roles in one account would defeat separation of duties.
         raise CredentialsRejected(f"account must hold exactly one role, holds {len(roles)}")

@@ -61,6 +61,12 @@ class Settings(BaseModel):
         return region
 
     @model_validator(mode="after")
+    def _default_url_within_maximum(self) -> Settings:
+        if self.view_url_seconds > self.max_view_url_seconds:
+            raise ValueError("view_url_seconds must not exceed max_view_url_seconds")
+        return self
+
+    @model_validator(mode="after")
     def _cognito_urls(self) -> Settings:
         # Real Cognito serves its keys under the issuer; the local one does not, hence two settings.
         issuer = self.token_issuer or f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"

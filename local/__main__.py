@@ -8,15 +8,15 @@ import json
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from local.processes import PortTaken
 from local.stack import ROOT, LocalArchive, LocalOptions, RunInfo
 
-RUN_DIR = ROOT / ".local-run"
-INFO_FILE = RUN_DIR / "run-info.json"
+DEFAULT_RUN_DIR = ROOT / ".local-run"
 
 
-def _banner(info: RunInfo) -> str:
+def _banner(info: RunInfo, run_dir: Path) -> str:
     logins = "\n".join(
         f"  {o['username']:<24} {o['password']}   role {o['role']}, sites {','.join(o['sites'])}"
         for o in info.officials
@@ -34,20 +34,22 @@ Gateways (Authorization: Bearer <token>):
 Try it:
 {info.as_json()["curl_example"]}
 
-Written for scripts to {INFO_FILE}; logs in {RUN_DIR}/*.log. Ctrl-C stops everything.
+Written for scripts to {run_dir / "run-info.json"}; logs in {run_dir}/*.log. Ctrl-C stops everything.
 """
 
 
 def run(arguments: argparse.Namespace) -> int:
-    RUN_DIR.mkdir(exist_ok=True)
-    with (RUN_DIR / "lock").open("w") as lock:
+    run_dir: Path = arguments.run_dir
+    info_file = run_dir / "run-info.json"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with (run_dir / "lock").open("w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            print(f"The local archive is already running from this checkout (see {INFO_FILE}).", file=sys.stderr)
+            print(f"The local archive is already running from {run_dir} (see {info_file}).", file=sys.stderr)
             return 1
         options = LocalOptions(
-            workdir=RUN_DIR,
+            workdir=run_dir,
             api_port=arguments.api_port,
             aws_port=arguments.aws_port,
             simulator=not arguments.no_simulator,
@@ -58,9 +60,9 @@ def run(arguments: argparse.Namespace) -> int:
         try:
             with LocalArchive(options) as archive:
                 assert archive.info is not None
-                INFO_FILE.write_text(json.dumps(archive.info.as_json(), indent=2))
-                INFO_FILE.chmod(0o600)
-                print(_banner(archive.info), flush=True)
+                info_file.write_text(json.dumps(archive.info.as_json(), indent=2))
+                info_file.chmod(0o600)
+                print(_banner(archive.info, run_dir), flush=True)
                 stopped.wait()
         except PortTaken as taken:
             print(f"Cannot start: {taken}.", file=sys.stderr)
@@ -68,7 +70,7 @@ def run(arguments: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             pass
         finally:
-            INFO_FILE.unlink(missing_ok=True)
+            info_file.unlink(missing_ok=True)
         print("Stopped every process the local archive started.")
     return 0
 
@@ -81,6 +83,7 @@ def main() -> int:
     run_parser.add_argument("--aws-port", type=int, default=5000)
     run_parser.add_argument("--no-simulator", action="store_true", help="no simulated gateway uploads")
     run_parser.add_argument("--retention-every", type=float, default=60.0, help="seconds between retention sweeps")
+    run_parser.add_argument("--run-dir", type=Path, default=DEFAULT_RUN_DIR, help="logs, lock and run-info.json")
     arguments = parser.parse_args()
     return run(arguments)
 

@@ -119,6 +119,6 @@ def new_gateway_id(site_id: str) -> str:
 
 def split_gateway_token(token: str) -> tuple[str, str] | None:
     gateway_id, dot, secret = token.partition(".")
-    if not dot or not _GATEWAY_ID.match(gateway_id) or not _SECRET.match(secret):
+    if not dot or not _GATEWAY_ID.fullmatch(gateway_id) or not _SECRET.fullmatch(secret):
         return None
     return gateway_id, secret

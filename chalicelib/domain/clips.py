@@ -23,7 +23,9 @@ _CLIP_KEY = re.compile(
 
 
 def _utc(moment: datetime) -> datetime:
-    return parse_time(moment.isoformat())
+    """UTC, cut to the millisecond the index stores: a retried registration must compare equal."""
+    utc = parse_time(moment.isoformat())
+    return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
 
 
 # Serialized fixed-width (see timeutil.iso) so stored times sort correctly as text.
@@ -87,7 +89,7 @@ def object_key(site: str, camera_id: str, start: datetime, clip_id: str) -> str:
 
 def clip_id_from_key(key: str) -> str | None:
     """The clip id an uploaded object's key names, or None for a key the archive did not issue."""
-    match = _CLIP_KEY.match(key)
+    match = _CLIP_KEY.fullmatch(key)
     return match.group("clip") if match else None
 
 

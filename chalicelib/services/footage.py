@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from chalicelib.domain.audit import Outcome
 from chalicelib.domain.catalog import Camera
@@ -27,7 +27,7 @@ class ViewRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    purpose: str = Field(min_length=5, max_length=500)
+    purpose: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=500)]
     case_id: str | None = Field(default=None, max_length=64)
     ttl_seconds: int | None = Field(default=None, ge=30)
 

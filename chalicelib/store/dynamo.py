@@ -43,6 +43,10 @@ def _from_dynamo(value: Any) -> Any:
     return value
 
 
+# Issued cursors are a few hundred characters; anything far longer is not ours.
+MAX_CURSOR_CHARS = 2048
+
+
 def encode_cursor(last_key: Mapping[str, Any] | None) -> str | None:
     if not last_key:
         return None
@@ -53,9 +57,11 @@ def decode_cursor(cursor: str | None, expected: Mapping[str, str], key_names: fr
     """Turn a cursor back into a start key, refusing one that was not issued for this query."""
     if not cursor:
         return None
+    if len(cursor) > MAX_CURSOR_CHARS:
+        raise InvalidRequest("cursor is not one this API issued")
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidRequest("cursor is not one this API issued") from exc
     valid = (
         isinstance(key, dict)

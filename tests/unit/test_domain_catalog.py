@@ -88,11 +88,6 @@ def test_malformed_gateway_token_refused(token: str) -> None:
     assert split_gateway_token(token) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _GATEWAY_ID/_SECRET use match() with `$`, which also matches before a trailing newline, "
-    "so an id with a newline reaches the catalog lookup and the logs; use fullmatch()",
-)
 @pytest.mark.parametrize("token", [f"gw-birzai-1\n.{SECRET}", f"gw-birzai-1.{SECRET}\n"], ids=["in_id", "in_secret"])
 def test_gateway_token_with_newline_refused(token: str) -> None:
     assert split_gateway_token(token) is None

@@ -184,10 +184,6 @@ def test_foreign_key_names_no_clip(key: str) -> None:
     assert clip_id_from_key(key) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _CLIP_KEY uses match() with `$`, which also matches before a trailing newline; use fullmatch()",
-)
 def test_key_with_trailing_newline_names_no_clip() -> None:
     assert clip_id_from_key("clips/aizkraukle/cam-01/2026/11/25/01ARZ3NDEKTSV4RRFFQ69G5FAV.mp4\n") is None
 
@@ -256,11 +252,6 @@ def test_clip_differs_from_changed_registration(changes: dict[str, Any]) -> None
     assert not clip_of(registration()).same_registration(registration(**changes))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: stored times are truncated to ms (UtcTime JSON) but Registration keeps microseconds, "
-    "so a gateway retrying a registration with sub-millisecond times gets 409 instead of its clip",
-)
 def test_stored_clip_is_same_registration_as_sub_millisecond_retry() -> None:
     # Given a registration with microseconds, stored as the index stores it (JSON form) and read back
     reg = registration(start=START + timedelta(microseconds=123_456))

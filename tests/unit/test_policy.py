@@ -77,7 +77,11 @@ def test_dpo_may_view_footage() -> None:
     authorize(principal(Role.DPO), Action.VIEW_CLIP, SITE, target="clip:01ARZ3NDEKTSV4RRFFQ69G5FAV")
 
 
-@pytest.mark.parametrize("body", [{}, {"purpose": ""}, {"purpose": "why"}], ids=["missing", "empty", "too_short"])
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"purpose": ""}, {"purpose": "why"}, {"purpose": "      "}],
+    ids=["missing", "empty", "too_short", "blank"],
+)
 def test_view_without_stated_purpose_refused(body: dict[str, str]) -> None:
     # The role table lets the dpo view; the purpose that must go on record is required by the request model.
     with pytest.raises(ValidationError, match="purpose"):
