@@ -192,3 +192,30 @@ def test_gateway_waits_for_indexed_before_deleting_its_copy(record, gateway):
 
     put_clip(registered["upload"], clip.path)
     assert wait_for_status(uplink, registered["clip_id"], {"indexed"})["status"] == "indexed"
+
+
+def test_heartbeat_marks_the_gateway_seen_and_the_camera_shows_its_last_clip(gateway, official, upload, record):
+    clip = record("aizkraukle-park")
+    upload("aizkraukle", clip)
+    gateway("aizkraukle").heartbeat(
+        {"version": "sim-1", "spool_clips": 3, "cameras": {"aizkraukle-park": {"restarts": 1}}}
+    )
+
+    gateways = official("admin", "aizkraukle").get("/gateways").expect(200)["gateways"]
+    cameras = official("operator", "aizkraukle").get("/sites/aizkraukle/cameras").expect(200)["cameras"]
+
+    beat = next(g for g in gateways if g["name"] == "aizkraukle gateway")
+    assert beat["last_seen_at"]
+    assert beat["last_heartbeat"]["spool_clips"] == 3
+    park = next(c for c in cameras if c["camera_id"] == "aizkraukle-park")
+    assert parse_time(park["last_clip_at"]) >= clip.end
+
+
+def test_heartbeat_with_unknown_fields_gets_a_400(archive):
+    answer = http(
+        "POST",
+        f"{archive.api_url}/gateway/heartbeat",
+        {"spool_clips": -1},
+        {"Authorization": f"Bearer {archive.gateways['birzai']['token']}"},
+    )
+    assert answer.status == 400

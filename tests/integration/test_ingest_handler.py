@@ -126,3 +126,19 @@ def test_a_crash_after_claiming_resumes_on_redelivery(site, tmp_path):
     invoke_ingest([s3_event(index.get(clip_id).object_key, wiring.get_settings().clips_bucket)])
 
     assert index.get(clip_id).status == "indexed"
+
+
+@pytest.mark.parametrize(
+    ("codec", "layout"),
+    [("h264", "moov_end"), ("h264", "faststart"), ("h264", "fragmented"), ("hevc", "fragmented"), ("hevc", "moov_end")],
+)
+def test_nvr_layouts_and_codecs_are_indexed(site, tmp_path, codec, layout):
+    clip_path = tmp_path / f"{codec}-{layout}.mp4"
+    make_clip(clip_path, seconds=2, width=160, height=120, fps=10, codec=codec, layout=layout)
+    clip_id = registered_upload(site, clip_path)
+
+    invoke_ingest([s3_event(wiring.clip_index().get(clip_id).object_key, wiring.get_settings().clips_bucket)])
+
+    indexed = wiring.clip_index().get(clip_id)
+    assert indexed.status == "indexed", indexed.quarantine_reason
+    assert indexed.video.codec == codec
