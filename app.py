@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import cast
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -57,7 +58,17 @@ def ingest_clips(event: SQSEvent) -> PartialItemFailureResponse:
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS))
+def write_audit_digests(event: CloudWatchEvent) -> dict[str, int]:
+    """Hourly: lock each audit chain's head away in the digest bucket."""
+    return {"digests": wiring.digest_writer().run(_fired_at(event))}
+
+
+def _fired_at(event: CloudWatchEvent) -> datetime:
+    return parse_time(event.time) if event.time else wiring.now()
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS))
 def expire_retention(event: CloudWatchEvent) -> dict[str, int]:
     """Hourly: delete what retention no longer allows, at the time the schedule fired."""
-    report = wiring.retention_sweep().run(parse_time(event.time) if event.time else wiring.now())
+    report = wiring.retention_sweep().run(_fired_at(event))
     return {"expired": report.expired, "objects_deleted": report.objects_deleted}

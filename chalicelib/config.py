@@ -40,6 +40,7 @@ class Settings(BaseModel):
     cameras_table: str = Field(min_length=1)
     gateways_table: str = Field(min_length=1)
     audit_table: str = Field(min_length=1)
+    audit_digest_bucket: str = Field(min_length=3)
     user_pool_id: str = Field(min_length=1)
     user_pool_client_id: str = Field(min_length=1)
     jwks_url: str = ""

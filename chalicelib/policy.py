@@ -18,6 +18,7 @@ class Action(StrEnum):
     READ_CLIP = "clip.read"
     VIEW_CLIP = "clip.view"
     READ_AUDIT = "audit.read"
+    VERIFY_AUDIT = "audit.verify"
     CREATE_CAMERA = "camera.create"
     CREATE_GATEWAY = "gateway.create"
     REVOKE_GATEWAY = "gateway.revoke"
@@ -39,6 +40,7 @@ ALLOWED_ROLES: dict[Action, frozenset[Role]] = {
     Action.READ_CLIP: _FOOTAGE,
     Action.VIEW_CLIP: _FOOTAGE,
     Action.READ_AUDIT: frozenset({Role.DPO, Role.AUDITOR}),
+    Action.VERIFY_AUDIT: frozenset({Role.DPO, Role.AUDITOR}),
     Action.CREATE_CAMERA: frozenset({Role.ADMIN}),
     Action.CREATE_GATEWAY: frozenset({Role.ADMIN}),
     Action.REVOKE_GATEWAY: frozenset({Role.ADMIN}),

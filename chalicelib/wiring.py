@@ -14,6 +14,7 @@ from botocore.config import Config
 from chalicelib.auth import GatewayAuthenticator, OfficialTokenVerifier
 from chalicelib.config import Settings, get_settings
 from chalicelib.domain.clips import RegistrationLimits
+from chalicelib.handlers.audit_digest import DigestWriter
 from chalicelib.handlers.ingest import ClipIngest
 from chalicelib.handlers.retention import RetentionSweep
 from chalicelib.media.video import MediaLimits
@@ -24,6 +25,7 @@ from chalicelib.services.registry import Registry
 from chalicelib.store.audit import AuditLog
 from chalicelib.store.catalog import Catalog
 from chalicelib.store.clips import ClipIndex
+from chalicelib.store.digests import AuditDigests
 from chalicelib.store.objects import ClipObjects
 
 
@@ -114,8 +116,19 @@ def registry() -> Registry:
 
 
 @functools.cache
+def audit_digests() -> AuditDigests:
+    settings = get_settings()
+    return AuditDigests(_s3_client(settings), settings.audit_digest_bucket)
+
+
+@functools.cache
 def audit_trail() -> AuditTrail:
-    return AuditTrail(audit_log())
+    return AuditTrail(audit_log(), audit_digests())
+
+
+@functools.cache
+def digest_writer() -> DigestWriter:
+    return DigestWriter(audit_log(), audit_digests(), catalog())
 
 
 @functools.cache

@@ -19,23 +19,18 @@ class AwsEndpoint:
     url: str | None
     region: str = REGION
 
-    def client(self, service: Any) -> Any:  # Any: boto3-stubs overload on literal service names
-        return boto3.client(
-            service,
-            endpoint_url=self.url,
-            region_name=self.region,
+    def _session(self) -> boto3.Session:
+        return boto3.Session(
             aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            region_name=self.region,
         )
 
+    def client(self, service: Any) -> Any:  # Any: boto3-stubs overload on literal service names
+        return self._session().client(service, endpoint_url=self.url)
+
     def resource(self, service: Any) -> Any:
-        return boto3.resource(
-            service,
-            endpoint_url=self.url,
-            region_name=self.region,
-            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        )
+        return self._session().resource(service, endpoint_url=self.url)
 
     def environment(self) -> dict[str, str]:
         """What a child process needs so that every boto3 client it makes talks to this endpoint."""

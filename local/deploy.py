@@ -154,7 +154,11 @@ def _configure_bucket(s3: Any, bucket: str, properties: dict[str, Any]) -> None:
     if "VersioningConfiguration" in properties:
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration=properties["VersioningConfiguration"])
     if properties.get("ObjectLockEnabled"):
-        s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"})
+        configuration = properties.get("ObjectLockConfiguration", {"ObjectLockEnabled": "Enabled"})
+        if "Rule" in configuration:
+            retention = configuration["Rule"]["DefaultRetention"]
+            configuration = configuration | {"Rule": {"DefaultRetention": retention | {"Days": int(retention["Days"])}}}
+        s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration=configuration)
     if "LifecycleConfiguration" in properties:
         rules = [_lifecycle_rule(rule) for rule in properties["LifecycleConfiguration"]["Rules"]]
         s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": rules})

@@ -103,33 +103,38 @@ def _drain_once(sqs: Any, queue_url: str, queue_arn: str, ingest_clips: Any) -> 
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
-def run_retention(interval_s: float, stop: threading.Event) -> None:
-    from app import expire_retention
+# The handlers app.py puts on a schedule; locally one timer fires them all.
+SCHEDULED = ("expire_retention", "write_audit_digests")
 
+
+def fire(handler_name: str, at: datetime) -> dict[str, Any]:
+    """Call a scheduled handler as EventBridge would, as if its schedule fired at `at`."""
+    import app
+
+    handler = getattr(app, handler_name)
     region = boto3.session.Session().region_name or "eu-north-1"
-    while not stop.wait(interval_s):
-        context = LocalLambdaContext("expire_retention", aws_request_id=str(uuid.uuid4()))
-        expire_retention(scheduled_event(datetime.now(UTC), region), context)
-
-
-def sweep_once(at: datetime) -> dict[str, Any]:
-    """Run the retention handler once, as if the schedule fired at `at` (tests and operators use this)."""
-    from app import expire_retention
-
-    region = boto3.session.Session().region_name or "eu-north-1"
-    report: dict[str, Any] = expire_retention(
-        scheduled_event(at, region), LocalLambdaContext("expire_retention", aws_request_id=str(uuid.uuid4()))
+    result: dict[str, Any] = handler(
+        scheduled_event(at, region), LocalLambdaContext(handler_name, aws_request_id=str(uuid.uuid4()))
     )
-    return report
+    return result
 
 
-def run(queue_url: str, retention_every_s: float) -> None:
+def run_schedules(interval_s: float, stop: threading.Event) -> None:
+    while not stop.wait(interval_s):
+        for handler_name in SCHEDULED:
+            try:
+                fire(handler_name, datetime.now(UTC))
+            except Exception:
+                logger.exception("scheduled handler failed", extra={"handler": handler_name})
+
+
+def run(queue_url: str, schedule_every_s: float) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     workers = [
         threading.Thread(target=drain_queue, args=(queue_url, stop), name="ingest", daemon=True),
-        threading.Thread(target=run_retention, args=(retention_every_s, stop), name="retention", daemon=True),
+        threading.Thread(target=run_schedules, args=(schedule_every_s, stop), name="schedules", daemon=True),
     ]
     for worker in workers:
         worker.start()
@@ -143,16 +148,17 @@ def run(queue_url: str, retention_every_s: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    run_parser = commands.add_parser("run", help="drain the ingest queue and sweep retention on a timer")
+    run_parser = commands.add_parser("run", help="drain the ingest queue and fire the scheduled handlers on a timer")
     run_parser.add_argument("--queue-url", required=True)
-    run_parser.add_argument("--retention-every", type=float, default=60.0, help="seconds between retention sweeps")
-    sweep_parser = commands.add_parser("sweep", help="one retention sweep, now or at a given time")
-    sweep_parser.add_argument("--at", type=parse_time, default=None, help="ISO 8601 time the sweep believes it is")
+    run_parser.add_argument("--retention-every", type=float, default=60.0, help="seconds between scheduled runs")
+    fire_parser = commands.add_parser("fire", help="run one scheduled handler once, now or at a given time")
+    fire_parser.add_argument("handler", choices=SCHEDULED)
+    fire_parser.add_argument("--at", type=parse_time, default=None, help="ISO 8601 time the handler believes it is")
     arguments = parser.parse_args()
     if arguments.command == "run":
         run(arguments.queue_url, arguments.retention_every)
     else:
-        print(json.dumps(sweep_once(arguments.at or datetime.now(UTC))))  # noqa: T201
+        print(json.dumps(fire(arguments.handler, arguments.at or datetime.now(UTC))))  # noqa: T201
 
 
 if __name__ == "__main__":

@@ -99,7 +99,7 @@ class LocalArchive:
         check_port_free(api_port, "API")
         aws_url = f"http://127.0.0.1:{aws_port}"
         aws = AwsEndpoint(aws_url)
-        moto = self._spawn("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(aws_port)], {})
+        moto = self._spawn("moto", [sys.executable, "-m", "local.moto_server", "--port", str(aws_port)], {})
         wait_until(lambda: http_ok(f"{aws_url}/moto-api/"), "moto server", 30, moto.alive)
         self.stack = deploy(aws, STACK_NAME, STAGE)
         environment = self.function_environment(aws, self.stack)

@@ -62,6 +62,12 @@ def view_clip(clip_id: str) -> Response:
     return json_response(wiring.footage().view(current_principal(officials_api), clip_id, view, wiring.now()))
 
 
+@api_route(officials_api, "/audit/verify", authorizer=official_auth)
+def verify_audit() -> Response:
+    site = required_query_text(officials_api.current_request, "site")
+    return json_response(wiring.audit_trail().verify(current_principal(officials_api), site, wiring.now()))
+
+
 @api_route(officials_api, "/audit", authorizer=official_auth)
 def read_audit() -> Response:
     request = officials_api.current_request

@@ -51,6 +51,11 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "A short-lived signed URL for the clip, issued for a stated purpose", OFFICIAL, ViewRequest
     ),
     ("GET", "/audit"): Operation("The audit trail of a site (dpo, auditor)", OFFICIAL, query=("site", *WINDOW)),
+    ("GET", "/audit/verify"): Operation(
+        "Recompute a site's audit chain against its locked digests; names the first broken event",
+        OFFICIAL,
+        query=("site",),
+    ),
     ("POST", "/gateways"): Operation("Create a gateway; its token is shown once (admin)", OFFICIAL, NewGateway, 201),
     ("GET", "/gateways"): Operation("Gateways of the caller's sites with their health (admin)", OFFICIAL),
     ("POST", "/gateways/{gateway_id}/revocation"): Operation("Revoke a gateway at once (admin)", OFFICIAL),

@@ -15,6 +15,9 @@ from chalicelib.errors import Conflict
 from chalicelib.store.dynamo import from_item, is_condition_failure, to_item
 
 BY_SITE_INDEX = "by_site"
+ALL_SITES_INDEX = "all_sites"
+# Every site item carries this, so that one key query on the all_sites index lists them (no Scan).
+SITE_DIRECTORY = {"directory": "site"}
 
 
 class Catalog:
@@ -25,11 +28,28 @@ class Catalog:
 
     # Sites are configuration, loaded by the operator of the deployment (local/sites.py).
     def put_site(self, site: Site) -> None:
-        self._sites.put_item(Item=to_item(site.model_dump(mode="json")))
+        self._sites.put_item(Item=to_item(site.model_dump(mode="json")) | SITE_DIRECTORY)
+
+    def site_ids(self) -> list[str]:
+        """Every configured site (the scheduled jobs work site by site)."""
+        ids: list[str] = []
+        query: dict[str, Any] = {
+            "IndexName": ALL_SITES_INDEX,
+            "KeyConditionExpression": Key("directory").eq(SITE_DIRECTORY["directory"]),
+        }
+        while True:
+            page = self._sites.query(**query)
+            ids.extend(str(item["site_id"]) for item in page["Items"])
+            if "LastEvaluatedKey" not in page:
+                return ids
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def get_site(self, site_id: str) -> Site | None:
         item = self._sites.get_item(Key={"site_id": site_id}).get("Item")
-        return Site.model_validate(from_item(item)) if item else None
+        if not item:
+            return None
+        item.pop("directory", None)
+        return Site.model_validate(from_item(item))
 
     def sites(self, site_ids: Iterable[str]) -> list[Site]:
         found = [self.get_site(site_id) for site_id in sorted(set(site_ids))]

@@ -20,7 +20,7 @@ EXPIRY_QUEUE = "expiry_queue"  # set while footage exists, so the sweep reads on
 EXPIRY_QUEUE_VALUE = "live"
 BY_CAMERA_INDEX = "by_camera"
 BY_EXPIRY_INDEX = "by_expiry"
-_CAMERA_PAGE_KEYS = frozenset({"clip_id", LISTED_CAMERA, "start"})
+_CAMERA_PAGE_KEYS = {"clip_id": str, LISTED_CAMERA: str, "start": str}
 
 
 @dataclass(frozen=True)

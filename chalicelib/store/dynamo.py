@@ -53,7 +53,9 @@ def encode_cursor(last_key: Mapping[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(from_item(last_key), sort_keys=True).encode()).decode()
 
 
-def decode_cursor(cursor: str | None, expected: Mapping[str, str], key_names: frozenset[str]) -> dict[str, Any] | None:
+def decode_cursor(
+    cursor: str | None, expected: Mapping[str, str], key_types: Mapping[str, type]
+) -> dict[str, Any] | None:
     """Turn a cursor back into a start key, refusing one that was not issued for this query."""
     if not cursor:
         return None
@@ -65,8 +67,8 @@ def decode_cursor(cursor: str | None, expected: Mapping[str, str], key_names: fr
         raise InvalidRequest("cursor is not one this API issued") from exc
     valid = (
         isinstance(key, dict)
-        and set(key) == key_names
-        and all(isinstance(v, str) for v in key.values())
+        and set(key) == set(key_types)
+        and all(type(value) is key_types[name] for name, value in key.items())
         and all(key.get(name) == value for name, value in expected.items())
     )
     if not valid:

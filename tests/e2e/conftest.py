@@ -139,10 +139,10 @@ def wait_until_queue_empty(sqs: Any, queue_url: str, timeout_s: float = 30.0) ->
     raise AssertionError("the ingest queue was not drained")
 
 
-def sweep_at(archive: RunInfo, at: datetime) -> dict[str, Any]:
-    """Run the retention handler once as if the schedule fired at `at` (the local scheduler's own entry)."""
+def fire(archive: RunInfo, handler: str, at: datetime) -> dict[str, Any]:
+    """Run a scheduled handler once as if its schedule fired at `at` (the local scheduler's own entry)."""
     result = subprocess.run(
-        [sys.executable, "-m", "local.jobs", "sweep", "--at", at.isoformat()],
+        [sys.executable, "-m", "local.jobs", "fire", handler, "--at", at.isoformat()],
         env=archive.environment,
         cwd=ROOT,
         capture_output=True,
@@ -152,3 +152,7 @@ def sweep_at(archive: RunInfo, at: datetime) -> dict[str, Any]:
     )
     report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     return report
+
+
+def sweep_at(archive: RunInfo, at: datetime) -> dict[str, Any]:
+    return fire(archive, "expire_retention", at)

@@ -17,6 +17,7 @@ ENVIRON = {
     "SAFE_CAMERAS_TABLE": "safe-cameras",
     "SAFE_GATEWAYS_TABLE": "safe-gateways",
     "SAFE_AUDIT_TABLE": "safe-audit",
+    "SAFE_AUDIT_DIGEST_BUCKET": "safe-audit-digests",
     "SAFE_USER_POOL_ID": "eu-north-1_Example",
     "SAFE_USER_POOL_CLIENT_ID": "5example0client0id",
 }

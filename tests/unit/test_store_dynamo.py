@@ -12,7 +12,7 @@ import pytest
 from chalicelib.errors import InvalidRequest
 from chalicelib.store.dynamo import decode_cursor, encode_cursor, from_item, to_item
 
-PAGE_KEYS = frozenset({"clip_id", "listed_camera", "start"})
+PAGE_KEYS = {"clip_id": str, "listed_camera": str, "start": str}
 LAST_KEY = {"clip_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV", "listed_camera": "cam-01", "start": "2026-11-25T14:00:00.000Z"}
 FOR_CAM_01 = {"listed_camera": "cam-01"}
 
