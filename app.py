@@ -15,7 +15,9 @@ from chalice.app import CloudWatchEvent, SQSEvent
 from chalicelib import wiring
 from chalicelib.api.admin import admin_api
 from chalicelib.api.authorizers import authorizers
+from chalicelib.api.cases import cases_api
 from chalicelib.api.gateway import gateway_api
+from chalicelib.api.governance import governance_api
 from chalicelib.api.officials import officials_api
 from chalicelib.api.public import public_api
 from chalicelib.domain.timeutil import parse_time
@@ -23,7 +25,7 @@ from chalicelib.handlers.ingest import uploaded_objects
 from chalicelib.observability import logger, metrics
 
 app = Chalice(app_name="safe-society-archive")
-for blueprint in (authorizers, public_api, gateway_api, officials_api, admin_api):
+for blueprint in (authorizers, public_api, gateway_api, officials_api, admin_api, governance_api, cases_api):
     app.register_blueprint(blueprint)
 
 # The queue is declared in infra/template.yaml; the packaged event source is pointed at it there.

@@ -24,6 +24,22 @@ class Action(StrEnum):
     REVOKE_GATEWAY = "gateway.revoke"
     LIST_GATEWAYS = "gateways.list"
     EXPIRE_CLIP = "clip.expire"
+    READ_RETENTION = "retention.read"
+    SET_RETENTION = "retention.set"
+    ERASE_CLIP = "clip.erase"
+    OPEN_CASE = "case.open"
+    READ_CASE = "case.read"
+    HOLD_CLIPS = "case.hold"
+    RELEASE_HOLD = "case.release"
+    CLOSE_CASE = "case.close"
+    REVIEW_CASES = "cases.review"
+    SUBJECT_REQUESTS = "subject_request"
+    EXPORT_FOOTAGE = "subject_request.export"
+    REQUEST_SHARE = "share.request"
+    APPROVE_SHARE = "share.approve"
+    REVOKE_SHARE = "share.revoke"
+    READ_SHARE = "share.read"
+    USE_SHARE = "share.use"
     AUTHENTICATE = "authenticate"
 
 
@@ -46,6 +62,21 @@ ALLOWED_ROLES: dict[Action, frozenset[Role]] = {
     Action.REVOKE_GATEWAY: frozenset({Role.ADMIN}),
     Action.LIST_GATEWAYS: frozenset({Role.ADMIN}),
     Action.EXPIRE_CLIP: frozenset({Role.SYSTEM}),
+    Action.READ_RETENTION: frozenset({Role.DPO}),
+    Action.SET_RETENTION: frozenset({Role.DPO}),
+    Action.ERASE_CLIP: frozenset({Role.DPO}),
+    Action.OPEN_CASE: frozenset({Role.INVESTIGATOR}),
+    Action.READ_CASE: frozenset({Role.INVESTIGATOR, Role.DPO}),
+    Action.HOLD_CLIPS: frozenset({Role.INVESTIGATOR}),
+    Action.RELEASE_HOLD: frozenset({Role.INVESTIGATOR}),
+    Action.CLOSE_CASE: frozenset({Role.INVESTIGATOR, Role.DPO}),
+    Action.REVIEW_CASES: frozenset({Role.DPO}),
+    Action.SUBJECT_REQUESTS: frozenset({Role.DPO}),
+    Action.EXPORT_FOOTAGE: frozenset({Role.DPO}),
+    Action.REQUEST_SHARE: frozenset({Role.INVESTIGATOR}),
+    Action.APPROVE_SHARE: frozenset({Role.DPO}),
+    Action.REVOKE_SHARE: frozenset({Role.INVESTIGATOR, Role.DPO}),
+    Action.READ_SHARE: frozenset({Role.INVESTIGATOR, Role.DPO}),
 }
 
 

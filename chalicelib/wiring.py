@@ -19,10 +19,13 @@ from chalicelib.handlers.ingest import ClipIngest
 from chalicelib.handlers.retention import RetentionSweep
 from chalicelib.media.video import MediaLimits
 from chalicelib.services.audit_trail import AuditTrail
+from chalicelib.services.cases import Cases
 from chalicelib.services.footage import Footage, UrlPolicy
+from chalicelib.services.governance import Governance
 from chalicelib.services.intake import Intake
 from chalicelib.services.registry import Registry
 from chalicelib.store.audit import AuditLog
+from chalicelib.store.cases import CaseBook
 from chalicelib.store.catalog import Catalog
 from chalicelib.store.clips import ClipIndex
 from chalicelib.store.digests import AuditDigests
@@ -116,6 +119,18 @@ def registry() -> Registry:
 
 
 @functools.cache
+def governance() -> Governance:
+    return Governance(catalog(), clip_index(), clip_objects(), audit_log())
+
+
+@functools.cache
+def cases() -> Cases:
+    return Cases(
+        CaseBook(_dynamodb().Table(get_settings().cases_table)), catalog(), clip_index(), clip_objects(), audit_log()
+    )
+
+
+@functools.cache
 def audit_digests() -> AuditDigests:
     settings = get_settings()
     return AuditDigests(_s3_client(settings), settings.audit_digest_bucket)
@@ -146,4 +161,4 @@ def clip_ingest() -> ClipIngest:
 
 @functools.cache
 def retention_sweep() -> RetentionSweep:
-    return RetentionSweep(clip_index(), clip_objects(), audit_log())
+    return RetentionSweep(clip_index(), clip_objects(), audit_log(), catalog())

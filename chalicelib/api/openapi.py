@@ -8,9 +8,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from chalicelib.domain.cases import HoldRequest, NewCase
 from chalicelib.domain.catalog import NewCamera, NewGateway
 from chalicelib.domain.clips import Registration
+from chalicelib.domain.retention import RetentionChange
+from chalicelib.services.cases import CloseRequest
 from chalicelib.services.footage import ViewRequest
+from chalicelib.services.governance import ErasureRequest
 from chalicelib.services.intake import Heartbeat
 
 OFFICIAL = "official"
@@ -55,6 +59,28 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Recompute a site's audit chain against its locked digests; names the first broken event",
         OFFICIAL,
         query=("site",),
+    ),
+    ("GET", "/public/sites/{site}/notice"): Operation(
+        "The transparency notice: controller, purposes, legal basis, retention in force, DPO, rights", None
+    ),
+    ("GET", "/sites/{site}/retention"): Operation("The site's retention policy (dpo)", OFFICIAL),
+    ("PUT", "/sites/{site}/retention"): Operation(
+        "Change the retention policy: up to the legal maximum, a justification beyond 3 days (dpo)",
+        OFFICIAL,
+        RetentionChange,
+    ),
+    ("POST", "/clips/{clip_id}/erasure"): Operation(
+        "Erase a clip (Art. 17): a tombstone stays; 409 while a case holds it (dpo)", OFFICIAL, ErasureRequest
+    ),
+    ("POST", "/cases"): Operation("Open a case (investigator)", OFFICIAL, NewCase, 201),
+    ("GET", "/cases"): Operation("Open cases past their review date (dpo)", OFFICIAL, query=("site",)),
+    ("GET", "/cases/{case_id}"): Operation("A case and the clips it holds", OFFICIAL),
+    ("POST", "/cases/{case_id}/holds"): Operation(
+        "Hold clips by id, or a camera's clips in a window (investigator)", OFFICIAL, HoldRequest
+    ),
+    ("DELETE", "/cases/{case_id}/holds/{clip_id}"): Operation("Release one hold (investigator)", OFFICIAL),
+    ("POST", "/cases/{case_id}/close"): Operation(
+        "Close the case, releasing its holds (investigator, dpo)", OFFICIAL, CloseRequest
     ),
     ("POST", "/gateways"): Operation("Create a gateway; its token is shown once (admin)", OFFICIAL, NewGateway, 201),
     ("GET", "/gateways"): Operation("Gateways of the caller's sites with their health (admin)", OFFICIAL),

@@ -29,7 +29,10 @@ class Site(BaseModel):
     timezone: str
     retention_days: int = Field(ge=1)
     retention_justification: str = ""
+    retention_changed_at: UtcTime | None = None
+    retention_changed_by: str | None = None
     max_retention_days: int = Field(ge=1, description="the legal maximum, from legal_basis")
+    max_hold_days: int = Field(default=1095, ge=1, description="the longest a case may hold footage before review")
     legal_basis: str
     controller: str
     dpo_contact: str

@@ -38,6 +38,7 @@ class ClipStatus(StrEnum):
     INDEXED = "indexed"
     QUARANTINED = "quarantined"
     EXPIRED = "expired"
+    ERASED = "erased"
 
 
 class Registration(BaseModel):
@@ -137,6 +138,9 @@ class Clip(BaseModel):
     quarantine_reason: str | None = None
     ingested_at: UtcTime | None = None
     expired_at: UtcTime | None = None
+    erased_at: UtcTime | None = None
+    erased_by: str | None = None
+    erasure_reason: str | None = None
     holds: frozenset[str] = frozenset()
 
     def same_registration(self, registration: Registration) -> bool:

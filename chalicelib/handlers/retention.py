@@ -6,17 +6,19 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from chalicelib.domain.audit import Outcome
-from chalicelib.domain.clips import thumbnail_prefix
+from chalicelib.domain.catalog import Site
+from chalicelib.domain.clips import Clip, thumbnail_prefix
 from chalicelib.domain.principal import SYSTEM
-from chalicelib.domain.retention import plan_expiry
+from chalicelib.domain.retention import effective_retain_until, plan_expiry
 from chalicelib.domain.timeutil import iso
 from chalicelib.observability import logger
 from chalicelib.policy import Action
 from chalicelib.store.audit import AuditLog
+from chalicelib.store.catalog import Catalog
 from chalicelib.store.clips import ClipIndex
 from chalicelib.store.objects import ClipObjects
 
-PAGE_SIZE = 100  # clips read per query of the expiry index
+PAGE_SIZE = 100  # clips read per query of the expiry indexes
 
 
 @dataclass(frozen=True)
@@ -26,31 +28,47 @@ class SweepReport:
 
 
 class RetentionSweep:
-    def __init__(self, index: ClipIndex, objects: ClipObjects, audit: AuditLog) -> None:
+    def __init__(self, index: ClipIndex, objects: ClipObjects, audit: AuditLog, catalog: Catalog) -> None:
         self._index = index
         self._objects = objects
         self._audit = audit
+        self._catalog = catalog
 
     def run(self, now: datetime) -> SweepReport:
-        """Expire every clip due at `now`; the footage goes first, so a crash leaves only a record to finish."""
+        """Expire every clip due at `now` under its site's current policy."""
         expired = deleted = 0
-        for page in self._index.due_for_expiry(now, PAGE_SIZE):
-            for clip in plan_expiry(page, now):
-                deleted += self._objects.delete_everything_under(clip.object_key)
-                deleted += self._objects.delete_everything_under(
-                    thumbnail_prefix(clip.site, clip.camera_id, clip.clip_id)
-                )
-                if self._index.mark_expired(clip, now) is None:
-                    continue
-                expired += 1
-                self._audit.record(
-                    SYSTEM,
-                    Action.EXPIRE_CLIP,
-                    clip.site,
-                    f"clip:{clip.clip_id}",
-                    Outcome.ALLOWED,
-                    now,
-                    reason=f"retention ended {iso(clip.retain_until)}",
-                )
+        for site_id in self._catalog.site_ids():
+            site = self._catalog.get_site(site_id)
+            if site is None:
+                continue
+            done: set[str] = set()
+            for page in self._index.due_for_expiry(site.site_id, now, site.retention_days, PAGE_SIZE):
+                for clip in plan_expiry(page, now, site.retention_days):
+                    if clip.clip_id in done:
+                        continue
+                    done.add(clip.clip_id)
+                    removed = self._expire(clip, site, now)
+                    if removed is not None:
+                        expired += 1
+                        deleted += removed
         logger.info("retention sweep", extra={"expired": expired, "objects_deleted": deleted, "now": iso(now)})
         return SweepReport(expired=expired, objects_deleted=deleted)
+
+    def _expire(self, clip: Clip, site: Site, now: datetime) -> int | None:
+        """The footage goes first, so a crash leaves only a record to finish; None if a case held it meanwhile."""
+        footage = self._objects.delete_everything_under(clip.object_key)
+        thumbnails = self._objects.delete_everything_under(thumbnail_prefix(clip.site, clip.camera_id, clip.clip_id))
+        if footage.refused or thumbnails.refused or self._index.mark_expired(clip, now) is None:
+            logger.info("clip held since it was found due; kept", extra={"clip_id": clip.clip_id})
+            return None
+        self._audit.record(
+            SYSTEM,
+            Action.EXPIRE_CLIP,
+            clip.site,
+            f"clip:{clip.clip_id}",
+            Outcome.ALLOWED,
+            now,
+            reason=f"retention of {site.retention_days} days ended "
+            f"{iso(effective_retain_until(clip, site.retention_days))}",
+        )
+        return footage.removed + thumbnails.removed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
@@ -16,10 +16,11 @@ from chalicelib.store.dynamo import decode_cursor, encode_cursor, from_item, is_
 
 # Sparse index keys: an attribute is present only while the clip belongs in that index.
 LISTED_CAMERA = "listed_camera"  # set once indexed, so search never meets unverified footage
-EXPIRY_QUEUE = "expiry_queue"  # set while footage exists, so the sweep reads only what is due
-EXPIRY_QUEUE_VALUE = "live"
+EXPIRY_QUEUE = "expiry_queue"  # the clip's site, while footage exists: the sweep reads only what is due
 BY_CAMERA_INDEX = "by_camera"
-BY_EXPIRY_INDEX = "by_expiry"
+BY_EXPIRY_INDEX = "by_expiry"  # expiry_queue + retain_until: due by the date set when the clip came
+BY_SITE_START_INDEX = "by_site_start"  # expiry_queue + start: due by a policy shortened since
+_GONE = [ClipStatus.EXPIRED.value, ClipStatus.ERASED.value]
 _CAMERA_PAGE_KEYS = {"clip_id": str, LISTED_CAMERA: str, "start": str}
 
 
@@ -36,7 +37,7 @@ class ClipIndex:
     def register(self, clip: Clip) -> Clip | None:
         """Store a new registration; None when the clip id is already taken."""
         item = to_item(clip.model_dump(mode="json"))
-        item[EXPIRY_QUEUE] = EXPIRY_QUEUE_VALUE
+        item[EXPIRY_QUEUE] = clip.site
         try:
             self._table.put_item(Item=item, ConditionExpression=Attr("clip_id").not_exists())
         except ClientError as error:
@@ -94,8 +95,32 @@ class ClipIndex:
             "SET #status = :expired, expired_at = :now REMOVE video, thumbnail_keys, quarantine_reason, "
             f"object_version, {LISTED_CAMERA}, {EXPIRY_QUEUE}",
             {":expired": ClipStatus.EXPIRED.value, ":now": iso(now)},
-            Attr("status").ne(ClipStatus.EXPIRED.value) & Attr("holds").not_exists(),
+            ~Attr("status").is_in(_GONE) & Attr("holds").not_exists(),
         )
+
+    def mark_erased(self, clip: Clip, by: str, reason: str, now: datetime) -> Clip | None:
+        """The Art. 17 tombstone: ids, times, who and why; None if a case holds it (or it is already gone)."""
+        return self._update(
+            clip.clip_id,
+            "SET #status = :erased, erased_at = :now, erased_by = :by, erasure_reason = :reason "
+            "REMOVE video, thumbnail_keys, quarantine_reason, object_version, "
+            f"{LISTED_CAMERA}, {EXPIRY_QUEUE}",
+            {":erased": ClipStatus.ERASED.value, ":now": iso(now), ":by": by, ":reason": reason},
+            ~Attr("status").is_in(_GONE) & Attr("holds").not_exists(),
+        )
+
+    def add_hold(self, clip_id: str, case_id: str) -> Clip | None:
+        """Hold the clip for a case; None if its footage is already gone."""
+        return self._update(
+            clip_id,
+            "ADD holds :case",
+            {":case": {case_id}},
+            Attr("clip_id").exists() & ~Attr("status").is_in(_GONE),
+        )
+
+    def remove_hold(self, clip_id: str, case_id: str) -> Clip | None:
+        """Release the case's hold (the attribute disappears with the last one); None if there is no clip."""
+        return self._update(clip_id, "DELETE holds :case", {":case": {case_id}}, Attr("clip_id").exists())
 
     def camera_clips(
         self, camera_id: str, start_from: datetime, start_to: datetime, limit: int, cursor: str | None
@@ -114,13 +139,20 @@ class ClipIndex:
         page = self._table.query(**query)
         return ClipPage([_clip(item) for item in page["Items"]], encode_cursor(page.get("LastEvaluatedKey")))
 
-    def due_for_expiry(self, now: datetime, page_size: int) -> Iterator[list[Clip]]:
-        """Pages of clips whose retain_until has passed, oldest first: key queries on the sparse expiry index."""
-        query: dict[str, Any] = {
-            "IndexName": BY_EXPIRY_INDEX,
-            "KeyConditionExpression": Key(EXPIRY_QUEUE).eq(EXPIRY_QUEUE_VALUE) & Key("retain_until").lte(iso(now)),
-            "Limit": page_size,
-        }
+    def due_for_expiry(self, site: str, now: datetime, retention_days: int, page_size: int) -> Iterator[list[Clip]]:
+        """Pages of a site's clips that may be due: past their stored date, or older than the current policy."""
+        by_date = Key(EXPIRY_QUEUE).eq(site) & Key("retain_until").lte(iso(now))
+        yield from self._pages({"IndexName": BY_EXPIRY_INDEX, "KeyConditionExpression": by_date, "Limit": page_size})
+        by_age = Key(EXPIRY_QUEUE).eq(site) & Key("start").lte(iso(now - timedelta(days=retention_days)))
+        yield from self._pages({"IndexName": BY_SITE_START_INDEX, "KeyConditionExpression": by_age, "Limit": page_size})
+
+    def camera_window(self, camera_id: str, start_from: datetime, start_to: datetime) -> Iterator[Clip]:
+        """Every indexed clip of a camera starting in the window (cases hold, subject requests find them)."""
+        condition = Key(LISTED_CAMERA).eq(camera_id) & Key("start").between(iso(start_from), iso(start_to))
+        for page in self._pages({"IndexName": BY_CAMERA_INDEX, "KeyConditionExpression": condition}):
+            yield from page
+
+    def _pages(self, query: dict[str, Any]) -> Iterator[list[Clip]]:
         while True:
             page = self._table.query(**query)
             yield [_clip(item) for item in page["Items"]]
@@ -135,13 +167,14 @@ class ClipIndex:
 
     def _update(self, clip_id: str, expression: str, values: dict[str, Any], condition: Any) -> Clip | None:
         try:
+            names = {"ExpressionAttributeNames": {"#status": "status"}} if "#status" in expression else {}
             result = self._table.update_item(
                 Key={"clip_id": clip_id},
                 UpdateExpression=expression,
-                ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=values,
                 ConditionExpression=condition,
                 ReturnValues="ALL_NEW",
+                **names,
             )
         except ClientError as error:
             if is_condition_failure(error):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -79,3 +79,14 @@ def decode_cursor(
 def is_condition_failure(error: ClientError) -> bool:
     """A conditional write that lost: the state it expected is gone, which callers treat as an answer."""
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def query_items(table: Any, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every item a query matches, page after page, as plain values."""
+    request = dict(query)
+    while True:
+        page = table.query(**request)
+        yield from (from_item(item) for item in page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]

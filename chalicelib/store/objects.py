@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO, Any
+
+from botocore.exceptions import ClientError
 
 from chalicelib.domain.timeutil import iso
 
@@ -22,6 +25,12 @@ class UploadTicket:
     method: str
     headers: dict[str, str]
     expires_at: str
+
+
+@dataclass(frozen=True)
+class Deletion:
+    removed: int
+    refused: int  # versions under an Object Lock legal hold
 
 
 @dataclass(frozen=True)
@@ -90,20 +99,42 @@ class ClipObjects:
     def put_jpeg(self, key: str, jpeg: bytes) -> None:
         self._s3.put_object(Bucket=self._bucket, Key=key, Body=jpeg, ContentType="image/jpeg", **self._encryption())
 
-    def delete_everything_under(self, prefix: str) -> int:
-        """Delete every version and delete marker under `prefix`; the number removed."""
-        removed = 0
+    def _versions(self, prefix: str) -> Iterator[list[dict[str, str]]]:
+        """Pages of every version and delete marker under `prefix`."""
         paginator = self._s3.get_paginator("list_object_versions")
         for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
-            doomed = [
-                {"Key": entry["Key"], "VersionId": entry["VersionId"]}
-                for entry in page.get("Versions", []) + page.get("DeleteMarkers", [])
-            ]
-            if not doomed:
-                continue
+            entries = page.get("Versions", []) + page.get("DeleteMarkers", [])
+            if entries:
+                yield [{"Key": entry["Key"], "VersionId": entry["VersionId"]} for entry in entries]
+
+    def delete_everything_under(self, prefix: str) -> Deletion:
+        """Delete every version and delete marker under `prefix`; versions under a legal hold stay (refused)."""
+        removed = refused = 0
+        for doomed in self._versions(prefix):
             result = self._s3.delete_objects(Bucket=self._bucket, Delete={"Objects": doomed, "Quiet": True})
-            if result.get("Errors"):
-                first = result["Errors"][0]
+            errors = result.get("Errors", [])
+            if any(error.get("Code") != "AccessDenied" for error in errors):
+                first = next(error for error in errors if error.get("Code") != "AccessDenied")
                 raise RuntimeError(f"S3 refused to delete {first['Key']}: {first.get('Message', first['Code'])}")
-            removed += len(doomed)
-        return removed
+            refused += len(errors)
+            removed += len(doomed) - len(errors)
+        return Deletion(removed=removed, refused=refused)
+
+    def set_legal_hold(self, prefix: str, on: bool) -> int:
+        """Object Lock legal hold on (or off) every version under `prefix`: S3 itself then refuses deletion."""
+        status = {"Status": "ON" if on else "OFF"}
+        changed = 0
+        for versions in self._versions(prefix):
+            for version in versions:
+                if version["VersionId"] in ("", "null"):
+                    continue
+                try:
+                    self._s3.put_object_legal_hold(
+                        Bucket=self._bucket, Key=version["Key"], VersionId=version["VersionId"], LegalHold=status
+                    )
+                except ClientError as error:
+                    if error.response.get("Error", {}).get("Code") != "MethodNotAllowed":  # a delete marker
+                        raise
+                    continue
+                changed += 1
+        return changed

@@ -7,9 +7,21 @@ from datetime import UTC, datetime, timedelta
 import boto3
 
 from chalicelib import wiring
+from chalicelib.domain.catalog import Site
 from chalicelib.domain.clips import Clip, ClipStatus, VideoFacts
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+SITE = Site(
+    site_id="aizkraukle",
+    name="Aizkraukle",
+    country="LV",
+    timezone="Europe/Riga",
+    retention_days=7,
+    max_retention_days=30,
+    legal_basis="test",
+    controller="test",
+    dpo_contact="dpo@example.org",
+)
 VIDEO = VideoFacts(codec="h264", width=320, height=240, fps=10.0, duration_s=2.0)
 
 
@@ -76,12 +88,23 @@ def test_due_clips_are_read_from_the_expiry_index_only_when_due(deployed):
     indexed(1, retain_days=1)
     indexed(2, retain_days=10)
 
-    due = [c.clip_id for page in wiring.clip_index().due_for_expiry(NOW + timedelta(days=2), 10) for c in page]
+    pages = wiring.clip_index().due_for_expiry("aizkraukle", NOW + timedelta(days=2), 7, 10)
 
-    assert due == [clip(1).clip_id]
+    assert {c.clip_id for page in pages for c in page} == {clip(1).clip_id}
 
 
-def test_held_clips_do_not_stop_the_sweep_from_paging_on(deployed):
+def test_clips_older_than_a_shortened_policy_are_read_as_due(deployed):
+    indexed(1, retain_days=10)  # stored under a 10-day policy
+    indexed(2, retain_days=10)
+
+    pages = wiring.clip_index().due_for_expiry("aizkraukle", NOW + timedelta(minutes=1, days=1), 1, 10)
+
+    assert {c.clip_id for page in pages for c in page} == {clip(1).clip_id, clip(2).clip_id}
+
+
+def test_held_clips_do_not_stop_the_sweep_from_paging_on(deployed, monkeypatch):
+    wiring.catalog().put_site(SITE)
+    monkeypatch.setattr("chalicelib.handlers.retention.PAGE_SIZE", 2)
     for number in range(1, 6):
         indexed(number, retain_days=1)
     table = boto3.resource("dynamodb").Table(wiring.get_settings().clips_table)

@@ -18,6 +18,7 @@ ENVIRON = {
     "SAFE_GATEWAYS_TABLE": "safe-gateways",
     "SAFE_AUDIT_TABLE": "safe-audit",
     "SAFE_AUDIT_DIGEST_BUCKET": "safe-audit-digests",
+    "SAFE_CASES_TABLE": "safe-cases",
     "SAFE_USER_POOL_ID": "eu-north-1_Example",
     "SAFE_USER_POOL_CLIENT_ID": "5example0client0id",
 }

@@ -24,6 +24,22 @@ EXPECTED: dict[Action, set[Role]] = {
     Action.READ_CLIP: {Role.OPERATOR, Role.INVESTIGATOR, Role.DPO},
     Action.VIEW_CLIP: {Role.OPERATOR, Role.INVESTIGATOR, Role.DPO},
     Action.READ_AUDIT: {Role.DPO, Role.AUDITOR},
+    Action.VERIFY_AUDIT: {Role.DPO, Role.AUDITOR},
+    Action.READ_RETENTION: {Role.DPO},
+    Action.SET_RETENTION: {Role.DPO},
+    Action.ERASE_CLIP: {Role.DPO},
+    Action.OPEN_CASE: {Role.INVESTIGATOR},
+    Action.READ_CASE: {Role.INVESTIGATOR, Role.DPO},
+    Action.HOLD_CLIPS: {Role.INVESTIGATOR},
+    Action.RELEASE_HOLD: {Role.INVESTIGATOR},
+    Action.CLOSE_CASE: {Role.INVESTIGATOR, Role.DPO},
+    Action.REVIEW_CASES: {Role.DPO},
+    Action.SUBJECT_REQUESTS: {Role.DPO},
+    Action.EXPORT_FOOTAGE: {Role.DPO},
+    Action.REQUEST_SHARE: {Role.INVESTIGATOR},
+    Action.APPROVE_SHARE: {Role.DPO},
+    Action.REVOKE_SHARE: {Role.INVESTIGATOR, Role.DPO},
+    Action.READ_SHARE: {Role.INVESTIGATOR, Role.DPO},
     Action.CREATE_CAMERA: {Role.ADMIN},
     Action.CREATE_GATEWAY: {Role.ADMIN},
     Action.REVOKE_GATEWAY: {Role.ADMIN},
@@ -42,8 +58,8 @@ def allowed_actions(role: Role) -> set[Action]:
 
 
 def test_every_action_but_authenticate_has_a_rule() -> None:
-    # AUTHENTICATE only labels refused logins in the audit trail; nobody is authorized to it.
-    assert set(ALLOWED_ROLES) == set(Action) - {Action.AUTHENTICATE}
+    # AUTHENTICATE and USE_SHARE label credential-less callers in the audit trail; no role is authorized to them.
+    assert set(ALLOWED_ROLES) == set(Action) - {Action.AUTHENTICATE, Action.USE_SHARE}
     assert set(EXPECTED) == set(ALLOWED_ROLES)
 
 
@@ -66,7 +82,7 @@ def test_admin_never_sees_footage(action: Action) -> None:
 
 def test_auditor_only_reads_audit() -> None:
     # Listing its own sites is how an auditor picks whose audit trail to read.
-    assert allowed_actions(Role.AUDITOR) == {Action.READ_AUDIT, Action.LIST_SITES}
+    assert allowed_actions(Role.AUDITOR) == {Action.READ_AUDIT, Action.VERIFY_AUDIT, Action.LIST_SITES}
 
 
 def test_gateway_only_registers_reads_own_clip_and_heartbeats() -> None:

@@ -1,0 +1,132 @@
+"""The dpo's levers over stored footage: the retention policy and erasure; and the public notice."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.domain.audit import Outcome
+from chalicelib.domain.catalog import Site
+from chalicelib.domain.clips import Clip, ClipStatus, thumbnail_prefix
+from chalicelib.domain.principal import Principal
+from chalicelib.domain.retention import RetentionChange, check_retention_change
+from chalicelib.errors import Conflict, NotFound
+from chalicelib.notices import public_notice
+from chalicelib.policy import Action, authorize, require_role
+from chalicelib.store.audit import AuditLog
+from chalicelib.store.catalog import Catalog
+from chalicelib.store.clips import ClipIndex
+from chalicelib.store.objects import ClipObjects
+
+
+class ErasureRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reason: str = Field(min_length=5, max_length=1000)
+
+
+def retention_view(site: Site) -> dict[str, Any]:
+    return site.model_dump(
+        mode="json",
+        include={
+            "site_id",
+            "retention_days",
+            "retention_justification",
+            "retention_changed_at",
+            "retention_changed_by",
+            "max_retention_days",
+            "legal_basis",
+        },
+    )
+
+
+class Governance:
+    def __init__(self, catalog: Catalog, index: ClipIndex, objects: ClipObjects, audit: AuditLog) -> None:
+        self._catalog = catalog
+        self._index = index
+        self._objects = objects
+        self._audit = audit
+
+    def notice(self, site_id: str) -> dict[str, Any]:
+        """The public transparency notice, with the retention in force now."""
+        return public_notice(self._site(site_id))
+
+    def retention(self, principal: Principal, site_id: str) -> dict[str, Any]:
+        authorize(principal, Action.READ_RETENTION, site_id)
+        return retention_view(self._site(site_id))
+
+    def set_retention(
+        self, principal: Principal, site_id: str, change: RetentionChange, now: datetime
+    ) -> dict[str, Any]:
+        """Change the site's policy; the next sweep applies a shorter one to footage already stored."""
+        authorize(principal, Action.SET_RETENTION, site_id)
+        site = self._site(site_id)
+        check_retention_change(site, change)
+        updated = site.model_copy(
+            update={
+                "retention_days": change.days,
+                "retention_justification": change.justification.strip(),
+                "retention_changed_at": now,
+                "retention_changed_by": principal.id,
+            }
+        )
+        self._catalog.put_site(updated)
+        self._audit.record(
+            principal,
+            Action.SET_RETENTION,
+            site_id,
+            f"retention {site.retention_days} → {change.days} days",
+            Outcome.ALLOWED,
+            now,
+            reason=change.justification.strip() or None,
+        )
+        return retention_view(updated)
+
+    def erase(self, principal: Principal, clip_id: str, request: ErasureRequest, now: datetime) -> dict[str, Any]:
+        """Art. 17: every version and thumbnail goes; a tombstone with ids, times, who and why stays."""
+        clip = self._index.get(clip_id)
+        require_role(principal, Action.ERASE_CLIP, site=clip.site if clip else "", target=f"clip:{clip_id}")
+        if clip is None:
+            raise NotFound(f"clip {clip_id} not found")
+        authorize(principal, Action.ERASE_CLIP, clip.site, target=f"clip:{clip_id}", hide=True)
+        if clip.holds:
+            raise Conflict(f"clip {clip_id} is held by case(s) {', '.join(sorted(clip.holds))}: it cannot be erased")
+        if clip.status in (ClipStatus.EXPIRED, ClipStatus.ERASED):
+            raise Conflict(f"clip {clip_id} is already {clip.status}")
+        footage = self._objects.delete_everything_under(clip.object_key)
+        thumbnails = self._objects.delete_everything_under(thumbnail_prefix(clip.site, clip.camera_id, clip.clip_id))
+        tombstone = None
+        if not (footage.refused or thumbnails.refused):
+            tombstone = self._index.mark_erased(clip, principal.id, request.reason, now)
+        if tombstone is None:
+            raise Conflict(f"clip {clip_id} was put on hold while being erased")
+        self._audit.record(
+            principal, Action.ERASE_CLIP, clip.site, f"clip:{clip_id}", Outcome.ALLOWED, now, reason=request.reason
+        )
+        return tombstone_view(tombstone)
+
+    def _site(self, site_id: str) -> Site:
+        site = self._catalog.get_site(site_id)
+        if site is None:
+            raise NotFound(f"site {site_id} not found")
+        return site
+
+
+def tombstone_view(clip: Clip) -> dict[str, Any]:
+    return clip.model_dump(
+        mode="json",
+        include={
+            "clip_id",
+            "site",
+            "camera_id",
+            "start",
+            "end",
+            "status",
+            "erased_at",
+            "erased_by",
+            "erasure_reason",
+            "expired_at",
+        },
+    )
