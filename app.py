@@ -20,12 +20,14 @@ from chalicelib.api.gateway import gateway_api
 from chalicelib.api.governance import governance_api
 from chalicelib.api.officials import officials_api
 from chalicelib.api.public import public_api
+from chalicelib.api.shares import shares_api
 from chalicelib.domain.timeutil import parse_time
 from chalicelib.handlers.ingest import uploaded_objects
 from chalicelib.observability import logger, metrics
 
 app = Chalice(app_name="safe-society-archive")
-for blueprint in (authorizers, public_api, gateway_api, officials_api, admin_api, governance_api, cases_api):
+BLUEPRINTS = (authorizers, public_api, gateway_api, officials_api, admin_api, governance_api, cases_api, shares_api)
+for blueprint in BLUEPRINTS:
     app.register_blueprint(blueprint)
 
 # The queue is declared in infra/template.yaml; the packaged event source is pointed at it there.

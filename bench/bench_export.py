@@ -28,14 +28,18 @@ SECONDS, WIDTH, HEIGHT, FPS = 10, 1280, 720, 25
 BOXES = (Box(100, 80, 120, 160), Box(540, 200, 200, 400), Box(900, 300, 300, 200))
 
 
-def median_ms(action: Callable[[], object], runs: int = RUNS) -> float:
-    """Return the median wall time of `action` in ms over `runs` runs."""
-    samples = []
+def median_ms_interleaved(actions: dict[str, Callable[[], object]], runs: int = RUNS) -> dict[str, float]:
+    """Run every action once per round, `runs` rounds, and return each one's median wall time in ms.
+
+    Round-robin rather than one method's runs back to back, so drift on a shared machine hits all alike.
+    """
+    samples: dict[str, list[float]] = {name: [] for name in actions}
     for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
+        for name, action in actions.items():
+            started = time.perf_counter()
+            action()
+            samples[name].append((time.perf_counter() - started) * 1000)
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def decode_only(path: Path) -> None:
@@ -72,31 +76,28 @@ def main() -> None:
         make_clip(clip, seconds=SECONDS, width=WIDTH, height=HEIGHT, fps=FPS, layout="faststart", label="bench")
         size_kb = clip.stat().st_size / 1024
 
-        baseline = median_ms(lambda: plain_reencode(clip, out))
-        rows = [
-            ("plain re-encode, 10 s, no masking (baseline)", baseline),
-            ("decode only (no encode)", median_ms(lambda: decode_only(clip))),
-            ("`masked_excerpt` 0-10 s, no boxes", median_ms(lambda: masked_excerpt(clip, 0, SECONDS, [], out))),
-            (
-                "`masked_excerpt` 0-10 s, 3 boxes",
-                median_ms(lambda: masked_excerpt(clip, 0, SECONDS, BOXES, out)),
-            ),
-            ("`masked_still` at 4.0 s (a keyframe), 3 boxes", median_ms(lambda: masked_still(clip, 4.0, BOXES))),
-            (
-                "`masked_still` at 5.96 s (end of a 2 s GOP), 3 boxes",
-                median_ms(lambda: masked_still(clip, 5.96, BOXES)),
-            ),
-        ]
+        baseline_name = "plain re-encode, 10 s, no masking (baseline)"
+        rows = median_ms_interleaved(
+            {
+                baseline_name: lambda: plain_reencode(clip, out),
+                "decode only (no encode)": lambda: decode_only(clip),
+                "`masked_excerpt` 0-10 s, no boxes": lambda: masked_excerpt(clip, 0, SECONDS, [], out),
+                "`masked_excerpt` 0-10 s, 3 boxes": lambda: masked_excerpt(clip, 0, SECONDS, BOXES, out),
+                "`masked_still` at 4.0 s (a keyframe), 3 boxes": lambda: masked_still(clip, 4.0, BOXES),
+                "`masked_still` at 5.96 s (end of a 2 s GOP), 3 boxes": lambda: masked_still(clip, 5.96, BOXES),
+            }
+        )
+        baseline = rows[baseline_name]
 
     print(f"{SECONDS} s {WIDTH}x{HEIGHT} {FPS} fps H.264 faststart clip, {size_kb:.0f} KiB")
     print(
         f"encoder: libx264 {_X264_OPTIONS}, keyframe every {_GOP_S} s; boxes (x, y, w, h): "
         f"{[(b.x, b.y, b.width, b.height) for b in BOXES]}"
     )
-    print(f"median of {RUNS} runs each; ratio = method / baseline\n")
+    print(f"median of {RUNS} interleaved runs each; ratio = method / baseline\n")
     print("| method | median ms | ratio vs baseline |")
     print("|---|---:|---:|")
-    for method, ms in rows:
+    for method, ms in rows.items():
         print(f"| {method} | {ms:.1f} | {ms / baseline:.3f} |")
 
 

@@ -42,6 +42,7 @@ class Settings(BaseModel):
     audit_table: str = Field(min_length=1)
     audit_digest_bucket: str = Field(min_length=3)
     cases_table: str = Field(min_length=1)
+    shares_table: str = Field(min_length=1)
     user_pool_id: str = Field(min_length=1)
     user_pool_client_id: str = Field(min_length=1)
     jwks_url: str = ""

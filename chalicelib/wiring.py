@@ -24,12 +24,14 @@ from chalicelib.services.footage import Footage, UrlPolicy
 from chalicelib.services.governance import Governance
 from chalicelib.services.intake import Intake
 from chalicelib.services.registry import Registry
+from chalicelib.services.shares import Shares
 from chalicelib.store.audit import AuditLog
 from chalicelib.store.cases import CaseBook
 from chalicelib.store.catalog import Catalog
 from chalicelib.store.clips import ClipIndex
 from chalicelib.store.digests import AuditDigests
 from chalicelib.store.objects import ClipObjects
+from chalicelib.store.shares import ShareBook
 
 
 def now() -> datetime:
@@ -104,13 +106,17 @@ def intake() -> Intake:
 
 
 @functools.cache
-def footage() -> Footage:
+def url_policy() -> UrlPolicy:
     settings = get_settings()
-    urls = UrlPolicy(
+    return UrlPolicy(
         default=timedelta(seconds=settings.view_url_seconds),
         maximum=timedelta(seconds=settings.max_view_url_seconds),
     )
-    return Footage(catalog(), clip_index(), clip_objects(), audit_log(), urls)
+
+
+@functools.cache
+def footage() -> Footage:
+    return Footage(catalog(), clip_index(), clip_objects(), audit_log(), url_policy())
 
 
 @functools.cache
@@ -124,10 +130,19 @@ def governance() -> Governance:
 
 
 @functools.cache
+def case_book() -> CaseBook:
+    return CaseBook(_dynamodb().Table(get_settings().cases_table))
+
+
+@functools.cache
 def cases() -> Cases:
-    return Cases(
-        CaseBook(_dynamodb().Table(get_settings().cases_table)), catalog(), clip_index(), clip_objects(), audit_log()
-    )
+    return Cases(case_book(), catalog(), clip_index(), clip_objects(), audit_log())
+
+
+@functools.cache
+def shares() -> Shares:
+    book = ShareBook(_dynamodb().Table(get_settings().shares_table))
+    return Shares(book, case_book(), clip_index(), clip_objects(), audit_log(), url_policy())
 
 
 @functools.cache

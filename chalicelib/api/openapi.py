@@ -12,6 +12,7 @@ from chalicelib.domain.cases import HoldRequest, NewCase
 from chalicelib.domain.catalog import NewCamera, NewGateway
 from chalicelib.domain.clips import Registration
 from chalicelib.domain.retention import RetentionChange
+from chalicelib.domain.shares import NewShare
 from chalicelib.services.cases import CloseRequest
 from chalicelib.services.footage import ViewRequest
 from chalicelib.services.governance import ErasureRequest
@@ -81,6 +82,17 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("DELETE", "/cases/{case_id}/holds/{clip_id}"): Operation("Release one hold (investigator)", OFFICIAL),
     ("POST", "/cases/{case_id}/close"): Operation(
         "Close the case, releasing its holds (investigator, dpo)", OFFICIAL, CloseRequest
+    ),
+    ("POST", "/shares"): Operation(
+        "Request a share of clips held by a case, expiring within 7 days (investigator)", OFFICIAL, NewShare, 201
+    ),
+    ("GET", "/shares/{share_id}"): Operation("A share's record (investigator, dpo)", OFFICIAL),
+    ("POST", "/shares/{share_id}/approval"): Operation(
+        "Approve a share (dpo, never its requester); the recipient's link is in this answer only", OFFICIAL
+    ),
+    ("POST", "/shares/{share_id}/revocation"): Operation("Revoke a share at once (investigator, dpo)", OFFICIAL),
+    ("GET", "/s/{token}"): Operation(
+        "The recipient's manifest: signed URLs and sha256 per clip, until expiry or revocation (410 after)", None
     ),
     ("POST", "/gateways"): Operation("Create a gateway; its token is shown once (admin)", OFFICIAL, NewGateway, 201),
     ("GET", "/gateways"): Operation("Gateways of the caller's sites with their health (admin)", OFFICIAL),

@@ -14,6 +14,7 @@ class Role(StrEnum):
     ADMIN = "admin"
     AUDITOR = "auditor"
     SYSTEM = "system"
+    RECIPIENT = "recipient"  # of a share: holds a link, not an account
 
 
 OFFICIAL_ROLES = frozenset({Role.OPERATOR, Role.INVESTIGATOR, Role.DPO, Role.ADMIN, Role.AUDITOR})

@@ -19,6 +19,7 @@ ENVIRON = {
     "SAFE_AUDIT_TABLE": "safe-audit",
     "SAFE_AUDIT_DIGEST_BUCKET": "safe-audit-digests",
     "SAFE_CASES_TABLE": "safe-cases",
+    "SAFE_SHARES_TABLE": "safe-shares",
     "SAFE_USER_POOL_ID": "eu-north-1_Example",
     "SAFE_USER_POOL_CLIENT_ID": "5example0client0id",
 }

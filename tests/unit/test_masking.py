@@ -48,14 +48,14 @@ STILL_S = 1.0
 # Inside each box, every frame: mean difference from the source 14.2 at least (label; counter 15.0,
 # square's path 24.4).
 MIN_INSIDE_DIFF = 8.0
-# Inside: edge energy at most 0.10 of the source's over text, 0.30 over the square's path (the ramp's own
+# Inside: edge energy at most 0.11 of the source's over text, 0.30 over the square's path (the ramp's own
 # slope survives the mask).
 MAX_EDGE_RATIO = 0.5
 # Inside: detail finer than 8 px (the box against itself shrunk 8x and enlarged back) at most 0.88; the
 # source has 9.6 to 15.6, and a 3 px pixelate+blur, too weak to hide a face, keeps 2.2 to 3.8.
 MAX_FINE_DETAIL = 1.5
 # Only the square has chroma detail (neutral on the tinted ramp): inside SWEEP the excerpt's chroma
-# planes differ from the source's by 3.9 at least; chroma left unmasked differs by 0.4 to 0.6.
+# planes differ from the source's by 4.0 at least; chroma left unmasked differs by 0.4 to 0.6.
 MIN_CHROMA_DIFF = 2.0
 # Outside the boxes: mean difference 0.53 to 0.61 in excerpts, 0.55 to 0.81 in JPEG stills (quality 90).
 MAX_OUTSIDE_DIFF = 1.5

@@ -1,0 +1,176 @@
+"""Shares of held footage with police and prosecutors: four eyes, short-lived links, every use logged."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ulid import ULID
+
+from chalicelib.domain.audit import Outcome
+from chalicelib.domain.cases import CaseStatus
+from chalicelib.domain.clips import ClipStatus
+from chalicelib.domain.principal import Principal, Role
+from chalicelib.domain.shares import NewShare, Share, ShareStatus, check_expiry, new_share_token, share_token_hash
+from chalicelib.domain.timeutil import iso
+from chalicelib.errors import AccessRefused, Conflict, InvalidRequest, NotFound
+from chalicelib.policy import Action, authorize, require_role
+from chalicelib.services.footage import UrlPolicy
+from chalicelib.store.audit import AuditLog
+from chalicelib.store.cases import CaseBook
+from chalicelib.store.clips import ClipIndex
+from chalicelib.store.objects import ClipObjects
+from chalicelib.store.shares import ShareBook
+
+
+class ShareUnavailable(AccessRefused):
+    """The link is unknown, revoked or expired: the recipient gets nothing, the attempt is audited."""
+
+    status = 410
+    code = "share_unavailable"
+
+
+class Shares:
+    def __init__(
+        self,
+        book: ShareBook,
+        cases: CaseBook,
+        index: ClipIndex,
+        objects: ClipObjects,
+        audit: AuditLog,
+        urls: UrlPolicy,
+    ) -> None:
+        self._book = book
+        self._cases = cases
+        self._index = index
+        self._objects = objects
+        self._audit = audit
+        self._urls = urls
+
+    def request(self, principal: Principal, new: NewShare, now: datetime) -> Share:
+        """An investigator asks to disclose clips that the case holds (so they outlive the share)."""
+        case = self._cases.get(new.case_id)
+        require_role(principal, Action.REQUEST_SHARE, site=case.site if case else "", target=f"case:{new.case_id}")
+        if case is None:
+            raise NotFound(f"case {new.case_id} not found")
+        authorize(principal, Action.REQUEST_SHARE, case.site, target=f"case:{case.case_id}", hide=True)
+        if case.status != CaseStatus.OPEN:
+            raise Conflict(f"case {case.case_id} is closed")
+        check_expiry(new.expires_at, now)
+        held = set(self._cases.held_clips(case.case_id))
+        missing = [clip_id for clip_id in new.clip_ids if clip_id not in held]
+        if missing:
+            raise InvalidRequest(f"hold the clips for the case before sharing them: {', '.join(missing)}")
+        share = Share(
+            share_id=str(ULID.from_datetime(now)),
+            site=case.site,
+            case_id=case.case_id,
+            case_reference=case.reference,
+            clip_ids=tuple(dict.fromkeys(new.clip_ids)),
+            recipient=new.recipient,
+            purpose=new.purpose,
+            expires_at=new.expires_at,
+            status=ShareStatus.REQUESTED,
+            requested_by=principal.id,
+            requested_at=now,
+        )
+        self._book.add(share)
+        self._record(principal, Action.REQUEST_SHARE, share, now)
+        return share
+
+    def approve(self, principal: Principal, share_id: str, now: datetime) -> dict[str, Any]:
+        """A second person approves; the recipient's link is in this answer only."""
+        share = self._share(principal, Action.APPROVE_SHARE, share_id)
+        if share.requested_by == principal.id:
+            raise AccessRefused(
+                "a share is approved by someone other than its requester",
+                action=Action.APPROVE_SHARE,
+                site=share.site,
+                target=f"share:{share_id}",
+            )
+        if share.expires_at <= now:
+            raise Conflict(f"share {share_id} expired before it was approved")
+        token, token_sha256 = new_share_token()
+        approved = self._book.approve(share_id, principal.id, token_sha256, now)
+        self._record(principal, Action.APPROVE_SHARE, approved, now)
+        return approved.public_view() | {"link": f"/s/{token}"}
+
+    def revoke(self, principal: Principal, share_id: str, now: datetime) -> Share:
+        share = self._share(principal, Action.REVOKE_SHARE, share_id)
+        revoked = self._book.revoke(share.share_id, principal.id, now)
+        self._record(principal, Action.REVOKE_SHARE, revoked, now)
+        return revoked
+
+    def share(self, principal: Principal, share_id: str) -> Share:
+        return self._share(principal, Action.READ_SHARE, share_id)
+
+    def use(self, token: str, now: datetime) -> dict[str, Any]:
+        """The recipient's manifest: each clip's signed URL and sha256 (chain of custody), until expiry."""
+        share = self._book.by_token(share_token_hash(token))
+        if share is None:
+            raise ShareUnavailable("this link is not valid", action=Action.USE_SHARE, site="")
+        refusal = None
+        if share.status != ShareStatus.APPROVED:
+            refusal = "this link was revoked"
+        elif share.expires_at <= now:
+            refusal = "this link has expired"
+        if refusal:
+            raise ShareUnavailable(refusal, action=Action.USE_SHARE, site=share.site, target=f"share:{share.share_id}")
+        ttl = min(self._urls.default, share.expires_at - now)
+        clips = []
+        for clip_id in share.clip_ids:
+            clip = self._index.get(clip_id)
+            if clip is None or clip.status != ClipStatus.INDEXED:
+                continue
+            clips.append(
+                {
+                    "clip_id": clip.clip_id,
+                    "camera_id": clip.camera_id,
+                    "start": iso(clip.start),
+                    "end": iso(clip.end),
+                    "sha256": clip.sha256,
+                    "url": self._objects.view_url(clip.object_key, clip.object_version, ttl),
+                }
+            )
+        recipient = Principal(id=f"share:{share.share_id}", role=Role.RECIPIENT, sites=frozenset({share.site}))
+        self._audit.record(
+            recipient,
+            Action.USE_SHARE,
+            share.site,
+            f"share:{share.share_id} ({len(clips)} clips)",
+            Outcome.ALLOWED,
+            now,
+            purpose=share.purpose,
+            case_id=share.case_reference,
+            reason=f"recipient: {share.recipient}",
+        )
+        return {
+            "share_id": share.share_id,
+            "case_reference": share.case_reference,
+            "recipient": share.recipient,
+            "purpose": share.purpose,
+            "expires_at": iso(share.expires_at),
+            "urls_expire_at": iso(now + ttl),
+            "clips": clips,
+        }
+
+    def _share(self, principal: Principal, action: Action, share_id: str) -> Share:
+        share = self._book.get(share_id)
+        require_role(principal, action, site=share.site if share else "", target=f"share:{share_id}")
+        if share is None:
+            raise NotFound(f"share {share_id} not found")
+        authorize(principal, action, share.site, target=f"share:{share_id}", hide=True)
+        return share
+
+    def _record(self, principal: Principal, action: Action, share: Share, now: datetime) -> None:
+        self._audit.record(
+            principal,
+            action,
+            share.site,
+            f"share:{share.share_id} ({len(share.clip_ids)} clips)",
+            Outcome.ALLOWED,
+            now,
+            purpose=share.purpose,
+            case_id=share.case_reference,
+            reason=f"recipient: {share.recipient}; expires {iso(share.expires_at)}",
+        )

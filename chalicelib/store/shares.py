@@ -1,0 +1,67 @@
+"""Shares in DynamoDB; the recipient's token is found by its hash (index by_token)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
+
+from chalicelib.domain.shares import Share, ShareStatus
+from chalicelib.domain.timeutil import iso
+from chalicelib.errors import Conflict
+from chalicelib.store.dynamo import from_item, is_condition_failure, to_item
+
+BY_TOKEN_INDEX = "by_token"
+
+
+class ShareBook:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def add(self, share: Share) -> None:
+        self._table.put_item(
+            Item=to_item(share.model_dump(mode="json")), ConditionExpression=Attr("share_id").not_exists()
+        )
+
+    def get(self, share_id: str) -> Share | None:
+        item = self._table.get_item(Key={"share_id": share_id}, ConsistentRead=True).get("Item")
+        return Share.model_validate(from_item(item)) if item else None
+
+    def by_token(self, token_sha256: str) -> Share | None:
+        items = self._table.query(IndexName=BY_TOKEN_INDEX, KeyConditionExpression=Key("token_sha256").eq(token_sha256))
+        found = items["Items"]
+        return self.get(str(found[0]["share_id"])) if found else None
+
+    def approve(self, share_id: str, by: str, token_sha256: str, now: datetime) -> Share:
+        return self._move(
+            share_id,
+            "SET #status = :approved, approved_by = :by, approved_at = :now, token_sha256 = :token",
+            {":approved": ShareStatus.APPROVED.value, ":by": by, ":now": iso(now), ":token": token_sha256},
+            Attr("status").eq(ShareStatus.REQUESTED.value),
+        )
+
+    def revoke(self, share_id: str, by: str, now: datetime) -> Share:
+        return self._move(
+            share_id,
+            "SET #status = :revoked, revoked_by = :by, revoked_at = :now",
+            {":revoked": ShareStatus.REVOKED.value, ":by": by, ":now": iso(now)},
+            Attr("status").ne(ShareStatus.REVOKED.value),
+        )
+
+    def _move(self, share_id: str, expression: str, values: dict[str, Any], condition: Any) -> Share:
+        try:
+            result = self._table.update_item(
+                Key={"share_id": share_id},
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                raise Conflict(f"share {share_id} changed state meanwhile") from error
+            raise
+        return Share.model_validate(from_item(result["Attributes"]))

@@ -1,0 +1,150 @@
+"""Disclosure to the police: requested with a case, approved by a second person, expiring, revocable,
+every use audited (Directive 2016/680 Art. 25)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from local.api_client import http
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def held_clip(record, upload, official):
+    """An open Biržai case holding one uploaded clip: (case_id, clip)."""
+    clip = record("birzai-castle")
+    state = upload("birzai", clip)
+    investigator = official("investigator", "birzai")
+    case_id = investigator.post(
+        "/cases", {"site_id": "birzai", "reference": "LT-2026-31", "reason": "robbery on the castle bridge"}
+    ).expect(201)["case_id"]
+    investigator.post(f"/cases/{case_id}/holds", {"clip_ids": [state["clip_id"]]}).expect(200)
+    return case_id, clip, state["clip_id"]
+
+
+def request_share(official, case_id: str, clip_id: str, lifetime: timedelta = timedelta(days=2)) -> dict:
+    body = {
+        "case_id": case_id,
+        "clip_ids": [clip_id],
+        "recipient": "Biržai district police, investigator J. Petraitis",
+        "purpose": "evidence for pre-trial investigation LT-2026-31",
+        "expires_at": (datetime.now(UTC) + lifetime).isoformat(),
+    }
+    return official("investigator", "birzai").post("/shares", body).expect(201)
+
+
+def use(archive, link: str):
+    return http("GET", f"{archive.api_url}{link}")
+
+
+def test_approved_share_serves_the_clips_with_their_hashes_and_logs_the_use(held_clip, official, archive):
+    case_id, clip, clip_id = held_clip
+    share = request_share(official, case_id, clip_id)
+
+    approved = official("dpo", "birzai").post(f"/shares/{share['share_id']}/approval").expect(200)
+    manifest = use(archive, approved["link"]).expect(200)
+
+    assert [c["clip_id"] for c in manifest["clips"]] == [clip_id]
+    with urllib.request.urlopen(manifest["clips"][0]["url"], timeout=30) as answer:  # noqa: S310
+        body = answer.read()
+    assert hashlib.sha256(body).hexdigest() == manifest["clips"][0]["sha256"]
+    assert body == clip.path.read_bytes()
+    events = official("auditor", "birzai").get("/audit", {"site": "birzai"}).expect(200)["events"]
+    used = next(e for e in events if e["action"] == "share.use")
+    assert used["actor"] == f"share:{share['share_id']}"
+    assert used["case_id"] == "LT-2026-31"
+    assert "Petraitis" in used["reason"]
+
+
+def test_the_requester_cannot_approve_their_own_share(held_clip, official):
+    case_id, _, clip_id = held_clip
+    share = request_share(official, case_id, clip_id)
+
+    answer = official("investigator", "birzai").post(f"/shares/{share['share_id']}/approval")
+
+    assert answer.status == 403
+
+
+def test_a_revoked_share_is_refused_and_the_attempt_audited(held_clip, official, archive):
+    case_id, _, clip_id = held_clip
+    share = request_share(official, case_id, clip_id)
+    link = official("dpo", "birzai").post(f"/shares/{share['share_id']}/approval").expect(200)["link"]
+
+    official("investigator", "birzai").post(f"/shares/{share['share_id']}/revocation").expect(200)
+    answer = use(archive, link)
+
+    assert answer.status == 410
+    assert answer.body["error"] == "share_unavailable"
+    events = official("auditor", "birzai").get("/audit", {"site": "birzai"}).expect(200)["events"]
+    refused = next(e for e in events if e["action"] == "share.use")
+    assert refused["outcome"] == "refused"
+    assert refused["target"] == f"share:{share['share_id']}"
+
+
+def test_an_expired_share_is_refused(held_clip, official, archive):
+    case_id, _, clip_id = held_clip
+    share = request_share(official, case_id, clip_id, lifetime=timedelta(seconds=3))
+    link = official("dpo", "birzai").post(f"/shares/{share['share_id']}/approval").expect(200)["link"]
+    expires_at = datetime.fromisoformat(share["expires_at"])
+
+    while datetime.now(UTC) <= expires_at:  # the share's own clock, not a guess at one
+        time.sleep(0.2)
+    answer = use(archive, link)
+
+    assert answer.status == 410
+    assert "expired" in answer.body["message"]
+
+
+def test_a_share_may_last_at_most_seven_days(held_clip, official):
+    case_id, _, clip_id = held_clip
+    body = {
+        "case_id": case_id,
+        "clip_ids": [clip_id],
+        "recipient": "prosecutor's office",
+        "purpose": "indictment",
+        "expires_at": (datetime.now(UTC) + timedelta(days=8)).isoformat(),
+    }
+    answer = official("investigator", "birzai").post("/shares", body)
+    assert answer.status == 400
+    assert "7 days" in answer.body["message"]
+
+
+def test_only_clips_the_case_holds_can_be_shared(held_clip, official, record, upload):
+    case_id, _, _ = held_clip
+    loose = upload("birzai", record("birzai-market"))["clip_id"]
+    body = {
+        "case_id": case_id,
+        "clip_ids": [loose],
+        "recipient": "prosecutor's office",
+        "purpose": "indictment",
+        "expires_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+    }
+    assert official("investigator", "birzai").post("/shares", body).status == 400
+
+
+def test_an_unknown_link_is_refused(archive):
+    assert use(archive, "/s/not-a-real-token-at-all").status == 410
+
+
+def test_the_token_is_never_stored_or_shown_again(held_clip, official, archive, aws):
+    case_id, _, clip_id = held_clip
+    share = request_share(official, case_id, clip_id)
+    link = official("dpo", "birzai").post(f"/shares/{share['share_id']}/approval").expect(200)["link"]
+    token = link.removeprefix("/s/")
+
+    shown = official("dpo", "birzai").get(f"/shares/{share['share_id']}").expect(200)
+    stored = (
+        aws.resource("dynamodb")
+        .Table(archive.environment["SAFE_SHARES_TABLE"])
+        .get_item(Key={"share_id": share["share_id"]})["Item"]
+    )
+
+    assert token not in str(shown)
+    assert token not in str(stored)
+    assert stored["token_sha256"] == hashlib.sha256(token.encode()).hexdigest()
