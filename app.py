@@ -21,17 +21,30 @@ from chalicelib.api.governance import governance_api
 from chalicelib.api.officials import officials_api
 from chalicelib.api.public import public_api
 from chalicelib.api.shares import shares_api
+from chalicelib.api.subject_requests import subject_requests_api
 from chalicelib.domain.timeutil import parse_time
+from chalicelib.handlers.exports import export_message
 from chalicelib.handlers.ingest import uploaded_objects
 from chalicelib.observability import logger, metrics
 
 app = Chalice(app_name="safe-society-archive")
-BLUEPRINTS = (authorizers, public_api, gateway_api, officials_api, admin_api, governance_api, cases_api, shares_api)
+BLUEPRINTS = (
+    authorizers,
+    public_api,
+    gateway_api,
+    officials_api,
+    admin_api,
+    governance_api,
+    cases_api,
+    shares_api,
+    subject_requests_api,
+)
 for blueprint in BLUEPRINTS:
     app.register_blueprint(blueprint)
 
-# The queue is declared in infra/template.yaml; the packaged event source is pointed at it there.
+# The queues are declared in infra/template.yaml; the packaged event sources are pointed at them there.
 INGEST_QUEUE = "safe-society-ingest"
+EXPORTS_QUEUE = "safe-society-exports"
 
 
 def _ingest_record(record: SQSRecord) -> None:
@@ -59,6 +72,22 @@ def ingest_clips(event: SQSEvent) -> PartialItemFailureResponse:
         )
     finally:
         metrics.flush_metrics()
+
+
+def _export_record(record: SQSRecord) -> None:
+    request_id, export_id = export_message(record.body)
+    wiring.export_maker().make(request_id, export_id, wiring.now())
+
+
+@app.on_sqs_message(queue=EXPORTS_QUEUE, batch_size=1)
+def make_exports(event: SQSEvent) -> PartialItemFailureResponse:
+    """Subject access exports, made apart from the API (video work takes seconds, and PyAV)."""
+    return process_partial_response(
+        event=event.to_dict(),
+        record_handler=_export_record,
+        processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False),
+        context=cast(LambdaContext | None, event.context),
+    )
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS))

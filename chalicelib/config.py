@@ -43,6 +43,9 @@ class Settings(BaseModel):
     audit_digest_bucket: str = Field(min_length=3)
     cases_table: str = Field(min_length=1)
     shares_table: str = Field(min_length=1)
+    subject_requests_table: str = Field(min_length=1)
+    exports_queue_url: str = Field(min_length=1)
+    export_days: int = Field(default=7, ge=1, le=30, description="how long a subject access export is kept")
     user_pool_id: str = Field(min_length=1)
     user_pool_client_id: str = Field(min_length=1)
     jwks_url: str = ""

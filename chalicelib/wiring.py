@@ -15,6 +15,7 @@ from chalicelib.auth import GatewayAuthenticator, OfficialTokenVerifier
 from chalicelib.config import Settings, get_settings
 from chalicelib.domain.clips import RegistrationLimits
 from chalicelib.handlers.audit_digest import DigestWriter
+from chalicelib.handlers.exports import ExportMaker
 from chalicelib.handlers.ingest import ClipIngest
 from chalicelib.handlers.retention import RetentionSweep
 from chalicelib.media.video import MediaLimits
@@ -25,13 +26,16 @@ from chalicelib.services.governance import Governance
 from chalicelib.services.intake import Intake
 from chalicelib.services.registry import Registry
 from chalicelib.services.shares import Shares
+from chalicelib.services.subject_access import SubjectAccess
 from chalicelib.store.audit import AuditLog
 from chalicelib.store.cases import CaseBook
 from chalicelib.store.catalog import Catalog
 from chalicelib.store.clips import ClipIndex
 from chalicelib.store.digests import AuditDigests
 from chalicelib.store.objects import ClipObjects
+from chalicelib.store.queues import WorkQueue
 from chalicelib.store.shares import ShareBook
+from chalicelib.store.subject_requests import SubjectRequestBook
 
 
 def now() -> datetime:
@@ -176,4 +180,30 @@ def clip_ingest() -> ClipIngest:
 
 @functools.cache
 def retention_sweep() -> RetentionSweep:
-    return RetentionSweep(clip_index(), clip_objects(), audit_log(), catalog())
+    return RetentionSweep(clip_index(), clip_objects(), audit_log(), catalog(), subject_request_book())
+
+
+@functools.cache
+def subject_request_book() -> SubjectRequestBook:
+    return SubjectRequestBook(_dynamodb().Table(get_settings().subject_requests_table))
+
+
+@functools.cache
+def subject_access() -> SubjectAccess:
+    settings = get_settings()
+    exports = WorkQueue(boto3.client("sqs", region_name=settings.region), settings.exports_queue_url)
+    return SubjectAccess(
+        subject_request_book(), catalog(), clip_index(), clip_objects(), audit_log(), exports, url_policy().default
+    )
+
+
+@functools.cache
+def export_maker() -> ExportMaker:
+    settings = get_settings()
+    return ExportMaker(
+        subject_request_book(),
+        clip_index(),
+        clip_objects(),
+        timedelta(days=settings.export_days),
+        Path(tempfile.gettempdir()),
+    )

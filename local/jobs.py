@@ -70,29 +70,31 @@ def scheduled_event(now: datetime, region: str) -> dict[str, Any]:
     }
 
 
-def drain_queue(queue_url: str, stop: threading.Event) -> None:
-    from app import ingest_clips
+def drain_queue(handler_name: str, queue_url: str, stop: threading.Event) -> None:
+    """Lambda's SQS event source, locally: receive, call the handler, delete what it did not report failed."""
+    import app
 
+    handler = getattr(app, handler_name)
     sqs = boto3.client("sqs")
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     while not stop.is_set():
         try:
-            _drain_once(sqs, queue_url, queue_arn, ingest_clips)
+            _drain_once(sqs, queue_url, queue_arn, handler_name, handler)
         except Exception:
             # Lambda would retry too: log it and go on, rather than leave the queue undrained.
-            logger.exception("ingest batch failed")
+            logger.exception("batch failed", extra={"handler": handler_name})
             stop.wait(1)
 
 
-def _drain_once(sqs: Any, queue_url: str, queue_arn: str, ingest_clips: Any) -> None:
+def _drain_once(sqs: Any, queue_url: str, queue_arn: str, handler_name: str, handler: Any) -> None:
     """One receive → handler → delete round, as Lambda's event source mapping does it."""
     messages = sqs.receive_message(
         QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1, AttributeNames=["All"]
     ).get("Messages", [])
     if not messages:
         return
-    context = LocalLambdaContext("ingest_clips", aws_request_id=str(uuid.uuid4()))
-    result = ingest_clips(sqs_event(messages, queue_arn, sqs.meta.region_name), context)
+    context = LocalLambdaContext(handler_name, aws_request_id=str(uuid.uuid4()))
+    result = handler(sqs_event(messages, queue_arn, sqs.meta.region_name), context)
     failed = {failure["itemIdentifier"] for failure in result.get("batchItemFailures", [])}
     for message in messages:
         if message["MessageId"] in failed:
@@ -128,17 +130,19 @@ def run_schedules(interval_s: float, stop: threading.Event) -> None:
                 logger.exception("scheduled handler failed", extra={"handler": handler_name})
 
 
-def run(queue_url: str, schedule_every_s: float) -> None:
+def run(queues: dict[str, str], schedule_every_s: float) -> None:
+    """Drain each handler's queue, and fire the scheduled handlers, until SIGTERM."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     workers = [
-        threading.Thread(target=drain_queue, args=(queue_url, stop), name="ingest", daemon=True),
-        threading.Thread(target=run_schedules, args=(schedule_every_s, stop), name="schedules", daemon=True),
+        threading.Thread(target=drain_queue, args=(handler, url, stop), name=handler, daemon=True)
+        for handler, url in queues.items()
     ]
+    workers.append(threading.Thread(target=run_schedules, args=(schedule_every_s, stop), name="schedules", daemon=True))
     for worker in workers:
         worker.start()
-    logger.info("local jobs running", extra={"pid": os.getpid(), "queue": queue_url})
+    logger.info("local jobs running", extra={"pid": os.getpid(), "queues": queues})
     while not stop.wait(0.5):
         if not all(worker.is_alive() for worker in workers):
             logger.error("a local job died; stopping")
@@ -149,14 +153,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run", help="drain the ingest queue and fire the scheduled handlers on a timer")
-    run_parser.add_argument("--queue-url", required=True)
+    run_parser.add_argument(
+        "--queue", action="append", required=True, metavar="HANDLER=URL", help="a queue and the handler it feeds"
+    )
     run_parser.add_argument("--retention-every", type=float, default=60.0, help="seconds between scheduled runs")
     fire_parser = commands.add_parser("fire", help="run one scheduled handler once, now or at a given time")
     fire_parser.add_argument("handler", choices=SCHEDULED)
     fire_parser.add_argument("--at", type=parse_time, default=None, help="ISO 8601 time the handler believes it is")
     arguments = parser.parse_args()
     if arguments.command == "run":
-        run(arguments.queue_url, arguments.retention_every)
+        run(dict(entry.split("=", 1) for entry in arguments.queue), arguments.retention_every)
     else:
         print(json.dumps(fire(arguments.handler, arguments.at or datetime.now(UTC))))  # noqa: T201
 

@@ -13,6 +13,7 @@ from chalicelib.domain.catalog import NewCamera, NewGateway
 from chalicelib.domain.clips import Registration
 from chalicelib.domain.retention import RetentionChange
 from chalicelib.domain.shares import NewShare
+from chalicelib.domain.subject_requests import Closing, ExportRequest, Extension, NewSubjectRequest
 from chalicelib.services.cases import CloseRequest
 from chalicelib.services.footage import ViewRequest
 from chalicelib.services.governance import ErasureRequest
@@ -93,6 +94,27 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/shares/{share_id}/revocation"): Operation("Revoke a share at once (investigator, dpo)", OFFICIAL),
     ("GET", "/s/{token}"): Operation(
         "The recipient's manifest: signed URLs and sha256 per clip, until expiry or revocation (410 after)", None
+    ),
+    ("POST", "/subject-requests"): Operation(
+        "Record a subject access request; the answer is due one month after receipt (dpo)",
+        OFFICIAL,
+        NewSubjectRequest,
+        201,
+    ),
+    ("GET", "/subject-requests"): Operation("Open requests past their deadline (dpo)", OFFICIAL, query=("site",)),
+    ("GET", "/subject-requests/{request_id}"): Operation("A request and the clips that match it (dpo)", OFFICIAL),
+    ("POST", "/subject-requests/{request_id}/extension"): Operation(
+        "Extend the deadline once by two months, with the reason (dpo)", OFFICIAL, Extension
+    ),
+    ("POST", "/subject-requests/{request_id}/close"): Operation("Close a request (dpo)", OFFICIAL, Closing),
+    ("POST", "/subject-requests/{request_id}/exports"): Operation(
+        "Export stills and an excerpt of a matching clip with other people masked; made asynchronously (dpo)",
+        OFFICIAL,
+        ExportRequest,
+        202,
+    ),
+    ("GET", "/subject-requests/{request_id}/exports/{export_id}"): Operation(
+        "An export's state; when ready, a short-lived download link, its manifest and sha256 (dpo)", OFFICIAL
     ),
     ("POST", "/gateways"): Operation("Create a gateway; its token is shown once (admin)", OFFICIAL, NewGateway, 201),
     ("GET", "/gateways"): Operation("Gateways of the caller's sites with their health (admin)", OFFICIAL),

@@ -17,6 +17,7 @@ from chalicelib.store.audit import AuditLog
 from chalicelib.store.catalog import Catalog
 from chalicelib.store.clips import ClipIndex
 from chalicelib.store.objects import ClipObjects
+from chalicelib.store.subject_requests import SubjectRequestBook
 
 PAGE_SIZE = 100  # clips read per query of the expiry indexes
 
@@ -28,11 +29,14 @@ class SweepReport:
 
 
 class RetentionSweep:
-    def __init__(self, index: ClipIndex, objects: ClipObjects, audit: AuditLog, catalog: Catalog) -> None:
+    def __init__(
+        self, index: ClipIndex, objects: ClipObjects, audit: AuditLog, catalog: Catalog, exports: SubjectRequestBook
+    ) -> None:
         self._index = index
         self._objects = objects
         self._audit = audit
         self._catalog = catalog
+        self._exports = exports
 
     def run(self, now: datetime) -> SweepReport:
         """Expire every clip due at `now` under its site's current policy."""
@@ -51,8 +55,21 @@ class RetentionSweep:
                     if removed is not None:
                         expired += 1
                         deleted += removed
+            deleted += self._delete_exports(site.site_id, now)
         logger.info("retention sweep", extra={"expired": expired, "objects_deleted": deleted, "now": iso(now)})
         return SweepReport(expired=expired, objects_deleted=deleted)
+
+    def _delete_exports(self, site_id: str, now: datetime) -> int:
+        """Subject access exports are personal data too: each goes when its time is up."""
+        deleted = 0
+        for export in self._exports.exports_due(site_id, now):
+            if export.object_key:
+                deleted += self._objects.delete_everything_under(export.object_key).removed
+            self._exports.mark_export_deleted(export)
+            self._audit.record(
+                SYSTEM, Action.EXPORT_FOOTAGE, site_id, f"export:{export.export_id} deleted", Outcome.ALLOWED, now
+            )
+        return deleted
 
     def _expire(self, clip: Clip, site: Site, now: datetime) -> int | None:
         """The footage goes first, so a crash leaves only a record to finish; None if a case held it meanwhile."""

@@ -7,6 +7,7 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import IO, Any
 
 from botocore.exceptions import ClientError
@@ -95,6 +96,10 @@ class ClipObjects:
     def current_version(self, key: str) -> str:
         """The version id of the key's current object ("null" in a bucket without versioning)."""
         return str(self._s3.head_object(Bucket=self._bucket, Key=key).get("VersionId") or "null")
+
+    def put_file(self, key: str, path: Path, content_type: str) -> None:
+        """Upload a local file (streamed, multipart when large), encrypted under the archive's key."""
+        self._s3.upload_file(str(path), self._bucket, key, ExtraArgs={"ContentType": content_type} | self._encryption())
 
     def put_jpeg(self, key: str, jpeg: bytes) -> None:
         self._s3.put_object(Bucket=self._bucket, Key=key, Body=jpeg, ContentType="image/jpeg", **self._encryption())

@@ -20,6 +20,8 @@ ENVIRON = {
     "SAFE_AUDIT_DIGEST_BUCKET": "safe-audit-digests",
     "SAFE_CASES_TABLE": "safe-cases",
     "SAFE_SHARES_TABLE": "safe-shares",
+    "SAFE_SUBJECT_REQUESTS_TABLE": "safe-subject-requests",
+    "SAFE_EXPORTS_QUEUE_URL": "https://sqs.eu-north-1.amazonaws.com/123456789012/exports",
     "SAFE_USER_POOL_ID": "eu-north-1_Example",
     "SAFE_USER_POOL_CLIENT_ID": "5example0client0id",
 }

@@ -1,0 +1,190 @@
+"""The dpo answers subject access requests: find the footage, track the deadline, export it masked."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from ulid import ULID
+
+from chalicelib.domain.audit import Outcome
+from chalicelib.domain.clips import ClipStatus
+from chalicelib.domain.principal import Principal
+from chalicelib.domain.subject_requests import (
+    Closing,
+    Export,
+    ExportRequest,
+    ExportStatus,
+    Extension,
+    NewSubjectRequest,
+    RequestStatus,
+    SubjectRequest,
+    deadline_for,
+    extended_deadline,
+)
+from chalicelib.domain.timeutil import iso
+from chalicelib.errors import Conflict, InvalidRequest, NotFound
+from chalicelib.policy import Action, authorize, require_role
+from chalicelib.services.footage import clip_record
+from chalicelib.store.audit import AuditLog
+from chalicelib.store.catalog import Catalog
+from chalicelib.store.clips import ClipIndex
+from chalicelib.store.objects import ClipObjects
+from chalicelib.store.queues import WorkQueue
+from chalicelib.store.subject_requests import SubjectRequestBook
+
+
+class SubjectAccess:
+    def __init__(
+        self,
+        book: SubjectRequestBook,
+        catalog: Catalog,
+        index: ClipIndex,
+        objects: ClipObjects,
+        audit: AuditLog,
+        exports: WorkQueue,
+        download_ttl: timedelta,
+    ) -> None:
+        self._book = book
+        self._catalog = catalog
+        self._index = index
+        self._objects = objects
+        self._audit = audit
+        self._exports = exports
+        self._download_ttl = download_ttl
+
+    def open(self, principal: Principal, new: NewSubjectRequest, now: datetime) -> SubjectRequest:
+        authorize(principal, Action.SUBJECT_REQUESTS, new.site_id)
+        for camera_id in new.camera_ids:
+            camera = self._catalog.get_camera(camera_id)
+            if camera is None or camera.site_id != new.site_id:
+                raise InvalidRequest(f"camera {camera_id} is not a camera of site {new.site_id}")
+        if new.received > now.date():
+            raise InvalidRequest("a request cannot be received in the future")
+        request = SubjectRequest(
+            request_id=str(ULID.from_datetime(now)),
+            site=new.site_id,
+            camera_ids=new.camera_ids,
+            start=new.start,
+            end=new.end,
+            received=new.received,
+            deadline=deadline_for(new.received),
+            description=new.description,
+            status=RequestStatus.OPEN,
+            created_by=principal.id,
+            created_at=now,
+        )
+        self._book.add(request)
+        self._record(principal, Action.SUBJECT_REQUESTS, request, now, f"opened, answer due {request.deadline}")
+        return request
+
+    def request(self, principal: Principal, request_id: str, now: datetime) -> dict[str, Any]:
+        """The request, whether it is overdue, and the clips that match its cameras and window."""
+        request = self._request(principal, Action.SUBJECT_REQUESTS, request_id)
+        clips = [
+            clip_record(clip)
+            for camera_id in request.camera_ids
+            for clip in self._index.camera_window(camera_id, request.start, request.end)
+        ]
+        self._record(principal, Action.SUBJECT_REQUESTS, request, now, f"read, {len(clips)} matching clips")
+        return request.model_dump(mode="json") | {"overdue": request.overdue(now.date()), "clips": clips}
+
+    def extend(self, principal: Principal, request_id: str, extension: Extension, now: datetime) -> SubjectRequest:
+        """Art. 12(3): once, by two months, and only while the first month runs."""
+        request = self._request(principal, Action.SUBJECT_REQUESTS, request_id)
+        if now.date() > request.deadline:
+            raise Conflict(f"the deadline {request.deadline} has passed: it can no longer be extended")
+        extended = self._book.extend(request_id, extended_deadline(request.received).isoformat(), extension.reason)
+        self._record(
+            principal,
+            Action.SUBJECT_REQUESTS,
+            extended,
+            now,
+            f"extended to {extended.deadline}",
+            reason=extension.reason,
+        )
+        return extended
+
+    def close(self, principal: Principal, request_id: str, closing: Closing, now: datetime) -> SubjectRequest:
+        self._request(principal, Action.SUBJECT_REQUESTS, request_id)
+        closed = self._book.close(request_id, principal.id, closing.outcome, now)
+        self._record(principal, Action.SUBJECT_REQUESTS, closed, now, "closed", reason=closing.outcome)
+        return closed
+
+    def overdue(self, principal: Principal, site: str, now: datetime) -> list[SubjectRequest]:
+        authorize(principal, Action.SUBJECT_REQUESTS, site)
+        return self._book.overdue(site, now.date().isoformat())
+
+    def export(self, principal: Principal, request_id: str, wanted: ExportRequest, now: datetime) -> Export:
+        """Queue a masked export of one matching clip; the exports function makes it."""
+        request = self._request(principal, Action.EXPORT_FOOTAGE, request_id)
+        if request.status != RequestStatus.OPEN:
+            raise Conflict(f"request {request_id} is closed")
+        clip = self._index.get(wanted.clip_id)
+        matches = (
+            clip is not None
+            and clip.site == request.site
+            and clip.camera_id in request.camera_ids
+            and request.start <= clip.start <= request.end
+        )
+        if clip is None or not matches:
+            raise InvalidRequest(f"clip {wanted.clip_id} is not footage this request covers")
+        if clip.status != ClipStatus.INDEXED:
+            raise Conflict(f"clip {wanted.clip_id} is {clip.status}: there is no footage to export")
+        export = Export(
+            export_id=str(ULID.from_datetime(now)),
+            request_id=request_id,
+            site=request.site,
+            clip_id=clip.clip_id,
+            request=wanted,
+            status=ExportStatus.PENDING,
+            requested_by=principal.id,
+            requested_at=now,
+        )
+        self._book.add_export(export)
+        self._exports.send({"request_id": request_id, "export_id": export.export_id})
+        self._record(
+            principal, Action.EXPORT_FOOTAGE, request, now, f"export {export.export_id} of clip:{clip.clip_id}"
+        )
+        return export
+
+    def export_status(self, principal: Principal, request_id: str, export_id: str, now: datetime) -> dict[str, Any]:
+        """The export's state; once ready, a short-lived download link, with the manifest and its sha256."""
+        request = self._request(principal, Action.EXPORT_FOOTAGE, request_id)
+        export = self._book.get_export(request_id, export_id)
+        if export is None:
+            raise NotFound(f"export {export_id} not found")
+        answer = export.model_dump(mode="json", exclude={"object_key"})
+        if export.status == ExportStatus.READY and export.object_key and export.expires_at and export.expires_at > now:
+            ttl = min(self._download_ttl, export.expires_at - now)
+            answer |= {"url": self._objects.view_url(export.object_key, None, ttl), "url_expires_at": iso(now + ttl)}
+            self._record(principal, Action.EXPORT_FOOTAGE, request, now, f"download of export {export_id}")
+        return answer
+
+    def _request(self, principal: Principal, action: Action, request_id: str) -> SubjectRequest:
+        request = self._book.get(request_id)
+        require_role(principal, action, site=request.site if request else "", target=f"subject_request:{request_id}")
+        if request is None:
+            raise NotFound(f"subject request {request_id} not found")
+        authorize(principal, action, request.site, target=f"subject_request:{request_id}", hide=True)
+        return request
+
+    def _record(
+        self,
+        principal: Principal,
+        action: Action,
+        request: SubjectRequest,
+        now: datetime,
+        what: str,
+        *,
+        reason: str | None = None,
+    ) -> None:
+        self._audit.record(
+            principal,
+            action,
+            request.site,
+            f"subject_request:{request.request_id} {what}",
+            Outcome.ALLOWED,
+            now,
+            reason=reason,
+        )

@@ -1,0 +1,143 @@
+"""Subject requests and their exports in one table: item `REQUEST`, and `EXPORT#<id>` per export."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
+
+from chalicelib.domain.subject_requests import Export, ExportStatus, RequestStatus, SubjectRequest
+from chalicelib.domain.timeutil import iso
+from chalicelib.errors import Conflict
+from chalicelib.store.dynamo import from_item, is_condition_failure, query_items, to_item
+
+REQUEST_ITEM = "REQUEST"
+EXPORT_PREFIX = "EXPORT#"
+BY_SITE_DEADLINE_INDEX = "by_site_deadline"  # requests only: site + deadline
+BY_EXPORT_EXPIRY_INDEX = "by_export_expiry"  # ready exports only: export_expiry (site) + expires_at
+EXPORT_EXPIRY = "export_expiry"
+
+
+class SubjectRequestBook:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def add(self, request: SubjectRequest) -> None:
+        item = to_item(request.model_dump(mode="json")) | {"item": REQUEST_ITEM}
+        self._table.put_item(Item=item, ConditionExpression=Attr("request_id").not_exists())
+
+    def get(self, request_id: str) -> SubjectRequest | None:
+        item = self._table.get_item(Key={"request_id": request_id, "item": REQUEST_ITEM}, ConsistentRead=True).get(
+            "Item"
+        )
+        return _request(from_item(item)) if item else None
+
+    def extend(self, request_id: str, deadline: str, reason: str) -> SubjectRequest:
+        """Extend once, while open (Art. 12(3))."""
+        return _request(
+            self._update(
+                {"request_id": request_id, "item": REQUEST_ITEM},
+                "SET #deadline = :deadline, #extended = :yes, #extension_reason = :reason",
+                {":deadline": deadline, ":yes": True, ":reason": reason},
+                Attr("status").eq(RequestStatus.OPEN.value) & Attr("extended").ne(True),
+                f"request {request_id} is closed or already extended",
+            )
+        )
+
+    def close(self, request_id: str, by: str, outcome: str, now: datetime) -> SubjectRequest:
+        return _request(
+            self._update(
+                {"request_id": request_id, "item": REQUEST_ITEM},
+                "SET #status = :closed, #closed_by = :by, #closed_at = :now, #outcome = :outcome",
+                {":closed": RequestStatus.CLOSED.value, ":by": by, ":now": iso(now), ":outcome": outcome},
+                Attr("status").eq(RequestStatus.OPEN.value),
+                f"request {request_id} is already closed",
+            )
+        )
+
+    def overdue(self, site: str, today: str) -> list[SubjectRequest]:
+        query = {
+            "IndexName": BY_SITE_DEADLINE_INDEX,
+            "KeyConditionExpression": Key("site").eq(site) & Key("deadline").lt(today),
+            "FilterExpression": Attr("status").eq(RequestStatus.OPEN.value),
+        }
+        return [_request(item) for item in query_items(self._table, query)]
+
+    def add_export(self, export: Export) -> None:
+        item = to_item(export.model_dump(mode="json")) | {"item": f"{EXPORT_PREFIX}{export.export_id}"}
+        self._table.put_item(Item=item, ConditionExpression=Attr("request_id").not_exists())
+
+    def get_export(self, request_id: str, export_id: str) -> Export | None:
+        key = {"request_id": request_id, "item": f"{EXPORT_PREFIX}{export_id}"}
+        item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
+        return _export(from_item(item)) if item else None
+
+    def finish_export(self, export: Export) -> Export:
+        """Record a pending export's result; a ready one joins the expiry index so the sweep deletes it."""
+        values = to_item(
+            export.model_dump(
+                mode="json", include={"status", "ready_at", "expires_at", "object_key", "sha256", "manifest", "failure"}
+            )
+        )
+        sets = ", ".join(f"#{name} = :{name}" for name in values if name != "status")
+        expression = f"SET #status = :status{', ' + sets if sets else ''}"
+        if export.status == ExportStatus.READY:
+            expression += f", #{EXPORT_EXPIRY} = :site"
+            values["site"] = export.site
+        return _export(
+            self._update(
+                {"request_id": export.request_id, "item": f"{EXPORT_PREFIX}{export.export_id}"},
+                expression,
+                {f":{name}": value for name, value in values.items()},
+                Attr("status").eq(ExportStatus.PENDING.value),
+                f"export {export.export_id} was already finished",
+            )
+        )
+
+    def exports_due(self, site: str, now: datetime) -> Iterator[Export]:
+        query = {
+            "IndexName": BY_EXPORT_EXPIRY_INDEX,
+            "KeyConditionExpression": Key(EXPORT_EXPIRY).eq(site) & Key("expires_at").lte(iso(now)),
+        }
+        yield from (_export(item) for item in query_items(self._table, query))
+
+    def mark_export_deleted(self, export: Export) -> None:
+        self._update(
+            {"request_id": export.request_id, "item": f"{EXPORT_PREFIX}{export.export_id}"},
+            f"SET #status = :deleted REMOVE #{EXPORT_EXPIRY}, #object_key",
+            {":deleted": ExportStatus.DELETED.value},
+            Attr("status").eq(ExportStatus.READY.value),
+            f"export {export.export_id} is not ready",
+        )
+
+    def _update(
+        self, key: dict[str, str], expression: str, values: dict[str, Any], condition: Any, conflict: str
+    ) -> dict[str, Any]:
+        # Every attribute goes by a #name: DynamoDB reserves hundreds of words (status, extended, ...).
+        names = {f"#{name}": name for name in re.findall(r"#(\w+)", expression)}
+        try:
+            result = self._table.update_item(
+                Key=key,
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+                ExpressionAttributeNames=names,
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                raise Conflict(conflict) from error
+            raise
+        return from_item(result["Attributes"])
+
+
+def _request(values: dict[str, Any]) -> SubjectRequest:
+    return SubjectRequest.model_validate({k: v for k, v in values.items() if k != "item"})
+
+
+def _export(values: dict[str, Any]) -> Export:
+    return Export.model_validate({k: v for k, v in values.items() if k not in ("item", EXPORT_EXPIRY)})
