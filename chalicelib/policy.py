@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 
 from chalicelib.domain.principal import Principal, Role
-from chalicelib.errors import AccessRefused, HiddenRefusal
+from chalicelib.errors import AccessRefused, HiddenRefusal, NotFound
 
 
 class Action(StrEnum):
@@ -97,3 +98,16 @@ def require_role(principal: Principal, action: Action, *, site: str = "", target
     """Refuse unless the role may do `action` at all; `site` and `target` say where, for the audit trail."""
     if principal.role not in ALLOWED_ROLES[action]:
         raise AccessRefused(f"role {principal.role} may not {action}", action=action, site=site, target=target)
+
+
+def authorize_addressed[Thing](
+    principal: Principal, action: Action, thing: Thing | None, site_of: Callable[[Thing], str], target: str
+) -> Thing:
+    """For things addressed by id (`thing` None: there is no such thing): the role is refused alike whether it
+    exists or not; then a missing thing is a 404, and another site's thing a 404 too (hidden, and audited)."""
+    site = site_of(thing) if thing is not None else None
+    require_role(principal, action, site=site or "", target=target)
+    if thing is None or site is None:
+        raise NotFound(f"{target} not found")
+    authorize(principal, action, site, target=target, hide=True)
+    return thing

@@ -15,7 +15,7 @@ from chalicelib.domain.clips import Clip, thumbnail_prefix
 from chalicelib.domain.principal import Principal
 from chalicelib.domain.query import Window
 from chalicelib.errors import Conflict, InvalidRequest, NotFound
-from chalicelib.policy import Action, authorize, require_role
+from chalicelib.policy import Action, authorize, authorize_addressed
 from chalicelib.store.audit import AuditLog
 from chalicelib.store.cases import CaseBook
 from chalicelib.store.catalog import Catalog
@@ -159,9 +159,4 @@ class Cases:
         return clips
 
     def _case(self, principal: Principal, action: Action, case_id: str) -> Case:
-        case = self._book.get(case_id)
-        require_role(principal, action, site=case.site if case else "", target=f"case:{case_id}")
-        if case is None:
-            raise NotFound(f"case {case_id} not found")
-        authorize(principal, action, case.site, target=f"case:{case_id}", hide=True)
-        return case
+        return authorize_addressed(principal, action, self._book.get(case_id), lambda c: c.site, f"case:{case_id}")

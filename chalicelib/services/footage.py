@@ -15,7 +15,7 @@ from chalicelib.domain.principal import Principal
 from chalicelib.domain.query import Window, check_page_limit
 from chalicelib.domain.timeutil import iso
 from chalicelib.errors import Conflict, InvalidRequest, NotFound
-from chalicelib.policy import Action, authorize, require_role
+from chalicelib.policy import Action, authorize, authorize_addressed, require_role
 from chalicelib.store.audit import AuditLog
 from chalicelib.store.catalog import Catalog
 from chalicelib.store.clips import ClipIndex
@@ -87,10 +87,9 @@ class Footage:
         check_page_limit(limit)
         camera = self._catalog.get_camera(camera_id)
         # The role first, answered alike whether the camera exists or not.
-        require_role(principal, Action.SEARCH_CLIPS, site=camera.site_id if camera else "", target=camera_id)
-        if camera is None:
-            raise NotFound(f"camera {camera_id} not found")
-        authorize(principal, Action.SEARCH_CLIPS, camera.site_id, target=camera_id, hide=True)
+        camera = authorize_addressed(
+            principal, Action.SEARCH_CLIPS, camera, lambda found: found.site_id, f"camera:{camera_id}"
+        )
         page = self._index.camera_clips(camera_id, window.start, window.end, limit, cursor)
         ttl = self._urls.default
         clips = [
@@ -132,10 +131,5 @@ class Footage:
         return {"url": url, "expires_at": iso(now + ttl), "sha256": clip.sha256}
 
     def _readable_clip(self, principal: Principal, action: Action, clip_id: str) -> Clip:
-        clip = self._index.get(clip_id)
         # The role first, answered alike whether the clip exists or not: existence is no admin's business.
-        require_role(principal, action, site=clip.site if clip else "", target=f"clip:{clip_id}")
-        if clip is None:
-            raise NotFound(f"clip {clip_id} not found")
-        authorize(principal, action, clip.site, target=f"clip:{clip_id}", hide=True)
-        return clip
+        return authorize_addressed(principal, action, self._index.get(clip_id), lambda c: c.site, f"clip:{clip_id}")

@@ -14,7 +14,7 @@ from chalicelib.domain.principal import Principal
 from chalicelib.domain.retention import RetentionChange, check_retention_change
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.notices import public_notice
-from chalicelib.policy import Action, authorize, require_role
+from chalicelib.policy import Action, authorize, authorize_addressed
 from chalicelib.store.audit import AuditLog
 from chalicelib.store.catalog import Catalog
 from chalicelib.store.clips import ClipIndex
@@ -87,10 +87,7 @@ class Governance:
     def erase(self, principal: Principal, clip_id: str, request: ErasureRequest, now: datetime) -> dict[str, Any]:
         """Art. 17: every version and thumbnail goes; a tombstone with ids, times, who and why stays."""
         clip = self._index.get(clip_id)
-        require_role(principal, Action.ERASE_CLIP, site=clip.site if clip else "", target=f"clip:{clip_id}")
-        if clip is None:
-            raise NotFound(f"clip {clip_id} not found")
-        authorize(principal, Action.ERASE_CLIP, clip.site, target=f"clip:{clip_id}", hide=True)
+        clip = authorize_addressed(principal, Action.ERASE_CLIP, clip, lambda found: found.site, f"clip:{clip_id}")
         if clip.holds:
             raise Conflict(f"clip {clip_id} is held by case(s) {', '.join(sorted(clip.holds))}: it cannot be erased")
         if clip.status in (ClipStatus.EXPIRED, ClipStatus.ERASED):

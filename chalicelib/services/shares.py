@@ -13,8 +13,8 @@ from chalicelib.domain.clips import ClipStatus
 from chalicelib.domain.principal import Principal, Role
 from chalicelib.domain.shares import NewShare, Share, ShareStatus, check_expiry, new_share_token, share_token_hash
 from chalicelib.domain.timeutil import iso
-from chalicelib.errors import AccessRefused, Conflict, InvalidRequest, NotFound
-from chalicelib.policy import Action, authorize, require_role
+from chalicelib.errors import AccessRefused, Conflict, InvalidRequest
+from chalicelib.policy import Action, authorize_addressed
 from chalicelib.services.footage import UrlPolicy
 from chalicelib.store.audit import AuditLog
 from chalicelib.store.cases import CaseBook
@@ -50,10 +50,9 @@ class Shares:
     def request(self, principal: Principal, new: NewShare, now: datetime) -> Share:
         """An investigator asks to disclose clips that the case holds (so they outlive the share)."""
         case = self._cases.get(new.case_id)
-        require_role(principal, Action.REQUEST_SHARE, site=case.site if case else "", target=f"case:{new.case_id}")
-        if case is None:
-            raise NotFound(f"case {new.case_id} not found")
-        authorize(principal, Action.REQUEST_SHARE, case.site, target=f"case:{case.case_id}", hide=True)
+        case = authorize_addressed(
+            principal, Action.REQUEST_SHARE, case, lambda found: found.site, f"case:{new.case_id}"
+        )
         if case.status != CaseStatus.OPEN:
             raise Conflict(f"case {case.case_id} is closed")
         check_expiry(new.expires_at, now)
@@ -155,12 +154,7 @@ class Shares:
         }
 
     def _share(self, principal: Principal, action: Action, share_id: str) -> Share:
-        share = self._book.get(share_id)
-        require_role(principal, action, site=share.site if share else "", target=f"share:{share_id}")
-        if share is None:
-            raise NotFound(f"share {share_id} not found")
-        authorize(principal, action, share.site, target=f"share:{share_id}", hide=True)
-        return share
+        return authorize_addressed(principal, action, self._book.get(share_id), lambda s: s.site, f"share:{share_id}")
 
     def _record(self, principal: Principal, action: Action, share: Share, now: datetime) -> None:
         self._audit.record(

@@ -24,7 +24,7 @@ from chalicelib.domain.subject_requests import (
 )
 from chalicelib.domain.timeutil import iso
 from chalicelib.errors import Conflict, InvalidRequest, NotFound
-from chalicelib.policy import Action, authorize, require_role
+from chalicelib.policy import Action, authorize, authorize_addressed
 from chalicelib.services.footage import clip_record
 from chalicelib.store.audit import AuditLog
 from chalicelib.store.catalog import Catalog
@@ -162,12 +162,8 @@ class SubjectAccess:
         return answer
 
     def _request(self, principal: Principal, action: Action, request_id: str) -> SubjectRequest:
-        request = self._book.get(request_id)
-        require_role(principal, action, site=request.site if request else "", target=f"subject_request:{request_id}")
-        if request is None:
-            raise NotFound(f"subject request {request_id} not found")
-        authorize(principal, action, request.site, target=f"subject_request:{request_id}", hide=True)
-        return request
+        found = self._book.get(request_id)
+        return authorize_addressed(principal, action, found, lambda r: r.site, f"subject_request:{request_id}")
 
     def _record(
         self,

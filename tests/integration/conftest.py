@@ -10,6 +10,7 @@ import pytest
 from moto import mock_aws
 
 from chalicelib import config, wiring
+from chalicelib.domain.catalog import Site
 from local.aws import CREDENTIALS, REGION, AwsEndpoint
 from local.deploy import DeployedStack, deploy
 
@@ -36,3 +37,16 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[DeployedStack]:
         _clear_wiring_caches()
         yield stack
         _clear_wiring_caches()
+
+
+TEST_SITE = Site(
+    site_id="aizkraukle",
+    name="Aizkraukle",
+    country="LV",
+    timezone="Europe/Riga",
+    retention_days=7,
+    max_retention_days=30,
+    legal_basis="test",
+    controller="test",
+    dpo_contact="dpo@example.org",
+)

@@ -7,21 +7,10 @@ from datetime import UTC, datetime, timedelta
 import boto3
 
 from chalicelib import wiring
-from chalicelib.domain.catalog import Site
 from chalicelib.domain.clips import Clip, ClipStatus, VideoFacts
+from tests.integration.conftest import TEST_SITE
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-SITE = Site(
-    site_id="aizkraukle",
-    name="Aizkraukle",
-    country="LV",
-    timezone="Europe/Riga",
-    retention_days=7,
-    max_retention_days=30,
-    legal_basis="test",
-    controller="test",
-    dpo_contact="dpo@example.org",
-)
 VIDEO = VideoFacts(codec="h264", width=320, height=240, fps=10.0, duration_s=2.0)
 
 
@@ -103,7 +92,7 @@ def test_clips_older_than_a_shortened_policy_are_read_as_due(deployed):
 
 
 def test_held_clips_do_not_stop_the_sweep_from_paging_on(deployed, monkeypatch):
-    wiring.catalog().put_site(SITE)
+    wiring.catalog().put_site(TEST_SITE)
     monkeypatch.setattr("chalicelib.handlers.retention.PAGE_SIZE", 2)
     for number in range(1, 6):
         indexed(number, retain_days=1)

@@ -12,11 +12,12 @@ from chalice.test import Client
 
 from app import app
 from chalicelib import wiring
-from chalicelib.domain.catalog import Camera, Gateway, Site
+from chalicelib.domain.catalog import Camera, Gateway
 from chalicelib.domain.clips import Registration
 from chalicelib.domain.principal import Principal, Role
 from gateway.clipmaker import make_clip
 from gateway.uplink import sha256_of
+from tests.integration.conftest import TEST_SITE
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -24,19 +25,7 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 @pytest.fixture
 def site(deployed):
     catalog = wiring.catalog()
-    catalog.put_site(
-        Site(
-            site_id="aizkraukle",
-            name="Aizkraukle",
-            country="LV",
-            timezone="Europe/Riga",
-            retention_days=7,
-            max_retention_days=30,
-            legal_basis="test",
-            controller="test",
-            dpo_contact="dpo@example.org",
-        )
-    )
+    catalog.put_site(TEST_SITE)
     catalog.add_camera(Camera(camera_id="cam-1", site_id="aizkraukle", name="c", location="l", created_at=NOW))
     catalog.add_gateway(
         Gateway(
