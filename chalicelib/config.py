@@ -45,6 +45,8 @@ class Settings(BaseModel):
     shares_table: str = Field(min_length=1)
     subject_requests_table: str = Field(min_length=1)
     exports_queue_url: str = Field(min_length=1)
+    gaps_table: str = Field(min_length=1)
+    sealing_keys_secret: str = Field(min_length=1, description="the secret holding the sites' age identities")
     export_days: int = Field(default=7, ge=1, le=30, description="how long a subject access export is kept")
     user_pool_id: str = Field(min_length=1)
     user_pool_client_id: str = Field(min_length=1)
@@ -57,6 +59,7 @@ class Settings(BaseModel):
     max_clip_bytes: int = Field(default=1 << 30, ge=1, le=5 * (1 << 30))
     duration_tolerance_seconds: float = Field(default=2.0, ge=0)
     upload_url_seconds: int = Field(default=900, ge=60, le=3600)
+    camera_silent_seconds: int = Field(default=600, ge=30, description="no segment or clip for this long: silent")
     aws_endpoint_url: str = Field(default="", description="the embedded AWS, when running locally")
 
     @field_validator("region")

@@ -13,6 +13,8 @@ class Action(StrEnum):
     REGISTER_CLIP = "clip.register"
     READ_OWN_CLIP = "clip.status"
     HEARTBEAT = "gateway.heartbeat"
+    REPORT_DROPS = "gateway.drops"
+    READ_GAPS = "camera.gaps"
     LIST_SITES = "sites.list"
     LIST_CAMERAS = "cameras.list"
     SEARCH_CLIPS = "clips.search"
@@ -50,6 +52,8 @@ ALLOWED_ROLES: dict[Action, frozenset[Role]] = {
     Action.REGISTER_CLIP: frozenset({Role.GATEWAY}),
     Action.READ_OWN_CLIP: frozenset({Role.GATEWAY}),
     Action.HEARTBEAT: frozenset({Role.GATEWAY}),
+    Action.REPORT_DROPS: frozenset({Role.GATEWAY}),
+    Action.READ_GAPS: _FOOTAGE | {Role.ADMIN},
     Action.LIST_SITES: frozenset({Role.OPERATOR, Role.INVESTIGATOR, Role.DPO, Role.ADMIN, Role.AUDITOR}),
     Action.LIST_CAMERAS: _FOOTAGE | {Role.ADMIN},
     # Thumbnails are footage too: admins and auditors never see them (separation of duties).

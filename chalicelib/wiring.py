@@ -32,8 +32,10 @@ from chalicelib.store.cases import CaseBook
 from chalicelib.store.catalog import Catalog
 from chalicelib.store.clips import ClipIndex
 from chalicelib.store.digests import AuditDigests
+from chalicelib.store.gaps import GapLog
 from chalicelib.store.objects import ClipObjects
 from chalicelib.store.queues import WorkQueue
+from chalicelib.store.sealing_keys import SealingKeys
 from chalicelib.store.shares import ShareBook
 from chalicelib.store.subject_requests import SubjectRequestBook
 
@@ -106,7 +108,9 @@ def intake() -> Intake:
         max_duration=timedelta(seconds=settings.max_clip_seconds),
         max_bytes=settings.max_clip_bytes,
     )
-    return Intake(catalog(), clip_index(), clip_objects(), limits, timedelta(seconds=settings.upload_url_seconds))
+    return Intake(
+        catalog(), clip_index(), clip_objects(), limits, timedelta(seconds=settings.upload_url_seconds), gap_log()
+    )
 
 
 @functools.cache
@@ -120,12 +124,17 @@ def url_policy() -> UrlPolicy:
 
 @functools.cache
 def footage() -> Footage:
-    return Footage(catalog(), clip_index(), clip_objects(), audit_log(), url_policy())
+    return Footage(catalog(), clip_index(), clip_objects(), audit_log(), url_policy(), gap_log())
+
+
+@functools.cache
+def gap_log() -> GapLog:
+    return GapLog(_dynamodb().Table(get_settings().gaps_table))
 
 
 @functools.cache
 def registry() -> Registry:
-    return Registry(catalog(), audit_log())
+    return Registry(catalog(), audit_log(), timedelta(seconds=get_settings().camera_silent_seconds))
 
 
 @functools.cache
@@ -175,6 +184,7 @@ def clip_ingest() -> ClipIngest:
         MediaLimits(max_duration_s=float(settings.max_clip_seconds) * 1.5),
         settings.duration_tolerance_seconds,
         Path(tempfile.gettempdir()),
+        SealingKeys(boto3.client("secretsmanager", region_name=settings.region), settings.sealing_keys_secret),
     )
 
 

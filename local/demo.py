@@ -13,7 +13,9 @@ from typing import Any
 
 from chalicelib.domain.principal import OFFICIAL_ROLES
 from chalicelib.store.catalog import Catalog
+from chalicelib.store.sealing_keys import SealingKeys
 from infra.load_sites import load_sites
+from infra.site_keys import give_site_keys
 from local.api_client import ApiClient
 from local.aws import AwsEndpoint
 
@@ -69,7 +71,11 @@ def seed(aws: AwsEndpoint, environment: dict[str, str], api: ApiClient) -> dict[
     """Load the demo; returns the officials' logins and each site's gateway token."""
     plan = demo_plan()
     site_ids = [site["site_id"] for site in plan["sites"]]
-    load_sites(catalog_of(aws, environment), plan["sites"])
+    catalog = catalog_of(aws, environment)
+    load_sites(catalog, plan["sites"])
+    keys = SealingKeys(aws.client("secretsmanager"), environment["SAFE_SEALING_KEYS_SECRET"])
+    for site_id in site_ids:
+        give_site_keys(catalog, keys, site_id)
     officials = demo_officials(site_ids)
     for official in officials:
         create_official(aws, environment["SAFE_USER_POOL_ID"], official)

@@ -141,6 +141,11 @@ def _apply_skipped(resources: dict[str, Any], resolver: Resolver, aws: AwsEndpoi
                 )
     for name, resource in resources.items():
         properties = resolver.resolve(resource.get("Properties", {}))
+        if resource.get("Type") == "AWS::SecretsManager::Secret":
+            created = aws.client("secretsmanager").create_secret(
+                Name=properties["Name"], SecretString=properties.get("SecretString", "{}")
+            )
+            resolver.values[name] = created["ARN"]
         if resource.get("Type") == "AWS::S3::Bucket":
             _configure_bucket(aws.client("s3"), resolver.values[name], properties)
         elif resource.get("Type") == "AWS::SQS::QueuePolicy":

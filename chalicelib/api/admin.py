@@ -33,5 +33,4 @@ def revoke_gateway(gateway_id: str) -> Response:
 
 @api_route(admin_api, "/gateways", authorizer=official_auth)
 def list_gateways() -> Response:
-    gateways = wiring.registry().gateways(current_principal(admin_api))
-    return json_response({"gateways": [gateway.public_view() for gateway in gateways]})
+    return json_response({"gateways": wiring.registry().gateways(current_principal(admin_api), wiring.now())})

@@ -11,6 +11,7 @@ from chalicelib import wiring
 from chalicelib.api.authorizers import gateway_auth
 from chalicelib.api.http import api_route, current_principal, json_response, parse_body
 from chalicelib.domain.clips import Registration
+from chalicelib.domain.gaps import DropReport
 from chalicelib.services.intake import Heartbeat, gateway_clip_view
 
 gateway_api = Blueprint(__name__)
@@ -28,6 +29,13 @@ def register_clip() -> Response:
 @api_route(gateway_api, "/gateway/clips/{clip_id}", authorizer=gateway_auth)
 def clip_state(clip_id: str) -> Response:
     return json_response(gateway_clip_view(wiring.intake().clip_state(current_principal(gateway_api), clip_id)))
+
+
+@api_route(gateway_api, "/gateway/drops", methods=("POST",), authorizer=gateway_auth)
+def report_drops() -> Response:
+    report = parse_body(gateway_api.current_request, DropReport)
+    wiring.intake().report_drops(current_principal(gateway_api), report, wiring.now())
+    return Response(body="", status_code=204)
 
 
 @api_route(gateway_api, "/gateway/heartbeat", methods=("POST",), authorizer=gateway_auth)

@@ -50,6 +50,13 @@ def search_clips(camera_id: str) -> Response:
     return json_response(page)
 
 
+@api_route(officials_api, "/cameras/{camera_id}/gaps", authorizer=official_auth)
+def camera_gaps(camera_id: str) -> Response:
+    window = query_window(officials_api.current_request, wiring.now(), DEFAULT_SEARCH_SPAN)
+    gaps = wiring.footage().gaps(current_principal(officials_api), camera_id, window)
+    return json_response({"gaps": [gap.model_dump(mode="json") for gap in gaps]})
+
+
 @api_route(officials_api, "/clips/{clip_id}", authorizer=official_auth)
 def get_clip(clip_id: str) -> Response:
     clip = wiring.footage().clip(current_principal(officials_api), clip_id, wiring.now())

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from chalicelib.domain.cases import HoldRequest, NewCase
 from chalicelib.domain.catalog import NewCamera, NewGateway
 from chalicelib.domain.clips import Registration
+from chalicelib.domain.gaps import DropReport
 from chalicelib.domain.retention import RetentionChange
 from chalicelib.domain.shares import NewShare
 from chalicelib.domain.subject_requests import Closing, ExportRequest, Extension, NewSubjectRequest
@@ -44,6 +45,12 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
     ("GET", "/gateway/clips/{clip_id}"): Operation("The state of one of this site's clips", GATEWAY),
     ("POST", "/gateway/heartbeat"): Operation("Report progress and health", GATEWAY, Heartbeat, 204),
+    ("POST", "/gateway/drops"): Operation(
+        "Report clips dropped at the edge (full spool, too old, corrupt): recorded as gaps", GATEWAY, DropReport, 204
+    ),
+    ("GET", "/cameras/{camera_id}/gaps"): Operation(
+        "Why footage is missing: what the gateway dropped, in a window", OFFICIAL, query=("from", "to")
+    ),
     ("GET", "/sites"): Operation("The sites the caller may see", OFFICIAL),
     ("GET", "/sites/{site}/cameras"): Operation("A site's cameras with status and last clip time", OFFICIAL),
     ("POST", "/sites/{site}/cameras"): Operation("Add a camera (admin)", OFFICIAL, NewCamera, 201),

@@ -6,12 +6,14 @@ import hashlib
 import hmac
 import re
 import secrets
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.clips import CAMERA_ID_PATTERN, UtcTime
+from chalicelib.domain.timeutil import parse_time
 
 SITE_ID_PATTERN = r"^[a-z][a-z0-9-]{1,30}$"
 _GATEWAY_ID = re.compile(r"^gw-[a-z0-9-]{1,60}$")
@@ -33,6 +35,7 @@ class Site(BaseModel):
     retention_changed_by: str | None = None
     max_retention_days: int = Field(ge=1, description="the legal maximum, from legal_basis")
     max_hold_days: int = Field(default=1095, ge=1, description="the longest a case may hold footage before review")
+    sealing_recipient: str | None = Field(default=None, description="the age public key gateways seal clips to")
     legal_basis: str
     controller: str
     dpo_contact: str
@@ -125,3 +128,20 @@ def split_gateway_token(token: str) -> tuple[str, str] | None:
     if not dot or not _GATEWAY_ID.fullmatch(gateway_id) or not _SECRET.fullmatch(secret):
         return None
     return gateway_id, secret
+
+
+def silent_cameras(
+    gateway: Gateway, last_clip_at: dict[str, datetime | None], now: datetime, after: timedelta
+) -> list[str]:
+    """Cameras of the gateway with nothing heard for `after`: neither a segment in its heartbeat nor a clip."""
+    reported = (gateway.last_heartbeat or {}).get("cameras", {})
+    silent = []
+    for camera_id in gateway.camera_ids:
+        heard = [last_clip_at.get(camera_id)]
+        segment = reported.get(camera_id, {}).get("last_segment_at")
+        if segment:
+            heard.append(parse_time(segment))
+        latest = max((moment for moment in heard if moment is not None), default=None)
+        if latest is None or now - latest > after:
+            silent.append(camera_id)
+    return silent

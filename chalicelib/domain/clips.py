@@ -17,6 +17,9 @@ from chalicelib.errors import InvalidRequest
 
 CAMERA_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
+_SEALED_KEY = re.compile(
+    r"^sealed/(?P<site>[a-z0-9-]+)/(?P<camera>[a-z0-9-]+)/\d{4}/\d{2}/\d{2}/(?P<clip>[0-9A-Z]{26})\.mp4\.age$"
+)
 _CLIP_KEY = re.compile(
     r"^clips/(?P<site>[a-z0-9-]+)/(?P<camera>[a-z0-9-]+)/\d{4}/\d{2}/\d{2}/(?P<clip>[0-9A-Z]{26})\.mp4$"
 )
@@ -41,8 +44,17 @@ class ClipStatus(StrEnum):
     ERASED = "erased"
 
 
+class SealedFile(BaseModel):
+    """The clip as the gateway sealed it to the site's public key (age format): what is actually uploaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    size: int = Field(gt=0)
+    sha256: str = Field(pattern=SHA256_PATTERN)
+
+
 class Registration(BaseModel):
-    """What a gateway says about a clip before uploading it."""
+    """What a gateway says about a clip before uploading it; `size` and `sha256` are of the plaintext."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -51,6 +63,7 @@ class Registration(BaseModel):
     end: UtcTime
     size: int = Field(gt=0)
     sha256: str = Field(pattern=SHA256_PATTERN, description="hex sha256 of the clip's bytes")
+    sealed: SealedFile | None = Field(default=None, description="present when the gateway uploads the clip sealed")
 
 
 @dataclass(frozen=True)
@@ -88,10 +101,19 @@ def object_key(site: str, camera_id: str, start: datetime, clip_id: str) -> str:
     return f"clips/{site}/{camera_id}/{start:%Y/%m/%d}/{clip_id}.mp4"
 
 
+def sealed_key(site: str, camera_id: str, start: datetime, clip_id: str) -> str:
+    """Where a sealed upload lands: outside clips/, so only its unsealed plaintext counts as footage."""
+    return f"sealed/{site}/{camera_id}/{start:%Y/%m/%d}/{clip_id}.mp4.age"
+
+
 def clip_id_from_key(key: str) -> str | None:
     """The clip id an uploaded object's key names, or None for a key the archive did not issue."""
-    match = _CLIP_KEY.fullmatch(key)
+    match = _CLIP_KEY.fullmatch(key) or _SEALED_KEY.fullmatch(key)
     return match.group("clip") if match else None
+
+
+def is_sealed_key(key: str) -> bool:
+    return _SEALED_KEY.fullmatch(key) is not None
 
 
 def thumbnail_prefix(site: str, camera_id: str, clip_id: str) -> str:
@@ -133,6 +155,7 @@ class Clip(BaseModel):
     registered_at: UtcTime
     object_key: str
     object_version: str | None = None
+    sealed: SealedFile | None = None
     video: VideoFacts | None = None
     thumbnail_keys: tuple[str, ...] = ()
     quarantine_reason: str | None = None
@@ -151,6 +174,11 @@ class Clip(BaseModel):
             and self.size == registration.size
             and self.sha256 == registration.sha256
         )
+
+    @property
+    def received(self) -> bool:
+        """The archive holds the bytes (or has judged them): the gateway may delete its copy."""
+        return self.status in (ClipStatus.UPLOADED, ClipStatus.INDEXED, ClipStatus.QUARANTINED)
 
     @property
     def registered_seconds(self) -> float:

@@ -14,6 +14,17 @@ def upload_problem(clip: Clip, stored_size: int, stored_sha256: str) -> str | No
     return None
 
 
+def sealed_problem(clip: Clip, stored_size: int, stored_sha256: str) -> str | None:
+    """Why a sealed upload is not the sealed file the gateway registered, or None."""
+    if clip.sealed is None:
+        return "no sealed upload was registered"
+    if stored_size != clip.sealed.size or stored_sha256 != clip.sealed.sha256:
+        return (
+            f"{stored_size} bytes with sha256 {stored_sha256}, registered {clip.sealed.size} with {clip.sealed.sha256}"
+        )
+    return None
+
+
 def video_problem(clip: Clip, video: VideoFacts, tolerance_s: float) -> str | None:
     """Why the video does not match its registration, or None."""
     registered = clip.registered_seconds

@@ -3,7 +3,6 @@ a manifest (sha256 of every file, the source clip and its hash, who asked and wh
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tempfile
 import zipfile
@@ -13,6 +12,7 @@ from typing import Any
 
 from chalicelib.domain.subject_requests import Export, ExportStatus, export_key
 from chalicelib.domain.timeutil import iso
+from chalicelib.files import sha256_file
 from chalicelib.media.masking import Box, InvalidExport, masked_excerpt, masked_stills
 from chalicelib.media.video import InvalidVideo
 from chalicelib.observability import logger
@@ -108,14 +108,6 @@ class ExportMaker:
             masked_excerpt(source, export.request.excerpt.start_s, export.request.excerpt.end_s, boxes, excerpt)
             files.append(excerpt)
         return files
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _zip(package: Path, files: list[Path], manifest: dict[str, Any]) -> None:

@@ -12,16 +12,22 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
 
-from chalicelib.domain.clips import Clip, VideoFacts, clip_id_from_key, thumbnail_prefix
-from chalicelib.domain.ingest import upload_problem, video_problem
+import pyrage
+from pyrage import x25519
+
+from chalicelib.domain.clips import Clip, ClipStatus, VideoFacts, clip_id_from_key, is_sealed_key, thumbnail_prefix
+from chalicelib.domain.ingest import sealed_problem, upload_problem, video_problem
+from chalicelib.files import sha256_file
 from chalicelib.media.video import InvalidVideo, MediaLimits, probe, thumbnails
 from chalicelib.observability import logger
 from chalicelib.store.catalog import Catalog
 from chalicelib.store.clips import ClipIndex
-from chalicelib.store.objects import ClipObjects, StoredBytes
+from chalicelib.store.objects import CLIP_CONTENT_TYPE, ClipObjects, StoredBytes, copy_hashing
+from chalicelib.store.sealing_keys import SealingKeys
 
 
 class Verdict(StrEnum):
+    UNSEALED = "unsealed"
     INDEXED = "indexed"
     QUARANTINED = "quarantined"
     DUPLICATE = "duplicate"
@@ -67,10 +73,12 @@ class ClipIngest:
         limits: MediaLimits,
         duration_tolerance_s: float,
         workdir: Path,
+        sealing_keys: SealingKeys,
     ) -> None:
         self._index = index
         self._objects = objects
         self._catalog = catalog
+        self._sealing_keys = sealing_keys
         self._limits = limits
         self._tolerance = duration_tolerance_s
         self._workdir = workdir
@@ -79,6 +87,8 @@ class ClipIngest:
         """Judge one uploaded object version, at most once whatever the number of notifications."""
         clip_id = clip_id_from_key(uploaded.key)
         registered = self._index.get(clip_id) if clip_id else None
+        if registered is not None and is_sealed_key(uploaded.key):
+            return self._unseal(registered, uploaded, now)
         if registered is None or registered.object_key != uploaded.key:
             logger.warning("object the archive did not register", extra={"key": uploaded.key})
             return Verdict.FOREIGN
@@ -105,6 +115,45 @@ class ClipIngest:
         self._catalog.record_clip_time(clip.camera_id, clip.end)
         logger.info("clip indexed", extra={"clip_id": clip.clip_id, "camera_id": clip.camera_id})
         return Verdict.INDEXED
+
+    def _unseal(self, clip: Clip, uploaded: UploadedObject, now: datetime) -> Verdict:
+        """Open a sealed upload with the site's private key and store the plaintext as the clip.
+
+        Its ObjectCreated event then brings the plaintext through the ordinary path (hash, probe, index),
+        so a sealed clip and a plain one are judged by the same code.
+        """
+        if clip.status != ClipStatus.REGISTERED or clip.sealed is None:
+            return Verdict.DUPLICATE
+        body = self._objects.open_version(uploaded.key, uploaded.version_id)
+        if body is None:
+            return Verdict.DUPLICATE  # unsealed before: the sealed object is already gone
+        with tempfile.TemporaryDirectory(dir=self._workdir) as work:
+            sealed, plaintext = Path(work) / "clip.age", Path(work) / "clip.mp4"
+            with sealed.open("wb") as sink:
+                stored = copy_hashing(body, sink)
+            problem = sealed_problem(clip, stored.size, stored.sha256)
+            if problem:
+                return self._quarantine_sealed(clip, f"sealed file: {problem}", now)
+            identity = self._sealing_keys.identity(clip.site)
+            if identity is None:
+                raise RuntimeError(f"site {clip.site} has no sealing key: run infra/site_keys.py, then redrive")
+            try:
+                pyrage.decrypt_file(str(sealed), str(plaintext), [x25519.Identity.from_str(identity)])
+            except pyrage.DecryptError:
+                return self._quarantine_sealed(clip, "the sealed file does not open with the site's key", now)
+            opened = StoredBytes(size=plaintext.stat().st_size, sha256=sha256_file(plaintext))
+            problem = upload_problem(clip, opened.size, opened.sha256)
+            if problem:
+                return self._quarantine_sealed(clip, f"opened clip: {problem}", now)
+            self._objects.put_file(clip.object_key, plaintext, CLIP_CONTENT_TYPE)
+        self._objects.delete_everything_under(uploaded.key)
+        logger.info("sealed clip opened", extra={"clip_id": clip.clip_id})
+        return Verdict.UNSEALED
+
+    def _quarantine_sealed(self, clip: Clip, reason: str, now: datetime) -> Verdict:
+        logger.warning("sealed clip quarantined", extra={"clip_id": clip.clip_id, "reason": reason})
+        self._index.quarantine_registered(clip, reason, now)
+        return Verdict.QUARANTINED
 
     def _examine(self, clip: Clip, stored: StoredBytes, path: Path) -> tuple[VideoFacts, list[bytes]]:
         """The video's facts and thumbnails, or Unacceptable with the reason to quarantine it for."""

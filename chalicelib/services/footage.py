@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from chalicelib.domain.audit import Outcome
 from chalicelib.domain.catalog import Camera
 from chalicelib.domain.clips import Clip, ClipStatus
+from chalicelib.domain.gaps import Gap
 from chalicelib.domain.principal import Principal
 from chalicelib.domain.query import Window, check_page_limit
 from chalicelib.domain.timeutil import iso
@@ -19,6 +20,7 @@ from chalicelib.policy import Action, authorize, authorize_addressed, require_ro
 from chalicelib.store.audit import AuditLog
 from chalicelib.store.catalog import Catalog
 from chalicelib.store.clips import ClipIndex
+from chalicelib.store.gaps import GapLog
 from chalicelib.store.objects import ClipObjects
 
 
@@ -52,8 +54,9 @@ def clip_record(clip: Clip) -> dict[str, Any]:
 
 class Footage:
     def __init__(
-        self, catalog: Catalog, index: ClipIndex, objects: ClipObjects, audit: AuditLog, urls: UrlPolicy
+        self, catalog: Catalog, index: ClipIndex, objects: ClipObjects, audit: AuditLog, urls: UrlPolicy, gaps: GapLog
     ) -> None:
+        self._gaps = gaps
         self._catalog = catalog
         self._index = index
         self._objects = objects
@@ -105,6 +108,13 @@ class Footage:
             now,
         )
         return {"clips": clips, "cursor": page.cursor, "thumbnails_expire_at": iso(now + ttl)}
+
+    def gaps(self, principal: Principal, camera_id: str, window: Window) -> list[Gap]:
+        """Why footage is missing: what the camera's gateway dropped at the edge (no footage, so admins too)."""
+        window.check()
+        camera = self._catalog.get_camera(camera_id)
+        authorize_addressed(principal, Action.READ_GAPS, camera, lambda found: found.site_id, f"camera:{camera_id}")
+        return self._gaps.gaps(camera_id, window.start, window.end)
 
     def clip(self, principal: Principal, clip_id: str, now: datetime) -> Clip:
         clip = self._readable_clip(principal, Action.READ_CLIP, clip_id)

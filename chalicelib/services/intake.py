@@ -18,13 +18,16 @@ from chalicelib.domain.clips import (
     clip_id_for,
     object_key,
     retain_until,
+    sealed_key,
 )
+from chalicelib.domain.gaps import DropReport, Gap
 from chalicelib.domain.principal import Principal
 from chalicelib.errors import AccessRefused, Conflict, HiddenRefusal, InvalidRequest, NotFound
 from chalicelib.policy import Action, authorize
 from chalicelib.store.catalog import Catalog
 from chalicelib.store.clips import ClipIndex
-from chalicelib.store.objects import ClipObjects, UploadTicket
+from chalicelib.store.gaps import GapLog
+from chalicelib.store.objects import CLIP_CONTENT_TYPE, SEALED_CONTENT_TYPE, ClipObjects, UploadTicket
 
 
 class CameraProgress(BaseModel):
@@ -64,7 +67,9 @@ class Intake:
         objects: ClipObjects,
         limits: RegistrationLimits,
         upload_ttl: timedelta,
+        gaps: GapLog,
     ) -> None:
+        self._gaps = gaps
         self._catalog = catalog
         self._index = index
         self._objects = objects
@@ -106,6 +111,7 @@ class Intake:
             retain_until=keep_until,
             registered_at=now,
             object_key=object_key(site.site_id, registration.camera_id, registration.start, clip_id),
+            sealed=registration.sealed,
         )
         clip = self._index.register(new)
         created = clip is not None
@@ -113,10 +119,22 @@ class Intake:
             clip = self._index.get(clip_id)
             if clip is None or not clip.same_registration(registration):
                 raise Conflict(f"clip {clip_id} was registered with different end or size")
-        upload = None
-        if clip.status == ClipStatus.REGISTERED:
-            upload = self._objects.upload_ticket(clip.object_key, clip.sha256, clip.size, self._upload_ttl, now)
-        return RegisteredClip(clip=clip, upload=upload, created=created)
+            if clip.status == ClipStatus.REGISTERED and registration.sealed != clip.sealed:
+                # The gateway sealed it anew (age uses a fresh key each time): upload what it holds now.
+                clip = self._index.reseal(clip_id, registration.sealed) or clip
+        return RegisteredClip(clip=clip, upload=self._upload_ticket(clip, now), created=created)
+
+    def _upload_ticket(self, clip: Clip, now: datetime) -> UploadTicket | None:
+        if clip.status != ClipStatus.REGISTERED:
+            return None
+        if clip.sealed is None:
+            return self._objects.upload_ticket(
+                clip.object_key, clip.sha256, clip.size, CLIP_CONTENT_TYPE, self._upload_ttl, now
+            )
+        key = sealed_key(clip.site, clip.camera_id, clip.start, clip.clip_id)
+        return self._objects.upload_ticket(
+            key, clip.sealed.sha256, clip.sealed.size, SEALED_CONTENT_TYPE, self._upload_ttl, now
+        )
 
     def clip_state(self, principal: Principal, clip_id: str) -> Clip:
         gateway = self._gateway(principal)
@@ -128,6 +146,25 @@ class Intake:
                 f"clip {clip_id} not found", action=Action.READ_OWN_CLIP, site=clip.site, target=clip_id
             )
         return clip
+
+    def report_drops(self, principal: Principal, report: DropReport, now: datetime) -> int:
+        """Record footage the gateway dropped at the edge as gaps of its cameras; how many."""
+        gateway = self._gateway(principal)
+        for drop in report.drops:
+            if drop.camera_id not in gateway.camera_ids:
+                raise AccessRefused(
+                    f"camera {drop.camera_id} is not one of this gateway's cameras",
+                    action=Action.REPORT_DROPS,
+                    site=gateway.site_id,
+                    target=drop.camera_id,
+                )
+        self._gaps.record(
+            [
+                Gap(site=gateway.site_id, gateway_id=gateway.gateway_id, reported_at=now, **drop.model_dump())
+                for drop in report.drops
+            ]
+        )
+        return len(report.drops)
 
     def heartbeat(self, principal: Principal, heartbeat: Heartbeat, now: datetime) -> None:
         gateway = self._gateway(principal)
@@ -152,6 +189,7 @@ def gateway_clip_view(clip: Clip) -> dict[str, Any]:
         "clip_id": clip.clip_id,
         "camera_id": clip.camera_id,
         "status": clip.status.value,
+        "received": clip.received,
         "sha256": clip.sha256,
         "quarantine_reason": clip.quarantine_reason,
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.audit import Outcome
@@ -14,6 +14,7 @@ from chalicelib.domain.catalog import (
     gateway_token,
     new_gateway_id,
     new_gateway_secret,
+    silent_cameras,
 )
 from chalicelib.domain.principal import Principal
 from chalicelib.errors import InvalidRequest, NotFound
@@ -23,9 +24,10 @@ from chalicelib.store.catalog import Catalog
 
 
 class Registry:
-    def __init__(self, catalog: Catalog, audit: AuditLog) -> None:
+    def __init__(self, catalog: Catalog, audit: AuditLog, silent_after: timedelta) -> None:
         self._catalog = catalog
         self._audit = audit
+        self._silent_after = silent_after
 
     def add_camera(self, principal: Principal, site_id: str, new: NewCamera, now: datetime) -> Camera:
         authorize(principal, Action.CREATE_CAMERA, site_id)
@@ -62,7 +64,11 @@ class Registry:
             Outcome.ALLOWED,
             now,
         )
-        return gateway.public_view() | {"token": gateway_token(gateway.gateway_id, secret)}
+        site = self._catalog.get_site(new.site_id)
+        return gateway.public_view() | {
+            "token": gateway_token(gateway.gateway_id, secret),
+            "site_recipient": site.sealing_recipient if site else None,
+        }
 
     def revoke_gateway(self, principal: Principal, gateway_id: str, now: datetime) -> Gateway:
         require_role(principal, Action.REVOKE_GATEWAY)
@@ -78,6 +84,13 @@ class Registry:
         )
         return revoked
 
-    def gateways(self, principal: Principal) -> list[Gateway]:
+    def gateways(self, principal: Principal, now: datetime) -> list[dict[str, Any]]:
+        """The gateways of the caller's sites, each with the cameras it has gone silent on."""
         require_role(principal, Action.LIST_GATEWAYS)
-        return [gateway for site in sorted(principal.sites) for gateway in self._catalog.gateways_of_site(site)]
+        views = []
+        for site in sorted(principal.sites):
+            last_clip = {camera.camera_id: camera.last_clip_at for camera in self._catalog.cameras_of_site(site)}
+            for gateway in self._catalog.gateways_of_site(site):
+                silent = silent_cameras(gateway, last_clip, now, self._silent_after)
+                views.append(gateway.public_view() | {"silent_cameras": silent})
+        return views

@@ -10,7 +10,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from chalicelib.domain.clips import Clip, ClipStatus, VideoFacts
+from chalicelib.domain.clips import Clip, ClipStatus, SealedFile, VideoFacts
 from chalicelib.domain.timeutil import iso
 from chalicelib.store.dynamo import decode_cursor, encode_cursor, from_item, is_condition_failure, to_item
 
@@ -109,6 +109,26 @@ class ClipIndex:
             ~Attr("status").is_in(_GONE) & Attr("holds").not_exists(),
         )
 
+    def reseal(self, clip_id: str, sealed: SealedFile | None) -> Clip | None:
+        """Replace what the gateway will upload, while nothing has been uploaded yet."""
+        if sealed is None:
+            return self._update(clip_id, "REMOVE sealed", {}, Attr("status").eq(ClipStatus.REGISTERED.value))
+        return self._update(
+            clip_id,
+            "SET sealed = :sealed",
+            {":sealed": sealed.model_dump()},
+            Attr("status").eq(ClipStatus.REGISTERED.value),
+        )
+
+    def quarantine_registered(self, clip: Clip, reason: str, now: datetime) -> Clip | None:
+        """Quarantine before any plaintext exists (a sealed upload that does not open or does not match)."""
+        return self._update(
+            clip.clip_id,
+            "SET #status = :quarantined, quarantine_reason = :reason, ingested_at = :now",
+            {":quarantined": ClipStatus.QUARANTINED.value, ":reason": reason[:500], ":now": iso(now)},
+            Attr("status").eq(ClipStatus.REGISTERED.value),
+        )
+
     def add_hold(self, clip_id: str, case_id: str) -> Clip | None:
         """Hold the clip for a case; None if its footage is already gone."""
         return self._update(
@@ -171,7 +191,7 @@ class ClipIndex:
             result = self._table.update_item(
                 Key={"clip_id": clip_id},
                 UpdateExpression=expression,
-                ExpressionAttributeValues=values,
+                **({"ExpressionAttributeValues": values} if values else {}),
                 ConditionExpression=condition,
                 ReturnValues="ALL_NEW",
                 **names,

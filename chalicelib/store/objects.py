@@ -16,6 +16,7 @@ from chalicelib.domain.timeutil import iso
 
 _CHUNK = 1 << 20
 CLIP_CONTENT_TYPE = "video/mp4"
+SEALED_CONTENT_TYPE = "application/octet-stream"  # an age file: opaque until ingest opens it
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,9 @@ class ClipObjects:
         # Sent explicitly: the bucket policy refuses any PutObject without SSE-KMS under this key.
         return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self._kms_key_arn}
 
-    def upload_ticket(self, key: str, sha256_hex: str, size: int, ttl: timedelta, now: datetime) -> UploadTicket:
+    def upload_ticket(
+        self, key: str, sha256_hex: str, size: int, content_type: str, ttl: timedelta, now: datetime
+    ) -> UploadTicket:
         """A presigned PUT with encryption, length and checksum signed in: real S3 refuses anything else."""
         checksum = base64.b64encode(bytes.fromhex(sha256_hex)).decode()
         url = self._s3.generate_presigned_url(
@@ -61,14 +64,14 @@ class ClipObjects:
                 "ChecksumSHA256": checksum,
                 "ContentLength": size,
                 # Signed too, so the stored clip plays in a browser from its signed URL.
-                "ContentType": CLIP_CONTENT_TYPE,
+                "ContentType": content_type,
             }
             | self._encryption(),
             ExpiresIn=int(ttl.total_seconds()),
         )
         headers = {
             "Content-Length": str(size),
-            "Content-Type": CLIP_CONTENT_TYPE,
+            "Content-Type": content_type,
             "x-amz-checksum-sha256": checksum,
             "x-amz-server-side-encryption": "aws:kms",
             "x-amz-server-side-encryption-aws-kms-key-id": self._kms_key_arn,
@@ -83,19 +86,21 @@ class ClipObjects:
 
     def download(self, key: str, version_id: str, sink: IO[bytes]) -> StoredBytes:
         """Stream one object version into `sink`, hashing on the way: memory stays flat whatever the size."""
-        body = self._s3.get_object(Bucket=self._bucket, Key=key, VersionId=version_id)["Body"]
-        digest = hashlib.sha256()
-        size = 0
-        for chunk in body.iter_chunks(_CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-            sink.write(chunk)
-        sink.flush()
-        return StoredBytes(size=size, sha256=digest.hexdigest())
+        return copy_hashing(self._s3.get_object(Bucket=self._bucket, Key=key, VersionId=version_id)["Body"], sink)
 
     def current_version(self, key: str) -> str:
         """The version id of the key's current object ("null" in a bucket without versioning)."""
         return str(self._s3.head_object(Bucket=self._bucket, Key=key).get("VersionId") or "null")
+
+    def open_version(self, key: str, version_id: str | None) -> Any:
+        """A streaming body of one object version (the current one when `version_id` is None); None if gone."""
+        arguments = {"Bucket": self._bucket, "Key": key} | ({"VersionId": version_id} if version_id else {})
+        try:
+            return self._s3.get_object(**arguments)["Body"]
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "NoSuchVersion"):
+                return None
+            raise
 
     def put_file(self, key: str, path: Path, content_type: str) -> None:
         """Upload a local file (streamed, multipart when large), encrypted under the archive's key."""
@@ -143,3 +148,15 @@ class ClipObjects:
                     continue
                 changed += 1
         return changed
+
+
+def copy_hashing(body: Any, sink: IO[bytes]) -> StoredBytes:
+    """Copy an S3 body into `sink` chunk by chunk, hashing on the way."""
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in body.iter_chunks(_CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+        sink.write(chunk)
+    sink.flush()
+    return StoredBytes(size=size, sha256=digest.hexdigest())

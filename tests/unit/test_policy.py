@@ -18,6 +18,8 @@ EXPECTED: dict[Action, set[Role]] = {
     Action.REGISTER_CLIP: {Role.GATEWAY},
     Action.READ_OWN_CLIP: {Role.GATEWAY},
     Action.HEARTBEAT: {Role.GATEWAY},
+    Action.REPORT_DROPS: {Role.GATEWAY},
+    Action.READ_GAPS: {Role.OPERATOR, Role.INVESTIGATOR, Role.DPO, Role.ADMIN},
     Action.LIST_SITES: {Role.OPERATOR, Role.INVESTIGATOR, Role.DPO, Role.ADMIN, Role.AUDITOR},
     Action.LIST_CAMERAS: {Role.OPERATOR, Role.INVESTIGATOR, Role.DPO, Role.ADMIN},
     Action.SEARCH_CLIPS: {Role.OPERATOR, Role.INVESTIGATOR, Role.DPO},
@@ -86,7 +88,12 @@ def test_auditor_only_reads_audit() -> None:
 
 
 def test_gateway_only_registers_reads_own_clip_and_heartbeats() -> None:
-    assert allowed_actions(Role.GATEWAY) == {Action.REGISTER_CLIP, Action.READ_OWN_CLIP, Action.HEARTBEAT}
+    assert allowed_actions(Role.GATEWAY) == {
+        Action.REGISTER_CLIP,
+        Action.READ_OWN_CLIP,
+        Action.HEARTBEAT,
+        Action.REPORT_DROPS,
+    }
 
 
 def test_dpo_may_view_footage() -> None:

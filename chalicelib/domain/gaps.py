@@ -1,0 +1,48 @@
+"""Gaps: footage a gateway dropped at the edge (full spool, too old, corrupt), so officials see why it is missing."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from chalicelib.domain.clips import CAMERA_ID_PATTERN, UtcTime
+
+
+class DropReason(StrEnum):
+    QUOTA = "quota"
+    TOO_OLD = "too_old"
+    CORRUPT = "corrupt"
+
+
+class Drop(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    camera_id: str = Field(pattern=CAMERA_ID_PATTERN)
+    start: UtcTime
+    end: UtcTime
+    reason: DropReason
+
+    @model_validator(mode="after")
+    def _forwards(self) -> Drop:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class DropReport(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    drops: tuple[Drop, ...] = Field(min_length=1, max_length=100)
+
+
+class Gap(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    camera_id: str
+    site: str
+    start: UtcTime
+    end: UtcTime
+    reason: DropReason
+    gateway_id: str
+    reported_at: UtcTime
