@@ -107,7 +107,8 @@ class Shares:
         """The recipient's manifest: each clip's signed URL and sha256 (chain of custody), until expiry."""
         share = self._book.by_token(share_token_hash(token))
         if share is None:
-            raise ShareUnavailable("this link is not valid", action=Action.USE_SHARE, site="")
+            # The target names no token: a mistyped link is one character from a real one.
+            raise ShareUnavailable("this link is not valid", action=Action.USE_SHARE, site="", target="share:unknown")
         refusal = None
         if share.status != ShareStatus.APPROVED:
             refusal = "this link was revoked"

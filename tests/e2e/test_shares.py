@@ -128,8 +128,13 @@ def test_only_clips_the_case_holds_can_be_shared(held_clip, official, record, up
     assert official("investigator", "birzai").post("/shares", body).status == 400
 
 
-def test_an_unknown_link_is_refused(archive):
+def test_an_unknown_link_is_refused_and_audited_without_the_token(archive, official):
     assert use(archive, "/s/not-a-real-token-at-all").status == 410
+
+    events = official("auditor", "birzai").get("/audit", {"site": "-"}).expect(200)["events"]
+    refused = next(e for e in events if e["action"] == "share.use")
+    assert refused["target"] == "share:unknown"
+    assert "not-a-real-token" not in str(events)
 
 
 def test_the_token_is_never_stored_or_shown_again(held_clip, official, archive, aws):
