@@ -12,10 +12,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 from chalicelib.domain.catalog import Site
 from chalicelib.store.catalog import Catalog
+from infra.deployment import physical_ids, stack_catalog
 
 
 def load_sites(catalog: Catalog, sites: list[dict[str, Any]]) -> list[str]:
@@ -34,14 +33,7 @@ def main() -> None:
     parser.add_argument("--stack", required=True, help="the CloudFormation stack of the deployment")
     parser.add_argument("file", type=Path)
     arguments = parser.parse_args()
-    resources = boto3.client("cloudformation").describe_stack_resources(StackName=arguments.stack)["StackResources"]
-    tables = {row["LogicalResourceId"]: row["PhysicalResourceId"] for row in resources}
-    dynamodb = boto3.resource("dynamodb")
-    catalog = Catalog(
-        dynamodb.Table(tables["SitesTable"]),
-        dynamodb.Table(tables["CamerasTable"]),
-        dynamodb.Table(tables["GatewaysTable"]),
-    )
+    catalog = stack_catalog(physical_ids(arguments.stack))
     loaded = load_sites(catalog, json.loads(arguments.file.read_text())["sites"])
     print(f"loaded sites: {', '.join(loaded)}")  # noqa: T201
 

@@ -16,6 +16,7 @@ from pyrage import x25519
 from chalicelib.errors import NotFound
 from chalicelib.store.catalog import Catalog
 from chalicelib.store.sealing_keys import SealingKeys
+from infra.deployment import physical_ids, stack_catalog
 
 
 def give_site_keys(catalog: Catalog, keys: SealingKeys, site_id: str) -> str:
@@ -35,16 +36,10 @@ def main() -> None:
     parser.add_argument("--stack", required=True)
     parser.add_argument("--site", required=True)
     arguments = parser.parse_args()
-    rows = boto3.client("cloudformation").describe_stack_resources(StackName=arguments.stack)["StackResources"]
-    physical = {row["LogicalResourceId"]: row["PhysicalResourceId"] for row in rows}
-    dynamodb = boto3.resource("dynamodb")
-    catalog = Catalog(
-        dynamodb.Table(physical["SitesTable"]),
-        dynamodb.Table(physical["CamerasTable"]),
-        dynamodb.Table(physical["GatewaysTable"]),
-    )
+    physical = physical_ids(arguments.stack)
     keys = SealingKeys(boto3.client("secretsmanager"), physical["SealingKeys"])
-    print(f"{arguments.site}: gateways seal to {give_site_keys(catalog, keys, arguments.site)}")  # noqa: T201
+    recipient = give_site_keys(stack_catalog(physical), keys, arguments.site)
+    print(f"{arguments.site}: gateways seal to {recipient}")  # noqa: T201
 
 
 if __name__ == "__main__":
