@@ -1,0 +1,651 @@
+"""The Agent: take finished segments, seal them into the spool, upload each exactly once, report drops
+and health. `run_once(now)` is one step of everything (tests drive it); `run()` is the service, with a
+thread each for the sources, the uploads and the heartbeat, so a long PUT never delays taking clips.
+
+Exactly once, end to end: the spool keeps a clip until the archive says it has received it, and a
+registration is idempotent (the same camera, start and sha256 return the same clip), so a clip retried
+after any crash or lost answer is the same clip in the archive, never a second one.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import shutil
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from chalicelib.media.video import InvalidVideo, MediaLimits, VideoInfo, probe
+from gateway.agent.api import (
+    USER_AGENT,
+    ArchiveApi,
+    NetworkError,
+    Refused,
+    Unauthorized,
+    UploadExpired,
+    UploadTicket,
+)
+from gateway.agent.clock import iso, parse_iso, stamp, to_ms
+from gateway.agent.config import AgentConfig
+from gateway.agent.durable import remove_durably
+from gateway.agent.logs import event
+from gateway.agent.sealing import digest_of, parse_recipient, seal_to_temp
+from gateway.agent.sources import Segment, Source, WatchedFolder
+from gateway.agent.spool import (
+    FAILED,
+    PENDING,
+    QUARANTINE,
+    ClipRecord,
+    ClipState,
+    DropReason,
+    DropRecord,
+    Registration,
+    SealedFile,
+    SourceFile,
+    Spool,
+    format_reason,
+)
+
+log = logging.getLogger(__name__)
+
+ProbeFunction = Callable[[Path, MediaLimits], VideoInfo]
+DROPS_PER_REPORT = 100
+# A corrupt file's start is unknown; the previous segment's end is trusted as its start if that is
+# less than the longest clip the archive takes before it.
+_MAX_GAP = timedelta(seconds=MediaLimits().max_duration_s)
+_UNKNOWN_GAP = timedelta(seconds=1)
+
+
+class Backoff:
+    """Exponential backoff with full jitter (a uniform pick in [0, min(cap, base·2^n)]): after an outage,
+    many gateways do not all come back in the same second."""
+
+    def __init__(self, base_s: float, cap_s: float, rng: random.Random) -> None:
+        self._base_s = base_s
+        self._cap_s = cap_s
+        self._rng = rng
+        self.failures = 0
+
+    def next_delay(self) -> float:
+        ceiling = min(self._cap_s, self._base_s * 2 ** min(self.failures, 32))
+        self.failures += 1
+        return self._rng.uniform(0, ceiling)
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+def clip_name(camera_id: str, start: datetime, sha256: str) -> str:
+    """The spool's name for a clip: sorts by camera and time; the same recording always gets the same name."""
+    return f"{camera_id}--{stamp(start)}--{sha256[:16]}"
+
+
+class Agent:
+    def __init__(
+        self,
+        config: AgentConfig,
+        *,
+        api: ArchiveApi | None = None,
+        sources: Sequence[Source] | None = None,
+        rng: random.Random | None = None,
+        clock: Callable[[], datetime] | None = None,
+        probe_video: ProbeFunction = probe,
+        limits: MediaLimits | None = None,
+    ) -> None:
+        self.config = config
+        self.spool = Spool(config.spool_dir)
+        self.api = api or ArchiveApi(
+            config.api_url,
+            config.token,
+            timeout_s=config.request_timeout_seconds,
+            upload_timeout_s=config.upload_timeout_seconds,
+        )
+        self.sources: list[Source] = (
+            list(sources)
+            if sources is not None
+            else [WatchedFolder(camera.camera_id, camera.watch_dir, config.settle_seconds) for camera in config.cameras]
+        )
+        self._recipient = parse_recipient(config.site_recipient)
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._probe = probe_video
+        self._limits = limits or MediaLimits()
+        # Backoff jitter only; nothing secret is drawn from it.
+        self._backoff = Backoff(config.backoff_base_seconds, config.backoff_cap_seconds, rng or random.Random())  # noqa: S311
+        # Guards every change to the spool's set of files and to `_state`, so the threads never see a
+        # take, drop or removal half done, and `_in_flight`, the clips an upload is working on (quota
+        # and age sweeps leave those alone: their PUT may already be on the wire).
+        self._lock = threading.RLock()
+        self._in_flight: set[str] = set()
+        self._state = self.spool.load_state()
+        self.next_upload_at: datetime | None = None
+        self._next_heartbeat_at: datetime | None = None
+        self._stop = threading.Event()
+        self.recover()
+
+    # start-up ---------------------------------------------------------------------------------------
+
+    def recover(self) -> None:
+        """Repair the spool after a crash, then delete any plaintext a committed record was made from.
+
+        The second half covers a kill between a clip's commit (its sidecar) and its plaintext's deletion:
+        deciding by the sidecar, not by the plaintext, the clip is taken once.
+        """
+        report = self.spool.recover()
+        if report.anything():
+            event(log, logging.WARNING, "spool_recovered", **asdict(report))
+        folders = [camera.watch_dir.resolve() for camera in self.config.cameras]
+        for source in self.spool.consumed_sources():
+            path = Path(source.path)
+            # Only inside a configured folder: a record never makes the agent delete anything else.
+            if not any(path.resolve().is_relative_to(folder) for folder in folders) or not source.matches(path):
+                continue
+            try:
+                remove_durably([path])
+            except OSError as error:
+                event(log, logging.ERROR, "plaintext_not_removed", path=str(path), error=str(error))
+            else:
+                event(log, logging.WARNING, "plaintext_removed_after_restart", path=str(path))
+
+    # one step of everything -------------------------------------------------------------------------
+
+    def run_once(self, now: datetime) -> None:
+        self.poll_sources(now)
+        self.enforce_limits(now)
+        self.upload_pass(now)
+        self.heartbeat_if_due(now)
+
+    # taking clips -----------------------------------------------------------------------------------
+
+    def poll_sources(self, now: datetime) -> None:
+        for source in self.sources:
+            for segment in source.poll(now):
+                if self._stop.is_set():
+                    return
+                try:
+                    self.take(source, segment, now)
+                except Exception:
+                    # One bad file must not stop the others; it is offered again at the next poll.
+                    log.exception("take_failed", extra={"fields": {"path": str(segment.path)}})
+
+    def take(self, source: Source, segment: Segment, now: datetime) -> str:
+        """Probe, seal and spool one finished segment; what became of it."""
+        recorded = self._recorded_span(source, segment, now)
+        if isinstance(recorded, str):
+            return recorded
+        start, end = recorded
+        plain = digest_of(segment.path)
+        if plain.size != segment.size:
+            return "changed"  # written to since the polls agreed: offered again once stable
+        registration = Registration(segment.camera_id, iso(start), iso(end), plain.size, plain.sha256)
+        name = clip_name(segment.camera_id, start, plain.sha256)
+        source_file = SourceFile(str(segment.path), segment.size, segment.mtime_ns)
+        if now - start > timedelta(days=self.config.max_clip_age_days):
+            drop = DropRecord(name, segment.camera_id, iso(start), iso(end), DropReason.TOO_OLD, iso(now), source_file)
+            with self._lock:
+                self._record_drop(drop)
+                self._remove_plaintext(segment)
+            source.handled(segment)
+            event(log, logging.ERROR, "clip_dropped", name=name, reason="too_old", start=iso(start))
+            return "too_old"
+        outcome = self._spool_clip(segment, registration, name, source_file, now)
+        source.handled(segment)
+        return outcome
+
+    def _recorded_span(self, source: Source, segment: Segment, now: datetime) -> tuple[datetime, datetime] | str:
+        """The recording's start and end (end = mtime, start = end − probed duration), or what became
+        of a segment that is not acceptable video."""
+        end = to_ms(segment.ended_at)
+        try:
+            start = to_ms(end - timedelta(seconds=self._probe(segment.path, self._limits).duration_s))
+            reason = "no duration" if start >= end else ""
+        except InvalidVideo as bad:
+            reason = bad.reason
+        except FileNotFoundError:
+            source.handled(segment)
+            return "gone"
+        if not reason:
+            return start, end
+        if now - segment.stable_since < timedelta(seconds=self.config.quarantine_after_seconds):
+            return "waiting"  # maybe still being written: probed again at the next poll
+        self._quarantine(segment, reason, now)
+        source.handled(segment)
+        return "quarantined"
+
+    def _spool_clip(
+        self, segment: Segment, registration: Registration, name: str, source_file: SourceFile, now: datetime
+    ) -> str:
+        if self.spool.has_clip(name):
+            with self._lock:
+                self._remove_plaintext(segment)
+            return "duplicate"
+        # Sealed outside the lock (it reads the whole clip); committed under it.
+        temp, sealed = seal_to_temp(segment.path, self.spool.sealed_path(name), self._recipient)
+        with self._lock:
+            if self.spool.has_clip(name):
+                # Never overwrite: the spooled copy's sealed sha256 may already be registered.
+                temp.unlink(missing_ok=True)
+                self._remove_plaintext(segment)
+                return "duplicate"
+            record = ClipRecord(
+                name=name,
+                registration=registration,
+                sealed=SealedFile(sealed.size, sealed.sha256),
+                source=source_file,
+                taken_at=iso(now),
+                clock_offset_s=self.api.clock_offset_s,
+            )
+            # Order: sealed file, sidecar (the commit point), then the plaintext. See spool.py.
+            self.spool.commit_new(temp, record)
+            last = self._state.last_segment_at.get(segment.camera_id)
+            if last is None or last < registration.end:
+                self._state.last_segment_at[segment.camera_id] = registration.end
+                self.spool.save_state(self._state)
+            self._remove_plaintext(segment)
+        event(
+            log,
+            logging.INFO,
+            "clip_spooled",
+            name=name,
+            camera_id=segment.camera_id,
+            start=registration.start,
+            end=registration.end,
+            size=registration.size,
+        )
+        return "spooled"
+
+    def _quarantine(self, segment: Segment, reason: str, now: datetime) -> None:
+        """Seal a file that is not acceptable video into quarantine/, report it as a gap, delete the plaintext.
+
+        Sealed like any clip: a truncated recording still shows people, and the box must leak nothing.
+        """
+        plain = digest_of(segment.path)
+        end = to_ms(segment.ended_at)
+        name = f"{segment.camera_id}--{stamp(end)}--{plain.sha256[:16]}"
+        source_file = SourceFile(str(segment.path), segment.size, segment.mtime_ns)
+        temp, _ = seal_to_temp(segment.path, self.spool.sealed_path(name, QUARANTINE), self._recipient)
+        reason_text = format_reason(
+            {
+                "reason": reason,
+                "camera_id": segment.camera_id,
+                "source_path": source_file.path,
+                "source_size": str(source_file.size),
+                "source_mtime_ns": str(source_file.mtime_ns),
+                "recorded_until": iso(end),
+                "sha256": plain.sha256,
+                "quarantined_at": iso(now),
+            }
+        )
+        drop = DropRecord(
+            name, segment.camera_id, iso(self._gap_start(segment.camera_id, end)), iso(end), DropReason.CORRUPT,
+            iso(now), source_file,
+        )  # fmt: skip
+        with self._lock:
+            self.spool.commit_quarantine(temp, name, reason_text)
+            self._record_drop(drop)
+            self._remove_plaintext(segment)
+        event(log, logging.ERROR, "file_quarantined", name=name, path=str(segment.path), reason=reason)
+
+    def _gap_start(self, camera_id: str, end: datetime) -> datetime:
+        last = self._state.last_segment_at.get(camera_id)
+        if last is not None and end - _MAX_GAP < parse_iso(last) < end:
+            return parse_iso(last)
+        return end - _UNKNOWN_GAP
+
+    def _remove_plaintext(self, segment: Segment) -> None:
+        try:
+            remove_durably([segment.path])
+        except OSError as error:
+            # The clip is safely spooled; a plaintext left behind is not taken twice (see recover and take).
+            event(log, logging.ERROR, "plaintext_not_removed", path=str(segment.path), error=str(error))
+
+    # limits: age and quota --------------------------------------------------------------------------
+
+    def enforce_limits(self, now: datetime) -> None:
+        self._drop_too_old(now)
+        self._enforce_quota(now)
+
+    def _drop_too_old(self, now: datetime) -> None:
+        # Storage limitation: footage past the age limit is deleted here, never sent.
+        cutoff = now - timedelta(days=self.config.max_clip_age_days)
+        for area in (PENDING, FAILED):
+            for record in self.spool.clips(area):
+                if record.registration.start_at < cutoff:
+                    self._drop(record, area, DropReason.TOO_OLD, now)
+        for entry in self.spool.quarantined():
+            recorded = entry.recorded_until or entry.quarantined_at
+            if recorded and parse_iso(recorded) < cutoff:
+                with self._lock:
+                    self.spool.remove_quarantined(entry.name)
+                event(log, logging.WARNING, "quarantine_expired", name=entry.name)
+
+    def _enforce_quota(self, now: datetime) -> None:
+        used = self.spool.usage().total_bytes
+        if used <= self.config.quota_bytes:
+            return
+        # Oldest pending first (the brief's rule), then failed clips, then quarantined files.
+        victims = [(PENDING, record) for record in self.spool.clips(PENDING)]
+        victims += [(FAILED, record) for record in self.spool.clips(FAILED)]
+        for area, record in victims:
+            if used <= self.config.quota_bytes:
+                return
+            size = self.spool.clip_bytes(record.name, area)
+            if self._drop(record, area, DropReason.QUOTA, now):
+                used += self.spool.drop_bytes(record.name) - size
+        for entry in self.spool.quarantined():
+            if used <= self.config.quota_bytes:
+                return
+            with self._lock:
+                self.spool.remove_quarantined(entry.name)
+            used -= entry.size
+            event(log, logging.ERROR, "quarantine_dropped_for_quota", name=entry.name)
+        if used > self.config.quota_bytes:
+            event(log, logging.ERROR, "quota_unreachable", used_bytes=used, quota_bytes=self.config.quota_bytes)
+
+    def _drop(self, record: ClipRecord, area: str, reason: DropReason, now: datetime) -> bool:
+        with self._lock:
+            if record.name in self._in_flight or not self.spool.sidecar_path(record.name, area).exists():
+                return False
+            registration = record.registration
+            drop = DropRecord(
+                record.name, registration.camera_id, registration.start, registration.end, reason, iso(now),
+                record.source,
+            )  # fmt: skip
+            # Drop record first: a crash before the clip is gone is finished by recover(), never uploaded.
+            self._record_drop(drop)
+            self.spool.remove_clip(record.name, area)
+        # Loud: footage is lost here.
+        event(
+            log,
+            logging.ERROR,
+            "clip_dropped",
+            name=record.name,
+            reason=reason.value,
+            camera_id=registration.camera_id,
+            start=registration.start,
+            end=registration.end,
+        )
+        return True
+
+    def _record_drop(self, drop: DropRecord) -> None:
+        self.spool.save_drop(drop)
+        self._state.dropped_total += 1
+        self._state.dropped_by_reason[drop.reason.value] = self._state.dropped_by_reason.get(drop.reason.value, 0) + 1
+        self.spool.save_state(self._state)
+
+    # uploading --------------------------------------------------------------------------------------
+
+    def upload_pass(self, now: datetime) -> None:
+        """Report drops, then move every pending clip on by as much as it can go, oldest first."""
+        if self.next_upload_at is not None and now < self.next_upload_at:
+            return
+        started = time.monotonic()
+
+        def current() -> datetime:
+            # A pass over a backlog can take long; expiry and timeouts need the time of each step.
+            return now + timedelta(seconds=time.monotonic() - started)
+
+        try:
+            self._report_drops(now)
+            with self._lock:
+                records = self.spool.clips(PENDING)
+            for record in records:
+                if self._stop.is_set():
+                    return
+                if record.retry_at is not None and parse_iso(record.retry_at) > current():
+                    continue
+                self._advance(record.name, current())
+        except (NetworkError, Unauthorized) as error:
+            delay = self._backoff.next_delay()
+            self.next_upload_at = current() + timedelta(seconds=delay)
+            event(
+                log,
+                logging.ERROR if isinstance(error, Unauthorized) else logging.WARNING,
+                "credential_refused" if isinstance(error, Unauthorized) else "archive_unreachable",
+                error=str(error),
+                failures=self._backoff.failures,
+                retry_in_s=round(delay, 1),
+            )
+            return
+        self._backoff.reset()
+        self.next_upload_at = None
+
+    def _advance(self, name: str, now: datetime) -> None:
+        with self._lock:
+            record = self.spool.read_clip(name)
+            if record is None:
+                return  # dropped meanwhile
+            self._in_flight.add(name)
+        try:
+            if record.state is not ClipState.UPLOADED:
+                sent = self._send(record, now)
+                if sent is None:
+                    return
+                record = sent
+            self._confirm(record, now)
+        except Refused as refusal:
+            self._refused(name, refusal, now)
+        except OSError as error:
+            # The sealed file cannot be read (network errors never arrive here as OSError): the
+            # clip's own problem, so it spends the clip's budget and does not stall the others.
+            event(log, logging.ERROR, "sealed_file_unreadable", name=name, error=str(error))
+            self._refused(name, error, now)
+        finally:
+            with self._lock:
+                self._in_flight.discard(name)
+
+    def _send(self, record: ClipRecord, now: datetime) -> ClipRecord | None:
+        """Register (a fresh URL each time, asked for just before use) and PUT the sealed file.
+
+        The record in state UPLOADED, or None to try again at a later pass.
+        """
+        for attempt in range(2):
+            record, ticket = self._register(record)
+            if ticket is None:
+                return self._mark_uploaded(record, now)  # the archive has the bytes already
+            server_now = now + timedelta(seconds=self.api.clock_offset_s or 0.0)
+            if attempt == 0 and ticket.expired(server_now):
+                event(log, logging.INFO, "upload_url_expired", name=record.name, before="put")
+                continue
+            try:
+                self.api.put(ticket, self.spool.sealed_path(record.name))
+            except UploadExpired as expired:
+                # Not the clip's fault and not a failure: a new registration brings a new URL.
+                event(log, logging.INFO, "upload_url_expired", name=record.name, before="answer", error=str(expired))
+                continue
+            return self._mark_uploaded(record, now)
+        return None
+
+    def _register(self, record: ClipRecord) -> tuple[ClipRecord, UploadTicket | None]:
+        registered = self.api.register(record.registration, record.sealed)
+        changed = record
+        if record.clip_id != registered.clip_id:
+            changed = replace(changed, clip_id=registered.clip_id)
+        if record.state is ClipState.SEALED:
+            changed = _progressed(changed, ClipState.REGISTERED)
+        if changed != record:
+            self.spool.save(changed)
+        return changed, registered.upload
+
+    def _mark_uploaded(self, record: ClipRecord, now: datetime) -> ClipRecord:
+        uploaded = replace(_progressed(record, ClipState.UPLOADED), uploaded_at=iso(now))
+        self.spool.save(uploaded)
+        return uploaded
+
+    def _confirm(self, record: ClipRecord, now: datetime) -> None:
+        """Delete the spooled copy once, and only once, the archive says it has received the clip."""
+        if record.clip_id is None:  # cannot happen after a registration; be safe and register again
+            self.spool.save(replace(record, state=ClipState.REGISTERED))
+            return
+        try:
+            state = self.api.clip_state(record.clip_id)
+        except Refused as refusal:
+            if refusal.status == 404:
+                # The archive does not know this id (any more): register again, which also counts.
+                self.spool.save(replace(record, state=ClipState.REGISTERED, uploaded_at=None))
+            raise
+        if state.received:
+            with self._lock:
+                self.spool.remove_clip(record.name)
+                self._state.last_upload_at = iso(now)
+                self.spool.save_state(self._state)
+            event(
+                log,
+                logging.WARNING if state.quarantine_reason else logging.INFO,
+                "clip_uploaded",
+                name=record.name,
+                clip_id=record.clip_id,
+                status=state.status,
+                quarantine_reason=state.quarantine_reason,
+            )
+            return
+        uploaded_at = parse_iso(record.uploaded_at) if record.uploaded_at else now
+        if now - uploaded_at > timedelta(seconds=self.config.confirm_timeout_seconds):
+            # The PUT was answered 2xx yet the archive never saw the bytes: send them again.
+            self.spool.save(replace(record, state=ClipState.REGISTERED, uploaded_at=None))
+            event(log, logging.WARNING, "clip_not_confirmed", name=record.name, clip_id=record.clip_id)
+
+    def _refused(self, name: str, refusal: Exception, now: datetime) -> None:
+        record = self.spool.read_clip(name)  # the latest saved: it may carry a clip_id by now
+        if record is None:
+            return
+        refusals = record.refusals + 1
+        if refusals >= self.config.max_refusals:
+            failed = replace(record, state=ClipState.FAILED, refusals=refusals, last_error=str(refusal), retry_at=None)
+            with self._lock:
+                self.spool.move_to_failed(failed)
+            event(log, logging.ERROR, "clip_failed", name=name, refusals=refusals, error=str(refusal))
+            return
+        delay = min(self.config.backoff_cap_seconds, self.config.refusal_delay_seconds * 2 ** (refusals - 1))
+        retry_at = iso(now + timedelta(seconds=delay))
+        self.spool.save(replace(record, refusals=refusals, last_error=str(refusal), retry_at=retry_at))
+        event(log, logging.WARNING, "clip_refused", name=name, refusals=refusals, error=str(refusal), retry_at=retry_at)
+
+    def _report_drops(self, now: datetime) -> None:
+        with self._lock:
+            due = [d for d in self.spool.drops() if d.retry_at is None or parse_iso(d.retry_at) <= now]
+        for first in range(0, len(due), DROPS_PER_REPORT):
+            batch = due[first : first + DROPS_PER_REPORT]
+            try:
+                self._report(batch)
+            except Refused as refusal:
+                if len(batch) == 1:
+                    self._drop_refused(batch[0], refusal, now)
+                    continue
+                # One bad record must not hold back the rest: send them one by one to find it.
+                for drop in batch:
+                    try:
+                        self._report([drop])
+                    except Refused as single:
+                        self._drop_refused(drop, single, now)
+
+    def _report(self, drops: list[DropRecord]) -> None:
+        self.api.report_drops([drop.report() for drop in drops])
+        with self._lock:
+            for drop in drops:
+                self.spool.remove_drop(drop.name)
+        event(log, logging.INFO, "drops_reported", count=len(drops))
+
+    def _drop_refused(self, drop: DropRecord, refusal: Refused, now: datetime) -> None:
+        # Never given up (a drop record is a few hundred bytes and its report is the only trace of
+        # the gap), but spaced out like a clip's retries.
+        attempts = drop.attempts + 1
+        delay = min(self.config.backoff_cap_seconds, self.config.refusal_delay_seconds * 2 ** (attempts - 1))
+        retry_at = iso(now + timedelta(seconds=delay))
+        with self._lock:
+            self.spool.save_drop(replace(drop, attempts=attempts, last_error=str(refusal), retry_at=retry_at))
+        event(log, logging.ERROR, "drop_report_refused", name=drop.name, attempts=attempts, error=str(refusal))
+
+    # heartbeat --------------------------------------------------------------------------------------
+
+    def heartbeat_body(self, now: datetime) -> dict[str, Any]:
+        """Exactly the keys the archive accepts (it refuses unknown ones)."""
+        usage = self.spool.usage()
+        oldest = min((record.registration.end_at for record in self.spool.clips(PENDING)), default=None)
+        return {
+            "version": USER_AGENT,
+            "spool_clips": usage.pending.items + usage.failed.items,
+            "spool_bytes": usage.total_bytes,
+            "oldest_pending_s": round(max(0.0, (now - oldest).total_seconds()), 3) if oldest else 0.0,
+            "dropped_clips": self._state.dropped_total,
+            "free_disk_bytes": shutil.disk_usage(self.spool.root).free,
+            "clock_offset_s": self.api.clock_offset_s or 0.0,
+            "cameras": {
+                source.camera_id: {
+                    "last_segment_at": self._state.last_segment_at.get(source.camera_id),
+                    "restarts": source.restarts,
+                }
+                for source in self.sources
+            },
+        }
+
+    def heartbeat(self, now: datetime) -> bool:
+        try:
+            self.api.heartbeat(self.heartbeat_body(now))
+        except (NetworkError, Unauthorized, Refused, UploadExpired) as error:
+            event(log, logging.WARNING, "heartbeat_failed", error=str(error))
+            return False
+        return True
+
+    def heartbeat_if_due(self, now: datetime) -> None:
+        if self._next_heartbeat_at is None or now >= self._next_heartbeat_at:
+            self.heartbeat(now)
+            self._next_heartbeat_at = now + timedelta(seconds=self.config.heartbeat_seconds)
+
+    # the service ------------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self, join_timeout_s: float = 10.0) -> None:
+        """Run until `stop()` (SIGTERM, see cli): a thread each for sources, uploads and heartbeat."""
+        steps: dict[str, Callable[[datetime], float]] = {
+            "sources": self._sources_step,
+            "uploads": self._uploads_step,
+            "heartbeat": self._heartbeat_step,
+        }
+        # Daemon threads: if a PUT outlasts the join timeout, exiting mid-PUT is safe (see _send).
+        workers = [threading.Thread(target=self._loop, args=(step,), name=n, daemon=True) for n, step in steps.items()]
+        event(log, logging.INFO, "agent_started", version=USER_AGENT, cameras=[s.camera_id for s in self.sources])
+        for worker in workers:
+            worker.start()
+        self._stop.wait()
+        deadline = time.monotonic() + join_timeout_s  # one budget for all: systemd's stop timeout is 30 s
+        for worker in workers:
+            worker.join(timeout=max(0.0, deadline - time.monotonic()))
+        for source in self.sources:
+            source.close()
+        event(log, logging.INFO, "agent_stopped")
+
+    def _loop(self, step: Callable[[datetime], float]) -> None:
+        while not self._stop.is_set():
+            try:
+                wait_s = step(self._clock())
+            except Exception:
+                log.exception("step_failed", extra={"fields": {"thread": threading.current_thread().name}})
+                wait_s = self.config.poll_seconds
+            self._stop.wait(max(wait_s, 0.05))
+
+    def _sources_step(self, now: datetime) -> float:
+        self.poll_sources(now)
+        self.enforce_limits(now)
+        return self.config.poll_seconds
+
+    def _uploads_step(self, now: datetime) -> float:
+        self.upload_pass(now)
+        if self.next_upload_at is not None:
+            return (self.next_upload_at - self._clock()).total_seconds()
+        return self.config.poll_seconds
+
+    def _heartbeat_step(self, now: datetime) -> float:
+        self.heartbeat(now)
+        return self.config.heartbeat_seconds
+
+
+def _progressed(record: ClipRecord, state: ClipState) -> ClipRecord:
+    """The clip moved a state on: its refusal budget starts afresh."""
+    return replace(record, state=state, refusals=0, retry_at=None, last_error=None)

@@ -1,0 +1,310 @@
+"""The archive's gateway API and the presigned PUT, with errors typed by what the agent should do next.
+
+    NetworkError   the archive was not reached or said "not now" (refused/reset connection, timeout,
+                   TLS or DNS failure, 5xx, 408, 429, a garbled answer): retry with backoff, for ever.
+    Unauthorized   401: the gateway's own credential was refused. Every call would fail alike, so it
+                   is no clip's fault: back off and shout, but charge no clip's refusal budget.
+    UploadExpired  the presigned URL's time is up (S3: 403 "Request has expired"): register again
+                   for a fresh URL; not a failure.
+    Refused        any other 4xx: a definite "no" that counts toward the clip's refusal budget.
+
+Plain http.client rather than urllib: the PUT must carry exactly the signed headers (urllib adds a
+Content-Type and would send a file body chunked, which S3 refuses for presigned PUTs).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import ssl
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import Message
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import quote, urlsplit
+
+from gateway.agent import __version__
+from gateway.agent.clock import parse_iso
+from gateway.agent.spool import Registration, SealedFile
+
+USER_AGENT = f"safe-society-gateway/{__version__}"
+_TRANSIENT_STATUSES = frozenset({408, 429})
+_EXPIRED = b"request has expired"
+_S3_CODE = re.compile(rb"<Code>([^<]*)</Code>")
+_S3_MESSAGE = re.compile(rb"<Message>([^<]*)</Message>")
+# What the current archive reports for a clip whose bytes it holds, for answers without `received`.
+_RECEIVED_STATUSES = frozenset({"uploaded", "indexed", "quarantined", "expired", "erased"})
+
+
+class ApiError(Exception):
+    pass
+
+
+class NetworkError(ApiError):
+    pass
+
+
+class Unauthorized(ApiError):
+    pass
+
+
+class UploadExpired(ApiError):
+    pass
+
+
+class Refused(ApiError):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"HTTP {status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class UploadTicket:
+    url: str
+    method: str
+    headers: dict[str, str]
+    expires_at: datetime | None
+
+    def expired(self, server_now: datetime, margin: timedelta = timedelta(seconds=5)) -> bool:
+        return self.expires_at is not None and self.expires_at <= server_now + margin
+
+
+@dataclass(frozen=True)
+class Registered:
+    clip_id: str
+    status: str
+    upload: UploadTicket | None
+
+
+@dataclass(frozen=True)
+class ArchiveClip:
+    clip_id: str
+    status: str
+    received: bool
+    quarantine_reason: str | None
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    headers: Message
+    body: bytes
+
+
+class ArchiveApi:
+    def __init__(self, api_url: str, token: str, *, timeout_s: float = 30.0, upload_timeout_s: float = 300.0) -> None:
+        self._base = api_url.rstrip("/")
+        self._token = token
+        self._timeout_s = timeout_s
+        self._upload_timeout_s = upload_timeout_s
+        self._tls = ssl.create_default_context()
+        self._lock = threading.Lock()
+        self._clock_offset_s: float | None = None
+
+    @property
+    def clock_offset_s(self) -> float | None:
+        """Archive clock minus ours, in seconds, from the last API answer's Date header (None: no answer yet)."""
+        with self._lock:
+            return self._clock_offset_s
+
+    # the gateway API --------------------------------------------------------------------------------
+
+    def register(self, registration: Registration, sealed: SealedFile) -> Registered:
+        """POST /gateway/clips: the same registration always returns the same clip."""
+        body = {
+            "camera_id": registration.camera_id,
+            "start": registration.start,
+            "end": registration.end,
+            "size": registration.size,
+            "sha256": registration.sha256,
+            "sealed": {"size": sealed.size, "sha256": sealed.sha256},
+        }
+        answer = self._json("POST", "/gateway/clips", body)
+        if not isinstance(answer, dict) or not isinstance(answer.get("clip_id"), str):
+            raise NetworkError(f"registration answer without clip_id: {str(answer)[:200]}")
+        upload = answer.get("upload")
+        return Registered(
+            clip_id=answer["clip_id"],
+            status=str(answer.get("status", "")),
+            upload=_ticket(upload) if upload is not None else None,
+        )
+
+    def clip_state(self, clip_id: str) -> ArchiveClip:
+        """GET /gateway/clips/{clip_id}: has the archive got the bytes?"""
+        answer = self._json("GET", f"/gateway/clips/{quote(clip_id, safe='')}")
+        if not isinstance(answer, dict):
+            raise NetworkError(f"clip state answer is not an object: {str(answer)[:200]}")
+        status = str(answer.get("status", ""))
+        received = answer.get("received")
+        return ArchiveClip(
+            clip_id=str(answer.get("clip_id", clip_id)),
+            status=status,
+            received=received if isinstance(received, bool) else status in _RECEIVED_STATUSES,
+            quarantine_reason=answer.get("quarantine_reason"),
+        )
+
+    def report_drops(self, drops: list[dict[str, str]]) -> None:
+        """POST /gateway/drops → 204."""
+        self._json("POST", "/gateway/drops", {"drops": drops})
+
+    def heartbeat(self, body: dict[str, Any]) -> None:
+        """POST /gateway/heartbeat → 204."""
+        self._json("POST", "/gateway/heartbeat", body)
+
+    # the presigned PUT ------------------------------------------------------------------------------
+
+    def put(self, ticket: UploadTicket, path: Path) -> None:
+        """PUT the file at `path` to the ticket's URL with exactly its headers (plus Host).
+
+        The file is opened here, outside the network error handling: a missing or unreadable sealed
+        file is the clip's problem (OSError), not an outage to wait out.
+        """
+        with path.open("rb") as sealed:
+            size = os.fstat(sealed.fileno()).st_size
+            headers = dict(ticket.headers)
+            declared = next((value for key, value in headers.items() if key.lower() == "content-length"), None)
+            if declared is None:
+                # Never chunked: a presigned S3 PUT needs the length up front.
+                headers["Content-Length"] = str(size)
+            elif declared != str(size):
+                raise Refused(0, "length_mismatch", f"ticket says {declared} bytes, the sealed file has {size}")
+            answer = self._exchange(ticket.url, ticket.method, headers, sealed, self._upload_timeout_s)
+        _raise_for(answer, upload=True)
+
+    # plumbing ---------------------------------------------------------------------------------------
+
+    def _json(self, method: str, path: str, body: Any = None) -> Any:
+        headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json", "User-Agent": USER_AGENT}
+        payload = None
+        if body is not None:
+            payload = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        sent = time.time()
+        answer = self._exchange(self._base + path, method, headers, payload, self._timeout_s)
+        self._note_clock(answer.headers.get("Date"), sent, time.time())
+        _raise_for(answer, upload=False)
+        if not answer.body:
+            return None
+        try:
+            return json.loads(answer.body)
+        except ValueError as error:
+            raise NetworkError(f"{method} {path}: answer is not JSON: {answer.body[:200]!r}") from error
+
+    def _exchange(
+        self, url: str, method: str, headers: dict[str, str], body: bytes | BinaryIO | None, timeout: float
+    ) -> _Answer:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise Refused(0, "bad_url", f"not an http(s) URL: {url[:200]}")
+        connection = (
+            http.client.HTTPSConnection(parts.hostname, parts.port, timeout=timeout, context=self._tls)
+            if parts.scheme == "https"
+            else http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+        )
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        try:
+            response = _send(connection, method, target, headers, body)
+            return _Answer(response.status, response.msg, response.read())
+        except (OSError, http.client.HTTPException) as error:
+            # Refused, reset, timed out, TLS or DNS failure, or cut off mid-answer: try again later.
+            raise NetworkError(f"{method} {parts.hostname}: {type(error).__name__}: {error}") from error
+        finally:
+            connection.close()
+
+    def _note_clock(self, date_header: str | None, sent: float, received: float) -> None:
+        if not date_header:
+            return
+        try:
+            server = parsedate_to_datetime(date_header).timestamp()
+        except (TypeError, ValueError):
+            return
+        # Date has whole seconds and is cut, not rounded: the server's clock read date + 0.5 s on average,
+        # at about the middle of the exchange.
+        offset = server + 0.5 - (sent + received) / 2
+        with self._lock:
+            self._clock_offset_s = round(offset, 3)
+
+
+def _send(
+    connection: http.client.HTTPConnection,
+    method: str,
+    target: str,
+    headers: dict[str, str],
+    body: bytes | BinaryIO | None,
+) -> http.client.HTTPResponse:
+    # skip_accept_encoding: send the ticket's headers and nothing of our own but Host.
+    connection.putrequest(method, target, skip_accept_encoding=True)
+    for key, value in headers.items():
+        connection.putheader(key, value)
+    if isinstance(body, bytes):
+        connection.putheader("Content-Length", str(len(body)))
+    connection.endheaders()  # connects: a refused or unreachable archive fails here
+    try:
+        if body is not None:
+            connection.send(body)
+    except OSError as send_error:
+        # The server may have answered early and closed (S3 does so for an expired URL): read that answer.
+        if connection.sock is None:
+            raise
+        try:
+            return connection.getresponse()
+        except (OSError, http.client.HTTPException):
+            raise send_error from None
+    return connection.getresponse()
+
+
+def _raise_for(answer: _Answer, *, upload: bool) -> None:
+    status = answer.status
+    if 200 <= status < 300:
+        return
+    code, message = _error_of(answer.body)
+    if status == 401:
+        raise Unauthorized(f"HTTP 401 {code}: {message}")
+    if status in _TRANSIENT_STATUSES or status >= 500:
+        raise NetworkError(f"HTTP {status} {code}: {message}")
+    if upload and status == 403 and _EXPIRED in answer.body.lower():
+        raise UploadExpired(f"HTTP 403 {code}: {message}")
+    raise Refused(status, code, message)
+
+
+def _error_of(body: bytes) -> tuple[str, str]:
+    """(code, message) from the archive's `{"error", "message"}` or S3's XML error; else the body's start."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        return str(parsed.get("error", parsed.get("code", ""))), str(parsed.get("message", parsed.get("Message", "")))
+    code, message = _S3_CODE.search(body), _S3_MESSAGE.search(body)
+    if code or message:
+        return (
+            code.group(1).decode(errors="replace") if code else "",
+            message.group(1).decode(errors="replace") if message else "",
+        )
+    return "", body[:200].decode(errors="replace")
+
+
+def _ticket(raw: Any) -> UploadTicket:
+    if not isinstance(raw, dict) or not isinstance(raw.get("url"), str):
+        raise NetworkError(f"upload ticket without url: {str(raw)[:200]}")
+    headers = raw.get("headers") or {}
+    if not isinstance(headers, dict):
+        raise NetworkError("upload ticket headers are not an object")
+    try:
+        expires_at = parse_iso(str(raw["expires_at"])) if raw.get("expires_at") else None
+    except ValueError:
+        expires_at = None  # unparsable: let S3 be the judge of expiry
+    return UploadTicket(
+        url=raw["url"],
+        method=str(raw.get("method") or "PUT").upper(),
+        headers={str(key): str(value) for key, value in headers.items()},
+        expires_at=expires_at,
+    )

@@ -1,0 +1,89 @@
+"""`python -m gateway status`: what the spool holds, read from disk alone (works while the agent runs or not)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from gateway.agent.clock import iso, parse_iso
+from gateway.agent.spool import FAILED, PENDING, ClipState, Spool
+
+_STATES = (ClipState.SEALED, ClipState.REGISTERED, ClipState.UPLOADED, ClipState.FAILED)
+
+
+def status_report(spool: Spool, quota_bytes: int, now: datetime) -> dict[str, Any]:
+    states: dict[str, dict[str, int]] = {state.value: {"clips": 0, "bytes": 0} for state in _STATES}
+    pending = spool.clips(PENDING)
+    for area, records in ((PENDING, pending), (FAILED, spool.clips(FAILED))):
+        for record in records:
+            entry = states[ClipState.FAILED.value if area == FAILED else record.state.value]
+            entry["clips"] += 1
+            entry["bytes"] += spool.clip_bytes(record.name, area)
+    quarantined = spool.quarantined()
+    states["quarantine"] = {"clips": len(quarantined), "bytes": sum(entry.size for entry in quarantined)}
+    oldest = pending[0] if pending else None
+    state = spool.load_state()
+    drops = spool.drops()
+    usage = spool.usage()
+    return {
+        "spool_dir": str(spool.root),
+        "now": iso(now),
+        "states": states,
+        "total_bytes": usage.total_bytes,
+        "quota_bytes": quota_bytes,
+        "oldest_pending": oldest.name if oldest else None,
+        "oldest_pending_age_s": _age(now, oldest.registration.end) if oldest else None,
+        "last_upload_at": state.last_upload_at,
+        "last_upload_age_s": _age(now, state.last_upload_at) if state.last_upload_at else None,
+        "drops": {
+            "total": state.dropped_total,
+            "by_reason": dict(sorted(state.dropped_by_reason.items())),
+            "unreported": len(drops),
+        },
+        "last_errors": {
+            record.name: record.last_error
+            for area in (PENDING, FAILED)
+            for record in spool.clips(area)
+            if record.last_error
+        },
+    }
+
+
+def render_status(report: dict[str, Any]) -> str:
+    share = 100 * report["total_bytes"] / report["quota_bytes"]
+    lines = [
+        f"spool {report['spool_dir']}: {report['total_bytes']} bytes of {report['quota_bytes']} quota ({share:.1f}%)",
+        f"{'state':<12}{'clips':>8}{'bytes':>16}",
+    ]
+    lines += [f"{state:<12}{counts['clips']:>8}{counts['bytes']:>16}" for state, counts in report["states"].items()]
+    if report["oldest_pending"]:
+        lines.append(f"oldest pending: {_duration(report['oldest_pending_age_s'])} old ({report['oldest_pending']})")
+    else:
+        lines.append("oldest pending: none")
+    if report["last_upload_at"]:
+        lines.append(f"last upload: {report['last_upload_at']} ({_duration(report['last_upload_age_s'])} ago)")
+    else:
+        lines.append("last upload: never")
+    drops = report["drops"]
+    reasons = ", ".join(f"{reason} {count}" for reason, count in drops["by_reason"].items()) or "none"
+    lines.append(f"drops: {drops['total']} ({reasons}); {drops['unreported']} not yet reported")
+    lines += [f"last error {name}: {error}" for name, error in report["last_errors"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def _age(now: datetime, then: str) -> float:
+    return round((now - parse_iso(then)).total_seconds(), 3)
+
+
+def _duration(seconds: float) -> str:
+    whole = max(0, int(seconds))
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    if minutes:
+        return f"{minutes}m {secs}s"
+    return f"{secs}s"

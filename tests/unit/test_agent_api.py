@@ -1,0 +1,161 @@
+"""The agent's HTTP client: each kind of answer becomes the error type that decides the retry policy."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Iterator
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.agent.agent import Backoff
+from gateway.agent.api import ArchiveApi, NetworkError, Refused, Unauthorized, UploadExpired, UploadTicket
+from gateway.agent.spool import Registration, SealedFile
+
+REGISTRATION = Registration("cam-a", "2026-11-25T14:00:00.000Z", "2026-11-25T14:00:01.000Z", 10, "ab" * 32)
+SEALED = SealedFile(99, "cd" * 32)
+
+
+class Scripted:
+    """A server that answers each request with the next (status, body) of its script."""
+
+    def __init__(self) -> None:
+        self.script: list[tuple[int, bytes]] = []
+        self.seen: list[tuple[str, str, dict[str, str], bytes]] = []
+        self.date_offset_s = 0.0
+        scripted = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                """Quiet."""
+
+            def date_time_string(self, timestamp: float | None = None) -> str:
+                return formatdate(time.time() + scripted.date_offset_s, usegmt=True)
+
+            def _any(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                scripted.seen.append((self.command, self.path, dict(self.headers.items()), body))
+                status, answer = scripted.script.pop(0)
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            do_GET = do_POST = do_PUT = _any
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+
+
+@pytest.fixture
+def scripted() -> Iterator[Scripted]:
+    server = Scripted()
+    yield server
+    server.server.shutdown()
+    server.server.server_close()
+
+
+def api_for(server: Scripted) -> ArchiveApi:
+    return ArchiveApi(server.url + "/api/", "gw-a.secret", timeout_s=2, upload_timeout_s=2)
+
+
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503])
+def test_busy_or_failing_archive_is_a_network_error(scripted: Scripted, status: int) -> None:
+    scripted.script.append((status, b'{"error": "busy", "message": "later"}'))
+    with pytest.raises(NetworkError):
+        api_for(scripted).heartbeat({})
+
+
+def test_unreachable_archive_is_a_network_error() -> None:
+    server = Scripted()
+    url = server.url
+    server.server.shutdown()
+    server.server.server_close()
+    with pytest.raises(NetworkError, match="ConnectionRefused"):
+        ArchiveApi(url, "gw-a.secret", timeout_s=1).clip_state("C1")
+
+
+def test_a_definite_no_is_a_refusal_with_the_archives_reason(scripted: Scripted) -> None:
+    scripted.script.append((400, b'{"error": "invalid_request", "message": "end must be after start"}'))
+    with pytest.raises(Refused) as refused:
+        api_for(scripted).register(REGISTRATION, SEALED)
+    assert (refused.value.status, refused.value.code, refused.value.message) == (
+        400,
+        "invalid_request",
+        "end must be after start",
+    )
+
+
+def test_a_refused_credential_is_its_own_kind(scripted: Scripted) -> None:
+    scripted.script.append((401, b'{"error": "unauthorized", "message": "wrong secret"}'))
+    with pytest.raises(Unauthorized):
+        api_for(scripted).heartbeat({})
+
+
+def test_a_garbled_answer_is_retried_not_believed(scripted: Scripted) -> None:
+    scripted.script.append((200, b"<html>captive portal</html>"))
+    with pytest.raises(NetworkError, match="not JSON"):
+        api_for(scripted).register(REGISTRATION, SEALED)
+
+
+def test_registration_body_url_and_bearer_token(scripted: Scripted) -> None:
+    scripted.script.append((201, b'{"clip_id": "C1", "status": "registered", "upload": null}'))
+    registered = api_for(scripted).register(REGISTRATION, SEALED)
+    assert registered.clip_id == "C1" and registered.upload is None
+    method, path, headers, body = scripted.seen[0]
+    assert (method, path, headers["Authorization"]) == ("POST", "/api/gateway/clips", "Bearer gw-a.secret")
+    assert json.loads(body) == {
+        "camera_id": "cam-a",
+        "start": "2026-11-25T14:00:00.000Z",
+        "end": "2026-11-25T14:00:01.000Z",
+        "size": 10,
+        "sha256": "ab" * 32,
+        "sealed": {"size": 99, "sha256": "cd" * 32},
+    }
+
+
+def test_clock_offset_comes_from_the_date_header(scripted: Scripted) -> None:
+    scripted.date_offset_s = -300
+    scripted.script.append((204, b""))
+    api = api_for(scripted)
+    assert api.clock_offset_s is None
+    api.heartbeat({})
+    assert api.clock_offset_s == pytest.approx(-300, abs=1.5)
+
+
+def test_an_expired_url_is_told_apart_from_other_403s(scripted: Scripted, tmp_path: Path) -> None:
+    sealed = tmp_path / "clip.age"
+    sealed.write_bytes(b"x" * 99)
+    ticket = UploadTicket(scripted.url + "/bucket/k?sig=1", "PUT", {"Content-Type": "application/octet-stream"}, None)
+    scripted.script.append((403, b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"))
+    scripted.script.append((403, b"<Error><Code>SignatureDoesNotMatch</Code><Message>no</Message></Error>"))
+    api = api_for(scripted)
+    with pytest.raises(UploadExpired):
+        api.put(ticket, sealed)
+    with pytest.raises(Refused) as refused:
+        api.put(ticket, sealed)
+    assert refused.value.code == "SignatureDoesNotMatch"
+    # The PUT sent the file whole, with a length (never chunked) and no header of the client's own.
+    method, path, headers, body = scripted.seen[0]
+    assert (method, path, body) == ("PUT", "/bucket/k?sig=1", b"x" * 99)
+    assert {key.lower() for key in headers} == {"host", "content-type", "content-length"}
+
+
+def test_backoff_is_full_jitter_doubling_up_to_the_cap() -> None:
+    backoff = Backoff(1.0, 300.0, random.Random(1))  # noqa: S311 - jitter, seeded to repeat
+    delays = [backoff.next_delay() for _ in range(14)]
+    ceilings = [min(300.0, 2.0**n) for n in range(14)]
+    assert all(0 <= delay <= ceiling for delay, ceiling in zip(delays, ceilings, strict=True))
+    assert max(delays[9:]) > 2**7  # late delays reach far beyond the early ones …
+    assert max(delays) <= 300  # … never past the cap
+    backoff.reset()
+    assert backoff.next_delay() <= 1.0

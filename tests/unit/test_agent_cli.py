@@ -1,0 +1,197 @@
+"""The configuration, `python -m gateway status`, and `python -m gateway run` under SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pyrage
+import pytest
+
+from gateway.agent.cli import main
+from gateway.agent.config import ConfigError, load_config, parse_config
+from gateway.agent.durable import is_temp
+from gateway.agent.spool import ClipState
+from tests.unit.test_agent_support import TOKEN, Site, files_under, make_site, now, settle, sha256_file
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "gateway" / "gateway.example.toml"
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    site = make_site(tmp_path)
+    yield site
+    site.archive.stop()
+
+
+def write_config(site: Site, path: Path, **extra: Any) -> Path:
+    config = site.config
+    lines = [
+        f'api_url = "{config.api_url}"',
+        f'token = "{config.token}"',
+        f'site_recipient = "{config.site_recipient}"',
+        f'spool_dir = "{config.spool_dir}"',
+        f"quota_bytes = {config.quota_bytes}",
+        f"max_clip_age_days = {config.max_clip_age_days}",
+        *(f"{key} = {json.dumps(value)}" for key, value in extra.items()),
+    ]
+    for camera in config.cameras:
+        lines += ["[[cameras]]", f'camera_id = "{camera.camera_id}"', f'watch_dir = "{camera.watch_dir}"']
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def test_status_prints_clips_and_bytes_per_state_age_last_upload_and_drops(
+    site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site.archive.stop()
+    site.record("cam-a", ended_ago=timedelta(minutes=3))
+    site.record("cam-b")
+    site.record("cam-b")
+    (site.watch_dir("cam-a") / "broken.mp4").write_bytes(b"not a video")
+    agent = site.agent()
+    settle(agent, now())
+    first, *_ = agent.spool.clips()
+    agent.spool.move_to_failed(replace(first, state=ClipState.FAILED, refusals=5, last_error="HTTP 403 forbidden"))
+    config = write_config(site, tmp_path / "gateway.toml")
+
+    assert main(["status", "--config", str(config)]) == 0
+    text = capsys.readouterr().out
+    lines = {line.split()[0]: line.split()[1:] for line in text.splitlines() if line.split()}
+    assert lines["sealed"][0] == "2" and int(lines["sealed"][1]) > 0
+    assert lines["failed"][0] == "1" and lines["quarantine"][0] == "1"
+    assert lines["registered"] == ["0", "0"] and lines["uploaded"] == ["0", "0"]
+    assert "oldest pending: " in text and "last upload: never" in text
+    assert "drops: 1 (corrupt 1); 1 not yet reported" in text
+    assert "HTTP 403 forbidden" in text
+
+    assert main(["status", "--config", str(config), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["states"]["sealed"]["clips"] == 2 and report["drops"]["unreported"] == 1
+    assert 50 < report["oldest_pending_age_s"] < 120
+    assert report["total_bytes"] <= report["quota_bytes"]
+
+
+def test_status_without_a_spool_says_so(site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(site, tmp_path / "gateway.toml")
+    assert main(["status", "--config", str(config)]) == 1
+    assert "no spool" in capsys.readouterr().err
+    assert not site.config.spool_dir.exists()  # status never creates anything
+
+
+def test_the_example_config_refuses_to_start_until_filled_in(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="token"):
+        load_config(EXAMPLE)
+    raw = tomllib.loads(EXAMPLE.read_text())
+    raw |= {"token": TOKEN, "site_recipient": str(pyrage.x25519.Identity.generate().to_public())}
+    config = parse_config(raw)
+    assert config.heartbeat_seconds == 30 and len(config.cameras) == 2 and config.gateway_id == "gw-test-site-1"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"quota_byte": 5}, "unknown keys: quota_byte"),
+        ({"api_url": "http://archive.example.eu"}, "https"),
+        ({"token": "no-dot"}, "token"),
+        ({"site_recipient": "age1notakey"}, "site_recipient"),
+        ({"spool_dir": "spool"}, "absolute"),
+        ({"quota_bytes": 0}, "quota_bytes"),
+        ({"cameras": [{"camera_id": "Cam A", "watch_dir": "/srv/a"}]}, "camera_id"),
+        (
+            {"cameras": [{"camera_id": "cam-a", "watch_dir": "/srv"}, {"camera_id": "cam-b", "watch_dir": "/srv/b"}]},
+            "inside",
+        ),
+    ],
+)
+def test_config_mistakes_stop_the_agent_at_start(site: Site, change: dict[str, Any], message: str) -> None:
+    config = site.config
+    raw: dict[str, Any] = {
+        "api_url": config.api_url,
+        "token": config.token,
+        "site_recipient": config.site_recipient,
+        "spool_dir": str(config.spool_dir),
+        "quota_bytes": config.quota_bytes,
+        "max_clip_age_days": 7,
+        "cameras": [{"camera_id": "cam-a", "watch_dir": "/srv/a"}],
+    } | change
+    with pytest.raises(ConfigError, match=message):
+        parse_config(raw)
+
+
+def test_run_uploads_and_stops_cleanly_on_sigterm(site: Site, tmp_path: Path) -> None:
+    site.record("cam-a")
+    config = write_config(site, tmp_path / "gateway.toml", poll_seconds=0.1, heartbeat_seconds=0.5, settle_seconds=0)
+    agent = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "run", "--config", str(config)],
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while not (site.archive.received() and site.archive.heartbeats) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert site.archive.received() and site.archive.heartbeats
+        second = subprocess.run(
+            [sys.executable, "-m", "gateway", "run", "--config", str(config)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=15,
+            check=False,
+        )
+        assert second.returncode == 1 and "already_running" in second.stderr  # one agent per spool
+        agent.send_signal(signal.SIGTERM)
+        _, stderr = agent.communicate(timeout=15)
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+    assert agent.returncode == 0
+    events = [json.loads(line)["event"] for line in stderr.splitlines()]
+    for expected in ("agent_started", "clip_spooled", "clip_uploaded", "stopping", "agent_stopped"):
+        assert expected in events
+
+
+def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(site: Site, tmp_path: Path) -> None:
+    site.archive.latency_s = 0.03  # a slow link: kills land during requests, PUTs and answers too
+    config = write_config(site, tmp_path / "gateway.toml", poll_seconds=0.05, heartbeat_seconds=5, settle_seconds=0)
+    command = [sys.executable, "-m", "gateway", "run", "--config", str(config)]
+    pause = random.Random(457)  # noqa: S311 - kill times, seeded to repeat
+    recorded: set[str] = set()
+    for _ in range(8):
+        recorded |= {sha256_file(site.record(camera)) for camera in ("cam-a", "cam-b")}
+        agent = subprocess.Popen(command, cwd=REPO, stderr=subprocess.DEVNULL)
+        time.sleep(pause.uniform(0.25, 0.6))  # start-up takes ~0.25 s; kills land while clips are in hand
+        agent.kill()
+        agent.wait(timeout=10)
+    # Then let it finish in peace.
+    agent = subprocess.Popen(command, cwd=REPO, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 15
+        while len(site.archive.received()) < len(recorded) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)  # let it delete its spooled copies
+        agent.send_signal(signal.SIGTERM)
+        agent.wait(timeout=15)
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+    assert {clip.plaintext_sha256 for clip in site.archive.received()} == recorded
+    assert len(site.archive.clips) == len(recorded)
+    assert all(clip.puts == 1 for clip in site.archive.clips.values())
+    assert files_under(site.watch_dir("cam-a")) == files_under(site.watch_dir("cam-b")) == []
+    assert files_under(site.config.spool_dir / "pending") == []
+    assert not any(is_temp(path) for path in files_under(site.config.spool_dir))
