@@ -31,6 +31,16 @@ def clip_state(clip_id: str) -> Response:
     return json_response(gateway_clip_view(wiring.intake().clip_state(current_principal(gateway_api), clip_id)))
 
 
+@api_route(gateway_api, "/gateway/clips/{clip_id}/multipart", methods=("POST",), authorizer=gateway_auth)
+def start_multipart(clip_id: str) -> Response:
+    return json_response(wiring.intake().multipart(current_principal(gateway_api), clip_id, wiring.now()))
+
+
+@api_route(gateway_api, "/gateway/clips/{clip_id}/multipart/complete", methods=("POST",), authorizer=gateway_auth)
+def complete_multipart(clip_id: str) -> Response:
+    return json_response(wiring.intake().complete_multipart(current_principal(gateway_api), clip_id))
+
+
 @api_route(gateway_api, "/gateway/drops", methods=("POST",), authorizer=gateway_auth)
 def report_drops() -> Response:
     report = parse_body(gateway_api.current_request, DropReport)

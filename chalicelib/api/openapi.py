@@ -45,6 +45,12 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
     ("GET", "/gateway/clips/{clip_id}"): Operation("The state of one of this site's clips", GATEWAY),
     ("POST", "/gateway/heartbeat"): Operation("Report progress and health", GATEWAY, Heartbeat, 204),
+    ("POST", "/gateway/clips/{clip_id}/multipart"): Operation(
+        "Clips over 100 MB: start or resume a multipart upload; URLs for the parts not yet stored", GATEWAY
+    ),
+    ("POST", "/gateway/clips/{clip_id}/multipart/complete"): Operation(
+        "Assemble the stored parts once all are there", GATEWAY
+    ),
     ("POST", "/gateway/drops"): Operation(
         "Report clips dropped at the edge (full spool, too old, corrupt): recorded as gaps", GATEWAY, DropReport, 204
     ),

@@ -156,6 +156,7 @@ class Clip(BaseModel):
     object_key: str
     object_version: str | None = None
     sealed: SealedFile | None = None
+    multipart_upload_id: str | None = None
     video: VideoFacts | None = None
     thumbnail_keys: tuple[str, ...] = ()
     quarantine_reason: str | None = None
@@ -174,6 +175,17 @@ class Clip(BaseModel):
             and self.size == registration.size
             and self.sha256 == registration.sha256
         )
+
+    @property
+    def upload_key(self) -> str:
+        """Where the gateway's bytes land: the sealed file's key, or the clip's own."""
+        if self.sealed is None:
+            return self.object_key
+        return sealed_key(self.site, self.camera_id, self.start, self.clip_id)
+
+    @property
+    def upload_size(self) -> int:
+        return self.sealed.size if self.sealed else self.size
 
     @property
     def received(self) -> bool:

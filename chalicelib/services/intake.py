@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,6 +28,10 @@ from chalicelib.store.catalog import Catalog
 from chalicelib.store.clips import ClipIndex
 from chalicelib.store.gaps import GapLog
 from chalicelib.store.objects import CLIP_CONTENT_TYPE, SEALED_CONTENT_TYPE, ClipObjects, UploadTicket
+
+# Clips over 100 MB go in parts, so a broken uplink costs one part, not the clip (DESIGN.md, gateway API).
+MULTIPART_ABOVE = 100_000_000
+PART_SIZE = 16 << 20
 
 
 class CameraProgress(BaseModel):
@@ -124,8 +128,60 @@ class Intake:
                 clip = self._index.reseal(clip_id, registration.sealed) or clip
         return RegisteredClip(clip=clip, upload=self._upload_ticket(clip, now), created=created)
 
-    def _upload_ticket(self, clip: Clip, now: datetime) -> UploadTicket | None:
+    def multipart(self, principal: Principal, clip_id: str, now: datetime) -> dict[str, Any]:
+        """Start, or resume, a large clip's multipart upload: URLs for exactly the parts S3 does not hold yet."""
+        clip = self._registered_clip(principal, clip_id)
+        upload_id = clip.multipart_upload_id
+        stored = self._objects.stored_parts(clip.upload_key, upload_id) if upload_id else None
+        if upload_id is None or stored is None:  # none yet, or aborted (incomplete uploads go after a day)
+            content_type = SEALED_CONTENT_TYPE if clip.sealed else CLIP_CONTENT_TYPE
+            started = self._objects.start_multipart(clip.upload_key, content_type)
+            if self._index.start_multipart(clip_id, started, upload_id) is None:
+                raise Conflict(f"clip {clip_id} is being uploaded by another request: ask again")
+            upload_id, stored = started, []
+        sizes = part_sizes(clip.upload_size, PART_SIZE)
+        held = {part.number for part in stored if part.number <= len(sizes) and part.size == sizes[part.number - 1]}
+        missing = [
+            {"part_number": number}
+            | asdict(self._objects.part_ticket(clip.upload_key, upload_id, number, size, self._upload_ttl, now))
+            for number, size in enumerate(sizes, start=1)
+            if number not in held
+        ]
+        return {
+            "clip_id": clip_id,
+            "upload_id": upload_id,
+            "part_size": PART_SIZE,
+            "parts_total": len(sizes),
+            "parts_stored": sorted(held),
+            "parts": missing,
+        }
+
+    def complete_multipart(self, principal: Principal, clip_id: str) -> dict[str, Any]:
+        """Assemble the parts S3 holds, once they are all there; the clip then goes to ingest as any other."""
+        clip = self._registered_clip(principal, clip_id)
+        stored = (
+            self._objects.stored_parts(clip.upload_key, clip.multipart_upload_id) if clip.multipart_upload_id else None
+        )
+        if stored is None or clip.multipart_upload_id is None:
+            raise Conflict(f"clip {clip_id} has no multipart upload under way: start one first")
+        sizes = part_sizes(clip.upload_size, PART_SIZE)
+        by_number = {part.number: part for part in stored}
+        missing = [n for n, size in enumerate(sizes, start=1) if by_number.get(n) is None or by_number[n].size != size]
+        if missing:
+            raise Conflict(f"parts {missing} are not stored yet")
+        self._objects.complete_multipart(
+            clip.upload_key, clip.multipart_upload_id, [by_number[n] for n in range(1, len(sizes) + 1)]
+        )
+        return {"clip_id": clip_id, "parts": len(sizes)}
+
+    def _registered_clip(self, principal: Principal, clip_id: str) -> Clip:
+        clip = self.clip_state(principal, clip_id)
         if clip.status != ClipStatus.REGISTERED:
+            raise Conflict(f"clip {clip_id} is {clip.status}: nothing left to upload")
+        return clip
+
+    def _upload_ticket(self, clip: Clip, now: datetime) -> UploadTicket | None:
+        if clip.status != ClipStatus.REGISTERED or clip.upload_size > MULTIPART_ABOVE:
             return None
         if clip.sealed is None:
             return self._objects.upload_ticket(
@@ -183,6 +239,12 @@ class Intake:
         return gateway
 
 
+def part_sizes(total: int, part_size: int) -> list[int]:
+    """The byte count of each part, in order (S3 wants every part but the last at least 5 MiB)."""
+    full, rest = divmod(total, part_size)
+    return [part_size] * full + ([rest] if rest else [])
+
+
 def gateway_clip_view(clip: Clip) -> dict[str, Any]:
     """What a gateway may know of its clip: enough to decide whether to delete its copy."""
     return {
@@ -190,6 +252,7 @@ def gateway_clip_view(clip: Clip) -> dict[str, Any]:
         "camera_id": clip.camera_id,
         "status": clip.status.value,
         "received": clip.received,
+        "multipart": clip.status == ClipStatus.REGISTERED and clip.upload_size > MULTIPART_ABOVE,
         "sha256": clip.sha256,
         "quarantine_reason": clip.quarantine_reason,
     }

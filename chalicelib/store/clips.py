@@ -120,6 +120,18 @@ class ClipIndex:
             Attr("status").eq(ClipStatus.REGISTERED.value),
         )
 
+    def start_multipart(self, clip_id: str, upload_id: str, replacing: str | None) -> Clip | None:
+        """Record the clip's multipart upload; None if another request recorded a different one first."""
+        condition: Any = (
+            Attr("multipart_upload_id").not_exists() if replacing is None else Attr("multipart_upload_id").eq(replacing)
+        )
+        return self._update(
+            clip_id,
+            "SET multipart_upload_id = :upload",
+            {":upload": upload_id},
+            condition & Attr("status").eq(ClipStatus.REGISTERED.value),
+        )
+
     def quarantine_registered(self, clip: Clip, reason: str, now: datetime) -> Clip | None:
         """Quarantine before any plaintext exists (a sealed upload that does not open or does not match)."""
         return self._update(

@@ -30,6 +30,13 @@ class UploadTicket:
 
 
 @dataclass(frozen=True)
+class StoredPart:
+    number: int
+    etag: str
+    size: int
+
+
+@dataclass(frozen=True)
 class Deletion:
     removed: int
     refused: int  # versions under an Object Lock legal hold
@@ -77,6 +84,51 @@ class ClipObjects:
             "x-amz-server-side-encryption-aws-kms-key-id": self._kms_key_arn,
         }
         return UploadTicket(url=url, method="PUT", headers=headers, expires_at=iso(now + ttl))
+
+    def start_multipart(self, key: str, content_type: str) -> str:
+        """A multipart upload for a large clip (encrypted like any other); its upload id."""
+        created = self._s3.create_multipart_upload(
+            Bucket=self._bucket, Key=key, ContentType=content_type, **self._encryption()
+        )
+        return str(created["UploadId"])
+
+    def stored_parts(self, key: str, upload_id: str) -> list[StoredPart] | None:
+        """The parts S3 already holds (what a resumed upload need not send again); None if the upload is gone."""
+        parts: list[StoredPart] = []
+        try:
+            for page in self._s3.get_paginator("list_parts").paginate(Bucket=self._bucket, Key=key, UploadId=upload_id):
+                parts += [StoredPart(p["PartNumber"], p["ETag"], p["Size"]) for p in page.get("Parts", [])]
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "NoSuchUpload":
+                return None
+            raise
+        return parts
+
+    def part_ticket(
+        self, key: str, upload_id: str, number: int, size: int, ttl: timedelta, now: datetime
+    ) -> UploadTicket:
+        url = self._s3.generate_presigned_url(
+            "upload_part",
+            Params={
+                "Bucket": self._bucket,
+                "Key": key,
+                "UploadId": upload_id,
+                "PartNumber": number,
+                "ContentLength": size,
+            },
+            ExpiresIn=int(ttl.total_seconds()),
+        )
+        # An explicit Content-Type: HTTP clients otherwise label a bare body as a form, which some servers parse.
+        headers = {"Content-Length": str(size), "Content-Type": SEALED_CONTENT_TYPE}
+        return UploadTicket(url=url, method="PUT", headers=headers, expires_at=iso(now + ttl))
+
+    def complete_multipart(self, key: str, upload_id: str, parts: list[StoredPart]) -> None:
+        self._s3.complete_multipart_upload(
+            Bucket=self._bucket,
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={"Parts": [{"PartNumber": p.number, "ETag": p.etag} for p in parts]},
+        )
 
     def view_url(self, key: str, version_id: str | None, ttl: timedelta) -> str:
         params = {"Bucket": self._bucket, "Key": key}
