@@ -5,6 +5,11 @@ thread each for the sources, the uploads and the heartbeat, so a long PUT never 
 Exactly once, end to end: the spool keeps a clip until the archive says it has received it, and a
 registration is idempotent (the same camera, start and sha256 return the same clip), so a clip retried
 after any crash or lost answer is the same clip in the archive, never a second one.
+
+A clip over 100 MB goes as a multipart upload (the archive decides: its registration answer says
+`multipart` instead of giving a URL). Each part confirmed is written to the clip's sidecar, and every
+(re)start asks the archive which parts S3 already holds: after a crash, an outage or a restart only the
+missing parts are sent, at most one of them (the one cut off) a second time.
 """
 
 from __future__ import annotations
@@ -24,11 +29,12 @@ from chalicelib.media.video import InvalidVideo, MediaLimits, VideoInfo, probe
 from gateway.agent.api import (
     USER_AGENT,
     ArchiveApi,
+    MultipartPlan,
     NetworkError,
     Refused,
+    Registered,
     Unauthorized,
     UploadExpired,
-    UploadTicket,
 )
 from gateway.agent.clock import iso, parse_iso, stamp, to_ms
 from gateway.agent.config import AgentConfig
@@ -44,6 +50,7 @@ from gateway.agent.spool import (
     ClipState,
     DropReason,
     DropRecord,
+    MultipartProgress,
     Registration,
     SealedFile,
     SourceFile,
@@ -59,6 +66,9 @@ DROPS_PER_REPORT = 100
 # less than the longest clip the archive takes before it.
 _MAX_GAP = timedelta(seconds=MediaLimits().max_duration_s)
 _UNKNOWN_GAP = timedelta(seconds=1)
+# Rounds of a multipart upload (ask for tickets, send parts, complete) in a row that store no part
+# before the clip waits for a later pass; a 409 in the last of them counts as a refusal.
+MULTIPART_IDLE_ROUNDS = 3
 
 
 class Backoff:
@@ -439,12 +449,16 @@ class Agent:
                 self._in_flight.discard(name)
 
     def _send(self, record: ClipRecord, now: datetime) -> ClipRecord | None:
-        """Register (a fresh URL each time, asked for just before use) and PUT the sealed file.
+        """Register (a fresh URL each time, asked for just before use) and PUT the sealed file, or send
+        it in parts if the archive says so.
 
         The record in state UPLOADED, or None to try again at a later pass.
         """
         for attempt in range(2):
-            record, ticket = self._register(record)
+            record, registered = self._register(record)
+            ticket = registered.upload
+            if ticket is None and registered.multipart:
+                return self._send_multipart(record, now)
             if ticket is None:
                 return self._mark_uploaded(record, now)  # the archive has the bytes already
             server_now = now + timedelta(seconds=self.api.clock_offset_s or 0.0)
@@ -460,7 +474,7 @@ class Agent:
             return self._mark_uploaded(record, now)
         return None
 
-    def _register(self, record: ClipRecord) -> tuple[ClipRecord, UploadTicket | None]:
+    def _register(self, record: ClipRecord) -> tuple[ClipRecord, Registered]:
         registered = self.api.register(record.registration, record.sealed)
         changed = record
         if record.clip_id != registered.clip_id:
@@ -469,7 +483,107 @@ class Agent:
             changed = _progressed(changed, ClipState.REGISTERED)
         if changed != record:
             self.spool.save(changed)
-        return changed, registered.upload
+        return changed, registered
+
+    # uploading in parts -------------------------------------------------------------------------------
+
+    def _send_multipart(self, record: ClipRecord, now: datetime) -> ClipRecord | None:
+        """Send the parts S3 lacks and have the archive assemble them: the record in state UPLOADED, or
+        None to go on at a later pass (stopping, or URLs expiring faster than parts go).
+
+        Rounds: ask for tickets (which says what is stored), send the missing parts, complete. A new
+        round follows an expired URL, an aborted upload or a 409 at completion, none of which is the
+        clip's fault; network errors go up to the pass's backoff, with every part sent kept.
+        """
+        started = time.monotonic()
+
+        def current() -> datetime:
+            # Parts take long; each URL's expiry is judged at the time of its own PUT.
+            return now + timedelta(seconds=time.monotonic() - started)
+
+        idle = 0
+        while idle < MULTIPART_IDLE_ROUNDS and not self._stop.is_set():
+            sent = 0
+            try:
+                record, plan = self._plan_multipart(record)
+                record, sent, finished = self._send_parts(record, plan, current)
+                if finished and not self._stop.is_set():
+                    self.api.complete_multipart(plan.clip_id)
+                    event(log, logging.INFO, "multipart_completed", name=record.name, parts=plan.parts_total)
+                    return self._mark_uploaded(record, current())
+            except Refused as refusal:
+                if refusal.status != 409 or (not sent and idle == MULTIPART_IDLE_ROUNDS - 1):
+                    raise
+                # Completion found parts missing, or another request was starting the upload: ask again.
+                event(log, logging.WARNING, "multipart_conflict", name=record.name, error=str(refusal))
+            idle = 0 if sent else idle + 1
+        return None
+
+    def _plan_multipart(self, record: ClipRecord) -> tuple[ClipRecord, MultipartPlan]:
+        """Ask the archive to start or resume the clip's upload; its list of stored parts goes to the sidecar."""
+        if record.clip_id is None:  # cannot happen after a registration
+            raise Refused(0, "no_clip_id", "multipart upload of a clip that is not registered")
+        plan = self.api.start_multipart(record.clip_id)
+        known = record.multipart
+        progress = MultipartProgress(plan.upload_id, plan.part_size, plan.parts_total, plan.parts_stored)
+        fields: dict[str, Any] = {
+            "name": record.name,
+            "upload_id": plan.upload_id,
+            "parts_total": plan.parts_total,
+            "parts_stored": len(plan.parts_stored),
+            "parts_to_send": len(plan.parts),
+        }
+        if known is None:
+            event(log, logging.INFO, "multipart_started", **fields)
+        elif known.upload_id != plan.upload_id:
+            # Aborted in the archive (S3 drops incomplete uploads after a while): everything goes again.
+            event(log, logging.WARNING, "multipart_restarted", previous_upload_id=known.upload_id, **fields)
+        else:
+            lost = sorted(set(known.parts_done) - set(plan.parts_stored))
+            event(log, logging.WARNING if lost else logging.INFO, "multipart_resumed", parts_lost=lost, **fields)
+        if progress != known:
+            record = replace(record, multipart=progress)
+            self.spool.save(record)
+        return record, plan
+
+    def _send_parts(
+        self, record: ClipRecord, plan: MultipartPlan, current: Callable[[], datetime]
+    ) -> tuple[ClipRecord, int, bool]:
+        """PUT the plan's parts in order; (record, parts stored, whether every ticket was used)."""
+        path = self.spool.sealed_path(record.name)
+        sent = 0
+        for part in plan.parts:
+            if self._stop.is_set():
+                return record, sent, False
+            server_now = current() + timedelta(seconds=self.api.clock_offset_s or 0.0)
+            if part.ticket.expired(server_now):
+                event(log, logging.INFO, "upload_url_expired", name=record.name, part=part.number, before="put")
+                return record, sent, False
+            offset, length = plan.span(part.number, record.sealed.size)
+            try:
+                etag = self.api.put_part(part.ticket, path, offset, length)
+            except UploadExpired as expired:
+                event(log, logging.INFO, "upload_url_expired", name=record.name, part=part.number, error=str(expired))
+                return record, sent, False
+            except Refused as refusal:
+                if refusal.code != "NoSuchUpload":
+                    raise
+                # Aborted under our feet: the next round's ask starts a new upload.
+                event(log, logging.WARNING, "multipart_upload_gone", name=record.name, part=part.number)
+                return record, sent, False
+            record = self._part_stored(record, plan, part.number)
+            sent += 1
+            event(log, logging.DEBUG, "part_uploaded", name=record.name, part=part.number, etag=etag)
+        return record, sent, True
+
+    def _part_stored(self, record: ClipRecord, plan: MultipartPlan, number: int) -> ClipRecord:
+        """Write the part down at once (durably): a part stored is progress, so the refusal budget starts afresh."""
+        progress = record.multipart
+        if progress is None or progress.upload_id != plan.upload_id:  # cannot happen: _plan_multipart set it
+            progress = MultipartProgress(plan.upload_id, plan.part_size, plan.parts_total, plan.parts_stored)
+        stored = replace(record, multipart=progress.with_part(number), refusals=0, retry_at=None, last_error=None)
+        self.spool.save(stored)
+        return stored
 
     def _mark_uploaded(self, record: ClipRecord, now: datetime) -> ClipRecord:
         uploaded = replace(_progressed(record, ClipState.UPLOADED), uploaded_at=iso(now))
@@ -486,7 +600,7 @@ class Agent:
         except Refused as refusal:
             if refusal.status == 404:
                 # The archive does not know this id (any more): register again, which also counts.
-                self.spool.save(replace(record, state=ClipState.REGISTERED, uploaded_at=None))
+                self.spool.save(replace(record, state=ClipState.REGISTERED, uploaded_at=None, multipart=None))
             raise
         if state.received:
             with self._lock:
@@ -506,7 +620,7 @@ class Agent:
         uploaded_at = parse_iso(record.uploaded_at) if record.uploaded_at else now
         if now - uploaded_at > timedelta(seconds=self.config.confirm_timeout_seconds):
             # The PUT was answered 2xx yet the archive never saw the bytes: send them again.
-            self.spool.save(replace(record, state=ClipState.REGISTERED, uploaded_at=None))
+            self.spool.save(replace(record, state=ClipState.REGISTERED, uploaded_at=None, multipart=None))
             event(log, logging.WARNING, "clip_not_confirmed", name=record.name, clip_id=record.clip_id)
 
     def _refused(self, name: str, refusal: Exception, now: datetime) -> None:

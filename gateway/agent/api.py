@@ -5,11 +5,15 @@
     Unauthorized   401: the gateway's own credential was refused. Every call would fail alike, so it
                    is no clip's fault: back off and shout, but charge no clip's refusal budget.
     UploadExpired  the presigned URL's time is up (S3: 403 "Request has expired"): register again
-                   for a fresh URL; not a failure.
+                   (or, for a part, ask for the multipart upload again) for a fresh URL; not a failure.
     Refused        any other 4xx: a definite "no" that counts toward the clip's refusal budget.
 
 Plain http.client rather than urllib: the PUT must carry exactly the signed headers (urllib adds a
 Content-Type and would send a file body chunked, which S3 refuses for presigned PUTs).
+
+Clips over 100 MB go in parts: `register` answers `multipart` instead of a ticket, `start_multipart`
+starts or resumes the upload with tickets for the parts S3 lacks, `put_part` streams one part from the
+sealed file, `complete_multipart` has the archive assemble them.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from datetime import datetime, timedelta
 from email.message import Message
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol, TypeIs
 from urllib.parse import quote, urlsplit
 
 from gateway.agent import __version__
@@ -82,6 +86,8 @@ class Registered:
     clip_id: str
     status: str
     upload: UploadTicket | None
+    # No ticket and multipart: the bytes are still wanted, in parts (see `start_multipart`).
+    multipart: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,49 @@ class ArchiveClip:
     status: str
     received: bool
     quarantine_reason: str | None
+    multipart: bool = False
+
+
+@dataclass(frozen=True)
+class PartTicket:
+    number: int
+    ticket: UploadTicket
+
+
+@dataclass(frozen=True)
+class MultipartPlan:
+    """The archive's answer to POST …/multipart: what S3 holds of the upload and tickets for the rest."""
+
+    clip_id: str
+    upload_id: str
+    part_size: int
+    parts_total: int
+    parts_stored: tuple[int, ...]
+    parts: tuple[PartTicket, ...]
+
+    def span(self, number: int, total_size: int) -> tuple[int, int]:
+        """Part `number`'s (offset, length) in a file of `total_size` bytes: [(n-1)·part_size, n·part_size)."""
+        offset = (number - 1) * self.part_size
+        return offset, max(0, min(self.part_size, total_size - offset))
+
+
+class _Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class _Window:
+    """At most `length` bytes of `handle` from where it stands: one part streamed, never held whole."""
+
+    def __init__(self, handle: BinaryIO, length: int) -> None:
+        self._handle = handle
+        self._left = length
+
+    def read(self, size: int = -1, /) -> bytes:
+        if self._left <= 0:
+            return b""
+        data = self._handle.read(self._left if size < 0 else min(size, self._left))
+        self._left -= len(data)
+        return data
 
 
 @dataclass(frozen=True)
@@ -135,6 +184,7 @@ class ArchiveApi:
             clip_id=answer["clip_id"],
             status=str(answer.get("status", "")),
             upload=_ticket(upload) if upload is not None else None,
+            multipart=answer.get("multipart") is True,
         )
 
     def clip_state(self, clip_id: str) -> ArchiveClip:
@@ -149,7 +199,18 @@ class ArchiveApi:
             status=status,
             received=received if isinstance(received, bool) else status in _RECEIVED_STATUSES,
             quarantine_reason=answer.get("quarantine_reason"),
+            multipart=answer.get("multipart") is True,
         )
+
+    def start_multipart(self, clip_id: str) -> MultipartPlan:
+        """POST /gateway/clips/{clip_id}/multipart: start the upload, or resume the one under way
+        (a new one if it was aborted); tickets only for the parts S3 does not hold yet."""
+        answer = self._json("POST", f"/gateway/clips/{quote(clip_id, safe='')}/multipart", {})
+        return _plan(answer, clip_id)
+
+    def complete_multipart(self, clip_id: str) -> None:
+        """POST …/multipart/complete: 200 once every part is stored; 409 (Refused) if some are missing."""
+        self._json("POST", f"/gateway/clips/{quote(clip_id, safe='')}/multipart/complete", {})
 
     def report_drops(self, drops: list[dict[str, str]]) -> None:
         """POST /gateway/drops → 204."""
@@ -169,15 +230,24 @@ class ArchiveApi:
         """
         with path.open("rb") as sealed:
             size = os.fstat(sealed.fileno()).st_size
-            headers = dict(ticket.headers)
-            declared = next((value for key, value in headers.items() if key.lower() == "content-length"), None)
-            if declared is None:
-                # Never chunked: a presigned S3 PUT needs the length up front.
-                headers["Content-Length"] = str(size)
-            elif declared != str(size):
-                raise Refused(0, "length_mismatch", f"ticket says {declared} bytes, the sealed file has {size}")
+            headers = _with_length(ticket, size, f"the sealed file has {size}")
             answer = self._exchange(ticket.url, ticket.method, headers, sealed, self._upload_timeout_s)
         _raise_for(answer, upload=True)
+
+    def put_part(self, ticket: UploadTicket, path: Path, offset: int, length: int) -> str | None:
+        """PUT bytes [offset, offset + length) of the file at `path` as one part; S3's ETag.
+
+        Streamed from the file (a part is 16 MiB); as for `put`, an unreadable file is an OSError.
+        """
+        with path.open("rb") as sealed:
+            size = os.fstat(sealed.fileno()).st_size
+            if length <= 0 or offset + length > size:
+                raise Refused(0, "length_mismatch", f"part [{offset}, {offset + length}) lies beyond the {size} bytes")
+            headers = _with_length(ticket, length, f"the part has {length}")
+            sealed.seek(offset)
+            answer = self._exchange(ticket.url, ticket.method, headers, _Window(sealed, length), self._upload_timeout_s)
+        _raise_for(answer, upload=True)
+        return answer.headers.get("ETag")
 
     # plumbing ---------------------------------------------------------------------------------------
 
@@ -199,7 +269,7 @@ class ArchiveApi:
             raise NetworkError(f"{method} {path}: answer is not JSON: {answer.body[:200]!r}") from error
 
     def _exchange(
-        self, url: str, method: str, headers: dict[str, str], body: bytes | BinaryIO | None, timeout: float
+        self, url: str, method: str, headers: dict[str, str], body: bytes | _Readable | None, timeout: float
     ) -> _Answer:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -238,7 +308,7 @@ def _send(
     method: str,
     target: str,
     headers: dict[str, str],
-    body: bytes | BinaryIO | None,
+    body: bytes | _Readable | None,
 ) -> http.client.HTTPResponse:
     # skip_accept_encoding: send the ticket's headers and nothing of our own but Host.
     connection.putrequest(method, target, skip_accept_encoding=True)
@@ -290,6 +360,54 @@ def _error_of(body: bytes) -> tuple[str, str]:
             message.group(1).decode(errors="replace") if message else "",
         )
     return "", body[:200].decode(errors="replace")
+
+
+def _with_length(ticket: UploadTicket, size: int, what: str) -> dict[str, str]:
+    """The ticket's headers, with a Content-Length that must be `size` (never chunked: a presigned S3
+    PUT needs the length up front)."""
+    headers = dict(ticket.headers)
+    declared = next((value for key, value in headers.items() if key.lower() == "content-length"), None)
+    if declared is None:
+        headers["Content-Length"] = str(size)
+    elif declared != str(size):
+        raise Refused(0, "length_mismatch", f"ticket says {declared} bytes, {what}")
+    return headers
+
+
+def _plan(answer: Any, clip_id: str) -> MultipartPlan:
+    """A garbled answer is the archive's passing fault (NetworkError: retried), as for the other calls."""
+    if not isinstance(answer, dict) or not isinstance(answer.get("upload_id"), str):
+        raise NetworkError(f"multipart answer without upload_id: {str(answer)[:200]}")
+    part_size, parts_total = answer.get("part_size"), answer.get("parts_total")
+    stored, parts = answer.get("parts_stored"), answer.get("parts")
+    if (
+        not _counts(part_size)
+        or not _counts(parts_total)
+        or not isinstance(stored, list)
+        or not isinstance(parts, list)
+    ):
+        raise NetworkError(f"multipart answer without its part counts: {str(answer)[:200]}")
+    if not all(_counts(number) for number in stored):
+        raise NetworkError(f"multipart answer with odd stored part numbers: {str(stored)[:200]}")
+    tickets: list[PartTicket] = []
+    for raw in parts:
+        number = raw.get("part_number") if isinstance(raw, dict) else None
+        if not _counts(number):
+            raise NetworkError(f"part ticket without part_number: {str(raw)[:200]}")
+        tickets.append(PartTicket(number, _ticket(raw)))
+    return MultipartPlan(
+        clip_id=str(answer.get("clip_id", clip_id)),
+        upload_id=answer["upload_id"],
+        part_size=part_size,
+        parts_total=parts_total,
+        parts_stored=tuple(sorted(stored)),
+        parts=tuple(sorted(tickets, key=lambda part: part.number)),
+    )
+
+
+def _counts(value: Any) -> TypeIs[int]:
+    """A positive int (a part number or count; JSON's true is no number)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def _ticket(raw: Any) -> UploadTicket:

@@ -1,7 +1,8 @@
 """The on-disk spool: sealed clips with their JSON sidecars, drop records, quarantine, agent state.
 
 Layout under spool_dir (mode 0700):
-    pending/NAME.age   the sealed clip            pending/NAME.json  its sidecar (the clip record)
+    pending/NAME.age   the sealed clip            pending/NAME.json  its sidecar (the clip record; for a
+                                                  clip sent in parts, its upload id and the parts stored)
     failed/NAME.age    refused max_refusals times failed/NAME.json   with last_error
     quarantine/NAME.age + NAME.reason.txt         a watched file that is not video (sealed as well)
     drops/NAME.json    a dropped clip not yet reported to the archive
@@ -53,7 +54,7 @@ RECORD_FORMAT = 1
 class ClipState(StrEnum):
     SEALED = "sealed"  # in pending/, not registered yet
     REGISTERED = "registered"  # the archive knows it (clip_id kept); its bytes are still to be sent
-    UPLOADED = "uploaded"  # the PUT was answered 2xx; waiting for the archive to report it received
+    UPLOADED = "uploaded"  # the PUT (or, in parts, the completion) was answered 2xx; awaiting `received`
     FAILED = "failed"  # in failed/: refused max_refusals times; needs a person
 
 
@@ -105,6 +106,32 @@ class SealedFile:
 
 
 @dataclass(frozen=True)
+class MultipartProgress:
+    """A large clip's multipart upload as last seen: the archive's upload id and the parts known stored.
+
+    For status and logs: at every start or resumption the agent asks the archive, whose list of the
+    parts S3 holds is the truth, and sends only the parts missing from it.
+    """
+
+    upload_id: str
+    part_size: int
+    parts_total: int
+    parts_done: tuple[int, ...] = ()
+
+    def with_part(self, number: int) -> MultipartProgress:
+        return replace(self, parts_done=tuple(sorted({*self.parts_done, number})))
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Self:
+        return cls(
+            upload_id=str(raw["upload_id"]),
+            part_size=int(raw["part_size"]),
+            parts_total=int(raw["parts_total"]),
+            parts_done=tuple(sorted(int(number) for number in raw.get("parts_done", ()))),
+        )
+
+
+@dataclass(frozen=True)
 class ClipRecord:
     """The sidecar: everything the agent knows about one spooled clip."""
 
@@ -120,6 +147,8 @@ class ClipRecord:
     retry_at: str | None = None
     last_error: str | None = None
     uploaded_at: str | None = None
+    # Only for a clip the archive takes in parts (over 100 MB), once its multipart upload has begun.
+    multipart: MultipartProgress | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"format": RECORD_FORMAT} | asdict(self)
@@ -134,6 +163,7 @@ class ClipRecord:
                 "sealed": SealedFile(**raw["sealed"]),
                 "source": SourceFile(**raw["source"]),
                 "state": ClipState(raw["state"]),
+                "multipart": MultipartProgress.from_json(raw["multipart"]) if raw.get("multipart") else None,
             }
         )
 

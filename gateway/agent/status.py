@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from gateway.agent.clock import iso, parse_iso
-from gateway.agent.spool import FAILED, PENDING, ClipState, Spool
+from gateway.agent.spool import FAILED, PENDING, ClipState, MultipartProgress, Spool
 
 _STATES = (ClipState.SEALED, ClipState.REGISTERED, ClipState.UPLOADED, ClipState.FAILED)
 
@@ -40,6 +40,11 @@ def status_report(spool: Spool, quota_bytes: int, now: datetime) -> dict[str, An
             "by_reason": dict(sorted(state.dropped_by_reason.items())),
             "unreported": len(drops),
         },
+        "multipart": {
+            record.name: _multipart(progress, record.sealed.size)
+            for record in pending
+            if (progress := record.multipart) is not None and record.state is not ClipState.UPLOADED
+        },
         "last_errors": {
             record.name: record.last_error
             for area in (PENDING, FAILED)
@@ -67,8 +72,25 @@ def render_status(report: dict[str, Any]) -> str:
     drops = report["drops"]
     reasons = ", ".join(f"{reason} {count}" for reason, count in drops["by_reason"].items()) or "none"
     lines.append(f"drops: {drops['total']} ({reasons}); {drops['unreported']} not yet reported")
+    lines += [
+        f"multipart {name}: {part['parts_done']}/{part['parts_total']} parts"
+        f" ({part['bytes_done']} of {part['bytes_total']} bytes)"
+        for name, part in report["multipart"].items()
+    ]
     lines += [f"last error {name}: {error}" for name, error in report["last_errors"].items()]
     return "\n".join(lines) + "\n"
+
+
+def _multipart(progress: MultipartProgress, total: int) -> dict[str, Any]:
+    """A large clip's upload so far, as its sidecar last recorded it (the archive's list is the truth)."""
+    done = sum(max(0, min(progress.part_size, total - (n - 1) * progress.part_size)) for n in progress.parts_done)
+    return {
+        "upload_id": progress.upload_id,
+        "parts_done": len(progress.parts_done),
+        "parts_total": progress.parts_total,
+        "bytes_done": done,
+        "bytes_total": total,
+    }
 
 
 def _age(now: datetime, then: str) -> float:

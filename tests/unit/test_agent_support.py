@@ -4,6 +4,11 @@ No tests here. The fake stands in for the archive and S3 over real HTTP on 127.0
 own HTTP client, error typing and retries are what is exercised. It can be stopped (connections
 refused), made to answer 500, refuse registrations, expire upload URLs, cut a PUT off, or withhold
 the clip state, to play every outage the agent must survive.
+
+Uploads over `multipart_above` bytes (the sealed size) go in parts of `part_size`, as the archive
+does above 100 MB in 16 MiB parts: both are fields, so a test clip of a few MB is enough. The fake
+logs every part PUT it sees (`part_log`), can hold one mid-body and then cut it off (`hold_part`),
+abort an upload (`abort`, `abort_after_parts`) and lose a stored part before completion.
 """
 
 from __future__ import annotations
@@ -13,9 +18,11 @@ import hashlib
 import json
 import os
 import random
+import struct
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,6 +30,7 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import pyrage
 
@@ -44,6 +52,8 @@ HEARTBEAT_KEYS = {
     "cameras",
 }
 SIGNED_PUT_HEADERS = {"content-length", "content-type", "x-amz-checksum-sha256"}
+SIGNED_PART_HEADERS = {"content-length", "content-type"}
+PART_CONTENT_TYPE = "application/octet-stream"
 
 
 class SimulatedKill(BaseException):  # noqa: N818 - it plays SIGKILL, not an error
@@ -57,6 +67,32 @@ class FakeClip:
     received: bool = False
     puts: int = 0
     plaintext_sha256: str | None = None
+    sealed_sha256: str | None = None  # of the bytes stored (by a PUT or a completed multipart upload)
+    upload_id: str | None = None  # the multipart upload the archive recorded for the clip
+
+
+@dataclass
+class FakeUpload:
+    """An S3 multipart upload under way: the parts it holds."""
+
+    upload_id: str
+    clip_id: str
+    parts: dict[int, bytes] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PartPut:
+    """One part PUT as the fake saw it: `stored`, `cut` (the connection died mid-body) or S3's refusal code."""
+
+    upload_id: str
+    number: int
+    outcome: str
+
+
+def part_sizes(total: int, part_size: int) -> list[int]:
+    """The byte count of each part, in order (as the archive computes them)."""
+    full, rest = divmod(total, part_size)
+    return [part_size] * full + ([rest] if rest else [])
 
 
 @dataclass
@@ -82,6 +118,19 @@ class FakeArchive:
     received_on_put: bool = True
     date_offset_s: float = 0.0
     latency_s: float = 0.0  # added to every answer: a slow link, so kills land mid-request
+    # Multipart uploads (the archive: over 100_000_000 sealed bytes, 16 MiB parts).
+    multipart_above: int = 100_000_000
+    part_size: int = 16 << 20
+    uploads: dict[str, FakeUpload] = field(default_factory=dict)
+    part_log: list[PartPut] = field(default_factory=list)
+    multipart_answers: list[dict[str, Any]] = field(default_factory=list)
+    completions: list[str] = field(default_factory=list)
+    incomplete_completions: int = 0
+    hold_part: int | None = None  # the next PUT of this part is read half, held until `release`, then cut off
+    held: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+    abort_after_parts: int | None = None  # S3 aborts the upload once it holds this many parts
+    lose_part_at_completion: int | None = None  # S3 loses this part before the first completion
     lock: threading.Lock = field(default_factory=threading.Lock)
     port: int = 0
     _server: ThreadingHTTPServer | None = None
@@ -127,20 +176,28 @@ class FakeArchive:
                 clip = self.clips[clip_id] = FakeClip(clip_id, body)
             elif clip.registration != body:
                 return 409, {"error": "conflict", "message": "another registration under this id"}
-            upload = None if clip.received else self._ticket(clip)
+            multipart = self._multipart(clip)
+            upload = None if clip.received or multipart else self._ticket(clip)
         status = "uploaded" if clip.received else "registered"
-        return (201 if created else 200), {"clip_id": clip_id, "status": status, "upload": upload}
+        answer = {"clip_id": clip_id, "status": status, "upload": upload, "multipart": multipart}
+        return (201 if created else 200), answer
 
-    def _ticket(self, clip: FakeClip) -> dict[str, Any]:
+    def _multipart(self, clip: FakeClip) -> bool:
+        return not clip.received and clip.registration["sealed"]["size"] > self.multipart_above
+
+    def _expires_at(self) -> str:
         expires = datetime.now(UTC) + timedelta(minutes=5)
         if self.issue_expired_tickets:
             self.issue_expired_tickets -= 1
             expires = datetime.now(UTC) - timedelta(seconds=30)
+        return iso(expires)
+
+    def _ticket(self, clip: FakeClip) -> dict[str, Any]:
         return {
             "url": f"{self.url}/bucket/{clip.clip_id}?X-Amz-Expires=300&X-Amz-Signature=fake",
             "method": "PUT",
             "headers": self._signed_headers(clip),
-            "expires_at": iso(expires),
+            "expires_at": self._expires_at(),
         }
 
     @staticmethod
@@ -160,13 +217,143 @@ class FakeArchive:
         refusal = self._s3_refusal(clip, headers, body)
         if refusal is not None:
             return 403 if b"expired" in refusal or b"Signature" in refusal else 400, refusal
-        plaintext = pyrage.decrypt(body, [self.identity])
         with self.lock:
-            clip.puts += 1
-            clip.plaintext_sha256 = hashlib.sha256(plaintext).hexdigest()
-            clip.received = clip.received or self.received_on_put
+            self._store(clip, body)
             self.puts.append(clip_id)
         return 200, b""
+
+    def _store(self, clip: FakeClip, sealed: bytes) -> None:
+        """The clip's bytes are in S3: what ingest checks (the plaintext behind the seal)."""
+        plaintext = pyrage.decrypt(sealed, [self.identity])
+        clip.puts += 1
+        clip.sealed_sha256 = hashlib.sha256(sealed).hexdigest()
+        clip.plaintext_sha256 = hashlib.sha256(plaintext).hexdigest()
+        clip.received = clip.received or self.received_on_put
+
+    # multipart -----------------------------------------------------------------------------------
+
+    def start_multipart(self, clip_id: str, body: dict[str, Any]) -> tuple[int, Any]:
+        """POST /gateway/clips/{id}/multipart: start or resume; tickets only for the parts not stored."""
+        clip = self.clips.get(clip_id)
+        if body != {}:
+            return 400, {"error": "invalid_request", "message": f"keys {sorted(body)}"}
+        if clip is None:
+            return 404, {"error": "not_found", "message": clip_id}
+        if clip.received:
+            return 409, {"error": "conflict", "message": f"clip {clip_id} is uploaded: nothing left to upload"}
+        with self.lock:
+            upload = self.uploads.get(clip.upload_id) if clip.upload_id else None
+            if upload is None:  # none yet, or aborted
+                upload = FakeUpload(f"U{len(self.multipart_answers) + 1:04d}-{clip_id[:8]}", clip_id)
+                self.uploads[upload.upload_id] = upload
+                clip.upload_id = upload.upload_id
+            sizes = part_sizes(clip.registration["sealed"]["size"], self.part_size)
+            held = sorted(n for n, data in upload.parts.items() if n <= len(sizes) and len(data) == sizes[n - 1])
+            answer = {
+                "clip_id": clip_id,
+                "upload_id": upload.upload_id,
+                "part_size": self.part_size,
+                "parts_total": len(sizes),
+                "parts_stored": held,
+                "parts": [
+                    self._part_ticket(upload, number, size)
+                    for number, size in enumerate(sizes, start=1)
+                    if number not in held
+                ],
+            }
+            self.multipart_answers.append(answer)
+        return 200, answer
+
+    def _part_ticket(self, upload: FakeUpload, number: int, size: int) -> dict[str, Any]:
+        query = f"uploadId={upload.upload_id}&partNumber={number}&X-Amz-Expires=300&X-Amz-Signature=fake"
+        return {
+            "part_number": number,
+            "url": f"{self.url}/bucket/{upload.clip_id}?{query}",
+            "method": "PUT",
+            "headers": {"Content-Length": str(size), "Content-Type": PART_CONTENT_TYPE},
+            "expires_at": self._expires_at(),
+        }
+
+    def put_part(self, upload_id: str, number: int, headers: dict[str, str], body: bytes) -> tuple[int, bytes, str]:
+        """What S3 does with a presigned UploadPart: (status, body, ETag)."""
+        upload = self.uploads.get(upload_id)
+        clip = self.clips.get(upload.clip_id) if upload else None
+        refusal = self._part_refusal(upload, clip, number, headers, body)
+        if refusal is not None:
+            status, code = refusal
+            message = b"Request has expired" if code == "AccessDenied" else code.encode()
+            self.part_log.append(PartPut(upload_id, number, code))
+            return status, b"<Error><Code>" + code.encode() + b"</Code><Message>" + message + b"</Message></Error>", ""
+        assert upload is not None
+        with self.lock:
+            upload.parts[number] = body
+            self.part_log.append(PartPut(upload_id, number, "stored"))
+            if self.abort_after_parts is not None and len(upload.parts) >= self.abort_after_parts:
+                self.abort_after_parts = None
+                self.uploads.pop(upload_id, None)
+        return 200, b"", f'"{hashlib.md5(body, usedforsecurity=False).hexdigest()}"'
+
+    def _part_refusal(
+        self, upload: FakeUpload | None, clip: FakeClip | None, number: int, headers: dict[str, str], body: bytes
+    ) -> tuple[int, str] | None:
+        if upload is None or clip is None:
+            return 404, "NoSuchUpload"
+        if self.expire_puts:
+            self.expire_puts -= 1
+            self.expired_answers += 1
+            return 403, "AccessDenied"
+        if self.refuse_puts:
+            self.refuse_puts -= 1
+            return 400, "InvalidRequest"
+        sizes = part_sizes(clip.registration["sealed"]["size"], self.part_size)
+        unsigned = set(headers) - SIGNED_PART_HEADERS - {"host"}
+        if unsigned or not 1 <= number <= len(sizes) or headers.get("content-length") != str(sizes[number - 1]):
+            return 403, "SignatureDoesNotMatch"
+        if headers.get("content-type") != PART_CONTENT_TYPE or len(body) != sizes[number - 1]:
+            return 400, "IncompleteBody"
+        return None
+
+    def take_hold(self, number: int) -> bool:
+        with self.lock:
+            if self.hold_part != number:
+                return False
+            self.hold_part = None
+            return True
+
+    def complete_multipart(self, clip_id: str, body: dict[str, Any]) -> tuple[int, Any]:
+        """POST …/multipart/complete: assemble the parts S3 holds if every one is there, else 409."""
+        clip = self.clips.get(clip_id)
+        if body != {}:
+            return 400, {"error": "invalid_request", "message": f"keys {sorted(body)}"}
+        if clip is None:
+            return 404, {"error": "not_found", "message": clip_id}
+        with self.lock:
+            upload = self.uploads.get(clip.upload_id) if clip.upload_id and not clip.received else None
+            if upload is None:
+                return 409, {"error": "conflict", "message": f"clip {clip_id} has no multipart upload under way"}
+            if self.lose_part_at_completion is not None:
+                upload.parts.pop(self.lose_part_at_completion, None)
+                self.lose_part_at_completion = None
+            sizes = part_sizes(clip.registration["sealed"]["size"], self.part_size)
+            missing = [n for n, size in enumerate(sizes, start=1) if len(upload.parts.get(n, b"")) != size]
+            if missing:
+                self.incomplete_completions += 1
+                return 409, {"error": "conflict", "message": f"parts {missing} are not stored yet"}
+            del self.uploads[upload.upload_id]  # S3 forgets a completed upload
+            self._store(clip, b"".join(upload.parts[n] for n in range(1, len(sizes) + 1)))
+            self.completions.append(clip_id)
+        return 200, {"clip_id": clip_id, "parts": len(sizes)}
+
+    def abort(self, clip_id: str) -> None:
+        """S3 aborts the clip's multipart upload (a lifecycle rule): its parts are gone."""
+        with self.lock:
+            clip = self.clips[clip_id]
+            if clip.upload_id:
+                self.uploads.pop(clip.upload_id, None)
+
+    def part_puts(self, outcome: str | None = None) -> Counter[int]:
+        """Part PUTs per part number (those with `outcome` only, if given)."""
+        return Counter(put.number for put in self.part_log if outcome is None or put.outcome == outcome)
 
     def _s3_refusal(self, clip: FakeClip, headers: dict[str, str], body: bytes) -> bytes | None:
         """S3's XML error for this PUT, or None if S3 would store it."""
@@ -191,7 +378,13 @@ class FakeArchive:
         if clip is None:
             return 404, {"error": "not_found", "message": clip_id}
         status = "uploaded" if clip.received else "registered"
-        return 200, {"clip_id": clip_id, "status": status, "received": clip.received, "quarantine_reason": None}
+        return 200, {
+            "clip_id": clip_id,
+            "status": status,
+            "received": clip.received,
+            "multipart": self._multipart(clip),
+            "quarantine_reason": None,
+        }
 
     def report_drops(self, body: dict[str, Any]) -> tuple[int, Any]:
         drops = body.get("drops")
@@ -238,12 +431,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _body(self) -> bytes:
         return self.rfile.read(int(self.headers.get("Content-Length", "0")))
 
-    def _answer(self, status: int, body: Any, content_type: str = "application/json") -> None:
+    def _answer(self, status: int, body: Any, content_type: str = "application/json", etag: str = "") -> None:
         time.sleep(self.archive.latency_s)
         raw = body if isinstance(body, bytes) else (b"" if body is None else json.dumps(body).encode())
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(raw)))
+        if etag:
+            self.send_header("ETag", etag)
         self.end_headers()
         self.wfile.write(raw)
 
@@ -262,11 +457,16 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._gateway():
             return
         body = json.loads(self._body())
-        routes = {
+        routes: dict[str, Callable[[dict[str, Any]], tuple[int, Any]]] = {
             "/gateway/clips": self.archive.register,
             "/gateway/drops": self.archive.report_drops,
             "/gateway/heartbeat": self.archive.heartbeat,
         }
+        clip_id, _, action = self.path.removeprefix("/gateway/clips/").partition("/")
+        if self.path.startswith("/gateway/clips/") and action == "multipart":
+            routes[self.path] = lambda body: self.archive.start_multipart(clip_id, body)
+        elif self.path.startswith("/gateway/clips/") and action == "multipart/complete":
+            routes[self.path] = lambda body: self.archive.complete_multipart(clip_id, body)
         route = routes.get(self.path)
         self._answer(*(route(body) if route else (404, {"error": "not_found", "message": self.path})))
 
@@ -279,6 +479,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(*self.archive.clip_state(self.path.removeprefix("/gateway/clips/")))
 
     def do_PUT(self) -> None:
+        target, _, query = self.path.partition("?")
+        params = parse_qs(query)
+        number = int(params["partNumber"][0]) if "partNumber" in params else None
+        if number is not None and self.archive.take_hold(number):
+            self._held_put(params["uploadId"][0], number)
+            return
         body = self._body()
         if self.archive.fail_with_500:
             self._answer(500, b"<Error><Code>InternalError</Code></Error>", "application/xml")
@@ -289,10 +495,23 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.shutdown(2)
             return
-        clip_id = self.path.removeprefix("/bucket/").partition("?")[0]
         headers = {key.lower(): value for key, value in self.headers.items()}
-        status, answer = self.archive.put(clip_id, headers, body)
+        if number is not None:
+            status, answer, etag = self.archive.put_part(params["uploadId"][0], number, headers, body)
+            self._answer(status, answer, "application/xml", etag)
+            return
+        status, answer = self.archive.put(target.removeprefix("/bucket/"), headers, body)
         self._answer(status, answer, "application/xml")
+
+    def _held_put(self, upload_id: str, number: int) -> None:
+        """Read half the part, wait for `release` (the test kills the agent meanwhile), then cut it off."""
+        self.rfile.read(int(self.headers.get("Content-Length", "0")) // 2)
+        self.archive.held.set()
+        self.archive.release.wait(timeout=30)
+        with self.archive.lock:
+            self.archive.part_log.append(PartPut(upload_id, number, "cut"))
+        self.close_connection = True
+        self.connection.shutdown(2)
 
 
 def _handler_for(archive: FakeArchive) -> type[BaseHTTPRequestHandler]:
@@ -315,12 +534,22 @@ class Site:
     def agent(self, **options: Any) -> Agent:
         return Agent(self.config, rng=random.Random(7), **options)  # noqa: S311 - jitter, seeded to repeat
 
-    def record(self, camera_id: str = "cam-a", *, ended_ago: timedelta = timedelta(minutes=1)) -> Path:
-        """Write a real 1 s H.264 clip into the camera's folder as an NVR would: elsewhere, then renamed in."""
+    def record(
+        self, camera_id: str = "cam-a", *, ended_ago: timedelta = timedelta(minutes=1), padding: int = 0
+    ) -> Path:
+        """Write a real 1 s H.264 clip into the camera's folder as an NVR would: elsewhere, then renamed in.
+
+        `padding` grows it by that many bytes with an ISO-BMFF `free` box: still a valid MP4, as large
+        as a test of multipart uploads needs.
+        """
         self.clips_made += 1
         folder = self.watch_dir(camera_id)
         scratch = self.root / "scratch" / f"{self.clips_made}.mp4"
         make_clip(scratch, seconds=1.0, width=160, height=120, fps=10, label=f"{camera_id} {self.clips_made}")
+        if padding:
+            with scratch.open("ab") as grown:
+                grown.write(struct.pack(">I4s", padding + 8, b"free"))
+                grown.write(random.Random(self.clips_made).randbytes(padding))  # noqa: S311 - filler
         path = folder / f"{self.clips_made:04d}.mp4"
         scratch.replace(path)
         # Distinct, ordered end times: clips made later are newer, whatever the filesystem's clock does.
