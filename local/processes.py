@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -57,6 +58,15 @@ def wait_until(
     raise TimeoutError(f"{what} not ready within {timeout_s:.0f} s")
 
 
+_PR_SET_PDEATHSIG = 1
+_prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl  # looked up here: the child must not import or load
+
+
+def _die_with_parent() -> None:
+    """In the child: ask Linux to SIGTERM it when its parent dies, however the parent died (even SIGKILL)."""
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class ManagedProcess:
     """A child in its own process group, stopped (group and all) by `stop`."""
 
@@ -65,7 +75,13 @@ class ManagedProcess:
         self.log_path = log_path
         self._log: IO[bytes] = log_path.open("wb")
         self._process = subprocess.Popen(
-            args, env=env, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+            args,
+            env=env,
+            cwd=cwd,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - one libc call, no locks, no allocation
         )
 
     @property

@@ -124,9 +124,10 @@ class ClipIngest:
         """
         if clip.status != ClipStatus.REGISTERED or clip.sealed is None:
             return Verdict.DUPLICATE
-        body = self._objects.open_version(uploaded.key, uploaded.version_id)
-        if body is None:
+        opened = self._objects.open_version(uploaded.key, uploaded.version_id)
+        if opened is None:
             return Verdict.DUPLICATE  # unsealed before: the sealed object is already gone
+        body, sealed_version = opened
         with tempfile.TemporaryDirectory(dir=self._workdir) as work:
             sealed, plaintext = Path(work) / "clip.age", Path(work) / "clip.mp4"
             with sealed.open("wb") as sink:
@@ -141,12 +142,13 @@ class ClipIngest:
                 pyrage.decrypt_file(str(sealed), str(plaintext), [x25519.Identity.from_str(identity)])
             except pyrage.DecryptError:
                 return self._quarantine_sealed(clip, "the sealed file does not open with the site's key", now)
-            opened = StoredBytes(size=plaintext.stat().st_size, sha256=sha256_file(plaintext))
-            problem = upload_problem(clip, opened.size, opened.sha256)
+            inside = StoredBytes(size=plaintext.stat().st_size, sha256=sha256_file(plaintext))
+            problem = upload_problem(clip, inside.size, inside.sha256)
             if problem:
                 return self._quarantine_sealed(clip, f"opened clip: {problem}", now)
             self._objects.put_file(clip.object_key, plaintext, CLIP_CONTENT_TYPE)
-        self._objects.delete_everything_under(uploaded.key)
+        # Exactly the version opened: listing versions per clip is what made moto's memory grow without end.
+        self._objects.delete_version(uploaded.key, sealed_version)
         logger.info("sealed clip opened", extra={"clip_id": clip.clip_id})
         return Verdict.UNSEALED
 

@@ -144,15 +144,20 @@ class ClipObjects:
         """The version id of the key's current object ("null" in a bucket without versioning)."""
         return str(self._s3.head_object(Bucket=self._bucket, Key=key).get("VersionId") or "null")
 
-    def open_version(self, key: str, version_id: str | None) -> Any:
-        """A streaming body of one object version (the current one when `version_id` is None); None if gone."""
+    def open_version(self, key: str, version_id: str | None) -> tuple[Any, str] | None:
+        """A streaming body of one object version (the current one when `version_id` is None) and its version
+        id; None if it is gone."""
         arguments = {"Bucket": self._bucket, "Key": key} | ({"VersionId": version_id} if version_id else {})
         try:
-            return self._s3.get_object(**arguments)["Body"]
+            found = self._s3.get_object(**arguments)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "NoSuchVersion"):
                 return None
             raise
+        return found["Body"], str(found.get("VersionId") or "null")
+
+    def delete_version(self, key: str, version_id: str) -> None:
+        self._s3.delete_object(Bucket=self._bucket, Key=key, VersionId=version_id)
 
     def put_file(self, key: str, path: Path, content_type: str) -> None:
         """Upload a local file (streamed, multipart when large), encrypted under the archive's key."""
