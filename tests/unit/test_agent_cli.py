@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -22,17 +21,10 @@ from gateway.agent.cli import main
 from gateway.agent.config import ConfigError, load_config, parse_config
 from gateway.agent.durable import is_temp
 from gateway.agent.spool import ClipState
-from tests.unit.test_agent_support import TOKEN, Site, files_under, make_site, now, settle, sha256_file
+from tests.unit.test_agent_support import TOKEN, Site, files_under, now, settle, sha256_file
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "gateway" / "gateway.example.toml"
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    site = make_site(tmp_path)
-    yield site
-    site.archive.stop()
 
 
 def write_config(site: Site, path: Path, **extra: Any) -> Path:

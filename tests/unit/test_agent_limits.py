@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pyrage
-import pytest
 
 from gateway.agent.spool import DROPS, PENDING, QUARANTINE, DropReason, DropRecord
 from tests.unit.test_agent_support import Site, files_under, later, make_site, now, settle, sha256_file
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    site = make_site(tmp_path)
-    yield site
-    site.archive.stop()
 
 
 def test_over_quota_the_oldest_pending_clip_is_dropped_first_and_reported(site: Site) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import stat
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,18 +19,10 @@ from tests.unit.test_agent_support import (
     Site,
     files_under,
     later,
-    make_site,
     now,
     settle,
     sha256_file,
 )
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    site = make_site(tmp_path)
-    yield site
-    site.archive.stop()
 
 
 def test_spool_holds_no_plaintext_and_opens_with_the_site_identity(site: Site, tmp_path: Path) -> None:

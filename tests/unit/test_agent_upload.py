@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,18 +14,10 @@ from tests.unit.test_agent_support import (
     Site,
     files_under,
     later,
-    make_site,
     now,
     settle,
     sha256_file,
 )
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    site = make_site(tmp_path)
-    yield site
-    site.archive.stop()
 
 
 def test_outage_then_recovery_every_clip_arrives_exactly_once(site: Site) -> None:
