@@ -40,8 +40,9 @@ from gateway.agent.clock import iso, parse_iso, stamp, to_ms
 from gateway.agent.config import AgentConfig
 from gateway.agent.durable import remove_durably
 from gateway.agent.logs import event
+from gateway.agent.rtsp import make_sources
 from gateway.agent.sealing import digest_of, parse_recipient, seal_to_temp
-from gateway.agent.sources import Segment, Source, WatchedFolder
+from gateway.agent.sources import Segment, Source
 from gateway.agent.spool import (
     FAILED,
     PENDING,
@@ -115,11 +116,7 @@ class Agent:
             timeout_s=config.request_timeout_seconds,
             upload_timeout_s=config.upload_timeout_seconds,
         )
-        self.sources: list[Source] = (
-            list(sources)
-            if sources is not None
-            else [WatchedFolder(camera.camera_id, camera.watch_dir, config.settle_seconds) for camera in config.cameras]
-        )
+        self.sources: list[Source] = list(sources) if sources is not None else make_sources(config)
         self._recipient = parse_recipient(config.site_recipient)
         self._clock = clock or (lambda: datetime.now(UTC))
         self._probe = probe_video

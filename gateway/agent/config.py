@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,10 +36,24 @@ class ConfigError(ValueError):
     """The configuration cannot be used; the message names the key."""
 
 
+# An RTSP camera's segment length: the archive takes clips up to an hour, and a segment ends at the first
+# keyframe after this, so half of that leaves room for any camera's keyframe interval.
+MIN_SEGMENT_SECONDS = 1.0
+MAX_SEGMENT_SECONDS = 1800.0
+_CAMERA_KEYS = {"camera_id", "watch_dir"}
+_RTSP_KEYS = {"rtsp_url", "segment_seconds"}
+
+
 @dataclass(frozen=True)
 class CameraConfig:
     camera_id: str
+    # A watched folder: where the NVR writes finished clips. An RTSP camera: the agent's own folder that
+    # its ffmpeg records segments into (keep it for this camera alone).
     watch_dir: Path
+    # Set: the agent records this RTSP stream itself (gateway.agent.rtsp). It may carry the camera's
+    # credentials, so it is left out of repr.
+    rtsp_url: str | None = field(default=None, repr=False)
+    segment_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -197,14 +211,7 @@ def _non_negative_number(key: str, value: Any) -> float:
 def _cameras(value: Any) -> tuple[CameraConfig, ...]:
     if not isinstance(value, list) or not value:
         raise ConfigError("[[cameras]] must list at least one camera")
-    cameras: list[CameraConfig] = []
-    for entry in value:
-        if not isinstance(entry, dict) or set(entry) != {"camera_id", "watch_dir"}:
-            raise ConfigError("each [[cameras]] entry needs exactly camera_id and watch_dir")
-        camera_id = entry["camera_id"]
-        if not isinstance(camera_id, str) or not CAMERA_ID.fullmatch(camera_id):
-            raise ConfigError(f"camera_id {camera_id!r} is not a valid camera id")
-        cameras.append(CameraConfig(camera_id, _path("watch_dir", entry["watch_dir"])))
+    cameras = [_camera(entry) for entry in value]
     ids = [camera.camera_id for camera in cameras]
     if len(set(ids)) != len(ids):
         raise ConfigError("a camera_id is listed twice")
@@ -214,6 +221,42 @@ def _cameras(value: Any) -> tuple[CameraConfig, ...]:
             if other is not camera and camera.watch_dir.is_relative_to(other.watch_dir):
                 raise ConfigError(f"watch_dir of {camera.camera_id} lies inside that of {other.camera_id}")
     return tuple(cameras)
+
+
+def _camera(entry: Any) -> CameraConfig:
+    if not isinstance(entry, dict) or not _CAMERA_KEYS <= set(entry) <= _CAMERA_KEYS | _RTSP_KEYS:
+        raise ConfigError(
+            "each [[cameras]] entry needs camera_id and watch_dir (and for an RTSP camera rtsp_url, "
+            "optionally segment_seconds), nothing else"
+        )
+    camera_id = entry["camera_id"]
+    if not isinstance(camera_id, str) or not CAMERA_ID.fullmatch(camera_id):
+        raise ConfigError(f"camera_id {camera_id!r} is not a valid camera id")
+    watch_dir = _path("watch_dir", entry["watch_dir"])
+    if "rtsp_url" not in entry:
+        if "segment_seconds" in entry:
+            raise ConfigError(f"segment_seconds of {camera_id} needs an rtsp_url")
+        return CameraConfig(camera_id, watch_dir)
+    segment_seconds = _positive_number("segment_seconds", entry.get("segment_seconds", 60.0))
+    if not MIN_SEGMENT_SECONDS <= segment_seconds <= MAX_SEGMENT_SECONDS:
+        raise ConfigError(f"segment_seconds of {camera_id} must be {MIN_SEGMENT_SECONDS:g} to {MAX_SEGMENT_SECONDS:g}")
+    return CameraConfig(camera_id, watch_dir, _rtsp_url(camera_id, entry["rtsp_url"]), segment_seconds)
+
+
+def _rtsp_url(camera_id: str, value: Any) -> str:
+    # The message never repeats the URL: it may hold the camera's password.
+    if not isinstance(value, str):
+        raise ConfigError(f"rtsp_url of {camera_id} must be a string")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError as error:
+        raise ConfigError(f"rtsp_url of {camera_id} is not a URL") from error
+    if parts.scheme not in ("rtsp", "rtsps") or not parts.hostname:
+        raise ConfigError(f"rtsp_url of {camera_id} must be rtsp://host/… or rtsps://host/…")
+    if any(character.isspace() for character in value):
+        raise ConfigError(f"rtsp_url of {camera_id} must not contain spaces (percent-encode them)")
+    return value
 
 
 def _log_level(value: Any) -> str:
