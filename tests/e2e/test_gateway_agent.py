@@ -50,7 +50,7 @@ def agent(archive, tmp_path) -> Iterator[Callable[[str], RunningAgent]]:
     """A configured agent for the Aizkraukle gateway, pointed at `api_url`; stopped after the test."""
     started: list[RunningAgent] = []
 
-    def configure(api_url: str) -> RunningAgent:
+    def configure(api_url: str, quota_bytes: int = 1_000_000_000) -> RunningAgent:
         folders = {camera: tmp_path / "nvr" / camera for camera in CAMERAS}
         for folder in folders.values():
             folder.mkdir(parents=True, exist_ok=True)
@@ -60,7 +60,7 @@ def agent(archive, tmp_path) -> Iterator[Callable[[str], RunningAgent]]:
         config.write_text(
             f'api_url = "{api_url}"\ntoken = "{archive.gateways["aizkraukle"]["token"]}"\n'
             f'site_recipient = "{archive.gateways["aizkraukle"]["site_recipient"]}"\n'
-            f'spool_dir = "{spool}"\nquota_bytes = 1_000_000_000\nmax_clip_age_days = 7\nheartbeat_seconds = 2\n'
+            f'spool_dir = "{spool}"\nquota_bytes = {quota_bytes}\nmax_clip_age_days = 7\nheartbeat_seconds = 2\n'
             "poll_seconds = 0.3\nsettle_seconds = 0.5\nquarantine_after_seconds = 1\n"
             "backoff_base_seconds = 0.2\nbackoff_cap_seconds = 2\nrefusal_delay_seconds = 0.5\n" + cameras
         )
@@ -162,3 +162,34 @@ def test_an_agent_killed_mid_run_loses_and_doubles_nothing(agent, archive, offic
 
     hashes = indexed_hashes(official, "aizkraukle-square")
     assert all(hashes.count(sha) == 1 for sha in sent)
+
+
+def test_a_full_spool_drops_the_oldest_clips_and_the_gap_is_visible(agent, archive, official):
+    proxy = UplinkProxy(int(archive.api_url.rsplit(":", 1)[1]))
+    try:
+        proxy.cut()  # nothing leaves the box, so the spool fills
+        running = agent(f"http://127.0.0.1:{proxy.port}", quota_bytes=60_000)
+        running.start()
+        for n in range(6):  # ~20 kB sealed each: three fit
+            drop_clip(running.folders["aizkraukle-park"], f"full-{n}.mp4", timedelta(minutes=70 - n))
+        wait_for(lambda: not any(running.folders["aizkraukle-park"].iterdir()), "every clip taken")
+        proxy.restore()
+        wait_for(lambda: spool_is_empty(running), "the spool drained")
+    finally:
+        proxy.close()
+    # This test's six recordings ended 70 to 65 minutes ago.
+    window = {
+        "from": (datetime.now(UTC) - timedelta(minutes=75)).isoformat(),
+        "to": (datetime.now(UTC) - timedelta(minutes=62)).isoformat(),
+    }
+
+    def quota_gaps() -> list[dict]:
+        gaps = official("operator", "aizkraukle").get("/cameras/aizkraukle-park/gaps", window).expect(200)["gaps"]
+        return [gap for gap in gaps if gap["reason"] == "quota"]
+
+    wait_for(lambda: len(quota_gaps()) >= 1, "the drops reported")
+    kept = official("operator", "aizkraukle").get("/cameras/aizkraukle-park/clips", window | {"limit": 100})
+    kept_ends = [clip["end"] for clip in kept.expect(200)["clips"]]
+    dropped_ends = [gap["end"] for gap in quota_gaps()]
+    assert len(kept_ends) + len(dropped_ends) == 6  # every recording either arrived or is an explained gap
+    assert kept_ends and max(dropped_ends) < min(kept_ends)  # the oldest were the ones dropped
