@@ -22,7 +22,7 @@ from chalicelib.domain.audit import NO_SITE, AuditEvent, Outcome
 from chalicelib.domain.audit_chain import GENESIS_HASH, event_hash
 from chalicelib.domain.principal import Principal
 from chalicelib.domain.timeutil import iso
-from chalicelib.store.dynamo import decode_cursor, encode_cursor, from_item, to_item
+from chalicelib.store.dynamo import decode_cursor, encode_cursor, from_item, query_items, to_item
 
 HEAD_SEQ = 0
 BY_TIME_INDEX = "by_time"
@@ -142,16 +142,8 @@ class AuditLog:
 
     def chain(self, site: str) -> Iterator[dict[str, Any]]:
         """Every event of a site's chain as stored, in sequence order (for verification)."""
-        query: dict[str, Any] = {
-            "KeyConditionExpression": Key("site").eq(site) & Key("seq").gt(HEAD_SEQ),
-            "ConsistentRead": True,
-        }
-        while True:
-            page = self._table.query(**query)
-            yield from (stored_event(item) for item in page["Items"])
-            if "LastEvaluatedKey" not in page:
-                return
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        query = {"KeyConditionExpression": Key("site").eq(site) & Key("seq").gt(HEAD_SEQ), "ConsistentRead": True}
+        yield from (stored_event(item) for item in query_items(self._table, query))
 
 
 def stored_event(item: dict[str, Any]) -> dict[str, Any]:

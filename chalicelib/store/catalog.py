@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from chalicelib.domain.catalog import Camera, Gateway, Site
 from chalicelib.domain.timeutil import iso
 from chalicelib.errors import Conflict
-from chalicelib.store.dynamo import from_item, is_condition_failure, to_item
+from chalicelib.store.dynamo import from_item, is_condition_failure, query_items, to_item
 
 BY_SITE_INDEX = "by_site"
 ALL_SITES_INDEX = "all_sites"
@@ -32,17 +32,11 @@ class Catalog:
 
     def site_ids(self) -> list[str]:
         """Every configured site (the scheduled jobs work site by site)."""
-        ids: list[str] = []
-        query: dict[str, Any] = {
+        query = {
             "IndexName": ALL_SITES_INDEX,
             "KeyConditionExpression": Key("directory").eq(SITE_DIRECTORY["directory"]),
         }
-        while True:
-            page = self._sites.query(**query)
-            ids.extend(str(item["site_id"]) for item in page["Items"])
-            if "LastEvaluatedKey" not in page:
-                return ids
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [str(item["site_id"]) for item in query_items(self._sites, query)]
 
     def get_site(self, site_id: str) -> Site | None:
         item = self._sites.get_item(Key={"site_id": site_id}).get("Item")
@@ -113,18 +107,11 @@ class Catalog:
             ExpressionAttributeValues={":now": iso(now), ":beat": to_item(heartbeat)},
         )
 
-    def _query_site(self, table: Any, site_id: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        query: dict[str, Any] = {
-            "IndexName": BY_SITE_INDEX,
-            "KeyConditionExpression": Key("site_id").eq(site_id),
-        }
-        while True:
-            page = table.query(**query)
-            items.extend(from_item(item) for item in page["Items"])
-            if "LastEvaluatedKey" not in page:
-                return items
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    @staticmethod
+    def _query_site(table: Any, site_id: str) -> list[dict[str, Any]]:
+        return list(
+            query_items(table, {"IndexName": BY_SITE_INDEX, "KeyConditionExpression": Key("site_id").eq(site_id)})
+        )
 
     @staticmethod
     def _put_new(table: Any, values: dict[str, Any], key: str, what: str) -> None:

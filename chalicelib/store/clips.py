@@ -12,7 +12,14 @@ from botocore.exceptions import ClientError
 
 from chalicelib.domain.clips import Clip, ClipStatus, SealedFile, VideoFacts
 from chalicelib.domain.timeutil import iso
-from chalicelib.store.dynamo import decode_cursor, encode_cursor, from_item, is_condition_failure, to_item
+from chalicelib.store.dynamo import (
+    decode_cursor,
+    encode_cursor,
+    from_item,
+    is_condition_failure,
+    query_pages,
+    to_item,
+)
 
 # Sparse index keys: an attribute is present only while the clip belongs in that index.
 LISTED_CAMERA = "listed_camera"  # set once indexed, so search never meets unverified footage
@@ -185,12 +192,8 @@ class ClipIndex:
             yield from page
 
     def _pages(self, query: dict[str, Any]) -> Iterator[list[Clip]]:
-        while True:
-            page = self._table.query(**query)
-            yield [_clip(item) for item in page["Items"]]
-            if "LastEvaluatedKey" not in page:
-                return
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for page in query_pages(self._table, query):
+            yield [_clip(item) for item in page]
 
     @staticmethod
     def _judging(clip: Clip) -> Any:

@@ -81,12 +81,18 @@ def is_condition_failure(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
-def query_items(table: Any, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Every item a query matches, page after page, as plain values."""
+def query_pages(table: Any, query: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
+    """The pages of a query's items, as plain values, following LastEvaluatedKey to the end."""
     request = dict(query)
     while True:
         page = table.query(**request)
-        yield from (from_item(item) for item in page["Items"])
+        yield [from_item(item) for item in page["Items"]]
         if "LastEvaluatedKey" not in page:
             return
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def query_items(table: Any, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every item a query matches, page after page, as plain values."""
+    for page in query_pages(table, query):
+        yield from page
