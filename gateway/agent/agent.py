@@ -115,6 +115,7 @@ class Agent:
             config.token,
             timeout_s=config.request_timeout_seconds,
             upload_timeout_s=config.upload_timeout_seconds,
+            proxy=config.proxy,
         )
         self.sources: list[Source] = list(sources) if sources is not None else make_sources(config)
         self._recipient = parse_recipient(config.site_recipient)

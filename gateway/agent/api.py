@@ -9,7 +9,9 @@
     Refused        any other 4xx: a definite "no" that counts toward the clip's refusal budget.
 
 Plain http.client rather than urllib: the PUT must carry exactly the signed headers (urllib adds a
-Content-Type and would send a file body chunked, which S3 refuses for presigned PUTs).
+Content-Type and would send a file body chunked, which S3 refuses for presigned PUTs). Behind a site
+proxy every request goes through a CONNECT tunnel to its host (the API's or S3's); a proxy that refuses
+the tunnel, or cannot reach the host, is a NetworkError like any other outage.
 
 Clips over 100 MB go in parts: `register` answers `multipart` instead of a ticket, `start_multipart`
 starts or resumes the upload with tickets for the parts S3 lacks, `put_part` streams one part from the
@@ -35,6 +37,7 @@ from urllib.parse import quote, urlsplit
 
 from gateway.agent import __version__
 from gateway.agent.clock import parse_iso
+from gateway.agent.config import HttpProxy
 from gateway.agent.spool import Registration, SealedFile
 
 USER_AGENT = f"safe-society-gateway/{__version__}"
@@ -149,8 +152,17 @@ class _Answer:
 
 
 class ArchiveApi:
-    def __init__(self, api_url: str, token: str, *, timeout_s: float = 30.0, upload_timeout_s: float = 300.0) -> None:
+    def __init__(
+        self,
+        api_url: str,
+        token: str,
+        *,
+        timeout_s: float = 30.0,
+        upload_timeout_s: float = 300.0,
+        proxy: HttpProxy | None = None,
+    ) -> None:
         self._base = api_url.rstrip("/")
+        self._proxy = proxy
         self._token = token
         self._timeout_s = timeout_s
         self._upload_timeout_s = upload_timeout_s
@@ -274,11 +286,7 @@ class ArchiveApi:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise Refused(0, "bad_url", f"not an http(s) URL: {url[:200]}")
-        connection = (
-            http.client.HTTPSConnection(parts.hostname, parts.port, timeout=timeout, context=self._tls)
-            if parts.scheme == "https"
-            else http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
-        )
+        connection = self._connection(parts.scheme, parts.hostname, parts.port, timeout)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:
             response = _send(connection, method, target, headers, body)
@@ -288,6 +296,19 @@ class ArchiveApi:
             raise NetworkError(f"{method} {parts.hostname}: {type(error).__name__}: {error}") from error
         finally:
             connection.close()
+
+    def _connection(self, scheme: str, host: str, port: int | None, timeout: float) -> http.client.HTTPConnection:
+        """A connection to host:port, or to the proxy with a tunnel to host:port (opened at `endheaders`)."""
+        via_host, via_port = (host, port) if self._proxy is None else (self._proxy.host, self._proxy.port)
+        connection = (
+            http.client.HTTPSConnection(via_host, via_port, timeout=timeout, context=self._tls)
+            if scheme == "https"
+            else http.client.HTTPConnection(via_host, via_port, timeout=timeout)
+        )
+        if self._proxy is not None:
+            # TLS (for https) is then made with `host` itself, inside the tunnel; Host names `host` too.
+            connection.set_tunnel(host, port, headers=self._proxy.connect_headers())
+        return connection
 
     def _note_clock(self, date_header: str | None, sent: float, received: float) -> None:
         if not date_header:

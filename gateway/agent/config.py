@@ -3,13 +3,14 @@ at once instead of surfacing hours later as lost footage."""
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 # The archive's own patterns (chalicelib.domain): refusing here beats a 400 on every registration.
 CAMERA_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
@@ -29,6 +30,7 @@ _OPTIONAL = _NON_NEGATIVE | {
     "request_timeout_seconds",
     "upload_timeout_seconds",
     "log_level",
+    "proxy_url",
 }
 
 
@@ -54,6 +56,22 @@ class CameraConfig:
     # credentials, so it is left out of repr.
     rtsp_url: str | None = field(default=None, repr=False)
     segment_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class HttpProxy:
+    """The site network's outbound HTTP proxy: every request (API and S3) goes through it as a CONNECT
+    tunnel, so TLS runs end to end between the agent and AWS and the proxy sees only host names."""
+
+    host: str
+    port: int
+    # `user:password` from the URL, if the proxy wants them (sent as Basic auth, to the proxy only).
+    credentials: str | None = field(default=None, repr=False)
+
+    def connect_headers(self) -> dict[str, str]:
+        if self.credentials is None:
+            return {}
+        return {"Proxy-Authorization": "Basic " + base64.b64encode(self.credentials.encode()).decode()}
 
 
 @dataclass(frozen=True)
@@ -87,6 +105,7 @@ class AgentConfig:
     request_timeout_seconds: float = 30.0
     upload_timeout_seconds: float = 300.0
     log_level: str = "INFO"
+    proxy: HttpProxy | None = None
 
     @property
     def gateway_id(self) -> str:
@@ -116,6 +135,8 @@ def parse_config(raw: dict[str, Any]) -> AgentConfig:
     for key in _OPTIONAL & set(raw):
         if key == "log_level":
             optional[key] = _log_level(raw[key])
+        elif key == "proxy_url":
+            optional["proxy"] = _proxy(raw[key])
         elif key == "max_refusals":
             optional[key] = _positive_int(key, raw[key])
         elif key in _NON_NEGATIVE:
@@ -148,6 +169,23 @@ def _api_url(value: Any) -> str:
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise ConfigError("api_url must use https (plain http is allowed only to localhost)")
     return value.rstrip("/")
+
+
+def _proxy(value: Any) -> HttpProxy:
+    # The message never repeats the URL: it may hold the proxy's password.
+    if not isinstance(value, str):
+        raise ConfigError("proxy_url must be a string")
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError as error:
+        raise ConfigError("proxy_url is not a URL") from error
+    if parts.scheme != "http" or not parts.hostname or port is None or parts.path not in ("", "/"):
+        raise ConfigError("proxy_url must be http://[user:password@]host:port (the proxy's own address)")
+    credentials = None
+    if parts.username is not None:
+        credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+    return HttpProxy(parts.hostname, port, credentials)
 
 
 def _is_loopback(host: str) -> bool:

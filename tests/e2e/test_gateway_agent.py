@@ -1,13 +1,20 @@
 """The edge agent against the real local archive: watched folders in, sealed uploads out, exactly once,
-through an uplink outage and a SIGKILL."""
+through uplink outages and SIGKILLs at chosen moments.
+
+The agent reaches the archive through `UplinkProxy` (its `proxy_url`, as behind a site network's proxy),
+so both the API calls and the presigned S3 PUTs cross the uplink the tests cut, watch and stall.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
+import struct
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,10 +25,11 @@ import pytest
 from gateway.clipmaker import make_clip
 from gateway.uplink import sha256_of
 from local.stack import ROOT
-from tests.e2e.uplink_proxy import UplinkProxy
+from tests.uplink_proxy import UplinkProxy
 
 pytestmark = pytest.mark.e2e
 CAMERAS = ("aizkraukle-square", "aizkraukle-park")
+PART_PUT = re.compile(r"^PUT \S*[?&]partNumber=(\d+)\b")
 
 
 @dataclass
@@ -46,11 +54,18 @@ class RunningAgent:
 
 
 @pytest.fixture
-def agent(archive, tmp_path) -> Iterator[Callable[[str], RunningAgent]]:
-    """A configured agent for the Aizkraukle gateway, pointed at `api_url`; stopped after the test."""
+def uplink() -> Iterator[UplinkProxy]:
+    proxy = UplinkProxy()
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture
+def agent(archive, uplink, tmp_path) -> Iterator[Callable[..., RunningAgent]]:
+    """A configured agent for the Aizkraukle gateway, its uplink through `uplink`; killed after the test."""
     started: list[RunningAgent] = []
 
-    def configure(api_url: str, quota_bytes: int = 1_000_000_000) -> RunningAgent:
+    def configure(quota_bytes: int = 1_000_000_000) -> RunningAgent:
         folders = {camera: tmp_path / "nvr" / camera for camera in CAMERAS}
         for folder in folders.values():
             folder.mkdir(parents=True, exist_ok=True)
@@ -58,7 +73,8 @@ def agent(archive, tmp_path) -> Iterator[Callable[[str], RunningAgent]]:
         cameras = "\n".join(f'[[cameras]]\ncamera_id = "{c}"\nwatch_dir = "{f}"\n' for c, f in folders.items())
         config = tmp_path / "gateway.toml"
         config.write_text(
-            f'api_url = "{api_url}"\ntoken = "{archive.gateways["aizkraukle"]["token"]}"\n'
+            f'api_url = "{archive.api_url}"\nproxy_url = "{uplink.url}"\n'
+            f'token = "{archive.gateways["aizkraukle"]["token"]}"\n'
             f'site_recipient = "{archive.gateways["aizkraukle"]["site_recipient"]}"\n'
             f'spool_dir = "{spool}"\nquota_bytes = {quota_bytes}\nmax_clip_age_days = 7\nheartbeat_seconds = 2\n'
             "poll_seconds = 0.3\nsettle_seconds = 0.5\nquarantine_after_seconds = 1\n"
@@ -84,9 +100,15 @@ def drop_clip(folder: Path, name: str, ended_ago: timedelta) -> str:
 
 
 def indexed_hashes(official, camera_id: str) -> list[str]:
-    window = {"from": (datetime.now(UTC) - timedelta(hours=1)).isoformat(), "limit": 100}
-    clips = official("operator", "aizkraukle").get(f"/cameras/{camera_id}/clips", window).expect(200)["clips"]
-    return [clip["sha256"] for clip in clips]
+    """The sha256 of every clip of the camera indexed with a recording from the last three hours."""
+    query: dict[str, object] = {"from": (datetime.now(UTC) - timedelta(hours=3)).isoformat(), "limit": 100}
+    hashes: list[str] = []
+    while True:
+        page = official("operator", "aizkraukle").get(f"/cameras/{camera_id}/clips", query).expect(200)
+        hashes += [clip["sha256"] for clip in page["clips"]]
+        if not page.get("cursor"):
+            return hashes
+        query["cursor"] = page["cursor"]
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 90) -> None:
@@ -103,8 +125,13 @@ def spool_is_empty(running: RunningAgent) -> bool:
     return pending.exists() and not any(pending.iterdir())
 
 
-def test_watched_folder_clips_arrive_sealed_exactly_once_and_corrupt_ones_become_gaps(agent, archive, official):
-    running = agent(archive.api_url)
+def sealed_in_spool(running: RunningAgent) -> int:
+    pending = running.spool / "pending"
+    return len(list(pending.glob("*.json"))) if pending.exists() else 0
+
+
+def test_watched_folder_clips_arrive_sealed_exactly_once_and_corrupt_ones_become_gaps(agent, archive, official, uplink):
+    running = agent()
     sent = [
         drop_clip(running.folders["aizkraukle-square"], f"seg-{n}.mp4", timedelta(minutes=20 - n)) for n in range(3)
     ]
@@ -116,67 +143,130 @@ def test_watched_folder_clips_arrive_sealed_exactly_once_and_corrupt_ones_become
     running.start()
     wait_for(lambda: set(sent) <= set(indexed_hashes(official, "aizkraukle-square")), "all clips indexed")
     wait_for(lambda: spool_is_empty(running), "the spool emptied")
-    gaps = official("operator", "aizkraukle").get(
-        "/cameras/aizkraukle-park/gaps", {"from": (datetime.now(UTC) - timedelta(hours=2)).isoformat()}
-    )
 
+    def gap_reasons() -> list[str]:
+        window = {"from": (datetime.now(UTC) - timedelta(hours=2)).isoformat()}
+        gaps = official("operator", "aizkraukle").get("/cameras/aizkraukle-park/gaps", window).expect(200)["gaps"]
+        return [gap["reason"] for gap in gaps]
+
+    wait_for(lambda: "corrupt" in gap_reasons(), "the corrupt file reported as a gap")
     assert sorted(indexed_hashes(official, "aizkraukle-square")).count(sent[0]) == 1
-    assert "corrupt" in [gap["reason"] for gap in gaps.expect(200)["gaps"]]
     assert not any(running.folders["aizkraukle-square"].iterdir())  # plaintext gone from the box
+    assert len(uplink.sent(r"^PUT ")) == 3  # the S3 PUTs crossed the uplink too, once each
 
 
-def test_clips_recorded_during_an_uplink_outage_arrive_once_it_is_back(agent, archive, official):
-    proxy = UplinkProxy(int(archive.api_url.rsplit(":", 1)[1]))
-    try:
-        running = agent(f"http://127.0.0.1:{proxy.port}")
-        running.start()
-        proxy.cut()
-        during = [
-            drop_clip(running.folders["aizkraukle-park"], f"out-{n}.mp4", timedelta(minutes=40 - n)) for n in range(3)
-        ]
-        wait_for(lambda: len(list((running.spool / "pending").glob("*.json"))) >= 3, "clips sealed into the spool")
-        assert not set(during) & set(indexed_hashes(official, "aizkraukle-park"))
-
-        proxy.restore()
-        wait_for(lambda: set(during) <= set(indexed_hashes(official, "aizkraukle-park")), "backlog uploaded")
-        wait_for(lambda: spool_is_empty(running), "the spool emptied")
-    finally:
-        proxy.close()
-
-    hashes = indexed_hashes(official, "aizkraukle-park")
-    assert all(hashes.count(sha) == 1 for sha in during)
-
-
-def test_an_agent_killed_mid_run_loses_and_doubles_nothing(agent, archive, official):
-    running = agent(archive.api_url)
-    sent = [
-        drop_clip(running.folders["aizkraukle-square"], f"kill-{n}.mp4", timedelta(minutes=50 - n)) for n in range(4)
-    ]
-
+def test_clips_recorded_while_the_uplink_is_cut_mid_put_arrive_once_it_is_back(agent, official, uplink):
+    running = agent()
+    in_flight = uplink.stall(r"^PUT ")  # the first S3 PUT is on the wire when the link dies
     running.start()
-    wait_for(lambda: (running.spool / "pending").exists() and any((running.spool / "pending").iterdir()), "work begun")
-    running.stop(signal.SIGKILL)
-    running.start()
-    wait_for(lambda: set(sent) <= set(indexed_hashes(official, "aizkraukle-square")), "all clips indexed")
+    before = [drop_clip(running.folders["aizkraukle-park"], f"pre-{n}.mp4", timedelta(minutes=40 - n)) for n in (0, 1)]
+    assert in_flight.wait(60), "no PUT began"
+    uplink.cut()
+    during = [drop_clip(running.folders["aizkraukle-park"], f"out-{n}.mp4", timedelta(minutes=35 - n)) for n in (0, 1)]
+    wait_for(lambda: sealed_in_spool(running) >= 3, "clips sealed into the spool while the link is down")
+    assert not set(before + during) & set(indexed_hashes(official, "aizkraukle-park"))
+
+    uplink.restore()
+    wait_for(lambda: set(before + during) <= set(indexed_hashes(official, "aizkraukle-park")), "backlog uploaded")
     wait_for(lambda: spool_is_empty(running), "the spool emptied")
 
-    hashes = indexed_hashes(official, "aizkraukle-square")
+    hashes = indexed_hashes(official, "aizkraukle-park")
+    assert all(hashes.count(sha) == 1 for sha in before + during)
+
+
+# Where the agent dies: the uplink is held so that the kill lands at that very step of a clip's way.
+KILL_POINTS = {
+    "after_sealing": None,  # the uplink is down: the clip waits sealed in the spool
+    "during_the_put": r"^PUT ",  # S3 has the request's start, not its end
+    "after_the_put_before_confirmation": r"^GET /gateway/clips/",  # S3 has the clip; the agent does not know
+}
+
+
+@pytest.mark.parametrize("moment", KILL_POINTS)
+def test_an_agent_killed_at_each_step_loses_and_doubles_nothing(agent, official, uplink, moment):
+    running = agent()
+    camera = "aizkraukle-square"
+    minutes = {name: 90 + 10 * n for n, name in enumerate(KILL_POINTS)}[moment]  # each run its own recordings
+    held = None
+    if KILL_POINTS[moment] is None:
+        uplink.cut()
+    else:
+        held = uplink.stall(KILL_POINTS[moment])
+    sent = [drop_clip(running.folders[camera], f"{moment}-{n}.mp4", timedelta(minutes=minutes - n)) for n in range(3)]
+
+    running.start()
+    if held is None:
+        wait_for(lambda: sealed_in_spool(running) == 3, "clips sealed")
+    else:
+        assert held.wait(60), f"the agent never reached {moment}"
+    running.stop(signal.SIGKILL)
+    uplink.cut()  # the held request dies with the link …
+    uplink.restore()  # … which is back for the restarted agent
+    running.start()
+    wait_for(lambda: set(sent) <= set(indexed_hashes(official, camera)), "all clips indexed")
+    wait_for(lambda: spool_is_empty(running), "the spool emptied")
+
+    hashes = indexed_hashes(official, camera)
     assert all(hashes.count(sha) == 1 for sha in sent)
+    assert not any(running.folders[camera].iterdir())
 
 
-def test_a_full_spool_drops_the_oldest_clips_and_the_gap_is_visible(agent, archive, official):
-    proxy = UplinkProxy(int(archive.api_url.rsplit(":", 1)[1]))
-    try:
-        proxy.cut()  # nothing leaves the box, so the spool fills
-        running = agent(f"http://127.0.0.1:{proxy.port}", quota_bytes=60_000)
-        running.start()
-        for n in range(6):  # ~20 kB sealed each: three fit
-            drop_clip(running.folders["aizkraukle-park"], f"full-{n}.mp4", timedelta(minutes=70 - n))
-        wait_for(lambda: not any(running.folders["aizkraukle-park"].iterdir()), "every clip taken")
-        proxy.restore()
-        wait_for(lambda: spool_is_empty(running), "the spool drained")
-    finally:
-        proxy.close()
+def parts_sent(uplink: UplinkProxy) -> list[int]:
+    """The part numbers of every part PUT through the uplink, in the order they went."""
+    return [int(match[1]) for line in uplink.sent(PART_PUT.pattern) if (match := PART_PUT.search(line))]
+
+
+def test_a_200_mb_clip_killed_half_way_through_its_parts_resumes_without_resending_stored_ones(
+    agent, archive, official, uplink, tmp_path
+):
+    running = agent()
+    staging = tmp_path / "big.mp4"
+    make_clip(staging, seconds=2, width=320, height=240, fps=10, label="big")
+    padding = 200_000_000 - staging.stat().st_size
+    with staging.open("ab") as grown:  # a real recording grown to 200 MB with an ISO-BMFF `free` box
+        grown.write(struct.pack(">I4s", padding, b"free"))
+        grown.write(bytes(padding - 8))
+    sha = sha256_of(staging)
+    ended = (datetime.now(UTC) - timedelta(minutes=150)).timestamp()
+    os.utime(staging, (ended, ended))
+    half_way = uplink.stall(r"^PUT \S*[?&]partNumber=7\b")
+
+    staging.rename(running.folders["aizkraukle-park"] / "big.mp4")
+    running.start()
+    assert half_way.wait(120), "part 7 was never sent"
+    running.stop(signal.SIGKILL)
+    before_kill = parts_sent(uplink)
+    uplink.cut()
+    uplink.restore()
+    running.start()
+    wait_for(lambda: sha in indexed_hashes(official, "aizkraukle-park"), "the 200 MB clip indexed", timeout_s=240)
+    wait_for(lambda: spool_is_empty(running), "the spool emptied")
+
+    every_put = Counter(parts_sent(uplink))
+    assert before_kill == [1, 2, 3, 4, 5, 6, 7]
+    assert sorted(every_put) == list(range(1, max(every_put) + 1)) and max(every_put) >= 12  # 16 MiB parts
+    # Only the part cut off by the kill went twice; the six S3 held were never sent again.
+    assert {number: count for number, count in every_put.items() if count > 1} == {7: 2}
+    clip = (
+        official("investigator", "aizkraukle")
+        .get(
+            "/cameras/aizkraukle-park/clips",
+            {"from": (datetime.now(UTC) - timedelta(minutes=155)).isoformat(), "limit": 100},
+        )
+        .expect(200)["clips"]
+    )
+    assert [c["size"] for c in clip if c["sha256"] == sha] == [200_000_000]
+
+
+def test_a_full_spool_drops_the_oldest_clips_and_the_gap_is_visible(agent, official, uplink):
+    uplink.cut()  # nothing leaves the box, so the spool fills
+    running = agent(quota_bytes=60_000)
+    running.start()
+    for n in range(6):  # ~20 kB sealed each: three fit
+        drop_clip(running.folders["aizkraukle-park"], f"full-{n}.mp4", timedelta(minutes=70 - n))
+    wait_for(lambda: not any(running.folders["aizkraukle-park"].iterdir()), "every clip taken")
+    uplink.restore()
+    wait_for(lambda: spool_is_empty(running), "the spool drained")
     # This test's six recordings ended 70 to 65 minutes ago.
     window = {
         "from": (datetime.now(UTC) - timedelta(minutes=75)).isoformat(),

@@ -16,7 +16,9 @@ import pytest
 
 from gateway.agent.agent import Backoff
 from gateway.agent.api import ArchiveApi, NetworkError, Refused, Unauthorized, UploadExpired, UploadTicket
+from gateway.agent.config import HttpProxy
 from gateway.agent.spool import Registration, SealedFile
+from tests.uplink_proxy import UplinkProxy
 
 REGISTRATION = Registration("cam-a", "2026-11-25T14:00:00.000Z", "2026-11-25T14:00:01.000Z", 10, "ab" * 32)
 SEALED = SealedFile(99, "cd" * 32)
@@ -64,8 +66,15 @@ def scripted() -> Iterator[Scripted]:
     server.server.server_close()
 
 
-def api_for(server: Scripted) -> ArchiveApi:
-    return ArchiveApi(server.url + "/api/", "gw-a.secret", timeout_s=2, upload_timeout_s=2)
+@pytest.fixture
+def proxy() -> Iterator[UplinkProxy]:
+    running = UplinkProxy()
+    yield running
+    running.close()
+
+
+def api_for(server: Scripted, proxy: HttpProxy | None = None) -> ArchiveApi:
+    return ArchiveApi(server.url + "/api/", "gw-a.secret", timeout_s=2, upload_timeout_s=2, proxy=proxy)
 
 
 @pytest.mark.parametrize("status", [408, 429, 500, 502, 503])
@@ -159,3 +168,39 @@ def test_backoff_is_full_jitter_doubling_up_to_the_cap() -> None:
     assert max(delays) <= 300  # … never past the cap
     backoff.reset()
     assert backoff.next_delay() <= 1.0
+
+
+def test_behind_a_site_proxy_api_calls_and_puts_go_through_tunnels_to_their_hosts(
+    scripted: Scripted, proxy: UplinkProxy, tmp_path: Path
+) -> None:
+    sealed = tmp_path / "clip.age"
+    sealed.write_bytes(b"y" * 99)
+    ticket = UploadTicket(scripted.url + "/bucket/k?sig=2", "PUT", {"Content-Type": "application/octet-stream"}, None)
+    scripted.script += [(204, b""), (200, b"")]
+    api = api_for(scripted, HttpProxy("127.0.0.1", proxy.port, "town hall:pa:ss"))
+
+    api.heartbeat({"spool_clips": 0})
+    api.put(ticket, sealed)
+
+    archive_host = scripted.url.removeprefix("http://")
+    assert [connect.target for connect in proxy.connects] == [archive_host, archive_host]
+    # The proxy's credentials go to the proxy alone, in the CONNECT; the archive sees only its own headers.
+    assert proxy.connects[0].headers["Proxy-Authorization"] == "Basic dG93biBoYWxsOnBhOnNz"
+    assert proxy.requests == ["POST /api/gateway/heartbeat HTTP/1.1", "PUT /bucket/k?sig=2 HTTP/1.1"]
+    (_, _, api_headers, _), (_, _, put_headers, put_body) = scripted.seen
+    assert api_headers["Host"] == put_headers["Host"] == archive_host  # the signed host, not the proxy's
+    assert not any(key.lower().startswith("proxy-") for key in [*api_headers, *put_headers])
+    assert put_body == b"y" * 99
+
+
+@pytest.mark.parametrize("down", ["cut", "refused"])
+def test_a_proxy_that_is_down_or_refuses_the_tunnel_is_an_outage(
+    scripted: Scripted, proxy: UplinkProxy, down: str
+) -> None:
+    if down == "cut":
+        proxy.cut()
+    else:
+        proxy.refuse_with = 407
+    with pytest.raises(NetworkError, match="ConnectionRefused" if down == "cut" else "407"):
+        api_for(scripted, HttpProxy("127.0.0.1", proxy.port)).heartbeat({})
+    assert scripted.seen == []

@@ -101,6 +101,9 @@ def test_the_example_config_refuses_to_start_until_filled_in(tmp_path: Path) -> 
         ({"site_recipient": "age1notakey"}, "site_recipient"),
         ({"spool_dir": "spool"}, "absolute"),
         ({"quota_bytes": 0}, "quota_bytes"),
+        ({"proxy_url": "https://proxy.example.lv:3128"}, "proxy_url"),
+        ({"proxy_url": "http://proxy.example.lv"}, "proxy_url"),
+        ({"proxy_url": "http://proxy.example.lv:3128/path"}, "proxy_url"),
         ({"cameras": [{"camera_id": "Cam A", "watch_dir": "/srv/a"}]}, "camera_id"),
         (
             {"cameras": [{"camera_id": "cam-a", "watch_dir": "/srv"}, {"camera_id": "cam-b", "watch_dir": "/srv/b"}]},
@@ -187,3 +190,23 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(site: Site,
     assert files_under(site.watch_dir("cam-a")) == files_under(site.watch_dir("cam-b")) == []
     assert files_under(site.config.spool_dir / "pending") == []
     assert not any(is_temp(path) for path in files_under(site.config.spool_dir))
+
+
+def test_a_proxy_url_with_credentials_is_parsed_and_its_password_never_shown(site: Site) -> None:
+    raw = {
+        "api_url": site.config.api_url,
+        "token": site.config.token,
+        "site_recipient": site.config.site_recipient,
+        "spool_dir": str(site.config.spool_dir),
+        "quota_bytes": 1000,
+        "max_clip_age_days": 7,
+        "cameras": [{"camera_id": "cam-a", "watch_dir": "/srv/a"}],
+        "proxy_url": "http://gateway%40aiz:s3cr%3At@10.0.0.1:3128",
+    }
+    config = parse_config(raw)
+    assert config.proxy is not None and (config.proxy.host, config.proxy.port) == ("10.0.0.1", 3128)
+    assert config.proxy.connect_headers() == {"Proxy-Authorization": "Basic Z2F0ZXdheUBhaXo6czNjcjp0"}
+    assert "s3cr" not in repr(config)
+    with pytest.raises(ConfigError) as refused:
+        parse_config(raw | {"proxy_url": "ftp://gateway:s3cr3t@10.0.0.1:21"})
+    assert "s3cr3t" not in str(refused.value)

@@ -1,0 +1,170 @@
+"""The gateway's uplink for tests: an HTTP CONNECT proxy on 127.0.0.1, as a site network's proxy is.
+
+Every request of an agent configured with `proxy_url` (the API's and the presigned S3 PUTs alike) goes
+through it, so a test can cut the whole uplink and restore it, read which requests went out (the first
+line of each tunnel: plain HTTP locally), and stall one chosen request to kill the agent in the middle of it.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+from contextlib import suppress
+from dataclasses import dataclass, field
+
+from local.processes import free_port
+
+_CONNECT = re.compile(rb"^CONNECT ([^\s:]+):(\d+) HTTP/1\.[01]\r\n")
+_HEAD_LIMIT = 16384
+
+
+@dataclass
+class Connect:
+    target: str
+    headers: dict[str, str]
+
+
+@dataclass
+class _Stall:
+    pattern: re.Pattern[str]
+    reached: threading.Event = field(default_factory=threading.Event)
+
+
+class UplinkProxy:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.connects: list[Connect] = []
+        self.requests: list[str] = []  # the request line of every tunnel, in the order they began
+        self.refuse_with: int | None = None  # answer CONNECTs with this status instead (e.g. 407)
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._stalls: list[_Stall] = []
+        self._listener: socket.socket | None = None
+        self.restore()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def restore(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen()
+        with self._lock:
+            self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        """Refuse new connections and break the open ones, as a dead uplink does."""
+        with self._lock:
+            listener, self._listener = self._listener, None
+            sockets, self._sockets = self._sockets, []
+        for sock in [listener, *sockets]:
+            if sock is not None:
+                with suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+
+    def close(self) -> None:
+        self.cut()
+
+    def stall(self, request_line: str) -> threading.Event:
+        """Hold the next request whose request line matches the regex: it is taken in and never passed on
+        nor answered (until `cut`). The event is set once such a request has arrived."""
+        stall = _Stall(re.compile(request_line))
+        with self._lock:
+            self._stalls.append(stall)
+        return stall.reached
+
+    def sent(self, request_line: str) -> list[str]:
+        """The request lines so far that match the regex."""
+        pattern = re.compile(request_line)
+        with self._lock:
+            return [line for line in self.requests if pattern.search(line)]
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # cut
+            if self._track(client):
+                threading.Thread(target=self._tunnel, args=(client,), daemon=True).start()
+
+    def _track(self, sock: socket.socket) -> bool:
+        with self._lock:
+            if self._listener is None:  # cut meanwhile
+                sock.close()
+                return False
+            self._sockets.append(sock)
+            return True
+
+    def _tunnel(self, client: socket.socket) -> None:
+        opened = [client]
+        with suppress(OSError):
+            if self._pass_on(client, opened):
+                return  # stalled: its sockets stay open until cut
+        with self._lock:
+            self._sockets = [sock for sock in self._sockets if sock not in opened]
+        for sock in opened:
+            sock.close()
+
+    def _pass_on(self, client: socket.socket, opened: list[socket.socket]) -> bool:
+        """Serve one CONNECT tunnel; True if its request was stalled."""
+        head = _read_head(client)
+        connect = _CONNECT.match(head)
+        if connect is None:
+            client.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+            return False
+        target = (connect[1].decode(), int(connect[2]))
+        with self._lock:
+            self.connects.append(Connect(f"{target[0]}:{target[1]}", _headers_of(head)))
+        if self.refuse_with is not None:
+            client.sendall(f"HTTP/1.1 {self.refuse_with} Refused\r\nContent-Length: 0\r\n\r\n".encode())
+            return False
+        upstream = socket.create_connection(target, timeout=10)
+        opened.append(upstream)
+        if not self._track(upstream):
+            return False
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        first = client.recv(65536)
+        line = first.split(b"\r\n", 1)[0].decode(errors="replace")
+        with self._lock:
+            self.requests.append(line)
+            stall = next((s for s in self._stalls if s.pattern.search(line)), None)
+            if stall is not None:
+                self._stalls.remove(stall)
+        if stall is not None:
+            stall.reached.set()
+            return True  # held: the client waits for an answer that never comes
+        upstream.sendall(first)
+        back = threading.Thread(target=_pump, args=(upstream, client), daemon=True)
+        back.start()
+        _pump(client, upstream)
+        back.join()
+        return False
+
+
+def _read_head(sock: socket.socket) -> bytes:
+    head = b""
+    while b"\r\n\r\n" not in head and len(head) < _HEAD_LIMIT:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        head += chunk
+    return head
+
+
+def _headers_of(head: bytes) -> dict[str, str]:
+    lines = head.decode(errors="replace").split("\r\n")[1:]
+    return dict(line.split(": ", 1) for line in lines if ": " in line)
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    with suppress(OSError):
+        while chunk := source.recv(65536):
+            sink.sendall(chunk)
+    with suppress(OSError):
+        sink.shutdown(socket.SHUT_WR)
