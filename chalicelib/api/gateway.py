@@ -21,14 +21,14 @@ gateway_api = Blueprint(__name__)
 def register_clip() -> Response:
     request = gateway_api.current_request
     result = wiring.intake().register(current_principal(gateway_api), parse_body(request, Registration), wiring.now())
-    body: dict[str, Any] = gateway_clip_view(result.clip)
+    body: dict[str, Any] = gateway_clip_view(result.clip, result.clip.received)
     body["upload"] = dataclasses.asdict(result.upload) if result.upload else None
     return json_response(body, 201 if result.created else 200)
 
 
 @api_route(gateway_api, "/gateway/clips/{clip_id}", authorizer=gateway_auth)
 def clip_state(clip_id: str) -> Response:
-    return json_response(gateway_clip_view(wiring.intake().clip_state(current_principal(gateway_api), clip_id)))
+    return json_response(wiring.intake().gateway_report(current_principal(gateway_api), clip_id))
 
 
 @api_route(gateway_api, "/gateway/clips/{clip_id}/multipart", methods=("POST",), authorizer=gateway_auth)

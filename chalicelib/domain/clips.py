@@ -188,6 +188,10 @@ class Clip(BaseModel):
         return self.sealed.size if self.sealed else self.size
 
     @property
+    def upload_sha256(self) -> str:
+        return self.sealed.sha256 if self.sealed else self.sha256
+
+    @property
     def received(self) -> bool:
         """The archive holds the bytes (or has judged them): the gateway may delete its copy."""
         return self.status in (ClipStatus.UPLOADED, ClipStatus.INDEXED, ClipStatus.QUARANTINED)

@@ -192,6 +192,20 @@ class Intake:
             key, clip.sealed.sha256, clip.sealed.size, SEALED_CONTENT_TYPE, self._upload_ttl, now
         )
 
+    def gateway_report(self, principal: Principal, clip_id: str) -> dict[str, Any]:
+        """The gateway's view of its clip, `received` as soon as S3 holds exactly the bytes registered.
+
+        Not only once ingest has taken them in: S3 has verified the signed checksum, and a copy the
+        gateway kept could not change ingest's verdict. So the gateway's spool empties at the pace of its
+        uplink, not of the archive's processing.
+        """
+        clip = self.clip_state(principal, clip_id)
+        received = clip.received or (
+            clip.status == ClipStatus.REGISTERED
+            and self._objects.holds(clip.upload_key, clip.upload_size, clip.upload_sha256)
+        )
+        return gateway_clip_view(clip, received)
+
     def clip_state(self, principal: Principal, clip_id: str) -> Clip:
         gateway = self._gateway(principal)
         clip = self._index.get(clip_id)
@@ -245,13 +259,13 @@ def part_sizes(total: int, part_size: int) -> list[int]:
     return [part_size] * full + ([rest] if rest else [])
 
 
-def gateway_clip_view(clip: Clip) -> dict[str, Any]:
+def gateway_clip_view(clip: Clip, received: bool) -> dict[str, Any]:
     """What a gateway may know of its clip: enough to decide whether to delete its copy."""
     return {
         "clip_id": clip.clip_id,
         "camera_id": clip.camera_id,
         "status": clip.status.value,
-        "received": clip.received,
+        "received": received,
         "multipart": clip.status == ClipStatus.REGISTERED and clip.upload_size > MULTIPART_ABOVE,
         "sha256": clip.sha256,
         "quarantine_reason": clip.quarantine_reason,

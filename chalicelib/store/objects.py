@@ -62,7 +62,7 @@ class ClipObjects:
         self, key: str, sha256_hex: str, size: int, content_type: str, ttl: timedelta, now: datetime
     ) -> UploadTicket:
         """A presigned PUT with encryption, length and checksum signed in: real S3 refuses anything else."""
-        checksum = base64.b64encode(bytes.fromhex(sha256_hex)).decode()
+        checksum = _checksum(sha256_hex)
         url = self._s3.generate_presigned_url(
             "put_object",
             Params={
@@ -84,6 +84,21 @@ class ClipObjects:
             "x-amz-server-side-encryption-aws-kms-key-id": self._kms_key_arn,
         }
         return UploadTicket(url=url, method="PUT", headers=headers, expires_at=iso(now + ttl))
+
+    def holds(self, key: str, size: int, sha256_hex: str) -> bool:
+        """Whether the key's current object has `size` bytes and, if S3 reports its SHA-256, this one.
+
+        A presigned PUT signs the checksum in, so S3 verified it on receipt and reports it here; an object
+        stored without one (a multipart upload's, whose parts carry none) is judged by its size.
+        """
+        try:
+            head = self._s3.head_object(Bucket=self._bucket, Key=key, ChecksumMode="ENABLED")
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                return False
+            raise
+        reported = head.get("ChecksumSHA256")
+        return head.get("ContentLength") == size and reported in (None, _checksum(sha256_hex))
 
     def start_multipart(self, key: str, content_type: str) -> str:
         """A multipart upload for a large clip (encrypted like any other); its upload id."""
@@ -205,6 +220,11 @@ class ClipObjects:
                     continue
                 changed += 1
         return changed
+
+
+def _checksum(sha256_hex: str) -> str:
+    """S3's form of a SHA-256 (x-amz-checksum-sha256): base64 of the digest."""
+    return base64.b64encode(bytes.fromhex(sha256_hex)).decode()
 
 
 def copy_hashing(body: Any, sink: IO[bytes]) -> StoredBytes:

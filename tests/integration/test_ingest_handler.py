@@ -131,3 +131,30 @@ def test_nvr_layouts_and_codecs_are_indexed(site, tmp_path, codec, layout):
     indexed = wiring.clip_index().get(clip_id)
     assert indexed.status == "indexed", indexed.quarantine_reason
     assert indexed.video.codec == codec
+
+
+def test_a_gateway_may_delete_its_copy_once_s3_holds_the_registered_bytes_before_ingest(site, tmp_path):
+    path = tmp_path / "clip.mp4"
+    make_clip(path, seconds=2, width=320, height=240, fps=10)
+    data = path.read_bytes()
+    end = NOW - timedelta(seconds=30)
+    registration = Registration(
+        camera_id="cam-1", start=end - timedelta(seconds=2), end=end, size=len(data), sha256=sha256_of(path)
+    )
+    clip = wiring.intake().register(site, registration, NOW).clip
+    s3, bucket = boto3.client("s3"), wiring.get_settings().clips_bucket
+
+    def report() -> dict:
+        return wiring.intake().gateway_report(site, clip.clip_id)
+
+    assert report()["received"] is False  # nothing there yet
+    s3.put_object(Bucket=bucket, Key=clip.object_key, Body=data[:-1])
+    assert report()["received"] is False  # cut short
+    altered = data[:-1] + bytes([data[-1] ^ 1])
+    s3.put_object(Bucket=bucket, Key=clip.object_key, Body=altered, ChecksumAlgorithm="SHA256")
+    assert report()["received"] is False  # as long, but S3 reports the SHA-256 of other bytes
+    s3.put_object(Bucket=bucket, Key=clip.object_key, Body=data, ChecksumAlgorithm="SHA256")
+    assert report() | {"status": "registered", "received": True} == report()  # before ingest has judged it
+
+    invoke_ingest([s3_event(clip.object_key, bucket)])
+    assert report()["status"] == "indexed" and report()["received"] is True
