@@ -7,6 +7,7 @@ so both the API calls and the presigned S3 PUTs cross the uplink the tests cut, 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -22,9 +23,11 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib.media.video import InvalidVideo, MediaLimits, probe
 from gateway.clipmaker import make_clip
 from gateway.uplink import sha256_of
 from local.stack import ROOT
+from tests.rtsp_camera import needs_camera
 from tests.uplink_proxy import UplinkProxy
 
 pytestmark = pytest.mark.e2e
@@ -65,12 +68,19 @@ def agent(archive, uplink, tmp_path) -> Iterator[Callable[..., RunningAgent]]:
     """A configured agent for the Aizkraukle gateway, its uplink through `uplink`; killed after the test."""
     started: list[RunningAgent] = []
 
-    def configure(quota_bytes: int = 1_000_000_000) -> RunningAgent:
+    def configure(quota_bytes: int = 1_000_000_000, rtsp: dict[str, str] | None = None) -> RunningAgent:
+        """`rtsp`: camera id → RTSP URL of cameras the agent records itself, in 2 s segments."""
         folders = {camera: tmp_path / "nvr" / camera for camera in CAMERAS}
         for folder in folders.values():
             folder.mkdir(parents=True, exist_ok=True)
         spool = tmp_path / "spool"
         cameras = "\n".join(f'[[cameras]]\ncamera_id = "{c}"\nwatch_dir = "{f}"\n' for c, f in folders.items())
+        for camera_id, url in (rtsp or {}).items():
+            folders[camera_id] = tmp_path / "rtsp" / camera_id
+            cameras += (
+                f'[[cameras]]\ncamera_id = "{camera_id}"\nwatch_dir = "{folders[camera_id]}"\n'
+                f'rtsp_url = "{url}"\nsegment_seconds = 2\n'
+            )
         config = tmp_path / "gateway.toml"
         config.write_text(
             f'api_url = "{archive.api_url}"\nproxy_url = "{uplink.url}"\n'
@@ -277,9 +287,56 @@ def test_a_full_spool_drops_the_oldest_clips_and_the_gap_is_visible(agent, offic
         gaps = official("operator", "aizkraukle").get("/cameras/aizkraukle-park/gaps", window).expect(200)["gaps"]
         return [gap for gap in gaps if gap["reason"] == "quota"]
 
-    wait_for(lambda: len(quota_gaps()) >= 1, "the drops reported")
-    kept = official("operator", "aizkraukle").get("/cameras/aizkraukle-park/clips", window | {"limit": 100})
-    kept_ends = [clip["end"] for clip in kept.expect(200)["clips"]]
+    def kept_ends() -> list[str]:
+        kept = official("operator", "aizkraukle").get("/cameras/aizkraukle-park/clips", window | {"limit": 100})
+        return [clip["end"] for clip in kept.expect(200)["clips"]]
+
+    # Every recording either arrives (once ingest has indexed it) or is an explained gap.
+    wait_for(lambda: len(kept_ends()) + len(quota_gaps()) == 6, "all six recordings accounted for")
     dropped_ends = [gap["end"] for gap in quota_gaps()]
-    assert len(kept_ends) + len(dropped_ends) == 6  # every recording either arrived or is an explained gap
-    assert kept_ends and max(dropped_ends) < min(kept_ends)  # the oldest were the ones dropped
+    assert dropped_ends and kept_ends() and max(dropped_ends) < min(kept_ends())  # the oldest were dropped
+
+
+@needs_camera
+def test_an_rtsp_camera_recorded_through_a_sigkill_mid_segment_arrives_whole_and_once(agent, official, camera):
+    camera_id = "aizkraukle-station"
+    running = agent(rtsp={camera_id: camera.url})
+    began = datetime.now(UTC)
+
+    def recorded() -> list[dict]:
+        """This test's clips of the camera, oldest first."""
+        window = {"from": (began - timedelta(seconds=30)).isoformat(), "limit": 100}
+        clips = official("operator", "aizkraukle").get(f"/cameras/{camera_id}/clips", window).expect(200)["clips"]
+        return sorted(clips, key=lambda clip: clip["start"])
+
+    def a_second_into_the_next_segment() -> bool:
+        """The segment ffmpeg is recording holds a second of video already."""
+        for segment in running.folders[camera_id].glob("*.mp4"):
+            # Taken by the agent meanwhile, or ending in a fragment still being written: look again.
+            with contextlib.suppress(FileNotFoundError, InvalidVideo):
+                newer = segment.stat().st_mtime > recorded_until.timestamp()
+                if newer and probe(segment, MediaLimits()).duration_s >= 1:
+                    return True
+        return False
+
+    running.start()
+    wait_for(lambda: len(recorded()) >= 2, "two segments recorded and indexed")
+    recorded_until = datetime.fromisoformat(recorded()[-1]["end"])
+    wait_for(a_second_into_the_next_segment, "a second into the next segment")
+    killed_at = datetime.now(UTC)
+    running.stop(signal.SIGKILL)  # in the middle of a segment: ffmpeg, told by the kernel, finishes it
+    running.start()
+    wait_for(lambda: sum(datetime.fromisoformat(c["start"]) > killed_at for c in recorded()) >= 2, "recording resumed")
+    running.stop()  # SIGTERM: ffmpeg finishes the segment under way, which the next start takes
+
+    clips = recorded()
+    spans = [(datetime.fromisoformat(c["start"]), datetime.fromisoformat(c["end"])) for c in clips]
+    breaks = [(later[0] - earlier[1]).total_seconds() for earlier, later in zip(spans, spans[1:], strict=False)]
+    assert len({c["sha256"] for c in clips}) == len(clips)  # none doubled
+    assert min(breaks) > -0.25  # none overlapping
+    # Nothing lost while the agent ran: segments follow each other; the one longer break is the restart.
+    assert sorted(breaks)[-2] < 0.25 and max(breaks) < 15, breaks
+    lengths = [(end - start).total_seconds() for start, end in spans]
+    assert all(0 < length <= 3.5 for length in lengths), lengths  # whole segments, the one cut by the kill shorter
+    under_way = max(n for n, (start, _) in enumerate(spans) if start < killed_at)
+    assert lengths[under_way] >= 1  # what the segment under way had recorded before the kill arrived too
