@@ -604,6 +604,8 @@ class Agent:
             with self._lock:
                 self.spool.remove_clip(record.name)
                 self._state.last_upload_at = iso(now)
+                self._state.uploaded_clips += 1
+                self._state.uploaded_bytes += record.sealed.size
                 self.spool.save_state(self._state)
             event(
                 log,

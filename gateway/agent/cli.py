@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import json
 import logging
 import signal
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import TextIO
+from typing import Any, TextIO
 
 from gateway.agent.config import AgentConfig, ConfigError, load_config
 from gateway.agent.logs import event, setup_logging
 from gateway.agent.spool import Spool, SpoolError
-from gateway.agent.status import render_status, status_report
+from gateway.agent.status import follow, render_status, status_report
 
 log = logging.getLogger("gateway.agent")
 LOCK_FILE = "agent.lock"
@@ -30,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     status = commands.add_parser("status", help="print what the spool holds")
     status.add_argument("--config", type=Path, required=True)
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument(
+        "--follow", action="store_true", help="then draw a progress bar until the backlog has drained (Ctrl-C stops)"
+    )
     arguments = parser.parse_args(argv)
     try:
         config = load_config(arguments.config)
@@ -37,19 +42,26 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"gateway: {error}\n")
         return 2
     if arguments.command == "status":
-        return _status(config, as_json=arguments.json)
+        return _status(config, as_json=arguments.json, follow_backlog=arguments.follow)
     return _run(config, arguments.config)
 
 
-def _status(config: AgentConfig, *, as_json: bool) -> int:
+def _status(config: AgentConfig, *, as_json: bool, follow_backlog: bool) -> int:
     try:
         # Read-only: `status` never creates, repairs or deletes anything in the spool.
         spool = Spool(config.spool_dir, create=False)
     except SpoolError as error:
         sys.stderr.write(f"gateway: {error}\n")
         return 1
-    report = status_report(spool, config.quota_bytes, datetime.now(UTC))
+
+    def read() -> dict[str, Any]:
+        return status_report(spool, config.quota_bytes, datetime.now(UTC))
+
+    report = read()
     sys.stdout.write(json.dumps(report, indent=2) + "\n" if as_json else render_status(report))
+    if follow_backlog:
+        with contextlib.suppress(KeyboardInterrupt):
+            follow(read, sys.stdout, time.sleep, time.monotonic)
     return 0
 
 

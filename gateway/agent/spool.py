@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -215,10 +215,14 @@ class AgentState:
     dropped_total: int = 0
     dropped_by_reason: dict[str, int] = field(default_factory=dict)
     last_segment_at: dict[str, str] = field(default_factory=dict)
+    # Clips (and their sealed bytes) the archive has confirmed, ever: `status --follow` measures progress by them.
+    uploaded_clips: int = 0
+    uploaded_bytes: int = 0
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Self:
-        known = {key: raw[key] for key in ("last_upload_at", "dropped_total", "dropped_by_reason", "last_segment_at")}
+        # A key missing (a state file written by an older agent) keeps its default.
+        known = {f.name: raw.get(f.name) for f in fields(cls)}
         return cls(**{key: value for key, value in known.items() if value is not None})
 
 

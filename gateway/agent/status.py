@@ -1,14 +1,22 @@
-"""`python -m gateway status`: what the spool holds, read from disk alone (works while the agent runs or not)."""
+"""`python -m gateway status`: what the spool holds, read from disk alone (works while the agent runs or not).
+
+With `--follow` it reads the spool again every few seconds and draws a progress bar while a backlog drains:
+what the archive has confirmed since the command started against what is still waiting, with the rate and
+the time left at that rate; it ends when nothing waits any more.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TextIO
 
 from gateway.agent.clock import iso, parse_iso
 from gateway.agent.spool import FAILED, PENDING, ClipState, MultipartProgress, Spool
 
 _STATES = (ClipState.SEALED, ClipState.REGISTERED, ClipState.UPLOADED, ClipState.FAILED)
+_WAITING = (ClipState.SEALED, ClipState.REGISTERED, ClipState.UPLOADED)  # what the agent has still to send
+BAR_WIDTH = 30
 
 
 def status_report(spool: Spool, quota_bytes: int, now: datetime) -> dict[str, Any]:
@@ -35,6 +43,11 @@ def status_report(spool: Spool, quota_bytes: int, now: datetime) -> dict[str, An
         "oldest_pending_age_s": _age(now, oldest.registration.end) if oldest else None,
         "last_upload_at": state.last_upload_at,
         "last_upload_age_s": _age(now, state.last_upload_at) if state.last_upload_at else None,
+        "uploaded": {"clips": state.uploaded_clips, "bytes": state.uploaded_bytes},
+        "waiting": {
+            "clips": sum(states[s.value]["clips"] for s in _WAITING),
+            "bytes": sum(states[s.value]["bytes"] for s in _WAITING),
+        },
         "drops": {
             "total": state.dropped_total,
             "by_reason": dict(sorted(state.dropped_by_reason.items())),
@@ -69,6 +82,8 @@ def render_status(report: dict[str, Any]) -> str:
         lines.append(f"last upload: {report['last_upload_at']} ({_duration(report['last_upload_age_s'])} ago)")
     else:
         lines.append("last upload: never")
+    uploaded = report["uploaded"]
+    lines.append(f"received by the archive, ever: {uploaded['clips']} clips, {uploaded['bytes']} bytes")
     drops = report["drops"]
     reasons = ", ".join(f"{reason} {count}" for reason, count in drops["by_reason"].items()) or "none"
     lines.append(f"drops: {drops['total']} ({reasons}); {drops['unreported']} not yet reported")
@@ -79,6 +94,46 @@ def render_status(report: dict[str, Any]) -> str:
     ]
     lines += [f"last error {name}: {error}" for name, error in report["last_errors"].items()]
     return "\n".join(lines) + "\n"
+
+
+def render_progress(first: dict[str, Any], latest: dict[str, Any], elapsed_s: float) -> str:
+    """One line: a bar of what was confirmed since `first` against what `latest` still has waiting, by bytes."""
+    done_clips = latest["uploaded"]["clips"] - first["uploaded"]["clips"]
+    done_bytes = latest["uploaded"]["bytes"] - first["uploaded"]["bytes"]
+    left_clips, left_bytes = latest["waiting"]["clips"], latest["waiting"]["bytes"]
+    share = done_bytes / (done_bytes + left_bytes) if done_bytes + left_bytes else 1.0
+    filled = round(share * BAR_WIDTH)
+    rate = done_bytes / elapsed_s if elapsed_s > 0 else 0.0
+    if not left_clips:
+        eta = "done"
+    elif rate > 0:
+        eta = f"{_duration(left_bytes / rate)} left"
+    else:
+        eta = "no progress yet"
+    return (
+        f"[{'#' * filled}{'-' * (BAR_WIDTH - filled)}] {100 * share:5.1f}%  "
+        f"{done_clips} sent, {left_clips} waiting ({left_bytes / 1e6:.1f} MB)  {rate / 1e6:.2f} MB/s  {eta}"
+    )
+
+
+def follow(
+    read: Callable[[], dict[str, Any]],
+    out: TextIO,
+    wait: Callable[[float], object],
+    clock: Callable[[], float],
+    every_s: float = 2.0,
+) -> None:
+    """Draw the progress bar every `every_s` until nothing waits (on a terminal, over the same line)."""
+    first, started = read(), clock()
+    end = "\r" if out.isatty() else "\n"
+    while True:
+        latest = read()
+        out.write(render_progress(first, latest, clock() - started) + end)
+        out.flush()
+        if not latest["waiting"]["clips"]:
+            out.write("\n" if end == "\r" else "")
+            return
+        wait(every_s)
 
 
 def _multipart(progress: MultipartProgress, total: int) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import signal
@@ -21,6 +22,7 @@ from gateway.agent.cli import main
 from gateway.agent.config import ConfigError, load_config, parse_config
 from gateway.agent.durable import is_temp
 from gateway.agent.spool import ClipState
+from gateway.agent.status import follow, status_report
 from tests.unit.test_agent_support import TOKEN, Site, files_under, now, settle, sha256_file
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,14 +68,54 @@ def test_status_prints_clips_and_bytes_per_state_age_last_upload_and_drops(
     assert lines["failed"][0] == "1" and lines["quarantine"][0] == "1"
     assert lines["registered"] == ["0", "0"] and lines["uploaded"] == ["0", "0"]
     assert "oldest pending: " in text and "last upload: never" in text
+    assert "received by the archive, ever: 0 clips, 0 bytes" in text
     assert "drops: 1 (corrupt 1); 1 not yet reported" in text
     assert "HTTP 403 forbidden" in text
 
     assert main(["status", "--config", str(config), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["states"]["sealed"]["clips"] == 2 and report["drops"]["unreported"] == 1
+    assert report["waiting"] == {"clips": 2, "bytes": report["states"]["sealed"]["bytes"]}  # failed is not waiting
     assert 50 < report["oldest_pending_age_s"] < 120
     assert report["total_bytes"] <= report["quota_bytes"]
+
+
+def test_status_counts_what_the_archive_confirmed(site: Site, tmp_path: Path) -> None:
+    for minutes in (3, 2, 1):
+        site.record("cam-a", ended_ago=timedelta(minutes=minutes))
+    agent = site.agent()
+    settle(agent, now())
+    agent.run_once(now())
+    sealed_bytes = sum(clip.registration["sealed"]["size"] for clip in site.archive.received())
+
+    report = status_report(agent.spool, site.config.quota_bytes, now())
+    assert report["uploaded"] == {"clips": 3, "bytes": sealed_bytes}
+    assert report["waiting"] == {"clips": 0, "bytes": 0}
+    # The counters outlive a restart.
+    assert status_report(site.agent().spool, site.config.quota_bytes, now())["uploaded"]["clips"] == 3
+
+
+def test_status_follow_draws_a_bar_while_the_backlog_drains_and_stops_when_it_is_empty() -> None:
+    def report(uploaded: int, waiting: int) -> dict[str, Any]:
+        return {
+            "uploaded": {"clips": uploaded, "bytes": uploaded * 5_000_000},
+            "waiting": {"clips": waiting, "bytes": waiting * 5_000_000},
+        }
+
+    reads = iter([report(10, 4), report(10, 4), report(12, 2), report(14, 0)])  # the first is the starting point
+    ticks = iter([100.0, 102.0, 104.0, 106.0])
+    waits: list[float] = []
+    out = io.StringIO()
+
+    follow(lambda: next(reads), out, waits.append, lambda: next(ticks), every_s=2.0)
+
+    lines = out.getvalue().splitlines()
+    assert lines == [
+        "[------------------------------]   0.0%  0 sent, 4 waiting (20.0 MB)  0.00 MB/s  no progress yet",
+        "[###############---------------]  50.0%  2 sent, 2 waiting (10.0 MB)  2.50 MB/s  4s left",
+        "[##############################] 100.0%  4 sent, 0 waiting (0.0 MB)  3.33 MB/s  done",
+    ]
+    assert waits == [2.0, 2.0]  # no wait after the last line
 
 
 def test_status_without_a_spool_says_so(site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from gateway.agent import sealing
 from gateway.agent.durable import atomic_write_bytes, is_temp, write_temp
-from gateway.agent.spool import FAILED, PENDING, ClipState, Spool
+from gateway.agent.spool import FAILED, PENDING, STATE_FILE, ClipState, Spool
 from tests.unit.test_agent_support import (
     SimulatedKill,
     Site,
@@ -212,3 +212,11 @@ def test_a_move_to_failed_cut_short_is_completed_at_start(site: Site) -> None:
     assert restarted.clips(PENDING) == []
     assert [failed.name for failed in restarted.clips(FAILED)] == [record.name]
     assert restarted.sealed_path(record.name, FAILED).exists()
+
+
+def test_a_state_file_from_an_older_agent_still_loads(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool")
+    older = {"last_upload_at": "2026-11-25T14:00:00.000Z", "dropped_total": 2, "dropped_by_reason": {"quota": 2}}
+    (spool.root / STATE_FILE).write_text(json.dumps(older | {"last_segment_at": {}}))
+    state = spool.load_state()
+    assert (state.dropped_total, state.uploaded_clips, state.uploaded_bytes) == (2, 0, 0)
