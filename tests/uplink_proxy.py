@@ -28,6 +28,7 @@ class Connect:
 @dataclass
 class _Stall:
     pattern: re.Pattern[str]
+    answer_lost: bool
     reached: threading.Event = field(default_factory=threading.Event)
 
 
@@ -61,19 +62,17 @@ class UplinkProxy:
         with self._lock:
             listener, self._listener = self._listener, None
             sockets, self._sockets = self._sockets, []
-        for sock in [listener, *sockets]:
-            if sock is not None:
-                with suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-                sock.close()
+        _close([sock for sock in [listener, *sockets] if sock is not None])
 
     def close(self) -> None:
         self.cut()
 
-    def stall(self, request_line: str) -> threading.Event:
+    def stall(self, request_line: str, *, answer_lost: bool = False) -> threading.Event:
         """Hold the next request whose request line matches the regex: it is taken in and never passed on
-        nor answered (until `cut`). The event is set once such a request has arrived."""
-        stall = _Stall(re.compile(request_line))
+        nor answered (until `cut`); the event is set once it has arrived. With `answer_lost`, the request
+        goes through whole and the server's answer is what is lost: the connection breaks as it comes
+        back, and the event is set then."""
+        stall = _Stall(re.compile(request_line), answer_lost)
         with self._lock:
             self._stalls.append(stall)
         return stall.reached
@@ -108,8 +107,7 @@ class UplinkProxy:
                 return  # stalled: its sockets stay open until cut
         with self._lock:
             self._sockets = [sock for sock in self._sockets if sock not in opened]
-        for sock in opened:
-            sock.close()
+        _close(opened)
 
     def _pass_on(self, client: socket.socket, opened: list[socket.socket]) -> bool:
         """Serve one CONNECT tunnel; True if its request was stalled."""
@@ -136,15 +134,28 @@ class UplinkProxy:
             stall = next((s for s in self._stalls if s.pattern.search(line)), None)
             if stall is not None:
                 self._stalls.remove(stall)
-        if stall is not None:
+        if stall is not None and not stall.answer_lost:
             stall.reached.set()
             return True  # held: the client waits for an answer that never comes
         upstream.sendall(first)
+        if stall is not None:
+            threading.Thread(target=_pump, args=(client, upstream), daemon=True).start()
+            upstream.recv(65536)  # the server has taken the request in and answers: drop it, break the link
+            stall.reached.set()
+            return False
         back = threading.Thread(target=_pump, args=(upstream, client), daemon=True)
         back.start()
         _pump(client, upstream)
         back.join()
         return False
+
+
+def _close(sockets: list[socket.socket]) -> None:
+    """Shut down, then close: a bare close leaves a socket open while a pump thread still waits in recv."""
+    for sock in sockets:
+        with suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
 
 
 def _read_head(sock: socket.socket) -> bytes:

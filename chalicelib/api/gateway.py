@@ -21,7 +21,7 @@ gateway_api = Blueprint(__name__)
 def register_clip() -> Response:
     request = gateway_api.current_request
     result = wiring.intake().register(current_principal(gateway_api), parse_body(request, Registration), wiring.now())
-    body: dict[str, Any] = gateway_clip_view(result.clip, result.clip.received)
+    body: dict[str, Any] = gateway_clip_view(result.clip, result.received)
     body["upload"] = dataclasses.asdict(result.upload) if result.upload else None
     return json_response(body, 201 if result.created else 200)
 

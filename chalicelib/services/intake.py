@@ -61,6 +61,7 @@ class RegisteredClip:
     clip: Clip
     upload: UploadTicket | None
     created: bool
+    received: bool  # the archive has the bytes already: nothing (more) to upload
 
 
 class Intake:
@@ -126,7 +127,11 @@ class Intake:
             if clip.status == ClipStatus.REGISTERED and registration.sealed != clip.sealed:
                 # The gateway sealed it anew (age uses a fresh key each time): upload what it holds now.
                 clip = self._index.reseal(clip_id, registration.sealed) or clip
-        return RegisteredClip(clip=clip, upload=self._upload_ticket(clip, now), created=created)
+        # Asked again for a clip whose bytes S3 already holds (the answer to the PUT or to the multipart
+        # completion was lost on the way back): no new URL, so nothing is sent twice.
+        received = not created and self._holds_bytes(clip)
+        upload = None if received else self._upload_ticket(clip, now)
+        return RegisteredClip(clip=clip, upload=upload, created=created, received=received)
 
     def multipart(self, principal: Principal, clip_id: str, now: datetime) -> dict[str, Any]:
         """Start, or resume, a large clip's multipart upload: URLs for exactly the parts S3 does not hold yet."""
@@ -200,11 +205,19 @@ class Intake:
         uplink, not of the archive's processing.
         """
         clip = self.clip_state(principal, clip_id)
-        received = clip.received or (
-            clip.status == ClipStatus.REGISTERED
-            and self._objects.holds(clip.upload_key, clip.upload_size, clip.upload_sha256)
-        )
-        return gateway_clip_view(clip, received)
+        return gateway_clip_view(clip, self._holds_bytes(clip))
+
+    def _holds_bytes(self, clip: Clip) -> bool:
+        """Ingest has judged the clip, or, still registered, S3 holds exactly the bytes registered: the
+        sealed upload, or (once ingest has opened it and removed it, before the plaintext's own event is
+        handled) the clip itself."""
+        if clip.received:
+            return True
+        if clip.status != ClipStatus.REGISTERED:
+            return False
+        if self._objects.holds(clip.upload_key, clip.upload_size, clip.upload_sha256):
+            return True
+        return clip.sealed is not None and self._objects.holds(clip.object_key, clip.size, clip.sha256)
 
     def clip_state(self, principal: Principal, clip_id: str) -> Clip:
         gateway = self._gateway(principal)
@@ -266,7 +279,7 @@ def gateway_clip_view(clip: Clip, received: bool) -> dict[str, Any]:
         "camera_id": clip.camera_id,
         "status": clip.status.value,
         "received": received,
-        "multipart": clip.status == ClipStatus.REGISTERED and clip.upload_size > MULTIPART_ABOVE,
+        "multipart": clip.status == ClipStatus.REGISTERED and not received and clip.upload_size > MULTIPART_ABOVE,
         "sha256": clip.sha256,
         "quarantine_reason": clip.quarantine_reason,
     }

@@ -226,6 +226,21 @@ def parts_sent(uplink: UplinkProxy) -> list[int]:
     return [int(match[1]) for line in uplink.sent(PART_PUT.pattern) if (match := PART_PUT.search(line))]
 
 
+def test_a_lost_answer_to_the_put_does_not_send_the_clip_again(agent, official, uplink):
+    running = agent()
+    answered = uplink.stall(r"^PUT ", answer_lost=True)  # S3 stores the clip; its 200 never reaches the agent
+    sent = drop_clip(running.folders["aizkraukle-square"], "lost-answer.mp4", timedelta(minutes=130))
+
+    running.start()
+    assert answered.wait(60), "no PUT was made"
+    wait_for(lambda: sent in indexed_hashes(official, "aizkraukle-square"), "the clip indexed")
+    wait_for(lambda: spool_is_empty(running), "the spool emptied")
+
+    assert indexed_hashes(official, "aizkraukle-square").count(sent) == 1
+    assert len(uplink.sent(r"^PUT ")) == 1  # registered again, it was told the archive has it
+    assert len(uplink.sent(r"^POST /gateway/clips ")) >= 2
+
+
 def test_a_200_mb_clip_killed_half_way_through_its_parts_resumes_without_resending_stored_ones(
     agent, archive, official, uplink, tmp_path
 ):
@@ -248,15 +263,21 @@ def test_a_200_mb_clip_killed_half_way_through_its_parts_resumes_without_resendi
     before_kill = parts_sent(uplink)
     uplink.cut()
     uplink.restore()
+    completion = r"^POST \S*/multipart/complete "
+    # Then the archive's answer to the completion is lost on its way back: the agent must not start over.
+    completion_answered = uplink.stall(completion, answer_lost=True)
     running.start()
+    assert completion_answered.wait(120), "the upload was never completed"
     wait_for(lambda: sha in indexed_hashes(official, "aizkraukle-park"), "the 200 MB clip indexed", timeout_s=240)
     wait_for(lambda: spool_is_empty(running), "the spool emptied")
 
     every_put = Counter(parts_sent(uplink))
     assert before_kill == [1, 2, 3, 4, 5, 6, 7]
     assert sorted(every_put) == list(range(1, max(every_put) + 1)) and max(every_put) >= 12  # 16 MiB parts
-    # Only the part cut off by the kill went twice; the six S3 held were never sent again.
+    # Only the part cut off by the kill went twice; the six S3 held were never sent again, nor any after
+    # the completion whose answer was lost.
     assert {number: count for number, count in every_put.items() if count > 1} == {7: 2}
+    assert len(uplink.sent(completion)) == 1
     clip = (
         official("investigator", "aizkraukle")
         .get(

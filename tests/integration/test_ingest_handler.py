@@ -13,7 +13,7 @@ from chalice.test import Client
 from app import app
 from chalicelib import wiring
 from chalicelib.domain.catalog import Camera, Gateway
-from chalicelib.domain.clips import Registration
+from chalicelib.domain.clips import Registration, SealedFile
 from chalicelib.domain.principal import Principal, Role
 from gateway.clipmaker import make_clip
 from gateway.uplink import sha256_of
@@ -134,6 +134,7 @@ def test_nvr_layouts_and_codecs_are_indexed(site, tmp_path, codec, layout):
 
 
 def test_a_gateway_may_delete_its_copy_once_s3_holds_the_registered_bytes_before_ingest(site, tmp_path):
+    """A plain upload; sealed ones: tests/e2e/test_gateway_agent.py."""
     path = tmp_path / "clip.mp4"
     make_clip(path, seconds=2, width=320, height=240, fps=10)
     data = path.read_bytes()
@@ -148,6 +149,7 @@ def test_a_gateway_may_delete_its_copy_once_s3_holds_the_registered_bytes_before
         return wiring.intake().gateway_report(site, clip.clip_id)
 
     assert report()["received"] is False  # nothing there yet
+    assert wiring.intake().register(site, registration, NOW).upload is not None  # asked again: a fresh URL
     s3.put_object(Bucket=bucket, Key=clip.object_key, Body=data[:-1])
     assert report()["received"] is False  # cut short
     altered = data[:-1] + bytes([data[-1] ^ 1])
@@ -155,6 +157,33 @@ def test_a_gateway_may_delete_its_copy_once_s3_holds_the_registered_bytes_before
     assert report()["received"] is False  # as long, but S3 reports the SHA-256 of other bytes
     s3.put_object(Bucket=bucket, Key=clip.object_key, Body=data, ChecksumAlgorithm="SHA256")
     assert report() | {"status": "registered", "received": True} == report()  # before ingest has judged it
+    # Registered again (the answer to its PUT was lost): no new URL, nothing is sent twice.
+    again = wiring.intake().register(site, registration, NOW)
+    assert (again.created, again.received, again.upload) == (False, True, None)
 
     invoke_ingest([s3_event(clip.object_key, bucket)])
     assert report()["status"] == "indexed" and report()["received"] is True
+
+
+def test_a_sealed_clip_counts_as_received_also_once_ingest_has_opened_it_and_removed_the_sealed_file(site, tmp_path):
+    path = tmp_path / "clip.mp4"
+    make_clip(path, seconds=2, width=320, height=240, fps=10)
+    end = NOW - timedelta(seconds=40)
+    registration = Registration(
+        camera_id="cam-1",
+        start=end - timedelta(seconds=2),
+        end=end,
+        size=path.stat().st_size,
+        sha256=sha256_of(path),
+        sealed=SealedFile(size=path.stat().st_size + 200, sha256="c" * 64),
+    )
+    clip = wiring.intake().register(site, registration, NOW).clip
+    assert wiring.intake().gateway_report(site, clip.clip_id)["received"] is False
+
+    # Ingest opened the sealed upload, stored the clip and deleted the sealed file; the clip's own event waits.
+    bucket = wiring.get_settings().clips_bucket
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=bucket, Key=clip.object_key, Body=path.read_bytes(), ChecksumAlgorithm="SHA256")
+    report = wiring.intake().gateway_report(site, clip.clip_id)
+    assert (report["status"], report["received"]) == ("registered", True)
+    assert wiring.intake().register(site, registration, NOW).upload is None
