@@ -38,12 +38,15 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/health"): Operation("Liveness", None),
     ("GET", "/openapi.json"): Operation("This document", None),
     ("POST", "/gateway/clips"): Operation(
-        "Register a clip; 201 with a signed upload, 200 with the same clip when registered before",
+        "Register a clip; 201 with a signed upload, 200 with the same clip when registered before "
+        "(no upload once `received`: the archive holds the bytes)",
         GATEWAY,
         Registration,
         201,
     ),
-    ("GET", "/gateway/clips/{clip_id}"): Operation("The state of one of this site's clips", GATEWAY),
+    ("GET", "/gateway/clips/{clip_id}"): Operation(
+        "The state of one of this site's clips; `received` once S3 holds exactly the bytes registered", GATEWAY
+    ),
     ("POST", "/gateway/heartbeat"): Operation("Report progress and health", GATEWAY, Heartbeat, 204),
     ("POST", "/gateway/clips/{clip_id}/multipart"): Operation(
         "Clips over 100 MB: start or resume a multipart upload; URLs for the parts not yet stored", GATEWAY
