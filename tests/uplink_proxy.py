@@ -123,6 +123,7 @@ class UplinkProxy:
             client.sendall(f"HTTP/1.1 {self.refuse_with} Refused\r\nContent-Length: 0\r\n\r\n".encode())
             return False
         upstream = socket.create_connection(target, timeout=10)
+        upstream.settimeout(None)  # the timeout was for connecting: a long upload may leave it quiet for long
         opened.append(upstream)
         if not self._track(upstream):
             return False
