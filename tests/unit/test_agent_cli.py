@@ -47,6 +47,23 @@ def write_config(site: Site, path: Path, **extra: Any) -> Path:
     return path
 
 
+def finish_in_peace(site: Site, command: list[str], clips: int, timeout_s: float) -> None:
+    """Run the agent until the archive has received `clips` clips and its spool holds none (or the time is
+    up: the caller's assertions then say what is missing), then stop it with SIGTERM."""
+    agent = subprocess.Popen(command, cwd=REPO, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and (
+            len(site.archive.received()) < clips or files_under(site.config.spool_dir / "pending")
+        ):
+            time.sleep(0.05)
+        agent.send_signal(signal.SIGTERM)
+        agent.wait(timeout=15)
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+
+
 def test_status_prints_clips_and_bytes_per_state_age_last_upload_and_drops(
     site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -214,18 +231,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(site: Site,
         time.sleep(pause.uniform(0.25, 0.6))  # start-up takes ~0.25 s; kills land while clips are in hand
         agent.kill()
         agent.wait(timeout=10)
-    # Then let it finish in peace.
-    agent = subprocess.Popen(command, cwd=REPO, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 15
-        while len(site.archive.received()) < len(recorded) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.3)  # let it delete its spooled copies
-        agent.send_signal(signal.SIGTERM)
-        agent.wait(timeout=15)
-    finally:
-        if agent.poll() is None:
-            agent.kill()
+    finish_in_peace(site, command, clips=len(recorded), timeout_s=15)
     assert {clip.plaintext_sha256 for clip in site.archive.received()} == recorded
     assert len(site.archive.clips) == len(recorded)
     assert all(clip.puts == 1 for clip in site.archive.clips.values())

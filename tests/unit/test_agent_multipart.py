@@ -8,7 +8,6 @@ clip grown to ~3 MB is a dozen parts.
 from __future__ import annotations
 
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ import pytest
 
 from gateway.agent.spool import FAILED, ClipRecord, ClipState, MultipartProgress, Spool
 from gateway.agent.status import render_status, status_report
-from tests.unit.test_agent_cli import REPO, write_config
+from tests.unit.test_agent_cli import REPO, finish_in_peace, write_config
 from tests.unit.test_agent_support import PartPut, Site, files_under, later, make_site, now, settle, sha256_file
 
 THRESHOLD = 1_000_000
@@ -305,17 +304,7 @@ def test_sigkill_at_random_moments_never_sends_a_stored_part_again(site: Site, t
         time.sleep(pause.uniform(0.3, 0.6))
         agent.kill()
         agent.wait(timeout=10)
-    agent = subprocess.Popen(command, cwd=REPO, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 20
-        while not site.archive.received() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.3)  # let it delete its spooled copy
-        agent.send_signal(signal.SIGTERM)
-        agent.wait(timeout=15)
-    finally:
-        if agent.poll() is None:
-            agent.kill()
+    finish_in_peace(site, command, clips=1, timeout_s=20)
     (clip,) = site.archive.received()
     assert clip.plaintext_sha256 == plain and site.archive.completions == [clip.clip_id]
     (upload,) = stored_per_upload(site).values()  # one upload, resumed each time
