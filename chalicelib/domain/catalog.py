@@ -95,10 +95,6 @@ class Gateway(BaseModel):
     def revoked(self) -> bool:
         return self.revoked_at is not None
 
-    def public_view(self) -> dict[str, Any]:
-        """Everything but the secret's hash."""
-        return self.model_dump(mode="json", exclude={"secret_sha256"})
-
 
 def new_gateway_secret() -> tuple[str, str]:
     """A random secret and the hash that is stored: 256 bits need no slow hash to resist guessing."""

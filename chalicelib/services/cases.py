@@ -4,7 +4,6 @@ and in S3 itself (Object Lock legal hold), until released or the case is closed.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from ulid import ULID
@@ -27,6 +26,25 @@ class CloseRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     reason: str = Field(default="", max_length=1000)
+
+
+class CaseList(BaseModel):
+    due_for_review: list[Case]
+
+
+class CaseDetail(Case):
+    held_clips: list[str]
+
+
+class HoldResult(BaseModel):
+    case_id: str
+    held: list[str]
+
+
+class ReleaseResult(BaseModel):
+    case_id: str
+    released: str
+    still_held_by: list[str] = Field(description="other cases that still hold the clip")
 
 
 class Cases:
@@ -67,11 +85,11 @@ class Cases:
         )
         return case
 
-    def case(self, principal: Principal, case_id: str) -> dict[str, Any]:
+    def case(self, principal: Principal, case_id: str) -> CaseDetail:
         case = self._case(principal, Action.READ_CASE, case_id)
-        return case.model_dump(mode="json") | {"held_clips": sorted(self._book.held_clips(case_id))}
+        return CaseDetail(**case.model_dump(), held_clips=sorted(self._book.held_clips(case_id)))
 
-    def hold(self, principal: Principal, case_id: str, request: HoldRequest, now: datetime) -> dict[str, Any]:
+    def hold(self, principal: Principal, case_id: str, request: HoldRequest, now: datetime) -> HoldResult:
         """Hold clips for an open case: S3 legal hold first, then the index, then the case's own list."""
         case = self._case(principal, Action.HOLD_CLIPS, case_id)
         if case.status != CaseStatus.OPEN:
@@ -93,9 +111,9 @@ class Cases:
                 case_id=case.reference,
             )
             held.append(clip.clip_id)
-        return {"case_id": case_id, "held": held}
+        return HoldResult(case_id=case_id, held=held)
 
-    def release(self, principal: Principal, case_id: str, clip_id: str, now: datetime) -> dict[str, Any]:
+    def release(self, principal: Principal, case_id: str, clip_id: str, now: datetime) -> ReleaseResult:
         case = self._case(principal, Action.RELEASE_HOLD, case_id)
         if clip_id not in set(self._book.held_clips(case_id)):
             raise NotFound(f"case {case_id} holds no clip {clip_id}")
@@ -103,7 +121,7 @@ class Cases:
         self._audit.record(
             principal, Action.RELEASE_HOLD, case.site, f"clip:{clip_id}", Outcome.ALLOWED, now, case_id=case.reference
         )
-        return {"case_id": case_id, "released": clip_id, "still_held_by": remaining}
+        return ReleaseResult(case_id=case_id, released=clip_id, still_held_by=remaining)
 
     def close(self, principal: Principal, case_id: str, request: CloseRequest, now: datetime) -> Case:
         """Close the case and release every hold it has: normal retention applies to that footage again."""

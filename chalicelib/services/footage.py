@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from chalicelib.domain.audit import Outcome
 from chalicelib.domain.catalog import Camera
-from chalicelib.domain.clips import Clip, ClipStatus
+from chalicelib.domain.clips import Clip, ClipRecord, ClipStatus, UtcTime
 from chalicelib.domain.gaps import Gap
 from chalicelib.domain.principal import Principal
 from chalicelib.domain.query import Window, check_page_limit
@@ -47,9 +47,40 @@ class UrlPolicy:
         return timedelta(seconds=asked_seconds)
 
 
-def clip_record(clip: Clip) -> dict[str, Any]:
-    """The index record as officials see it (no storage keys)."""
-    return clip.model_dump(mode="json", exclude={"object_key", "object_version", "thumbnail_keys", "gateway_id"})
+class SiteSummary(BaseModel):
+    site_id: str
+    name: str
+    country: str
+    timezone: str = Field(description="IANA zone: times are shown to officials in it")
+    retention_days: int
+
+
+class SiteList(BaseModel):
+    sites: list[SiteSummary]
+
+
+class CameraList(BaseModel):
+    cameras: list[Camera]
+
+
+class GapList(BaseModel):
+    gaps: list[Gap]
+
+
+class SearchedClip(ClipRecord):
+    thumbnails: list[str] = Field(description="signed URLs: the poster first, then the strip of stills")
+
+
+class ClipPage(BaseModel):
+    clips: list[SearchedClip]
+    cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
+    thumbnails_expire_at: UtcTime
+
+
+class ViewGrant(BaseModel):
+    url: str = Field(description="a signed GET of the clip's bytes, valid until expires_at")
+    expires_at: UtcTime
+    sha256: str
 
 
 class Footage:
@@ -63,18 +94,16 @@ class Footage:
         self._audit = audit
         self._urls = urls
 
-    def sites(self, principal: Principal) -> list[dict[str, Any]]:
+    def sites(self, principal: Principal) -> SiteList:
         require_role(principal, Action.LIST_SITES)
-        return [
-            site.model_dump(include={"site_id", "name", "country", "timezone", "retention_days"})
-            for site in self._catalog.sites(principal.sites)
-        ]
+        sites = self._catalog.sites(principal.sites)
+        return SiteList(sites=[SiteSummary.model_validate(site, from_attributes=True) for site in sites])
 
-    def cameras(self, principal: Principal, site_id: str) -> list[Camera]:
+    def cameras(self, principal: Principal, site_id: str) -> CameraList:
         authorize(principal, Action.LIST_CAMERAS, site_id)
         if self._catalog.get_site(site_id) is None:
             raise NotFound(f"site {site_id} not found")
-        return self._catalog.cameras_of_site(site_id)
+        return CameraList(cameras=self._catalog.cameras_of_site(site_id))
 
     def search(
         self,
@@ -84,7 +113,7 @@ class Footage:
         limit: int,
         cursor: str | None,
         now: datetime,
-    ) -> dict[str, Any]:
+    ) -> ClipPage:
         """A camera's indexed clips in the window, newest first, each with short-lived thumbnail URLs."""
         window.check()
         check_page_limit(limit)
@@ -96,7 +125,9 @@ class Footage:
         page = self._index.camera_clips(camera_id, window.start, window.end, limit, cursor)
         ttl = self._urls.default
         clips = [
-            clip_record(clip) | {"thumbnails": [self._objects.view_url(key, None, ttl) for key in clip.thumbnail_keys]}
+            SearchedClip(
+                **clip.model_dump(), thumbnails=[self._objects.view_url(key, None, ttl) for key in clip.thumbnail_keys]
+            )
             for clip in page.clips
         ]
         self._audit.record(
@@ -107,21 +138,21 @@ class Footage:
             Outcome.ALLOWED,
             now,
         )
-        return {"clips": clips, "cursor": page.cursor, "thumbnails_expire_at": iso(now + ttl)}
+        return ClipPage(clips=clips, cursor=page.cursor, thumbnails_expire_at=now + ttl)
 
-    def gaps(self, principal: Principal, camera_id: str, window: Window) -> list[Gap]:
+    def gaps(self, principal: Principal, camera_id: str, window: Window) -> GapList:
         """Why footage is missing: what the camera's gateway dropped at the edge (no footage, so admins too)."""
         window.check()
         camera = self._catalog.get_camera(camera_id)
         authorize_addressed(principal, Action.READ_GAPS, camera, lambda found: found.site_id, f"camera:{camera_id}")
-        return self._gaps.gaps(camera_id, window.start, window.end)
+        return GapList(gaps=self._gaps.gaps(camera_id, window.start, window.end))
 
     def clip(self, principal: Principal, clip_id: str, now: datetime) -> Clip:
         clip = self._readable_clip(principal, Action.READ_CLIP, clip_id)
         self._audit.record(principal, Action.READ_CLIP, clip.site, f"clip:{clip_id}", Outcome.ALLOWED, now)
         return clip
 
-    def view(self, principal: Principal, clip_id: str, request: ViewRequest, now: datetime) -> dict[str, Any]:
+    def view(self, principal: Principal, clip_id: str, request: ViewRequest, now: datetime) -> ViewGrant:
         """A signed GET for the clip, issued only after the checks and with its purpose on record."""
         clip = self._readable_clip(principal, Action.VIEW_CLIP, clip_id)
         if clip.status != ClipStatus.INDEXED:
@@ -138,7 +169,7 @@ class Footage:
             purpose=request.purpose,
             case_id=request.case_id,
         )
-        return {"url": url, "expires_at": iso(now + ttl), "sha256": clip.sha256}
+        return ViewGrant(url=url, expires_at=now + ttl, sha256=clip.sha256)
 
     def _readable_clip(self, principal: Principal, action: Action, clip_id: str) -> Clip:
         # The role first, answered alike whether the clip exists or not: existence is no admin's business.

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
+from pydantic import BaseModel, Field
 from ulid import ULID
 
 from chalicelib.domain.audit import Outcome
 from chalicelib.domain.cases import CaseStatus
-from chalicelib.domain.clips import ClipStatus
+from chalicelib.domain.clips import ClipStatus, UtcTime
 from chalicelib.domain.principal import Principal, Role
-from chalicelib.domain.shares import NewShare, Share, ShareStatus, check_expiry, new_share_token, share_token_hash
+from chalicelib.domain.shares import (
+    NewShare,
+    Share,
+    ShareStatus,
+    ShareView,
+    check_expiry,
+    new_share_token,
+    share_token_hash,
+)
 from chalicelib.domain.timeutil import iso
 from chalicelib.errors import AccessRefused, Conflict, InvalidRequest
 from chalicelib.policy import Action, authorize_addressed
@@ -28,6 +36,29 @@ class ShareUnavailable(AccessRefused):
 
     status = 410
     code = "share_unavailable"
+
+
+class ApprovedShare(ShareView):
+    link: str = Field(description="the recipient's link; in this answer only (the archive keeps its hash)")
+
+
+class SharedClip(BaseModel):
+    clip_id: str
+    camera_id: str
+    start: UtcTime
+    end: UtcTime
+    sha256: str
+    url: str = Field(description="a signed GET of the clip, valid until urls_expire_at")
+
+
+class SharedManifest(BaseModel):
+    share_id: str
+    case_reference: str
+    recipient: str
+    purpose: str
+    expires_at: UtcTime
+    urls_expire_at: UtcTime
+    clips: list[SharedClip]
 
 
 class Shares:
@@ -77,7 +108,7 @@ class Shares:
         self._record(principal, Action.REQUEST_SHARE, share, now)
         return share
 
-    def approve(self, principal: Principal, share_id: str, now: datetime) -> dict[str, Any]:
+    def approve(self, principal: Principal, share_id: str, now: datetime) -> ApprovedShare:
         """A second person approves; the recipient's link is in this answer only."""
         share = self._share(principal, Action.APPROVE_SHARE, share_id)
         if share.requested_by == principal.id:
@@ -92,7 +123,7 @@ class Shares:
         token, token_sha256 = new_share_token()
         approved = self._book.approve(share_id, principal.id, token_sha256, now)
         self._record(principal, Action.APPROVE_SHARE, approved, now)
-        return approved.public_view() | {"link": f"/s/{token}"}
+        return ApprovedShare(**approved.model_dump(), link=f"/s/{token}")
 
     def revoke(self, principal: Principal, share_id: str, now: datetime) -> Share:
         share = self._share(principal, Action.REVOKE_SHARE, share_id)
@@ -103,7 +134,7 @@ class Shares:
     def share(self, principal: Principal, share_id: str) -> Share:
         return self._share(principal, Action.READ_SHARE, share_id)
 
-    def use(self, token: str, now: datetime) -> dict[str, Any]:
+    def use(self, token: str, now: datetime) -> SharedManifest:
         """The recipient's manifest: each clip's signed URL and sha256 (chain of custody), until expiry."""
         share = self._book.by_token(share_token_hash(token))
         if share is None:
@@ -123,14 +154,14 @@ class Shares:
             if clip is None or clip.status != ClipStatus.INDEXED:
                 continue
             clips.append(
-                {
-                    "clip_id": clip.clip_id,
-                    "camera_id": clip.camera_id,
-                    "start": iso(clip.start),
-                    "end": iso(clip.end),
-                    "sha256": clip.sha256,
-                    "url": self._objects.view_url(clip.object_key, clip.object_version, ttl),
-                }
+                SharedClip(
+                    clip_id=clip.clip_id,
+                    camera_id=clip.camera_id,
+                    start=clip.start,
+                    end=clip.end,
+                    sha256=clip.sha256,
+                    url=self._objects.view_url(clip.object_key, clip.object_version, ttl),
+                )
             )
         recipient = Principal(id=f"share:{share.share_id}", role=Role.RECIPIENT, sites=frozenset({share.site}))
         self._audit.record(
@@ -144,15 +175,15 @@ class Shares:
             case_id=share.case_reference,
             reason=f"recipient: {share.recipient}",
         )
-        return {
-            "share_id": share.share_id,
-            "case_reference": share.case_reference,
-            "recipient": share.recipient,
-            "purpose": share.purpose,
-            "expires_at": iso(share.expires_at),
-            "urls_expire_at": iso(now + ttl),
-            "clips": clips,
-        }
+        return SharedManifest(
+            share_id=share.share_id,
+            case_reference=share.case_reference,
+            recipient=share.recipient,
+            purpose=share.purpose,
+            expires_at=share.expires_at,
+            urls_expire_at=now + ttl,
+            clips=clips,
+        )
 
     def _share(self, principal: Principal, action: Action, share_id: str) -> Share:
         return authorize_addressed(principal, action, self._book.get(share_id), lambda s: s.site, f"share:{share_id}")

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
+from pydantic import BaseModel, Field
 from ulid import ULID
 
 from chalicelib.domain.audit import Outcome
-from chalicelib.domain.clips import ClipStatus
+from chalicelib.domain.clips import ClipRecord, ClipStatus, UtcTime
 from chalicelib.domain.principal import Principal
 from chalicelib.domain.subject_requests import (
     Closing,
     Export,
     ExportRequest,
     ExportStatus,
+    ExportView,
     Extension,
     NewSubjectRequest,
     RequestStatus,
@@ -22,16 +23,28 @@ from chalicelib.domain.subject_requests import (
     deadline_for,
     extended_deadline,
 )
-from chalicelib.domain.timeutil import iso
 from chalicelib.errors import Conflict, InvalidRequest, NotFound
 from chalicelib.policy import Action, authorize, authorize_addressed
-from chalicelib.services.footage import clip_record
 from chalicelib.store.audit import AuditLog
 from chalicelib.store.catalog import Catalog
 from chalicelib.store.clips import ClipIndex
 from chalicelib.store.objects import ClipObjects
 from chalicelib.store.queues import WorkQueue
 from chalicelib.store.subject_requests import SubjectRequestBook
+
+
+class OverdueRequests(BaseModel):
+    overdue: list[SubjectRequest]
+
+
+class SubjectRequestDetail(SubjectRequest):
+    overdue: bool = Field(description="open past its deadline")
+    clips: list[ClipRecord] = Field(description="the clips of its cameras in its window")
+
+
+class ExportState(ExportView):
+    url: str | None = Field(default=None, description="once ready: a short-lived download link of the zip")
+    url_expires_at: UtcTime | None = None
 
 
 class SubjectAccess:
@@ -78,16 +91,16 @@ class SubjectAccess:
         self._record(principal, Action.SUBJECT_REQUESTS, request, now, f"opened, answer due {request.deadline}")
         return request
 
-    def request(self, principal: Principal, request_id: str, now: datetime) -> dict[str, Any]:
+    def request(self, principal: Principal, request_id: str, now: datetime) -> SubjectRequestDetail:
         """The request, whether it is overdue, and the clips that match its cameras and window."""
         request = self._request(principal, Action.SUBJECT_REQUESTS, request_id)
         clips = [
-            clip_record(clip)
+            clip
             for camera_id in request.camera_ids
             for clip in self._index.camera_window(camera_id, request.start, request.end)
         ]
         self._record(principal, Action.SUBJECT_REQUESTS, request, now, f"read, {len(clips)} matching clips")
-        return request.model_dump(mode="json") | {"overdue": request.overdue(now.date()), "clips": clips}
+        return SubjectRequestDetail(**request.model_dump(), overdue=request.is_overdue(now.date()), clips=clips)
 
     def extend(self, principal: Principal, request_id: str, extension: Extension, now: datetime) -> SubjectRequest:
         """Art. 12(3): once, by two months, and only while the first month runs."""
@@ -148,18 +161,18 @@ class SubjectAccess:
         )
         return export
 
-    def export_status(self, principal: Principal, request_id: str, export_id: str, now: datetime) -> dict[str, Any]:
+    def export_status(self, principal: Principal, request_id: str, export_id: str, now: datetime) -> ExportState:
         """The export's state; once ready, a short-lived download link, with the manifest and its sha256."""
         request = self._request(principal, Action.EXPORT_FOOTAGE, request_id)
         export = self._book.get_export(request_id, export_id)
         if export is None:
             raise NotFound(f"export {export_id} not found")
-        answer = export.model_dump(mode="json", exclude={"object_key"})
         if export.status == ExportStatus.READY and export.object_key and export.expires_at and export.expires_at > now:
             ttl = min(self._download_ttl, export.expires_at - now)
-            answer |= {"url": self._objects.view_url(export.object_key, None, ttl), "url_expires_at": iso(now + ttl)}
+            url = self._objects.view_url(export.object_key, None, ttl)
             self._record(principal, Action.EXPORT_FOOTAGE, request, now, f"download of export {export_id}")
-        return answer
+            return ExportState(**export.model_dump(), url=url, url_expires_at=now + ttl)
+        return ExportState(**export.model_dump())
 
     def _request(self, principal: Principal, action: Action, request_id: str) -> SubjectRequest:
         found = self._book.get(request_id)

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict
 
 from chalicelib.domain.timeutil import iso
 
@@ -19,12 +20,13 @@ CLIP_CONTENT_TYPE = "video/mp4"
 SEALED_CONTENT_TYPE = "application/octet-stream"  # an age file: opaque until ingest opens it
 
 
-@dataclass(frozen=True)
-class UploadTicket:
+class UploadTicket(BaseModel):
     """How to PUT a clip: the URL and the headers signed into it (send them all, exactly)."""
 
+    model_config = ConfigDict(frozen=True)
+
     url: str
-    method: str
+    method: Literal["PUT"]
     headers: dict[str, str]
     expires_at: str
 
