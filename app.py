@@ -16,6 +16,7 @@ from chalicelib import wiring
 from chalicelib.api.admin import admin_api
 from chalicelib.api.authorizers import authorizers
 from chalicelib.api.cases import cases_api
+from chalicelib.api.console import console_api
 from chalicelib.api.gateway import gateway_api
 from chalicelib.api.governance import governance_api
 from chalicelib.api.officials import officials_api
@@ -38,6 +39,7 @@ BLUEPRINTS = (
     cases_api,
     shares_api,
     subject_requests_api,
+    console_api,
 )
 for blueprint in BLUEPRINTS:
     app.register_blueprint(blueprint)

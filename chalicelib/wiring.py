@@ -24,6 +24,7 @@ from chalicelib.services.cases import Cases
 from chalicelib.services.footage import Footage, UrlPolicy
 from chalicelib.services.governance import Governance
 from chalicelib.services.intake import Intake
+from chalicelib.services.officials import Officials
 from chalicelib.services.registry import Registry
 from chalicelib.services.shares import Shares
 from chalicelib.services.subject_access import SubjectAccess
@@ -34,6 +35,7 @@ from chalicelib.store.clips import ClipIndex
 from chalicelib.store.digests import AuditDigests
 from chalicelib.store.gaps import GapLog
 from chalicelib.store.objects import ClipObjects
+from chalicelib.store.officials import AccountStates, OfficialDirectory
 from chalicelib.store.queues import WorkQueue
 from chalicelib.store.sealing_keys import SealingKeys
 from chalicelib.store.shares import ShareBook
@@ -96,6 +98,23 @@ def official_verifier() -> OfficialTokenVerifier:
 
 
 @functools.cache
+def official_directory() -> OfficialDirectory:
+    settings = get_settings()
+    cognito = boto3.client("cognito-idp", region_name=settings.region)
+    return OfficialDirectory(cognito, settings.user_pool_id)
+
+
+@functools.cache
+def account_states() -> AccountStates:
+    return AccountStates(official_directory(), get_settings().account_check_seconds)
+
+
+@functools.cache
+def officials() -> Officials:
+    return Officials(official_directory(), audit_log())
+
+
+@functools.cache
 def gateway_authenticator() -> GatewayAuthenticator:
     return GatewayAuthenticator(catalog())
 
@@ -124,7 +143,10 @@ def url_policy() -> UrlPolicy:
 
 @functools.cache
 def footage() -> Footage:
-    return Footage(catalog(), clip_index(), clip_objects(), audit_log(), url_policy(), gap_log())
+    silent_after = timedelta(seconds=get_settings().camera_silent_seconds)
+    return Footage(
+        catalog(), clip_index(), clip_objects(), audit_log(), url_policy(), gap_log(), case_book(), silent_after
+    )
 
 
 @functools.cache
@@ -148,14 +170,18 @@ def case_book() -> CaseBook:
 
 
 @functools.cache
+def share_book() -> ShareBook:
+    return ShareBook(_dynamodb().Table(get_settings().shares_table))
+
+
+@functools.cache
 def cases() -> Cases:
-    return Cases(case_book(), catalog(), clip_index(), clip_objects(), audit_log())
+    return Cases(case_book(), catalog(), clip_index(), clip_objects(), audit_log(), share_book())
 
 
 @functools.cache
 def shares() -> Shares:
-    book = ShareBook(_dynamodb().Table(get_settings().shares_table))
-    return Shares(book, case_book(), clip_index(), clip_objects(), audit_log(), url_policy())
+    return Shares(share_book(), case_book(), clip_index(), clip_objects(), audit_log(), url_policy())
 
 
 @functools.cache

@@ -199,7 +199,15 @@ def _create_pool(cognito: Any, properties: dict[str, Any]) -> str:
     arguments = {key: value for key, value in properties.items() if key not in {"UserPoolName", "EnabledMfas"}}
     arguments["PoolName"] = properties["UserPoolName"]
     arguments["Schema"] = [_schema_attribute(attribute) for attribute in properties.get("Schema", [])]
-    return str(cognito.create_user_pool(**arguments)["UserPool"]["Id"])
+    pool_id = str(cognito.create_user_pool(**arguments)["UserPool"]["Id"])
+    if "SOFTWARE_TOKEN_MFA" in properties.get("EnabledMfas", []):
+        # CloudFormation's EnabledMfas is the API's separate MFA configuration call.
+        cognito.set_user_pool_mfa_config(
+            UserPoolId=pool_id,
+            SoftwareTokenMfaConfiguration={"Enabled": True},
+            MfaConfiguration=properties.get("MfaConfiguration", "OFF"),
+        )
+    return pool_id
 
 
 def _schema_attribute(attribute: dict[str, Any]) -> dict[str, Any]:

@@ -99,7 +99,12 @@ class LocalArchive:
         check_port_free(api_port, "API")
         aws_url = f"http://127.0.0.1:{aws_port}"
         aws = AwsEndpoint(aws_url)
-        moto = self._spawn("moto", [sys.executable, "-m", "local.moto_server", "--port", str(aws_port)], {})
+        moto = self._spawn(
+            "moto",
+            [sys.executable, "-m", "local.moto_server", "--port", str(aws_port)],
+            # moto accepts any TOTP code unless told to check it against its (fixed) secret.
+            self._plain_environment() | {"MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP": "true"},
+        )
         wait_until(lambda: http_ok(f"{aws_url}/moto-api/"), "moto server", 30, moto.alive)
         self.stack = deploy(aws, STACK_NAME, STAGE)
         environment = self.function_environment(aws, self.stack)
@@ -197,8 +202,12 @@ class LocalArchive:
             {"PYTHONPATH": str(ROOT), "PATH": os.environ.get("PATH", ""), "PYTHONUNBUFFERED": "1"},
         )
 
+    @staticmethod
+    def _plain_environment() -> dict[str, str]:
+        return {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT)}
+
     def _spawn(self, name: str, args: list[str], environment: dict[str, str]) -> ManagedProcess:
-        env = environment or {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT)}
+        env = environment or self._plain_environment()
         process = ManagedProcess(name, args, env, self.options.workdir / f"{name}.log", ROOT)
         self.processes.append(process)
         return process

@@ -1,4 +1,4 @@
-"""Routes for admins: cameras and gateways."""
+"""Routes for admins: cameras, gateways and officials."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from chalicelib import wiring
 from chalicelib.api.contract import Auth
 from chalicelib.api.http import api_route
 from chalicelib.domain.catalog import Camera, Gateway, NewCamera, NewGateway
+from chalicelib.domain.officials import Official, OfficialAccount, OfficialRole
 from chalicelib.domain.principal import Principal
+from chalicelib.services.officials import EnrolledOfficial, OfficialList
 from chalicelib.services.registry import CreatedGateway, GatewayList, GatewayView
 
 admin_api = Blueprint(__name__)
@@ -64,3 +66,78 @@ def revoke_gateway(principal: Principal, gateway_id: str) -> Gateway:
 )
 def list_gateways(principal: Principal) -> GatewayList:
     return wiring.registry().gateways(principal, wiring.now())
+
+
+@api_route(
+    admin_api,
+    "/officials",
+    summary="The officials of the admin's sites: role, sites, enabled (admin)",
+    auth=Auth.OFFICIAL,
+    answer=OfficialList,
+)
+def list_officials(principal: Principal) -> OfficialList:
+    return wiring.officials().officials(principal)
+
+
+@api_route(
+    admin_api,
+    "/officials",
+    method="POST",
+    summary="Enrol an official of the admin's sites; the temporary password is in this answer only (admin)",
+    auth=Auth.OFFICIAL,
+    body=Official,
+    answer=EnrolledOfficial,
+    status=201,
+    errors=(409,),
+)
+def enrol_official(principal: Principal, body: Official) -> EnrolledOfficial:
+    return wiring.officials().enrol(principal, body, wiring.now())
+
+
+@api_route(
+    admin_api,
+    "/officials/{username}",
+    method="PUT",
+    summary="Set an official's role and sites; their tokens stop working within a minute (admin)",
+    auth=Auth.OFFICIAL,
+    body=OfficialRole,
+    answer=OfficialAccount,
+)
+def change_official(principal: Principal, username: str, body: OfficialRole) -> OfficialAccount:
+    return wiring.officials().change(principal, username, body, wiring.now())
+
+
+@api_route(
+    admin_api,
+    "/officials/{username}/disable",
+    method="POST",
+    summary="Disable an official: refused everywhere within a minute (admin)",
+    auth=Auth.OFFICIAL,
+    answer=OfficialAccount,
+)
+def disable_official(principal: Principal, username: str) -> OfficialAccount:
+    return wiring.officials().set_enabled(principal, username, False, wiring.now())
+
+
+@api_route(
+    admin_api,
+    "/officials/{username}/enable",
+    method="POST",
+    summary="Enable a disabled official again (admin)",
+    auth=Auth.OFFICIAL,
+    answer=OfficialAccount,
+)
+def enable_official(principal: Principal, username: str) -> OfficialAccount:
+    return wiring.officials().set_enabled(principal, username, True, wiring.now())
+
+
+@api_route(
+    admin_api,
+    "/officials/{username}/password",
+    method="POST",
+    summary="Give an official a new temporary password (shown once); they choose their own at the next login",
+    auth=Auth.OFFICIAL,
+    answer=EnrolledOfficial,
+)
+def reset_official_password(principal: Principal, username: str) -> EnrolledOfficial:
+    return wiring.officials().reset_password(principal, username, wiring.now())

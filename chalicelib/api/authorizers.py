@@ -13,7 +13,7 @@ from chalice import AuthResponse, Blueprint
 from chalice.app import AuthRequest
 
 from chalicelib import wiring
-from chalicelib.auth import CredentialsRejected, bearer_token
+from chalicelib.auth import CredentialsRejected, bearer_token, check_account_current
 from chalicelib.domain.audit import NO_SITE, Outcome
 from chalicelib.domain.principal import Principal
 from chalicelib.observability import logger
@@ -24,7 +24,16 @@ authorizers = Blueprint(__name__)
 
 @authorizers.authorizer(ttl_seconds=0)
 def official_auth(auth_request: AuthRequest) -> AuthResponse:
-    return _authorize(auth_request, lambda token: wiring.official_verifier().verify(token))
+    return _authorize(auth_request, _official)
+
+
+def _official(token: str) -> Principal:
+    """A valid token of an account that is, as the pool says now, enabled and holding that role and those sites:
+    a disabled, deleted or changed account is refused without waiting for its tokens to expire."""
+    principal = wiring.official_verifier().verify(token)
+    account = wiring.account_states().current(principal.id.removeprefix("user:"))
+    check_account_current(principal, account)
+    return principal
 
 
 @authorizers.authorizer(ttl_seconds=0)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib import wiring
-from chalicelib.api.contract import Auth, SiteQuery
+from chalicelib.api.contract import Auth
 from chalicelib.api.http import api_route
 from chalicelib.domain.cases import Case, HoldRequest, NewCase
 from chalicelib.domain.principal import Principal
-from chalicelib.services.cases import CaseDetail, CaseList, CloseRequest, HoldResult, ReleaseResult
+from chalicelib.services.cases import CaseDetail, CaseList, CaseQuery, CloseRequest, HoldResult, ReleaseResult
 
 cases_api = Blueprint(__name__)
 
@@ -31,13 +31,13 @@ def open_case(principal: Principal, body: NewCase) -> Case:
 @api_route(
     cases_api,
     "/cases",
-    summary="Open cases past their review date (dpo)",
+    summary="A site's open or closed cases (investigator, dpo), or the open ones past their review date (dpo)",
     auth=Auth.OFFICIAL,
-    query=SiteQuery,
+    query=CaseQuery,
     answer=CaseList,
 )
-def cases_due_for_review(principal: Principal, query: SiteQuery) -> CaseList:
-    return CaseList(due_for_review=wiring.cases().due_for_review(principal, query.site, wiring.now()))
+def list_cases(principal: Principal, query: CaseQuery) -> CaseList:
+    return wiring.cases().cases_of_site(principal, query, wiring.now())
 
 
 @api_route(

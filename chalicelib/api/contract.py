@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from chalicelib.domain.audit import AuditFilter, Outcome
 from chalicelib.domain.clips import UtcTime
 from chalicelib.domain.query import MAX_PAGE, Window
 
@@ -80,5 +81,11 @@ class WindowQuery(SpanQuery):
     cursor: str | None = Field(default=None, max_length=4096, description="from the previous page's `cursor`")
 
 
-class SiteWindowQuery(WindowQuery):
-    site: str = Field(min_length=1, max_length=64, description="the site (municipality) id")
+class AuditQuery(WindowQuery):
+    site: str = Field(min_length=1, max_length=64, description="the site (municipality) id; `-`: no site")
+    actor: str | None = Field(default=None, max_length=200, description="only events of this actor")
+    action: str | None = Field(default=None, max_length=64, description="only events of this action")
+    outcome: Outcome | None = Field(default=None, description="only allowed, or only refused, events")
+
+    def filters(self) -> AuditFilter:
+        return AuditFilter(actor=self.actor, action=self.action, outcome=self.outcome)

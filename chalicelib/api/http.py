@@ -37,12 +37,32 @@ class WithStatus:
     status: int
 
 
+type Headers = dict[str, str | list[str]]
+
+
+def security_headers() -> Headers:
+    """On every answer: nothing sniffed, nothing framed, no Referer (signed URLs must not leak through it)."""
+    return {
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "X-Frame-Options": "DENY",
+    }
+
+
+_JSON_HEADERS: Headers = {
+    "Content-Type": "application/json",
+    # Answers carry signed URLs and personal data: never kept by a browser or proxy cache.
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+}
+
+
 def error_response(status: int, code: str, message: str) -> Response:
-    return Response(body={"error": code, "message": message}, status_code=status)
+    return json_response({"error": code, "message": message}, status)
 
 
 def json_response(body: Any, status: int = 200) -> Response:
-    return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
+    return Response(body=body, status_code=status, headers=_JSON_HEADERS | security_headers())
 
 
 def principal_of(request: Request) -> Principal | None:
@@ -113,7 +133,7 @@ def _answer(contract: Contract, result: Any) -> Response:
     if isinstance(result, WithStatus):
         result, status = result.value, result.status
     if contract.answer is None:
-        return Response(body="", status_code=status)
+        return Response(body="", status_code=status, headers=security_headers())
     adapter = contract.answer_adapter
     # Validated against the declared answer: a field the contract does not name never leaves the archive.
     checked = adapter.validate_python(result, from_attributes=True)

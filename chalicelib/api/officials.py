@@ -7,11 +7,20 @@ from datetime import timedelta
 from chalice import Blueprint
 
 from chalicelib import wiring
-from chalicelib.api.contract import Auth, SiteQuery, SiteWindowQuery, SpanQuery, WindowQuery
+from chalicelib.api.contract import AuditQuery, Auth, SiteQuery, SpanQuery, WindowQuery
 from chalicelib.api.http import api_route
 from chalicelib.domain.principal import Principal
 from chalicelib.services.audit_trail import AuditPage, Verification
-from chalicelib.services.footage import CameraList, ClipPage, ClipRecord, GapList, SiteList, ViewGrant, ViewRequest
+from chalicelib.services.footage import (
+    CameraList,
+    ClipPage,
+    ClipRecord,
+    GapList,
+    SiteList,
+    ViewGrant,
+    ViewRequest,
+    Wall,
+)
 
 officials_api = Blueprint(__name__)
 DEFAULT_SEARCH_SPAN = timedelta(hours=24)
@@ -31,6 +40,17 @@ def list_sites(principal: Principal) -> SiteList:
 )
 def list_cameras(principal: Principal, site: str) -> CameraList:
     return wiring.footage().cameras(principal, site)
+
+
+@api_route(
+    officials_api,
+    "/sites/{site}/wall",
+    summary="The camera wall: each camera's state and latest poster (operator, investigator, dpo; audited)",
+    auth=Auth.OFFICIAL,
+    answer=Wall,
+)
+def camera_wall(principal: Principal, site: str) -> Wall:
+    return wiring.footage().wall(principal, site, wiring.now())
 
 
 @api_route(
@@ -95,10 +115,11 @@ def verify_audit(principal: Principal, query: SiteQuery) -> Verification:
     "/audit",
     summary="The audit trail of a site, newest first (dpo, auditor; site `-`: refused logins, auditors)",
     auth=Auth.OFFICIAL,
-    query=SiteWindowQuery,
+    query=AuditQuery,
     answer=AuditPage,
 )
-def read_audit(principal: Principal, query: SiteWindowQuery) -> AuditPage:
+def read_audit(principal: Principal, query: AuditQuery) -> AuditPage:
     now = wiring.now()
     window = query.window(now, DEFAULT_SEARCH_SPAN)
-    return wiring.audit_trail().events(principal, query.site, window, query.limit, query.cursor, now)
+    page = (query.limit, query.cursor)
+    return wiring.audit_trail().events(principal, query.site, window, page, query.filters(), now)

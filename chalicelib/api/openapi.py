@@ -46,13 +46,16 @@ def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _query_parameters(query: type[BaseModel]) -> list[dict[str, Any]]:
-    schema = query.model_json_schema(ref_template=_REF)
-    if "$defs" in schema:
-        raise TypeError(f"{query.__name__}: a query parameter must be a plain value, not a model")
+    schema = query.model_json_schema(ref_template="{model}")
+    definitions = schema.get("$defs", {})
     required = set(schema.get("required", []))
     parameters = []
     for name, property_schema in schema["properties"].items():
         described = dict(_without_null(property_schema))
+        if "$ref" in described:  # an enum: written out, as a parameter's schema stands alone
+            described = definitions[described.pop("$ref")] | described
+        if described.get("type") in ("object", "array"):
+            raise TypeError(f"{query.__name__}.{name}: a query parameter must be a plain value")
         description = described.pop("description", None)
         described.pop("title", None)
         parameter = {"name": name, "in": "query", "required": name in required, "schema": described}

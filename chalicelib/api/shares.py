@@ -9,7 +9,7 @@ from chalicelib.api.contract import Auth
 from chalicelib.api.http import api_route
 from chalicelib.domain.principal import Principal
 from chalicelib.domain.shares import NewShare, Share, ShareView
-from chalicelib.services.shares import ApprovedShare, SharedManifest
+from chalicelib.services.shares import ApprovedShare, SharedManifest, ShareLink, ShareList, ShareQuery
 
 shares_api = Blueprint(__name__)
 
@@ -27,6 +27,18 @@ shares_api = Blueprint(__name__)
 )
 def request_share(principal: Principal, body: NewShare) -> Share:
     return wiring.shares().request(principal, body, wiring.now())
+
+
+@api_route(
+    shares_api,
+    "/shares",
+    summary="A site's shares, newest first; `status=requested`: the approval queue (investigator, dpo)",
+    auth=Auth.OFFICIAL,
+    query=ShareQuery,
+    answer=ShareList,
+)
+def list_shares(principal: Principal, query: ShareQuery) -> ShareList:
+    return wiring.shares().shares_of_site(principal, query)
 
 
 @api_route(
@@ -67,10 +79,13 @@ def revoke_share(principal: Principal, share_id: str) -> Share:
 
 @api_route(
     shares_api,
-    "/s/{token}",
-    summary="The recipient's manifest: signed URLs and sha256 per clip, until expiry or revocation (410 after)",
+    "/share-manifest",
+    method="POST",
+    summary="The recipient's manifest: signed URLs and sha256 per clip the case still holds, until expiry, "
+    "revocation or the case's closing (410 after). The token travels in the body, never in a URL.",
+    body=ShareLink,
     answer=SharedManifest,
     errors=(410,),
 )
-def use_share(token: str) -> SharedManifest:
-    return wiring.shares().use(token, wiring.now())
+def use_share(body: ShareLink) -> SharedManifest:
+    return wiring.shares().use(body.token, wiring.now())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib import wiring
-from chalicelib.api.contract import Auth, SiteQuery
+from chalicelib.api.contract import Auth
 from chalicelib.api.http import api_route
 from chalicelib.domain.principal import Principal
 from chalicelib.domain.subject_requests import (
@@ -17,7 +17,7 @@ from chalicelib.domain.subject_requests import (
     NewSubjectRequest,
     SubjectRequest,
 )
-from chalicelib.services.subject_access import ExportState, OverdueRequests, SubjectRequestDetail
+from chalicelib.services.subject_access import ExportState, RequestList, RequestQuery, SubjectRequestDetail
 
 subject_requests_api = Blueprint(__name__)
 
@@ -39,13 +39,13 @@ def open_subject_request(principal: Principal, body: NewSubjectRequest) -> Subje
 @api_route(
     subject_requests_api,
     "/subject-requests",
-    summary="Open requests past their deadline (dpo)",
+    summary="A site's open, overdue or closed requests, earliest deadline first (dpo)",
     auth=Auth.OFFICIAL,
-    query=SiteQuery,
-    answer=OverdueRequests,
+    query=RequestQuery,
+    answer=RequestList,
 )
-def overdue_subject_requests(principal: Principal, query: SiteQuery) -> OverdueRequests:
-    return OverdueRequests(overdue=wiring.subject_access().overdue(principal, query.site, wiring.now()))
+def list_subject_requests(principal: Principal, query: RequestQuery) -> RequestList:
+    return wiring.subject_access().requests_of_site(principal, query, wiring.now())
 
 
 @api_route(

@@ -138,6 +138,11 @@ def silent_cameras(
         if segment:
             heard.append(parse_time(segment))
         latest = max((moment for moment in heard if moment is not None), default=None)
-        if latest is None or now - latest > after:
+        if is_silent(latest, now, after):
             silent.append(camera_id)
     return silent
+
+
+def is_silent(last_heard: datetime | None, now: datetime, after: timedelta) -> bool:
+    """Nothing heard from a camera, or nothing for longer than `after`."""
+    return last_heard is None or now - last_heard > after

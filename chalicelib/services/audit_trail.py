@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from chalicelib.domain.audit import NO_SITE, AuditEvent, Outcome
+from chalicelib.domain.audit import NO_SITE, AuditEvent, AuditFilter, Outcome
 from chalicelib.domain.audit_chain import verify_chain
 from chalicelib.domain.principal import Principal, Role
 from chalicelib.domain.query import Window, check_page_limit
@@ -37,13 +37,20 @@ class AuditTrail:
         self._digests = digests
 
     def events(
-        self, principal: Principal, site: str, window: Window, limit: int, cursor: str | None, now: datetime
+        self,
+        principal: Principal,
+        site: str,
+        window: Window,
+        page: tuple[int, str | None],
+        only: AuditFilter,
+        now: datetime,
     ) -> AuditPage:
         """A site's events, newest first."""
         window.check()
+        limit, cursor = page
         check_page_limit(limit)
         self._may_read(principal, Action.READ_AUDIT, site)
-        events, next_cursor = self._audit.events(site, window.start, window.end, limit, cursor)
+        events, next_cursor = self._audit.events(site, window.start, window.end, limit, cursor, only)
         self._audit.record(
             principal, Action.READ_AUDIT, site, f"audit {window.start:%F}..{window.end:%F}", Outcome.ALLOWED, now
         )

@@ -4,6 +4,7 @@ and in S3 itself (Object Lock legal hold), until released or the case is closed.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 from ulid import ULID
@@ -13,6 +14,7 @@ from chalicelib.domain.cases import Case, CaseStatus, HoldRequest, NewCase, revi
 from chalicelib.domain.clips import Clip, thumbnail_prefix
 from chalicelib.domain.principal import Principal
 from chalicelib.domain.query import Window
+from chalicelib.domain.shares import ShareStatus
 from chalicelib.errors import Conflict, InvalidRequest, NotFound
 from chalicelib.policy import Action, authorize, authorize_addressed
 from chalicelib.store.audit import AuditLog
@@ -20,6 +22,7 @@ from chalicelib.store.cases import CaseBook
 from chalicelib.store.catalog import Catalog
 from chalicelib.store.clips import ClipIndex
 from chalicelib.store.objects import ClipObjects
+from chalicelib.store.shares import ShareBook
 
 
 class CloseRequest(BaseModel):
@@ -28,8 +31,19 @@ class CloseRequest(BaseModel):
     reason: str = Field(default="", max_length=1000)
 
 
+class CaseState(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    DUE_FOR_REVIEW = "due_for_review"
+
+
+class CaseQuery(BaseModel):
+    site: str = Field(min_length=1, max_length=64, description="the site (municipality) id")
+    state: CaseState = Field(default=CaseState.OPEN, description="due_for_review: open cases past review (dpo)")
+
+
 class CaseList(BaseModel):
-    due_for_review: list[Case]
+    cases: list[Case]
 
 
 class CaseDetail(Case):
@@ -49,9 +63,16 @@ class ReleaseResult(BaseModel):
 
 class Cases:
     def __init__(
-        self, book: CaseBook, catalog: Catalog, index: ClipIndex, objects: ClipObjects, audit: AuditLog
+        self,
+        book: CaseBook,
+        catalog: Catalog,
+        index: ClipIndex,
+        objects: ClipObjects,
+        audit: AuditLog,
+        shares: ShareBook,
     ) -> None:
         self._book = book
+        self._shares = shares
         self._catalog = catalog
         self._index = index
         self._objects = objects
@@ -124,10 +145,12 @@ class Cases:
         return ReleaseResult(case_id=case_id, released=clip_id, still_held_by=remaining)
 
     def close(self, principal: Principal, case_id: str, request: CloseRequest, now: datetime) -> Case:
-        """Close the case and release every hold it has: normal retention applies to that footage again."""
+        """Close the case, end its shares and release every hold it has: normal retention applies again."""
         case = self._case(principal, Action.CLOSE_CASE, case_id)
         if case.status != CaseStatus.OPEN:
             raise Conflict(f"case {case_id} is already closed")
+        # Shares first, then holds: a failure half way never leaves a live share of released footage.
+        self._end_shares(principal, case, now)
         for clip_id in list(self._book.held_clips(case_id)):
             self._release(case, clip_id)
         closed = self._book.close(case_id, principal.id, now)
@@ -143,9 +166,30 @@ class Cases:
         )
         return closed
 
-    def due_for_review(self, principal: Principal, site: str, now: datetime) -> list[Case]:
-        authorize(principal, Action.REVIEW_CASES, site)
-        return self._book.due_for_review(site, now)
+    def cases_of_site(self, principal: Principal, query: CaseQuery, now: datetime) -> CaseList:
+        """A site's open or closed cases (investigator, dpo), or those past their review date (dpo)."""
+        if query.state == CaseState.DUE_FOR_REVIEW:
+            authorize(principal, Action.REVIEW_CASES, query.site)
+            return CaseList(cases=self._book.due_for_review(query.site, now))
+        authorize(principal, Action.LIST_CASES, query.site)
+        return CaseList(cases=self._book.of_site(query.site, CaseStatus(query.state.value)))
+
+    def _end_shares(self, principal: Principal, case: Case, now: datetime) -> None:
+        live = [ShareStatus.REQUESTED, ShareStatus.APPROVED]
+        for share in self._shares.of_site(case.site, case_id=case.case_id):
+            if share.status not in live:
+                continue
+            self._shares.revoke(share.share_id, principal.id, now)
+            self._audit.record(
+                principal,
+                Action.REVOKE_SHARE,
+                case.site,
+                f"share:{share.share_id}",
+                Outcome.ALLOWED,
+                now,
+                case_id=case.reference,
+                reason="its case was closed",
+            )
 
     def _release(self, case: Case, clip_id: str) -> list[str]:
         """Drop the case's hold; the S3 legal hold goes only with the clip's last hold."""

@@ -4,24 +4,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from chalicelib.domain.audit import Outcome
-from chalicelib.domain.catalog import Camera
+from chalicelib.domain.cases import CaseStatus
+from chalicelib.domain.catalog import Camera, is_silent
 from chalicelib.domain.clips import Clip, ClipRecord, ClipStatus, UtcTime
 from chalicelib.domain.gaps import Gap
-from chalicelib.domain.principal import Principal
+from chalicelib.domain.principal import Principal, Role
 from chalicelib.domain.query import Window, check_page_limit
 from chalicelib.domain.timeutil import iso
 from chalicelib.errors import Conflict, InvalidRequest, NotFound
 from chalicelib.policy import Action, authorize, authorize_addressed, require_role
 from chalicelib.store.audit import AuditLog
+from chalicelib.store.cases import CaseBook
 from chalicelib.store.catalog import Catalog
 from chalicelib.store.clips import ClipIndex
 from chalicelib.store.gaps import GapLog
 from chalicelib.store.objects import ClipObjects
+
+# The wall shows a camera's newest clip from at most this far back (longer than any site keeps footage).
+LATEST_CLIP_WITHIN = timedelta(days=366)
 
 
 class ViewRequest(BaseModel):
@@ -30,8 +36,13 @@ class ViewRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     purpose: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=500)]
-    case_id: str | None = Field(default=None, max_length=64)
+    case_id: str | None = Field(
+        default=None, max_length=64, description="investigators view for a case: an open case of the clip's site"
+    )
     ttl_seconds: int | None = Field(default=None, ge=30)
+    download: bool = Field(
+        default=False, description="a URL that saves the file instead of playing it (investigator, dpo)"
+    )
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,23 @@ class ClipPage(BaseModel):
     thumbnails_expire_at: UtcTime
 
 
+class CameraState(StrEnum):
+    RECORDING = "recording"
+    SILENT = "silent"
+
+
+class WallCamera(Camera):
+    state: CameraState = Field(description="silent: no clip for longer than the site's silence threshold")
+    latest_clip_id: str | None
+    poster: str | None = Field(description="a signed URL of the latest clip's poster, made from the video")
+
+
+class Wall(BaseModel):
+    site: str
+    cameras: list[WallCamera]
+    posters_expire_at: UtcTime
+
+
 class ViewGrant(BaseModel):
     url: str = Field(description="a signed GET of the clip's bytes, valid until expires_at")
     expires_at: UtcTime
@@ -85,8 +113,18 @@ class ViewGrant(BaseModel):
 
 class Footage:
     def __init__(
-        self, catalog: Catalog, index: ClipIndex, objects: ClipObjects, audit: AuditLog, urls: UrlPolicy, gaps: GapLog
+        self,
+        catalog: Catalog,
+        index: ClipIndex,
+        objects: ClipObjects,
+        audit: AuditLog,
+        urls: UrlPolicy,
+        gaps: GapLog,
+        cases: CaseBook,
+        silent_after: timedelta,
     ) -> None:
+        self._cases = cases
+        self._silent_after = silent_after
         self._gaps = gaps
         self._catalog = catalog
         self._index = index
@@ -104,6 +142,31 @@ class Footage:
         if self._catalog.get_site(site_id) is None:
             raise NotFound(f"site {site_id} not found")
         return CameraList(cameras=self._catalog.cameras_of_site(site_id))
+
+    def wall(self, principal: Principal, site_id: str, now: datetime) -> Wall:
+        """Every camera of a site with its state and its latest poster (thumbnails are footage: audited)."""
+        authorize(principal, Action.SEARCH_CLIPS, site_id)
+        if self._catalog.get_site(site_id) is None:
+            raise NotFound(f"site {site_id} not found")
+        ttl = self._urls.default
+        cameras = []
+        for camera in self._catalog.cameras_of_site(site_id):
+            latest = self._index.camera_clips(camera.camera_id, now - LATEST_CLIP_WITHIN, now, 1, None).clips
+            silent = is_silent(camera.last_clip_at, now, self._silent_after)
+            poster_key = latest[0].thumbnail_keys[0] if latest and latest[0].thumbnail_keys else None
+            cameras.append(
+                WallCamera(
+                    **camera.model_dump(),
+                    state=CameraState.SILENT if silent else CameraState.RECORDING,
+                    latest_clip_id=latest[0].clip_id if latest else None,
+                    poster=self._objects.view_url(poster_key, None, ttl) if poster_key else None,
+                )
+            )
+        posters = sum(1 for camera in cameras if camera.poster)
+        self._audit.record(
+            principal, Action.SEARCH_CLIPS, site_id, f"wall of {site_id} ({posters} posters)", Outcome.ALLOWED, now
+        )
+        return Wall(site=site_id, cameras=cameras, posters_expire_at=now + ttl)
 
     def search(
         self,
@@ -154,14 +217,18 @@ class Footage:
 
     def view(self, principal: Principal, clip_id: str, request: ViewRequest, now: datetime) -> ViewGrant:
         """A signed GET for the clip, issued only after the checks and with its purpose on record."""
-        clip = self._readable_clip(principal, Action.VIEW_CLIP, clip_id)
+        action = Action.DOWNLOAD_CLIP if request.download else Action.VIEW_CLIP
+        clip = self._readable_clip(principal, action, clip_id)
         if clip.status != ClipStatus.INDEXED:
             raise Conflict(f"clip {clip_id} is {clip.status}: there is no footage to view")
+        if principal.role == Role.INVESTIGATOR:
+            self._check_case(principal, action, clip, request.case_id)
         ttl = self._urls.ttl(request.ttl_seconds)
-        url = self._objects.view_url(clip.object_key, clip.object_version, ttl)
+        save_as = f"{clip.camera_id}-{clip.start:%Y%m%dT%H%M%SZ}-{clip.clip_id}.mp4" if request.download else None
+        url = self._objects.view_url(clip.object_key, clip.object_version, ttl, save_as=save_as)
         self._audit.record(
             principal,
-            Action.VIEW_CLIP,
+            action,
             clip.site,
             f"clip:{clip_id}",
             Outcome.ALLOWED,
@@ -170,6 +237,12 @@ class Footage:
             case_id=request.case_id,
         )
         return ViewGrant(url=url, expires_at=now + ttl, sha256=clip.sha256)
+
+    def _check_case(self, principal: Principal, action: Action, clip: Clip, case_id: str | None) -> None:
+        """Police view footage for a case (DESIGN.md "Roles"): an open case of the clip's own site."""
+        case = self._cases.get(case_id) if case_id else None
+        if case is None or case.site != clip.site or case.status != CaseStatus.OPEN:
+            raise InvalidRequest("an investigator views footage for a case: give case_id, an open case of this site")
 
     def _readable_clip(self, principal: Principal, action: Action, clip_id: str) -> Clip:
         # The role first, answered alike whether the clip exists or not: existence is no admin's business.

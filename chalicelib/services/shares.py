@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from ulid import ULID
 
 from chalicelib.domain.audit import Outcome
@@ -22,7 +22,7 @@ from chalicelib.domain.shares import (
 )
 from chalicelib.domain.timeutil import iso
 from chalicelib.errors import AccessRefused, Conflict, InvalidRequest
-from chalicelib.policy import Action, authorize_addressed
+from chalicelib.policy import Action, authorize, authorize_addressed
 from chalicelib.services.footage import UrlPolicy
 from chalicelib.store.audit import AuditLog
 from chalicelib.store.cases import CaseBook
@@ -38,8 +38,19 @@ class ShareUnavailable(AccessRefused):
     code = "share_unavailable"
 
 
+# The recipient's page reads the token from the link's fragment, which browsers never send to a server,
+# and posts it: so no access log, proxy or Referer ever carries it.
+RECIPIENT_PAGE = "/console/#/s/"
+
+
 class ApprovedShare(ShareView):
-    link: str = Field(description="the recipient's link; in this answer only (the archive keeps its hash)")
+    link: str = Field(description="the recipient's link (a path on the API's origin); in this answer only")
+
+
+class ShareLink(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    token: str = Field(min_length=1, max_length=200, description="the token from the recipient's link")
 
 
 class SharedClip(BaseModel):
@@ -59,6 +70,15 @@ class SharedManifest(BaseModel):
     expires_at: UtcTime
     urls_expire_at: UtcTime
     clips: list[SharedClip]
+
+
+class ShareQuery(BaseModel):
+    site: str = Field(min_length=1, max_length=64, description="the site (municipality) id")
+    status: ShareStatus | None = Field(default=None, description="only shares in this state")
+
+
+class ShareList(BaseModel):
+    shares: list[ShareView]
 
 
 class Shares:
@@ -123,13 +143,18 @@ class Shares:
         token, token_sha256 = new_share_token()
         approved = self._book.approve(share_id, principal.id, token_sha256, now)
         self._record(principal, Action.APPROVE_SHARE, approved, now)
-        return ApprovedShare(**approved.model_dump(), link=f"/s/{token}")
+        return ApprovedShare(**approved.model_dump(), link=f"{RECIPIENT_PAGE}{token}")
 
     def revoke(self, principal: Principal, share_id: str, now: datetime) -> Share:
         share = self._share(principal, Action.REVOKE_SHARE, share_id)
         revoked = self._book.revoke(share.share_id, principal.id, now)
         self._record(principal, Action.REVOKE_SHARE, revoked, now)
         return revoked
+
+    def shares_of_site(self, principal: Principal, query: ShareQuery) -> ShareList:
+        """A site's shares, newest first: the dpo's approval queue, an investigator's requests."""
+        authorize(principal, Action.LIST_SHARES, query.site)
+        return ShareList(shares=self._book.of_site(query.site, query.status))
 
     def share(self, principal: Principal, share_id: str) -> Share:
         return self._share(principal, Action.READ_SHARE, share_id)
@@ -145,12 +170,17 @@ class Shares:
             refusal = "this link was revoked"
         elif share.expires_at <= now:
             refusal = "this link has expired"
+        case = self._cases.get(share.case_id)
+        if not refusal and (case is None or case.status != CaseStatus.OPEN):
+            refusal = "the case this link was given for is closed"
         if refusal:
             raise ShareUnavailable(refusal, action=Action.USE_SHARE, site=share.site, target=f"share:{share.share_id}")
         ttl = min(self._urls.default, share.expires_at - now)
+        # Only what the case still holds: a released clip follows normal retention and may be erased.
+        held = set(self._cases.held_clips(share.case_id))
         clips = []
         for clip_id in share.clip_ids:
-            clip = self._index.get(clip_id)
+            clip = self._index.get(clip_id) if clip_id in held else None
             if clip is None or clip.status != ClipStatus.INDEXED:
                 continue
             clips.append(

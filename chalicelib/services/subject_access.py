@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from pydantic import BaseModel, Field
 from ulid import ULID
@@ -33,12 +34,26 @@ from chalicelib.store.queues import WorkQueue
 from chalicelib.store.subject_requests import SubjectRequestBook
 
 
-class OverdueRequests(BaseModel):
-    overdue: list[SubjectRequest]
+class RequestState(StrEnum):
+    OPEN = "open"
+    OVERDUE = "overdue"
+    CLOSED = "closed"
 
 
-class SubjectRequestDetail(SubjectRequest):
+class RequestQuery(BaseModel):
+    site: str = Field(min_length=1, max_length=64, description="the site (municipality) id")
+    state: RequestState = Field(default=RequestState.OPEN, description="overdue: open past the deadline")
+
+
+class ListedRequest(SubjectRequest):
     overdue: bool = Field(description="open past its deadline")
+
+
+class RequestList(BaseModel):
+    requests: list[ListedRequest] = Field(description="earliest deadline first: overdue requests lead")
+
+
+class SubjectRequestDetail(ListedRequest):
     clips: list[ClipRecord] = Field(description="the clips of its cameras in its window")
 
 
@@ -124,9 +139,15 @@ class SubjectAccess:
         self._record(principal, Action.SUBJECT_REQUESTS, closed, now, "closed", reason=closing.outcome)
         return closed
 
-    def overdue(self, principal: Principal, site: str, now: datetime) -> list[SubjectRequest]:
-        authorize(principal, Action.SUBJECT_REQUESTS, site)
-        return self._book.overdue(site, now.date().isoformat())
+    def requests_of_site(self, principal: Principal, query: RequestQuery, now: datetime) -> RequestList:
+        authorize(principal, Action.SUBJECT_REQUESTS, query.site)
+        today = now.date()
+        if query.state == RequestState.OVERDUE:
+            found = self._book.of_site(query.site, RequestStatus.OPEN, due_before=today.isoformat())
+        else:
+            found = self._book.of_site(query.site, RequestStatus(query.state.value))
+        listed = [ListedRequest(**request.model_dump(), overdue=request.is_overdue(today)) for request in found]
+        return RequestList(requests=listed)
 
     def export(self, principal: Principal, request_id: str, wanted: ExportRequest, now: datetime) -> Export:
         """Queue a masked export of one matching clip; the exports function makes it."""

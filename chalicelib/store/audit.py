@@ -18,11 +18,11 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 from ulid import ULID
 
-from chalicelib.domain.audit import NO_SITE, AuditEvent, Outcome
+from chalicelib.domain.audit import NO_SITE, AuditEvent, AuditFilter, Outcome
 from chalicelib.domain.audit_chain import GENESIS_HASH, event_hash
 from chalicelib.domain.principal import Principal
 from chalicelib.domain.timeutil import iso
-from chalicelib.store.dynamo import decode_cursor, encode_cursor, from_item, query_items, to_item
+from chalicelib.store.dynamo import all_equal, decode_cursor, encode_cursor, from_item, query_items, to_item
 
 HEAD_SEQ = 0
 BY_TIME_INDEX = "by_time"
@@ -124,15 +124,18 @@ class AuditLog:
         return True
 
     def events(
-        self, site: str, start: datetime, end: datetime, limit: int, cursor: str | None
+        self, site: str, start: datetime, end: datetime, limit: int, cursor: str | None, only: AuditFilter
     ) -> tuple[list[AuditEvent], str | None]:
-        """A site's events in a time window, newest first."""
+        """A site's events in a time window, newest first; a filtered page may hold fewer than `limit`."""
         query: dict[str, Any] = {
             "IndexName": BY_TIME_INDEX,
             "KeyConditionExpression": Key("site").eq(site) & Key("at_key").between(iso(start), iso(end) + "#~"),
             "ScanIndexForward": False,
             "Limit": limit,
         }
+        matching = all_equal(only.fields())
+        if matching is not None:
+            query["FilterExpression"] = matching
         start_key = decode_cursor(cursor, {"site": site}, _PAGE_KEYS)
         if start_key:
             query["ExclusiveStartKey"] = start_key

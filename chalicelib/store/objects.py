@@ -147,10 +147,14 @@ class ClipObjects:
             MultipartUpload={"Parts": [{"PartNumber": p.number, "ETag": p.etag} for p in parts]},
         )
 
-    def view_url(self, key: str, version_id: str | None, ttl: timedelta) -> str:
+    def view_url(self, key: str, version_id: str | None, ttl: timedelta, *, save_as: str | None = None) -> str:
+        """A signed GET; with `save_as`, browsers save the bytes under that name instead of showing them."""
         params = {"Bucket": self._bucket, "Key": key}
         if version_id:
             params["VersionId"] = version_id
+        if save_as:
+            params["ResponseContentDisposition"] = f'attachment; filename="{save_as}"'
+
         return str(self._s3.generate_presigned_url("get_object", Params=params, ExpiresIn=int(ttl.total_seconds())))
 
     def download(self, key: str, version_id: str, sink: IO[bytes]) -> StoredBytes:

@@ -25,6 +25,7 @@ from local.demo import DEMO_PASSWORD
 from local.stack import ROOT, LocalArchive, LocalOptions, RunInfo
 
 pytestmark = pytest.mark.e2e
+ACCOUNT_CHECK_SECONDS = 2
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +34,9 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunInfo]:
         workdir=tmp_path_factory.mktemp("local-archive"),
         simulator=False,
         retention_every_s=3600,  # tests sweep explicitly, with the clock they need
+        # The pool's word on an account is trusted this long (60 s in production): short, so that the
+        # lockout tests need not wait a minute; the rule they test is the same.
+        extra_environment={"SAFE_ACCOUNT_CHECK_SECONDS": str(ACCOUNT_CHECK_SECONDS)},
     )
     with LocalArchive(options) as running:
         assert running.info is not None

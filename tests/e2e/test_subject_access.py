@@ -94,9 +94,17 @@ def test_overdue_requests_are_listed_for_the_dpo(record, upload, official):
     upload("aizkraukle", clip)
     late = open_request(official, clip, received=datetime.now(UTC).date() - timedelta(days=40))
 
-    overdue = official("dpo", "aizkraukle").get("/subject-requests", {"site": "aizkraukle"}).expect(200)["overdue"]
+    on_time = open_request(official, clip, received=datetime.now(UTC).date())
+    dpo = official("dpo", "aizkraukle")
+
+    overdue = dpo.get("/subject-requests", {"site": "aizkraukle", "state": "overdue"}).expect(200)["requests"]
+    listed = dpo.get("/subject-requests", {"site": "aizkraukle"}).expect(200)["requests"]
 
     assert late["request_id"] in [r["request_id"] for r in overdue]
+    assert on_time["request_id"] not in [r["request_id"] for r in overdue]
+    ids = [r["request_id"] for r in listed]
+    assert ids.index(late["request_id"]) < ids.index(on_time["request_id"])  # overdue ones first
+    assert next(r for r in listed if r["request_id"] == late["request_id"])["overdue"] is True
 
 
 def test_export_masks_other_people_and_carries_a_manifest_of_hashes(record, upload, official, tmp_path):
