@@ -27,7 +27,10 @@ def free_port() -> int:
 
 
 def check_port_free(port: int, what: str) -> None:
+    """Refuse a port something listens on. SO_REUSEADDR, as the servers themselves bind: the TIME_WAIT
+    sockets a stopped run leaves for a minute do not stop a server, so they must not stop a restart."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError as exc:
