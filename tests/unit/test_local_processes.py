@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from local.processes import PortTaken, check_port_free
+from local.processes import LogRedactor, PortTaken, check_port_free
 
 
 def port_in_time_wait() -> int:
@@ -37,3 +37,33 @@ def test_a_port_something_listens_on_is_taken():
 
         with pytest.raises(PortTaken, match=f"port {port} for the API is taken"):
             check_port_free(port, "API")
+
+
+SHAPES = {
+    "share link": (b'"GET /s/q1W2e3R4t5Y6u7I8o9P0-_aSdF HTTP/1.1" 200 -', b"q1W2e3R4t5Y6u7I8o9P0-_aSdF"),
+    "SigV4 signature": (b"PUT /b/k?X-Amz-Date=20261201T000000Z&X-Amz-Signature=0123abcd HTTP/1.1", b"0123abcd"),
+    "credential": (b"GET /b/k?X-Amz-Credential=AKIAEXAMPLE%2F20261201&X-Amz-Expires=300", b"AKIAEXAMPLE"),
+    "V2 signature": (b"GET /b/k?AWSAccessKeyId=AKIAEXAMPLE&Expires=1&Signature=dGVzdA%3D%3D", b"dGVzdA"),
+    "bearer token": (b"Authorization: Bearer gw-01.s3cr3tpart", b"s3cr3tpart"),
+    "password in JSON": (b'{"USERNAME": "dpo-birzai", "PASSWORD": "hunter2-long"}', b"hunter2-long"),
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_each_secret_shape_is_redacted_and_what_the_line_is_about_kept(shape):
+    line, secret = SHAPES[shape]
+
+    redacted = LogRedactor()(line)
+
+    assert secret not in redacted
+    assert b"[redacted]" in redacted
+    assert redacted[:8] == line[:8]
+
+
+def test_a_secret_the_stack_made_is_redacted_wherever_it_shows():
+    redactor = LogRedactor()
+    redactor.add("Demo-Password-2026", "")
+
+    redacted = redactor(b"botocore: NotAuthorizedException for user x with Demo-Password-2026 (traceback)")
+
+    assert redacted == b"botocore: NotAuthorizedException for user x with [redacted] (traceback)"
