@@ -105,18 +105,23 @@ def _sqs_problems(where: str, properties: Mapping[str, Any], resources: Mapping[
 
 def _arn_of(value: Any, resources: Mapping[str, Any]) -> str | None:
     """The Type of the template resource whose Arn `value` is, if it is exactly one GetAtt/Sub of it."""
+    target = _arn_target(value)
+    resource = resources.get(target) if target else None
+    return resource.get("Type") if isinstance(resource, Mapping) else None
+
+
+def _arn_target(value: Any) -> str | None:
+    """The logical name of the resource whose Arn `value` is, if it is exactly one GetAtt/Sub of it."""
     if not isinstance(value, Mapping) or len(value) != 1:
         return None
     ((function, argument),) = value.items()
-    target: str | None = None
     if function == "Fn::GetAtt":
         parts = argument.split(".", 1) if isinstance(argument, str) else argument
         if isinstance(parts, list) and len(parts) == 2 and parts[1] == "Arn" and isinstance(parts[0], str):
-            target = parts[0]
+            return parts[0]
     elif function == "Fn::Sub" and isinstance(argument, str) and (match := _SUB_ARN.match(argument)):
-        target = match.group(1)
-    resource = resources.get(target) if target else None
-    return resource.get("Type") if isinstance(resource, Mapping) else None
+        return match.group(1)
+    return None
 
 
 def _api_problems(resources: Mapping[str, Any]) -> list[str]:
@@ -127,6 +132,10 @@ def _api_problems(resources: Mapping[str, Any]) -> list[str]:
     found: list[str] = []
     if not properties.get("GatewayResponses"):
         found.append("RestAPI: no GatewayResponses (API Gateway's own 401/403/4XX/5XX would not be JSON errors)")
+    if not any(_throttles_every_route(setting) for setting in properties.get("MethodSettings") or []):
+        found.append("RestAPI: no MethodSettings throttling every route (/* *): the stage takes any request rate")
+    if not any(_rate_limits_the_api(resource, resources) for resource in resources.values()):
+        found.append("RestAPI: no WAF WebACL with a rate-based rule on its stage (no per-gateway limit)")
     definitions = (properties.get("DefinitionBody") or {}).get("securityDefinitions") or {}
     for auth_name, definition in definitions.items():
         authorizer = definition.get("x-amazon-apigateway-authorizer")
@@ -136,6 +145,25 @@ def _api_problems(resources: Mapping[str, Any]) -> list[str]:
                 f"{authorizer.get('authorizerResultTtlInSeconds')!r}, not 0 (a revoked token would stay accepted)"
             )
     return found
+
+
+def _throttles_every_route(setting: Mapping[str, Any]) -> bool:
+    every_route = setting.get("ResourcePath") == "/*" and setting.get("HttpMethod") == "*"
+    return every_route and "ThrottlingRateLimit" in setting and "ThrottlingBurstLimit" in setting
+
+
+def _rate_limits_the_api(resource: Mapping[str, Any], resources: Mapping[str, Any]) -> bool:
+    """A WebACL association on RestAPI's stage whose WebACL has a rate-based rule."""
+    if resource.get("Type") != "AWS::WAFv2::WebACLAssociation":
+        return False
+    properties = resource.get("Properties") or {}
+    stage_arn = properties.get("ResourceArn")
+    on_api = isinstance(stage_arn, Mapping) and "${RestAPI}" in str(stage_arn.get("Fn::Sub", ""))
+    acl = resources.get(_arn_target(properties.get("WebACLArn")) or "")
+    if not on_api or not isinstance(acl, Mapping) or acl.get("Type") != "AWS::WAFv2::WebACL":
+        return False
+    rules = (acl.get("Properties") or {}).get("Rules") or []
+    return any("RateBasedStatement" in (rule.get("Statement") or {}) for rule in rules)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

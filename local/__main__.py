@@ -10,18 +10,16 @@ import sys
 import threading
 from pathlib import Path
 
+from local.private_files import private_dir, write_private
 from local.processes import PortTaken
 from local.stack import ROOT, LocalArchive, LocalOptions, RunInfo
 
 DEFAULT_RUN_DIR = ROOT / ".local-run"
 
 
-def _banner(info: RunInfo, run_dir: Path) -> str:
-    logins = "\n".join(
-        f"  {o['username']:<24} {o['password']}   role {o['role']}, sites {','.join(o['sites'])}"
-        for o in info.officials
-    )
-    gateways = "\n".join(f"  {site:<12} {g['gateway_id']}  token {g['token']}" for site, g in info.gateways.items())
+def _banner(info: RunInfo, info_file: Path) -> str:
+    logins = "\n".join(f"  {o['username']:<24} role {o['role']}, sites {','.join(o['sites'])}" for o in info.officials)
+    gateways = "\n".join(f"  {site:<12} {g['gateway_id']}" for site, g in info.gateways.items())
     return f"""
 Safe Society footage archive is running locally.
   API            {info.api_url}   (OpenAPI: {info.api_url}/openapi.json)
@@ -32,16 +30,17 @@ Officials (Cognito logins):
 Gateways (Authorization: Bearer <token>):
 {gateways}
 Try it:
-{info.as_json()["curl_example"]}
+{info.as_json(info_file)["curl_example"]}
 
-Written for scripts to {run_dir / "run-info.json"}; logs in {run_dir}/*.log. Ctrl-C stops everything.
+Passwords, gateway tokens and all of the above for scripts: {info_file} (readable only by you).
+Logs in {info_file.parent}/*.log. Ctrl-C stops everything.
 """
 
 
 def run(arguments: argparse.Namespace) -> int:
     run_dir: Path = arguments.run_dir
     info_file = run_dir / "run-info.json"
-    run_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(run_dir)
     with (run_dir / "lock").open("w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -60,9 +59,8 @@ def run(arguments: argparse.Namespace) -> int:
         try:
             with LocalArchive(options) as archive:
                 assert archive.info is not None
-                info_file.write_text(json.dumps(archive.info.as_json(), indent=2))
-                info_file.chmod(0o600)
-                print(_banner(archive.info, run_dir), flush=True)
+                write_private(info_file, json.dumps(archive.info.as_json(info_file), indent=2).encode())
+                print(_banner(archive.info, info_file), flush=True)
                 stopped.wait()
         except PortTaken as taken:
             print(f"Cannot start: {taken}.", file=sys.stderr)

@@ -22,7 +22,16 @@ TEMPLATE = Path(__file__).resolve().parent.parent / "infra" / "template.yaml"
 # IAM roles and log groups matter only to Lambda; locally the functions run as local processes.
 # The bucket policy is left out too: moto evaluates it but not as S3 does (it refuses even a PUT that meets
 # every condition, and its plain-HTTP endpoint fails aws:SecureTransport), so only real S3 can enforce it.
-LOCALLY_UNUSED = frozenset({"AWS::IAM::Role", "AWS::Logs::LogGroup", "AWS::S3::BucketPolicy"})
+# The WAF guards API Gateway's stage, which `chalice local` stands in for.
+LOCALLY_UNUSED = frozenset(
+    {
+        "AWS::IAM::Role",
+        "AWS::Logs::LogGroup",
+        "AWS::S3::BucketPolicy",
+        "AWS::WAFv2::WebACL",
+        "AWS::WAFv2::WebACLAssociation",
+    }
+)
 _SUB = re.compile(r"\$\{([A-Za-z0-9:.]+)\}")
 
 

@@ -1,21 +1,37 @@
-"""moto in server mode, with DynamoDB requests served one at a time.
+"""moto in server mode, with DynamoDB requests served one at a time and memory that stays flat.
 
 Real DynamoDB applies a conditional write, or a transaction, atomically. moto's server handles requests
 on parallel threads without locking its tables, so two conditional writes can both pass their condition
 (measured: the audit chain's append transaction left an event behind without moving the head). Serializing
 DynamoDB requests, and only those (S3 uploads and SQS long polls stay parallel), restores that guarantee.
+
+Two patches of moto 5.2.5 keep a long-running local archive's memory flat (`patch_moto`):
+- moto's `BaseModel.__new__` appends every model instance it ever creates to a class-level list, kept for
+  its web dashboard only: every DynamoDB item written, every S3 object version (with its bytes) stays
+  reachable after it is overwritten or deleted.
+- `transact_write_items` deep-copies every table a transaction names, as a backup to roll back to. With the
+  list above, each copy stayed in memory for good (each audited request is a two-item transaction on the
+  audit table: ≈ 11 MB more per request once the table held a few thousand events); without it the copies
+  are freed, but each still costs time in proportion to the table. Instead the transaction keeps copies of
+  the items it names only, and puts exactly those back if it fails.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import signal
 import sys
 import threading
+import types
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import moto.dynamodb.models as dynamodb_models
+from moto.core.common_models import BaseModel
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
 
@@ -35,6 +51,64 @@ def serialize_dynamodb(app: WsgiApp) -> WsgiApp:
     return application
 
 
+def _untracked_new(cls: type[BaseModel], *_: Any, **__: Any) -> Any:
+    return super(BaseModel, cls).__new__(cls)
+
+
+def _deepcopy_all_but_tables(value: Any, memo: dict[int, Any] | None = None) -> Any:
+    """moto's backup of a whole table becomes the live table itself: rolling back to it changes nothing,
+    and `_with_item_undo` puts back what the transaction changed."""
+    return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+SavedItem = tuple[Table, Any, Any, Any]  # table, hash key, range key (None: hash-only table), item before
+
+
+def _items_named(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> list[SavedItem]:
+    """A copy of each item the transaction names, as it is before the transaction."""
+    saved = []
+    for entry in transact_items:
+        for operation in entry.values():
+            table = backend.tables.get(operation.get("TableName", ""))
+            key = operation.get("Key") or operation.get("Item") or {}
+            if table is None or any(name not in key for name in table.table_key_attrs):
+                continue  # moto refuses the operation before it writes anything
+            hash_key, range_key = backend.get_keys_value(table, key)
+            saved.append((table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key))))
+    return saved
+
+
+def _put_back(saved: list[SavedItem]) -> None:
+    # Newest first: an item named twice ends as it was before the first.
+    for table, hash_key, range_key, before in reversed(saved):
+        rows = table.items[hash_key] if range_key is not None else table.items
+        slot = range_key if range_key is not None else hash_key
+        if before is None:
+            rows.pop(slot, None)
+        else:
+            rows[slot] = before
+
+
+def _with_item_undo(transact: Callable[[DynamoDBBackend, list[dict[str, Any]]], None]) -> Callable[..., None]:
+    def transact_write_items(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+        saved = _items_named(backend, transact_items)
+        try:
+            transact(backend, transact_items)
+        except Exception:
+            _put_back(saved)
+            raise
+
+    return transact_write_items
+
+
+def patch_moto() -> None:
+    """Apply both patches described above; once per process, before the first request."""
+    BaseModel.__new__ = staticmethod(_untracked_new)  # type: ignore[method-assign]
+    # The module's own name `copy` is only used for these backups and for one item's copy in update_item.
+    dynamodb_models.copy = types.SimpleNamespace(deepcopy=_deepcopy_all_but_tables)  # type: ignore[assignment]
+    DynamoDBBackend.transact_write_items = _with_item_undo(DynamoDBBackend.transact_write_items)  # type: ignore[method-assign]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -42,6 +116,7 @@ def main() -> None:
     arguments = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     os.environ.setdefault("MOTO_PORT", str(arguments.port))
+    patch_moto()
     moto_app = DomainDispatcherApplication(create_backend_app)
     run_simple(
         arguments.host,

@@ -16,7 +16,8 @@ from local import demo
 from local.api_client import ApiClient
 from local.aws import AwsEndpoint
 from local.deploy import DeployedStack, deploy
-from local.processes import ManagedProcess, check_port_free, free_port, http_ok, wait_until
+from local.private_files import private_dir, write_private
+from local.processes import LogRedactor, ManagedProcess, check_port_free, free_port, http_ok, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK_NAME = "safe-society-local"
@@ -47,22 +48,29 @@ class RunInfo:
     officials: list[dict[str, Any]]
     gateways: dict[str, dict[str, Any]]
     pids: dict[str, int]
+    logs: dict[str, str]
 
-    def as_json(self) -> dict[str, Any]:
-        return self.__dict__ | {"curl_example": curl_example(self)}
+    def as_json(self, info_file: Path) -> dict[str, Any]:
+        return self.__dict__ | {"curl_example": curl_example(self, info_file)}
 
 
-def curl_example(info: RunInfo) -> str:
+def curl_example(info: RunInfo, info_file: Path) -> str:
     """Log in as the Aizkraukle operator through Cognito's own API (the same call works on real Cognito),
-    then list a camera's clips."""
+    then list a camera's clips. The password is read from the run-info file, so the example shows none."""
+    password = (
+        "PASSWORD=$(python3 -c 'import json, sys; "
+        'print({o["username"]: o["password"] for o in json.load(open(sys.argv[1]))["officials"]}'
+        f'["operator-aizkraukle"])\' {info_file})'
+    )
     login = json.dumps(
         {
             "AuthFlow": "USER_PASSWORD_AUTH",
             "ClientId": info.user_pool_client_id,
-            "AuthParameters": {"USERNAME": "operator-aizkraukle", "PASSWORD": demo.DEMO_PASSWORD},
+            "AuthParameters": {"USERNAME": "operator-aizkraukle", "PASSWORD": "PASSWORD_HERE"},
         }
-    )
+    ).replace("PASSWORD_HERE", "'\"$PASSWORD\"'")
     return (
+        f"{password}\n"
         f"TOKEN=$(curl -s -X POST {info.aws_endpoint}/ "
         "-H 'Content-Type: application/x-amz-json-1.1' "
         "-H 'X-Amz-Target: AWSCognitoIdentityProviderService.InitiateAuth' "
@@ -78,6 +86,7 @@ class LocalArchive:
         self.processes: list[ManagedProcess] = []
         self.info: RunInfo | None = None
         self.stack: DeployedStack | None = None
+        self.redactor = LogRedactor()
 
     def __enter__(self) -> LocalArchive:
         try:
@@ -92,7 +101,7 @@ class LocalArchive:
 
     def start(self) -> RunInfo:
         options = self.options
-        options.workdir.mkdir(parents=True, exist_ok=True)
+        private_dir(options.workdir)
         aws_port = options.aws_port or free_port()
         api_port = options.api_port or free_port()
         check_port_free(aws_port, "embedded AWS (moto)")
@@ -143,6 +152,8 @@ class LocalArchive:
         )
         client = ApiClient(api_url, aws, environment["SAFE_USER_POOL_CLIENT_ID"])
         seeded = demo.seed(aws, environment, client)
+        tokens = [gateway["token"] for gateway in seeded["gateways"].values()]
+        self.redactor.add(demo.DEMO_PASSWORD, *tokens, *(token.split(".", 1)[-1] for token in tokens))
         self.info = RunInfo(
             api_url=api_url,
             aws_endpoint=aws_url,
@@ -155,10 +166,12 @@ class LocalArchive:
             officials=seeded["officials"],
             gateways=seeded["gateways"],
             pids={},
+            logs={},
         )
         if options.simulator:
             self._start_simulator(api_url, seeded["gateways"])
         self.info.pids = {process.name: process.pid for process in self.processes}
+        self.info.logs = {process.name: str(process.log_path) for process in self.processes}
         return self.info
 
     def function_environment(self, aws: AwsEndpoint, stack: DeployedStack) -> dict[str, str]:
@@ -186,8 +199,7 @@ class LocalArchive:
             "api_url": api_url,
             "gateways": [{"token": g["token"], "camera_ids": g["camera_ids"]} for g in gateways.values()],
         }
-        config_path.write_text(json.dumps(config))
-        config_path.chmod(0o600)
+        write_private(config_path, json.dumps(config).encode())
         self._spawn(
             "gateway-simulator",
             [
@@ -208,7 +220,7 @@ class LocalArchive:
 
     def _spawn(self, name: str, args: list[str], environment: dict[str, str]) -> ManagedProcess:
         env = environment or self._plain_environment()
-        process = ManagedProcess(name, args, env, self.options.workdir / f"{name}.log", ROOT)
+        process = ManagedProcess(name, args, env, self.options.workdir / f"{name}.log", ROOT, self.redactor)
         self.processes.append(process)
         return process
 

@@ -153,6 +153,9 @@ def _template() -> dict[str, Any]:
                 "Type": "AWS::Serverless::Api",
                 "Properties": {
                     "GatewayResponses": {"UNAUTHORIZED": {"StatusCode": 401}},
+                    "MethodSettings": [
+                        {"ResourcePath": "/*", "HttpMethod": "*", "ThrottlingRateLimit": 5, "ThrottlingBurstLimit": 9}
+                    ],
                     "DefinitionBody": {
                         "securityDefinitions": {
                             "official_auth": {
@@ -161,6 +164,17 @@ def _template() -> dict[str, Any]:
                             }
                         }
                     },
+                },
+            },
+            "Firewall": {
+                "Type": "AWS::WAFv2::WebACL",
+                "Properties": {"Rules": [{"Name": "per-gateway", "Statement": {"RateBasedStatement": {"Limit": 10}}}]},
+            },
+            "FirewallOnApi": {
+                "Type": "AWS::WAFv2::WebACLAssociation",
+                "Properties": {
+                    "ResourceArn": {"Fn::Sub": "arn:aws:apigateway:eu-north-1::/restapis/${RestAPI}/stages/api"},
+                    "WebACLArn": {"Fn::GetAtt": ["Firewall", "Arn"]},
                 },
             },
         },
@@ -228,6 +242,22 @@ def _no_gateway_responses(template: dict[str, Any]) -> None:
     del template["Resources"]["RestAPI"]["Properties"]["GatewayResponses"]
 
 
+def _unthrottled_stage(template: dict[str, Any]) -> None:
+    del template["Resources"]["RestAPI"]["Properties"]["MethodSettings"]
+
+
+def _throttling_one_route_only(template: dict[str, Any]) -> None:
+    template["Resources"]["RestAPI"]["Properties"]["MethodSettings"][0]["ResourcePath"] = "/~1health"
+
+
+def _firewall_without_rate_rule(template: dict[str, Any]) -> None:
+    template["Resources"]["Firewall"]["Properties"]["Rules"][0]["Statement"] = {"ByteMatchStatement": {}}
+
+
+def _firewall_on_nothing(template: dict[str, Any]) -> None:
+    del template["Resources"]["FirewallOnApi"]
+
+
 BREAKAGES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "placeholder role": (_placeholder_role, "IngestClips: Role"),
     "role of something else": (_role_of_a_queue, "IngestClips: Role"),
@@ -240,6 +270,10 @@ BREAKAGES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "queue overlay merged into placeholder": (_queue_deep_merged_into_placeholder, "Queue"),
     "overlay without Type": (_overlay_for_a_renamed_function, "IngestClip: no Type"),
     "no GatewayResponses": (_no_gateway_responses, "GatewayResponses"),
+    "no stage throttling": (_unthrottled_stage, "MethodSettings"),
+    "one route throttled": (_throttling_one_route_only, "MethodSettings"),
+    "firewall without a rate rule": (_firewall_without_rate_rule, "rate-based rule"),
+    "firewall not on the API": (_firewall_on_nothing, "rate-based rule"),
 }
 
 
