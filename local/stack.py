@@ -51,7 +51,7 @@ class RunInfo:
     logs: dict[str, str]
 
     def as_json(self, info_file: Path) -> dict[str, Any]:
-        return self.__dict__ | {"curl_example": curl_example(self, info_file)}
+        return self.__dict__ | {"console_url": f"{self.api_url}/console", "curl_example": curl_example(self, info_file)}
 
 
 def curl_example(info: RunInfo, info_file: Path) -> str:

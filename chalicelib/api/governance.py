@@ -12,9 +12,19 @@ from chalicelib.domain.clips import Clip
 from chalicelib.domain.principal import Principal
 from chalicelib.domain.retention import RetentionChange
 from chalicelib.notices import PublicNotice
-from chalicelib.services.governance import ErasureRequest, RetentionPolicy, Tombstone
+from chalicelib.services.governance import ErasureRequest, PublicSites, RetentionPolicy, Tombstone
 
 governance_api = Blueprint(__name__)
+
+
+@api_route(
+    governance_api,
+    "/public/sites",
+    summary="The sites whose cameras this archive serves, for finding their notices",
+    answer=PublicSites,
+)
+def public_sites() -> PublicSites:
+    return wiring.governance().public_sites()
 
 
 @api_route(

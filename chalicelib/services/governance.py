@@ -36,6 +36,16 @@ class RetentionPolicy(BaseModel):
     legal_basis: str
 
 
+class PublicSite(BaseModel):
+    site_id: str
+    name: str
+    controller: str
+
+
+class PublicSites(BaseModel):
+    sites: list[PublicSite]
+
+
 class Tombstone(BaseModel):
     """What stays of an erased or expired clip: ids, times, who and why; no footage."""
 
@@ -57,6 +67,11 @@ class Governance:
         self._index = index
         self._objects = objects
         self._audit = audit
+
+    def public_sites(self) -> PublicSites:
+        """Who runs cameras: public by law (Art. 13), so that anyone can find a site's notice."""
+        sites = self._catalog.sites(self._catalog.site_ids())
+        return PublicSites(sites=[PublicSite.model_validate(site, from_attributes=True) for site in sites])
 
     def notice(self, site_id: str) -> PublicNotice:
         """The public transparency notice, with the retention in force now."""
