@@ -108,6 +108,7 @@ class Wall(BaseModel):
 class ViewGrant(BaseModel):
     url: str = Field(description="a signed GET of the clip's bytes, valid until expires_at")
     expires_at: UtcTime
+    expires_in_s: int = Field(description="the URL's lifetime: a client with a wrong clock counts from receipt")
     sha256: str
 
 
@@ -236,7 +237,7 @@ class Footage:
             purpose=request.purpose,
             case_id=request.case_id,
         )
-        return ViewGrant(url=url, expires_at=now + ttl, sha256=clip.sha256)
+        return ViewGrant(url=url, expires_at=now + ttl, expires_in_s=int(ttl.total_seconds()), sha256=clip.sha256)
 
     def _check_case(self, principal: Principal, action: Action, clip: Clip, case_id: str | None) -> None:
         """Police view footage for a case (DESIGN.md "Roles"): an open case of the clip's own site."""

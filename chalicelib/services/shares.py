@@ -40,11 +40,14 @@ class ShareUnavailable(AccessRefused):
 
 # The recipient's page reads the token from the link's fragment, which browsers never send to a server,
 # and posts it: so no access log, proxy or Referer ever carries it.
-RECIPIENT_PAGE = "/console/#/s/"
+RECIPIENT_PAGE = "console#/s/"
 
 
 class ApprovedShare(ShareView):
-    link: str = Field(description="the recipient's link (a path on the API's origin); in this answer only")
+    link: str = Field(
+        description="the recipient's link, relative to the API's root URL (`<api>/console#/s/<token>`); "
+        "in this answer only"
+    )
 
 
 class ShareLink(BaseModel):

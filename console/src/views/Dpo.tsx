@@ -1,7 +1,7 @@
 // The data protection officer's queues: shares to approve, subject requests by deadline, cases past their
 // review, the retention policy.
 import { useState } from "preact/hooks";
-import { type Schemas, unwrap } from "../api/client";
+import { type Schemas, apiRoot, unwrap } from "../api/client";
 import { useArchive } from "../components/context";
 import { useLoad } from "../components/load";
 import { Loading, Notice, Problem, ShownOnce, formChecked, formValues, useAction } from "../components/ui";
@@ -37,7 +37,7 @@ function Approvals({ site }: { site: string }) {
       const path = { params: { path: { share_id: shareId } } };
       if (approve) {
         const approved = await unwrap(api.POST("/shares/{share_id}/approval", path));
-        setLink(new URL(approved.link, location.href).href);
+        setLink(new URL(approved.link, `${apiRoot(location)}/`).href);
       } else {
         await unwrap(api.POST("/shares/{share_id}/revocation", path));
       }

@@ -14,7 +14,8 @@ export interface Purpose {
   case_id?: string;
 }
 
-export type Grant = Schemas["ViewGrant"];
+/** A signed URL, and when it expires by this browser's own clock (whatever the server's says). */
+export type Grant = Schemas["ViewGrant"] & { expiresLocally: number };
 
 const PREFETCH_BEFORE_END_S = 8;
 const RENEW_MARGIN_MS = 5000;
@@ -86,7 +87,7 @@ function useGrants(purpose: Purpose) {
     }
     const asked = unwrap(
       api.POST("/clips/{clip_id}/view", { params: { path: { clip_id: clip.id } }, body: { ...purpose, download: false } }),
-    );
+    ).then((granted) => ({ ...granted, expiresLocally: Date.now() + granted.expires_in_s * 1000 }));
     cache.current.set(clip.id, asked);
     asked.catch(() => cache.current.delete(clip.id));
     return asked;
@@ -94,7 +95,7 @@ function useGrants(purpose: Purpose) {
   return grant;
 }
 
-const expired = (grant: Grant) => Date.parse(grant.expires_at) - RENEW_MARGIN_MS <= Date.now();
+const expired = (grant: Grant) => grant.expiresLocally - RENEW_MARGIN_MS <= Date.now();
 
 export function Player(props: {
   clips: ListedClip[];
@@ -111,15 +112,20 @@ export function Player(props: {
   const [current, setCurrent] = useState<{ clip: ListedClip; grant: Grant; offsetS: number } | null>(null);
   const [failure, setFailure] = useState<Error | null>(null);
   const [unplayable, setUnplayable] = useState(false);
+  const renewing = useRef(false);
 
   const show = (clip: ListedClip, offsetS: number, fresh = false) => {
-    grant(clip, fresh).then(
-      (granted) => {
-        setCurrent({ clip, grant: granted, offsetS });
-        props.onClip(clip, granted);
-      },
-      (error: unknown) => setFailure(error instanceof Error ? error : new Error(String(error))),
-    );
+    grant(clip, fresh)
+      .then(
+        (granted) => {
+          setCurrent({ clip, grant: granted, offsetS });
+          props.onClip(clip, granted);
+        },
+        (error: unknown) => setFailure(error instanceof Error ? error : new Error(String(error))),
+      )
+      .finally(() => {
+        renewing.current = false;
+      });
   };
   useEffect(() => show(props.first, props.offsetS), []);
 
@@ -130,7 +136,8 @@ export function Player(props: {
 
   const renewIfExpired = () => {
     const element = video.current;
-    if (current && element && expired(current.grant)) {
+    if (current && element && expired(current.grant) && !renewing.current) {
+      renewing.current = true; // play and seeking both fire: one renewal
       show(current.clip, element.currentTime, true);
     }
   };

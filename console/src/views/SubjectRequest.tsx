@@ -67,7 +67,7 @@ export function RequestScreen({ requestId }: { requestId: string }) {
 function useStill(clip: ClipRecord) {
   const { api } = useArchive();
   return useLoad(async () => {
-    const query = { from: clip.start, to: clip.start, limit: 1 };
+    const query = { from: clip.start, to: clip.end, limit: 10 };
     const page = await unwrap(api.GET("/cameras/{camera_id}/clips", { params: { path: { camera_id: clip.camera_id }, query } }));
     return page.clips.find((found) => found.clip_id === clip.clip_id)?.thumbnails[0] ?? null;
   }, [api, clip.clip_id]);

@@ -116,7 +116,8 @@ def tab_factory(browser: Browser, archive: RunInfo, request: pytest.FixtureReque
     tabs: list[Tab] = []
 
     def new_tab(**context_options: Any) -> Tab:
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB", **context_options)
+        options = {"viewport": {"width": 1280, "height": 900}, "locale": "en-GB"} | context_options
+        context = browser.new_context(**options)
         contexts.append(context)
         # axe-core comes with every page as the browser's own script: the console's CSP (rightly) refuses any
         # inline <script> a test could add.
