@@ -37,6 +37,7 @@ from chalicelib.store.objects import ClipObjects
 from chalicelib.store.queues import WorkQueue
 from chalicelib.store.sealing_keys import SealingKeys
 from chalicelib.store.shares import ShareBook
+from chalicelib.store.signing import AuditSigner
 from chalicelib.store.subject_requests import SubjectRequestBook
 
 
@@ -80,7 +81,7 @@ def catalog() -> Catalog:
 
 @functools.cache
 def audit_log() -> AuditLog:
-    return AuditLog(_dynamodb().Table(get_settings().audit_table))
+    return AuditLog(_dynamodb().Table(get_settings().audit_table), lambda site: catalog().get_site(site) is not None)
 
 
 @functools.cache
@@ -165,13 +166,19 @@ def audit_digests() -> AuditDigests:
 
 
 @functools.cache
+def audit_signer() -> AuditSigner:
+    settings = get_settings()
+    return AuditSigner(boto3.client("kms", region_name=settings.region), settings.audit_signing_key_arn)
+
+
+@functools.cache
 def audit_trail() -> AuditTrail:
-    return AuditTrail(audit_log(), audit_digests())
+    return AuditTrail(audit_log(), audit_digests(), audit_signer(), catalog())
 
 
 @functools.cache
 def digest_writer() -> DigestWriter:
-    return DigestWriter(audit_log(), audit_digests(), catalog())
+    return DigestWriter(audit_log(), audit_digests(), audit_signer(), catalog())
 
 
 @functools.cache

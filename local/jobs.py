@@ -1,5 +1,6 @@
-"""What Lambda's event sources do, locally: drain the ingest queue into the ingest handler, and run the
-retention handler on a timer. Both call the very handlers app.py declares, with events shaped as AWS's."""
+"""What Lambda's event sources do, locally: drain the queues into their handlers, run the retention handler
+on a timer and the audit digests at every boundary of their interval. All call the very handlers app.py
+declares, with events shaped as AWS's."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import os
 import signal
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,6 +17,7 @@ from typing import Any
 
 import boto3
 
+from chalicelib.domain.audit_chain import DIGEST_INTERVAL, interval_start
 from chalicelib.domain.timeutil import iso, parse_time
 from chalicelib.observability import logger
 
@@ -121,13 +124,29 @@ def fire(handler_name: str, at: datetime) -> dict[str, Any]:
     return result
 
 
-def run_schedules(interval_s: float, stop: threading.Event) -> None:
-    while not stop.wait(interval_s):
-        for handler_name in SCHEDULED:
-            try:
-                fire(handler_name, datetime.now(UTC))
-            except Exception:
-                logger.exception("scheduled handler failed", extra={"handler": handler_name})
+def run_schedules(retention_every_s: float, stop: threading.Event) -> None:
+    """Retention on the run's own timer; digests on every boundary of their interval, as their cron fires
+    on AWS (verification expects one at each)."""
+    next_retention = time.monotonic() + retention_every_s
+    # The boundary just passed first: events written before this process started are digested there.
+    next_digest = interval_start(datetime.now(UTC))
+    while not stop.is_set():
+        wait = min(next_retention - time.monotonic(), (next_digest - datetime.now(UTC)).total_seconds())
+        if stop.wait(max(wait, 0)):
+            return
+        if datetime.now(UTC) >= next_digest:
+            _fire_logged("write_audit_digests", next_digest)
+            next_digest += DIGEST_INTERVAL
+        if time.monotonic() >= next_retention:
+            _fire_logged("expire_retention", datetime.now(UTC))
+            next_retention = time.monotonic() + retention_every_s
+
+
+def _fire_logged(handler_name: str, at: datetime) -> None:
+    try:
+        fire(handler_name, at)
+    except Exception:
+        logger.exception("scheduled handler failed", extra={"handler": handler_name})
 
 
 def run(queues: dict[str, str], schedule_every_s: float) -> None:
@@ -156,7 +175,7 @@ def main() -> None:
     run_parser.add_argument(
         "--queue", action="append", required=True, metavar="HANDLER=URL", help="a queue and the handler it feeds"
     )
-    run_parser.add_argument("--retention-every", type=float, default=60.0, help="seconds between scheduled runs")
+    run_parser.add_argument("--retention-every", type=float, default=60.0, help="seconds between retention sweeps")
     fire_parser = commands.add_parser("fire", help="run one scheduled handler once, now or at a given time")
     fire_parser.add_argument("handler", choices=SCHEDULED)
     fire_parser.add_argument("--at", type=parse_time, default=None, help="ISO 8601 time the handler believes it is")

@@ -5,20 +5,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.serialization import load_der_public_key
+
 from chalicelib.domain.audit import NO_SITE, Outcome
-from chalicelib.domain.audit_chain import verify_chain
+from chalicelib.domain.audit_chain import lock_period
+from chalicelib.domain.audit_verify import verify_site
 from chalicelib.domain.principal import Principal, Role
 from chalicelib.domain.query import Window, check_page_limit
 from chalicelib.errors import AccessRefused
 from chalicelib.policy import Action, authorize, require_role
 from chalicelib.store.audit import AuditLog
+from chalicelib.store.catalog import Catalog
 from chalicelib.store.digests import AuditDigests
+from chalicelib.store.signing import AuditSigner
 
 
 class AuditTrail:
-    def __init__(self, audit: AuditLog, digests: AuditDigests) -> None:
+    def __init__(self, audit: AuditLog, digests: AuditDigests, signer: AuditSigner, catalog: Catalog) -> None:
         self._audit = audit
         self._digests = digests
+        self._signer = signer
+        self._catalog = catalog
+        self._key: Any = None
 
     def events(
         self, principal: Principal, site: str, window: Window, limit: int, cursor: str | None, now: datetime
@@ -34,21 +42,34 @@ class AuditTrail:
         return {"events": [event.model_dump(mode="json") for event in events], "cursor": next_cursor}
 
     def verify(self, principal: Principal, site: str, now: datetime) -> dict[str, Any]:
-        """Recompute a site's chain against its head and its locked digests."""
+        """Recompute a site's chains against every version of its signed, locked digests."""
         self._may_read(principal, Action.VERIFY_AUDIT, site)
-        result = verify_chain(site, self._audit.chain(site), self._digests.digests(site), self._audit.head(site).seq)
-        self._audit.record(
-            principal, Action.VERIFY_AUDIT, site, f"audit chain of {site}", Outcome.ALLOWED, now, reason=result.problem
+        lock = lock_period(
+            self._catalog.sites(self._catalog.site_ids()) if site == NO_SITE else self._catalog.sites([site])
         )
-        return {
-            "site": site,
-            "intact": result.intact,
-            "events": result.events,
-            "head_hash": result.head_hash,
-            "digests_checked": result.digests_checked,
-            "first_broken_seq": result.first_broken_seq,
-            "problem": result.problem,
-        }
+        report = verify_site(
+            site,
+            self._audit.chain(site),
+            self._digests.versions(site),
+            self._public_key(),
+            now,
+            required_lock=lambda at: at + lock,
+        )
+        self._audit.record(
+            principal,
+            Action.VERIFY_AUDIT,
+            site,
+            f"audit chain of {site}",
+            Outcome.ALLOWED,
+            now,
+            reason=report.breaks[0].message if report.breaks else None,
+        )
+        return report.as_json()
+
+    def _public_key(self) -> Any:
+        if self._key is None:
+            self._key = load_der_public_key(self._signer.public_key_der)
+        return self._key
 
     @staticmethod
     def _may_read(principal: Principal, action: Action, site: str) -> None:
