@@ -4,102 +4,21 @@ bucket: parallel writers keep whole chains, edits are named, and rewritten, hidd
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib.domain.audit import Outcome
-from chalicelib.domain.audit_chain import DIGEST_INTERVAL, GENESIS_HASH, SEGMENTS, event_hash, interval_start
-from chalicelib.domain.catalog import Site
-from chalicelib.domain.principal import Principal, Role
-from chalicelib.store.audit import AuditLog
-from local.demo import DEMO_PASSWORD, Official, catalog_of, create_official, demo_plan
+from chalicelib.domain.audit_chain import DIGEST_INTERVAL
+from tests.e2e.audit_lab import (
+    busiest_segment,
+    digest_keys,
+    digest_now,
+    events_of,
+    rehash_from,
+)
 from tests.e2e.conftest import fire
 
 pytestmark = pytest.mark.e2e
-
-WRITER = Principal(id="user:lab-writer", role=Role.OPERATOR, sites=frozenset())
-LABS = tuple(f"audit-lab-{number}" for number in range(8))
-_free_labs = iter(LABS)
-
-
-@pytest.fixture(scope="module")
-def table(archive, aws):
-    return aws.resource("dynamodb").Table(archive.environment["SAFE_AUDIT_TABLE"])
-
-
-@pytest.fixture(scope="module")
-def lab_auditor(api, aws, archive):
-    """An auditor of the lab sites these tests write to directly (so the demo sites' chains stay intact)."""
-    create_official(aws, archive.user_pool_id, Official("auditor-labs", "auditor", LABS))
-    return api.login("auditor-labs", DEMO_PASSWORD)
-
-
-@pytest.fixture
-def lab(aws, archive, table) -> Callable[[int], str]:
-    """A fresh lab site (a real site, so its chains are digested) and a writer of `count` events into it."""
-    site_id = next(_free_labs)
-    template = next(s for s in demo_plan()["sites"] if s["site_id"] == "aizkraukle")
-    catalog = catalog_of(aws, archive.environment)
-    catalog.put_site(Site.model_validate(template | {"site_id": site_id}))
-    log = AuditLog(table, lambda site: catalog.get_site(site) is not None)
-
-    def write(count: int) -> str:
-        for number in range(count):
-            log.record(
-                WRITER, "clip.view", site_id, f"clip:{number}", Outcome.ALLOWED, datetime.now(UTC), purpose="lab"
-            )
-        return site_id
-
-    return write
-
-
-def digest_now(archive) -> datetime:
-    """Sign the lab chains now, as the digest of the coming boundary (the scheduler's own run there adds none)."""
-    boundary = interval_start(datetime.now(UTC)) + DIGEST_INTERVAL
-    fire(archive, "write_audit_digests", boundary)
-    return boundary
-
-
-def events_of(table, site: str) -> list[dict]:
-    found = []
-    for segment in range(SEGMENTS):
-        found += table.query(
-            KeyConditionExpression="#c = :c",
-            ExpressionAttributeNames={"#c": "chain"},
-            ExpressionAttributeValues={":c": f"{site}/{segment}"},
-            ConsistentRead=True,
-        )["Items"]
-    return found
-
-
-def rehash_from(table, site: str, segment: int, first_seq: int, purpose: str) -> None:
-    """What anyone with PutItem can do: rewrite an event and re-hash every later one (no key is needed)."""
-    items = sorted((e for e in events_of(table, site) if e["segment"] == segment), key=lambda e: e["seq"])
-    previous = items[first_seq - 2]["hash"] if first_seq > 1 else GENESIS_HASH
-    for item in items[first_seq - 1 :]:
-        item["purpose"] = purpose
-        item["prev_hash"] = previous
-        content = {
-            k: (int(v) if k in ("seq", "segment") else v) for k, v in item.items() if k not in ("chain", "at_key")
-        }
-        item["hash"] = previous = event_hash(content)
-        table.put_item(Item=item)
-
-
-def digest_keys(aws, archive, site: str) -> list[str]:
-    s3 = aws.client("s3")
-    listed = s3.list_objects_v2(Bucket=archive.environment["SAFE_AUDIT_DIGEST_BUCKET"], Prefix=f"digests/{site}/")
-    return [entry["Key"] for entry in listed.get("Contents", [])]
-
-
-def busiest_segment(table, site: str) -> int:
-    counts: dict[int, int] = {}
-    for event in events_of(table, site):
-        counts[int(event["segment"])] = counts.get(int(event["segment"]), 0) + 1
-    return max(counts, key=lambda segment: counts[segment])
 
 
 def test_demo_site_chains_verify_intact(official, archive):
