@@ -65,8 +65,12 @@ def get_clip(clip_id: str) -> Response:
 
 @api_route(officials_api, "/clips/{clip_id}/view", methods=("POST",), authorizer=official_auth)
 def view_clip(clip_id: str) -> Response:
-    view = parse_body(officials_api.current_request, ViewRequest)
-    return json_response(wiring.footage().view(current_principal(officials_api), clip_id, view, wiring.now()))
+    request = officials_api.current_request
+    return json_response(
+        wiring.footage().view(
+            current_principal(officials_api), clip_id, lambda: parse_body(request, ViewRequest), wiring.now()
+        )
+    )
 
 
 @api_route(officials_api, "/audit/verify", authorizer=official_auth)
