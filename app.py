@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -96,6 +96,18 @@ def make_exports(event: SQSEvent) -> PartialItemFailureResponse:
 def write_audit_digests(event: CloudWatchEvent) -> dict[str, int]:
     """Every interval: sign each audit chain's segment heads and lock them away in the digest bucket."""
     return {"digests": wiring.digest_writer().run(_fired_at(event), wiring.now())}
+
+
+@app.lambda_function(name="count_refusals")
+def count_refusals(event: dict[str, Any], context: object) -> dict[str, int]:
+    """API Gateway's access log → subscription filter → here: anonymous refusals counted per source."""
+    return {"refusals": wiring.refusal_counter().count(event)}
+
+
+@app.schedule(Cron(f"0/{DIGEST_INTERVAL.seconds // 60}", "*", "*", "*", "?", "*"))
+def fold_refusals(event: CloudWatchEvent) -> dict[str, int]:
+    """Every interval: the counts of anonymous refusals of the intervals just closed go into the audit trail."""
+    return {"events": wiring.refusal_folder().run(_fired_at(event), wiring.now())}
 
 
 def _fired_at(event: CloudWatchEvent) -> datetime:

@@ -17,6 +17,7 @@ from chalicelib.domain.clips import RegistrationLimits
 from chalicelib.handlers.audit_digest import DigestWriter
 from chalicelib.handlers.exports import ExportMaker
 from chalicelib.handlers.ingest import ClipIngest
+from chalicelib.handlers.refusals import RefusalCounter, RefusalFolder
 from chalicelib.handlers.retention import RetentionSweep
 from chalicelib.media.video import MediaLimits
 from chalicelib.services.audit_trail import AuditTrail
@@ -35,6 +36,7 @@ from chalicelib.store.digests import AuditDigests
 from chalicelib.store.gaps import GapLog
 from chalicelib.store.objects import ClipObjects
 from chalicelib.store.queues import WorkQueue
+from chalicelib.store.refusals import RefusalCounts
 from chalicelib.store.sealing_keys import SealingKeys
 from chalicelib.store.shares import ShareBook
 from chalicelib.store.signing import AuditSigner
@@ -179,6 +181,21 @@ def audit_trail() -> AuditTrail:
 @functools.cache
 def digest_writer() -> DigestWriter:
     return DigestWriter(audit_log(), audit_digests(), audit_signer(), catalog())
+
+
+@functools.cache
+def refusal_counts() -> RefusalCounts:
+    return RefusalCounts(_dynamodb().Table(get_settings().audit_refusals_table))
+
+
+@functools.cache
+def refusal_counter() -> RefusalCounter:
+    return RefusalCounter(refusal_counts())
+
+
+@functools.cache
+def refusal_folder() -> RefusalFolder:
+    return RefusalFolder(refusal_counts(), audit_log())
 
 
 @functools.cache

@@ -19,10 +19,19 @@ import yaml
 from local.aws import AwsEndpoint
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "infra" / "template.yaml"
-# IAM roles and log groups matter only to Lambda; locally the functions run as local processes.
+# IAM roles and log groups matter only to Lambda; locally the functions run as local processes, and the
+# access log reaches CountRefusals through local/jobs.py instead of a subscription filter.
 # The bucket policy is left out too: moto evaluates it but not as S3 does (it refuses even a PUT that meets
 # every condition, and its plain-HTTP endpoint fails aws:SecureTransport), so only real S3 can enforce it.
-LOCALLY_UNUSED = frozenset({"AWS::IAM::Role", "AWS::Logs::LogGroup", "AWS::S3::BucketPolicy"})
+LOCALLY_UNUSED = frozenset(
+    {
+        "AWS::IAM::Role",
+        "AWS::Logs::LogGroup",
+        "AWS::S3::BucketPolicy",
+        "AWS::Logs::SubscriptionFilter",
+        "AWS::Lambda::Permission",
+    }
+)
 _SUB = re.compile(r"\$\{([A-Za-z0-9:.]+)\}")
 
 
