@@ -3,14 +3,12 @@ and none of them appends to an audit chain on its own: a flood of them cannot sl
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime, timedelta
-
 import pytest
 
-from chalicelib.domain.audit_chain import DIGEST_INTERVAL, SEGMENTS, interval_start
+from chalicelib.domain.audit_chain import DIGEST_INTERVAL, SEGMENTS
 from chalicelib.domain.timeutil import iso
 from local.api_client import http
+from tests.e2e.audit_lab import an_interval_with_time_to_spare, counted, counter
 from tests.e2e.conftest import fire
 
 pytestmark = pytest.mark.e2e
@@ -26,33 +24,6 @@ def chain_length(table, site: str) -> int:
         )["Count"]
         for segment in range(SEGMENTS)
     )
-
-
-def counter(aws, archive, interval: datetime) -> tuple[int, int]:
-    table = aws.resource("dynamodb").Table(archive.environment["SAFE_AUDIT_REFUSALS_TABLE"])
-    key = {"interval": iso(interval), "source": "127.0.0.1"}
-    item = table.get_item(Key=key, ConsistentRead=True).get("Item") or {}
-    return int(item.get("without_credentials", 0)), int(item.get("credentials_refused", 0))
-
-
-def counted(aws, archive, interval: datetime, at_least: tuple[int, int], deadline_s: float = 20.0) -> tuple[int, int]:
-    """The counter once the access log has brought it to `at_least`."""
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        found = counter(aws, archive, interval)
-        if found[0] >= at_least[0] and found[1] >= at_least[1]:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"the refusals were not counted: {found} < {at_least}")
-
-
-def an_interval_with_time_to_spare() -> datetime:
-    """The current interval, once at least 10 s of it are left (so the requests all fall into it)."""
-    deadline = time.monotonic() + 15
-    while interval_start(datetime.now(UTC)) + DIGEST_INTERVAL - datetime.now(UTC) < timedelta(seconds=10):
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
-    return interval_start(datetime.now(UTC))
 
 
 def test_anonymous_refusals_are_counted_per_source_not_appended_one_by_one(archive, aws, table, official):
