@@ -41,6 +41,8 @@ class Settings(BaseModel):
     gateways_table: str = Field(min_length=1)
     audit_table: str = Field(min_length=1)
     audit_digest_bucket: str = Field(min_length=3)
+    audit_refusals_table: str = Field(min_length=1, description="anonymous refusals counted per source")
+    audit_signing_key_arn: str = Field(min_length=1, description="the asymmetric KMS key audit digests are signed with")
     cases_table: str = Field(min_length=1)
     shares_table: str = Field(min_length=1)
     subject_requests_table: str = Field(min_length=1)

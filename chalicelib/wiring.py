@@ -17,6 +17,7 @@ from chalicelib.domain.clips import RegistrationLimits
 from chalicelib.handlers.audit_digest import DigestWriter
 from chalicelib.handlers.exports import ExportMaker
 from chalicelib.handlers.ingest import ClipIngest
+from chalicelib.handlers.refusals import RefusalCounter, RefusalFolder
 from chalicelib.handlers.retention import RetentionSweep
 from chalicelib.media.video import MediaLimits
 from chalicelib.services.audit_trail import AuditTrail
@@ -37,8 +38,10 @@ from chalicelib.store.gaps import GapLog
 from chalicelib.store.objects import ClipObjects
 from chalicelib.store.officials import AccountStates, OfficialDirectory
 from chalicelib.store.queues import WorkQueue
+from chalicelib.store.refusals import RefusalCounts
 from chalicelib.store.sealing_keys import SealingKeys
 from chalicelib.store.shares import ShareBook
+from chalicelib.store.signing import AuditSigner
 from chalicelib.store.subject_requests import SubjectRequestBook
 
 
@@ -82,7 +85,7 @@ def catalog() -> Catalog:
 
 @functools.cache
 def audit_log() -> AuditLog:
-    return AuditLog(_dynamodb().Table(get_settings().audit_table))
+    return AuditLog(_dynamodb().Table(get_settings().audit_table), lambda site: catalog().get_site(site) is not None)
 
 
 @functools.cache
@@ -191,13 +194,34 @@ def audit_digests() -> AuditDigests:
 
 
 @functools.cache
+def audit_signer() -> AuditSigner:
+    settings = get_settings()
+    return AuditSigner(boto3.client("kms", region_name=settings.region), settings.audit_signing_key_arn)
+
+
+@functools.cache
 def audit_trail() -> AuditTrail:
-    return AuditTrail(audit_log(), audit_digests())
+    return AuditTrail(audit_log(), audit_digests(), audit_signer(), catalog())
 
 
 @functools.cache
 def digest_writer() -> DigestWriter:
-    return DigestWriter(audit_log(), audit_digests(), catalog())
+    return DigestWriter(audit_log(), audit_digests(), audit_signer(), catalog())
+
+
+@functools.cache
+def refusal_counts() -> RefusalCounts:
+    return RefusalCounts(_dynamodb().Table(get_settings().audit_refusals_table))
+
+
+@functools.cache
+def refusal_counter() -> RefusalCounter:
+    return RefusalCounter(refusal_counts())
+
+
+@functools.cache
+def refusal_folder() -> RefusalFolder:
+    return RefusalFolder(refusal_counts(), audit_log())
 
 
 @functools.cache

@@ -118,18 +118,21 @@ class LocalArchive:
         self.stack = deploy(aws, STACK_NAME, STAGE)
         environment = self.function_environment(aws, self.stack)
         api_url = f"http://127.0.0.1:{api_port}"
+        access_log = options.workdir / "api-access.jsonl"
         api = self._spawn(
             "api",
             [
-                str(Path(sys.executable).parent / "chalice"),
-                "local",
-                "--no-autoreload",
+                sys.executable,
+                "-m",
+                "local.api_server",
                 "--stage",
                 STAGE,
                 "--host",
                 "127.0.0.1",
                 "--port",
                 str(api_port),
+                "--access-log",
+                str(access_log),
             ],
             environment,
         )
@@ -147,6 +150,8 @@ class LocalArchive:
                 f"make_exports={self.stack.outputs['ExportsQueueUrl']}",
                 "--retention-every",
                 str(options.retention_every_s),
+                "--access-log",
+                str(access_log),
             ],
             environment,
         )

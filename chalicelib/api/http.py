@@ -119,7 +119,10 @@ def _arguments(contract: Contract, request: Request, params: dict[str, Any], wan
         if principal is None:  # only reachable if the authorizer did not run
             raise AccessRefused("no credentials", action="authenticate", site="")
         arguments["principal"] = principal
-    if contract.body is not None:
+    if contract.body is not None and "read_body" in wanted:
+        model = contract.body
+        arguments["read_body"] = lambda: parse_body(request, model)  # the view reads it when it may judge it
+    elif contract.body is not None:
         arguments["body"] = parse_body(request, contract.body)
     if contract.query is not None:
         arguments["query"] = parse_query(request, contract.query)
@@ -167,8 +170,9 @@ def api_route(
     media_type: str = "application/json",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a route with its contract. The view receives its path parameters and, as it asks for them,
-    `principal`, `body` (parsed as `body`) and `query` (parsed as `query`); what it returns is checked
-    against `answer`. Errors become JSON answers; refusals are audited here, once."""
+    `principal`, `body` (parsed as `body`; or `read_body`, which parses it when called) and `query` (parsed as
+    `query`); what it returns is checked against `answer`. Errors become JSON answers; refusals are audited
+    here, once."""
 
     def register(view: Callable[..., Any]) -> Callable[..., Any]:
         contract = Contract(view.__name__, method, path, summary, auth, body, query, answer, status, errors, media_type)

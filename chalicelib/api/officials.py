@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from chalice import Blueprint
@@ -88,14 +89,15 @@ def get_clip(principal: Principal, clip_id: str) -> ClipRecord:
     officials_api,
     "/clips/{clip_id}/view",
     method="POST",
-    summary="A short-lived signed URL for the clip, issued for a stated purpose (audited)",
+    summary="A short-lived signed URL for the clip, issued for a stated purpose (audited; so is a view asked "
+    "for without a valid purpose)",
     auth=Auth.OFFICIAL,
     body=ViewRequest,
     answer=ViewGrant,
     errors=(409,),
 )
-def view_clip(principal: Principal, clip_id: str, body: ViewRequest) -> ViewGrant:
-    return wiring.footage().view(principal, clip_id, body, wiring.now())
+def view_clip(principal: Principal, clip_id: str, read_body: Callable[[], ViewRequest]) -> ViewGrant:
+    return wiring.footage().view(principal, clip_id, read_body, wiring.now())
 
 
 @api_route(

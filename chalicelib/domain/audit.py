@@ -44,6 +44,8 @@ class AuditEvent(BaseModel):
     purpose: str | None = None
     case_id: str | None = None
     reason: str | None = None
+    count: int | None = None
+    segment: int
     seq: int
     prev_hash: str
     hash: str

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from cryptography.hazmat.primitives.serialization import load_der_public_key
 from pydantic import BaseModel, Field
 
 from chalicelib.domain.audit import NO_SITE, AuditEvent, AuditFilter, Outcome
-from chalicelib.domain.audit_chain import verify_chain
+from chalicelib.domain.audit_chain import lock_period
+from chalicelib.domain.audit_verify import verify_site
 from chalicelib.domain.principal import Principal, Role
 from chalicelib.domain.query import Window, check_page_limit
 from chalicelib.errors import AccessRefused
 from chalicelib.policy import Action, authorize, require_role
 from chalicelib.store.audit import AuditLog
+from chalicelib.store.catalog import Catalog
 from chalicelib.store.digests import AuditDigests
+from chalicelib.store.signing import AuditSigner
 
 
 class AuditPage(BaseModel):
@@ -26,15 +31,22 @@ class Verification(BaseModel):
     intact: bool
     events: int = Field(description="events recomputed")
     head_hash: str
-    digests_checked: int
+    digests_checked: int = Field(description="signed digests whose every version was checked")
+    digests_expected: int = Field(description="one per interval since the chain began")
+    last_digest_at: str | None
+    first_broken_segment: int | None
     first_broken_seq: int | None = Field(description="the first event that does not match, if any")
-    problem: str | None
+    problem: str | None = Field(description="the first break, in words")
+    problems: list[str] = Field(description="every break found")
 
 
 class AuditTrail:
-    def __init__(self, audit: AuditLog, digests: AuditDigests) -> None:
+    def __init__(self, audit: AuditLog, digests: AuditDigests, signer: AuditSigner, catalog: Catalog) -> None:
         self._audit = audit
         self._digests = digests
+        self._signer = signer
+        self._catalog = catalog
+        self._key: Any = None
 
     def events(
         self,
@@ -57,21 +69,34 @@ class AuditTrail:
         return AuditPage(events=events, cursor=next_cursor)
 
     def verify(self, principal: Principal, site: str, now: datetime) -> Verification:
-        """Recompute a site's chain against its head and its locked digests."""
+        """Recompute a site's chains against every version of its signed, locked digests."""
         self._may_read(principal, Action.VERIFY_AUDIT, site)
-        result = verify_chain(site, self._audit.chain(site), self._digests.digests(site), self._audit.head(site).seq)
+        lock = lock_period(
+            self._catalog.sites(self._catalog.site_ids()) if site == NO_SITE else self._catalog.sites([site])
+        )
+        report = verify_site(
+            site,
+            self._audit.chain(site),
+            self._digests.versions(site),
+            self._public_key(),
+            now,
+            required_lock=lambda at: at + lock,
+        )
         self._audit.record(
-            principal, Action.VERIFY_AUDIT, site, f"audit chain of {site}", Outcome.ALLOWED, now, reason=result.problem
+            principal,
+            Action.VERIFY_AUDIT,
+            site,
+            f"audit chain of {site}",
+            Outcome.ALLOWED,
+            now,
+            reason=report.breaks[0].message if report.breaks else None,
         )
-        return Verification(
-            site=site,
-            intact=result.intact,
-            events=result.events,
-            head_hash=result.head_hash,
-            digests_checked=result.digests_checked,
-            first_broken_seq=result.first_broken_seq,
-            problem=result.problem,
-        )
+        return Verification.model_validate(report.as_json())
+
+    def _public_key(self) -> Any:
+        if self._key is None:
+            self._key = load_der_public_key(self._signer.public_key_der)
+        return self._key
 
     @staticmethod
     def _may_read(principal: Principal, action: Action, site: str) -> None:

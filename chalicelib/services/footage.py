@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -17,7 +18,7 @@ from chalicelib.domain.gaps import Gap
 from chalicelib.domain.principal import Principal, Role
 from chalicelib.domain.query import Window, check_page_limit
 from chalicelib.domain.timeutil import iso
-from chalicelib.errors import Conflict, InvalidRequest, NotFound
+from chalicelib.errors import Conflict, InvalidRequest, NotFound, RefusedInvalid
 from chalicelib.policy import Action, authorize, authorize_addressed, require_role
 from chalicelib.store.audit import AuditLog
 from chalicelib.store.cases import CaseBook
@@ -216,10 +217,22 @@ class Footage:
         self._audit.record(principal, Action.READ_CLIP, clip.site, f"clip:{clip_id}", Outcome.ALLOWED, now)
         return clip
 
-    def view(self, principal: Principal, clip_id: str, request: ViewRequest, now: datetime) -> ViewGrant:
-        """A signed GET for the clip, issued only after the checks and with its purpose on record."""
+    def view(
+        self, principal: Principal, clip_id: str, read_request: Callable[[], ViewRequest], now: datetime
+    ) -> ViewGrant:
+        """A signed GET for the clip, issued only after the checks and with its purpose on record.
+
+        The request is read once the caller may see the clip: a view asked for without a valid purpose is
+        then a refusal on the clip's record (purpose limitation), not a bare 400."""
+        clip = self._readable_clip(principal, Action.VIEW_CLIP, clip_id)
+        try:
+            request = read_request()
+        except InvalidRequest as invalid:
+            raise RefusedInvalid(
+                invalid.message, action=Action.VIEW_CLIP, site=clip.site, target=f"clip:{clip_id}"
+            ) from invalid
         action = Action.DOWNLOAD_CLIP if request.download else Action.VIEW_CLIP
-        clip = self._readable_clip(principal, action, clip_id)
+        authorize(principal, action, clip.site, target=f"clip:{clip_id}")
         if clip.status != ClipStatus.INDEXED:
             raise Conflict(f"clip {clip_id} is {clip.status}: there is no footage to view")
         if principal.role == Role.INVESTIGATOR:

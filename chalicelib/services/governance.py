@@ -11,7 +11,7 @@ from chalicelib.domain.catalog import Site
 from chalicelib.domain.clips import Clip, ClipStatus, UtcTime, thumbnail_prefix
 from chalicelib.domain.principal import Principal
 from chalicelib.domain.retention import RetentionChange, check_retention_change
-from chalicelib.errors import Conflict, NotFound
+from chalicelib.errors import Conflict, NotFound, RefusedConflict
 from chalicelib.notices import PublicNotice, public_notice
 from chalicelib.policy import Action, authorize, authorize_addressed
 from chalicelib.store.audit import AuditLog
@@ -111,7 +111,12 @@ class Governance:
         clip = self._index.get(clip_id)
         clip = authorize_addressed(principal, Action.ERASE_CLIP, clip, lambda found: found.site, f"clip:{clip_id}")
         if clip.holds:
-            raise Conflict(f"clip {clip_id} is held by case(s) {', '.join(sorted(clip.holds))}: it cannot be erased")
+            raise RefusedConflict(
+                f"clip {clip_id} is held by case(s) {', '.join(sorted(clip.holds))}: it cannot be erased",
+                action=Action.ERASE_CLIP,
+                site=clip.site,
+                target=f"clip:{clip_id}",
+            )
         if clip.status in (ClipStatus.EXPIRED, ClipStatus.ERASED):
             raise Conflict(f"clip {clip_id} is already {clip.status}")
         footage = self._objects.delete_everything_under(clip.object_key)
@@ -120,7 +125,12 @@ class Governance:
         if not (footage.refused or thumbnails.refused):
             tombstone = self._index.mark_erased(clip, principal.id, request.reason, now)
         if tombstone is None:
-            raise Conflict(f"clip {clip_id} was put on hold while being erased")
+            raise RefusedConflict(
+                f"clip {clip_id} was put on hold while being erased",
+                action=Action.ERASE_CLIP,
+                site=clip.site,
+                target=f"clip:{clip_id}",
+            )
         self._audit.record(
             principal, Action.ERASE_CLIP, clip.site, f"clip:{clip_id}", Outcome.ALLOWED, now, reason=request.reason
         )
