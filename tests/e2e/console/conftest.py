@@ -15,21 +15,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
+from local import chromium as chromium_binary
 from local.stack import ROOT, RunInfo
 
 SCREENSHOTS = ROOT / "test-screenshots" / "console"
-CHROMIUM = "/usr/bin/chromium"
-# As the machine's probe runs it: background services off (this network refuses them), a fresh profile.
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 AXE = ROOT / "console" / "node_modules" / "axe-core" / "axe.min.js"
 SERIOUS = ("serious", "critical")
 
@@ -44,7 +33,7 @@ def playwright() -> Iterator[Playwright]:
 def browser(playwright: Playwright) -> Iterator[Browser]:
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     SCREENSHOTS.mkdir(parents=True)
-    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    chromium = playwright.chromium.launch(executable_path=chromium_binary.EXECUTABLE, args=chromium_binary.ARGS)
     try:
         yield chromium
     finally:
