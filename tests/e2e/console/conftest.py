@@ -9,14 +9,16 @@ import re
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright, expect, sync_playwright
 
 from local import chromium as chromium_binary
 from local.stack import ROOT, RunInfo
+from tests.e2e.console.footage import site_day_and_hour
 
 SCREENSHOTS = ROOT / "test-screenshots" / "console"
 AXE = ROOT / "console" / "node_modules" / "axe-core" / "axe.min.js"
@@ -67,6 +69,22 @@ class Tab:
         self.page.get_by_label("Password", exact=True).fill(password or self.password_of(username))
         self.page.get_by_role("button", name="Log in").click()
         expect(self.page.get_by_role("button", name="Log out")).to_be_visible()
+
+    def open_timeline(self, site: str, camera_id: str, moment: datetime, clip_id: str) -> str:
+        """The camera's day and hour holding `moment`, once the clip is on the bar; the moment's time of day."""
+        day, hour, at = site_day_and_hour(moment)
+        self.go(f"#/camera/{site}/{camera_id}?day={day}")
+        self.page.get_by_label("Show").select_option(str(hour))
+        expect(self.page.locator(f".bar .clip[data-clip='{clip_id}']")).to_be_visible()
+        return at
+
+    def ask_to_play(self, at: str) -> Locator:
+        """Type the moment and press Play: the purpose dialog it opens."""
+        self.page.get_by_label("Play from (site time)").fill(at)
+        self.page.get_by_role("button", name="Play", exact=True).click()
+        dialog = self.page.get_by_role("dialog")
+        expect(dialog).to_be_visible()
+        return dialog
 
     def password_of(self, username: str) -> str:
         return str(next(o["password"] for o in self.archive.officials if o["username"] == username))

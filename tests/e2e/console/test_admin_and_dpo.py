@@ -10,7 +10,6 @@ import pytest
 from playwright.sync_api import expect
 
 from gateway.uplink import Uplink, UplinkError
-from tests.e2e.console.footage import site_day_and_hour
 
 pytestmark = pytest.mark.e2e
 
@@ -64,14 +63,9 @@ def test_the_console_says_why_a_held_clip_cannot_be_erased(tab, official, record
     investigator.post(f"/cases/{case['case_id']}/holds", {"clip_ids": [clip_id]}).expect(200)
     tab.log_in("dpo-birzai")
     tab.expect_error("status of 409")
-    day, hour, at = site_day_and_hour(clip.start)
-    tab.go(f"#/camera/birzai/birzai-castle?day={day}")
-    tab.page.get_by_label("Show").select_option(str(hour))
-    expect(tab.page.locator(f".bar .clip[data-clip='{clip_id}']")).to_be_visible()
-    tab.page.get_by_label("Play from (site time)").fill(at)
-    tab.page.get_by_role("button", name="Play", exact=True).click()
-    tab.page.get_by_role("dialog").get_by_label("Purpose").fill("erasure request from the person filmed")
-    tab.page.get_by_role("dialog").get_by_role("button", name="View").click()
+    dialog = tab.ask_to_play(tab.open_timeline("birzai", "birzai-castle", clip.start, clip_id))
+    dialog.get_by_label("Purpose").fill("erasure request from the person filmed")
+    dialog.get_by_role("button", name="View").click()
 
     erase = tab.page.get_by_role("form", name="Erase this clip")
     erase.get_by_label("Reason").fill("the data subject objected (Art. 21)")
