@@ -8,6 +8,8 @@ from typing import Any
 import boto3
 
 REGION = "eu-north-1"
+# The local moto server's own route (local/moto_state.py): POST writes a snapshot of its state now.
+SNAPSHOT_PATH = "/_local/snapshot"
 # moto accepts any credentials; fixed ones keep every local process in the same account.
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local-secret"}
 

@@ -1,4 +1,5 @@
-"""moto in server mode, with DynamoDB requests served one at a time and memory that stays flat.
+"""moto in server mode, with DynamoDB requests served one at a time, memory that stays flat and, with
+`--state-dir`, every service's state kept across restarts (local/moto_state.py).
 
 Real DynamoDB applies a conditional write, or a transaction, atomically. moto's server handles requests
 on parallel threads without locking its tables, so two conditional writes can both pass their condition
@@ -26,6 +27,7 @@ import sys
 import threading
 import types
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import moto.dynamodb.models as dynamodb_models
@@ -34,6 +36,8 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
+
+from local.moto_state import MotoState, SavedStateMismatch
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -113,18 +117,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--state-dir", type=Path, help="keep every service's state here across restarts")
     arguments = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     os.environ.setdefault("MOTO_PORT", str(arguments.port))
     patch_moto()
-    moto_app = DomainDispatcherApplication(create_backend_app)
-    run_simple(
-        arguments.host,
-        arguments.port,
-        serialize_dynamodb(moto_app),
-        threaded=True,
-        request_handler=MotoRequestHandler,
-    )
+    app: WsgiApp = DomainDispatcherApplication(create_backend_app)
+    state = MotoState(arguments.state_dir) if arguments.state_dir else None
+    if state:
+        try:
+            replayed, refused = state.restore(app)
+        except SavedStateMismatch as mismatch:
+            sys.exit(f"{mismatch}: start with --fresh (the saved data is then lost), or with that moto")
+        print(
+            f"state from {arguments.state_dir}: snapshot, then {replayed} requests replayed ({refused} refused)",
+            flush=True,
+        )
+        app = state.wrap(app)
+        threading.Thread(target=state.run_snapshots, name="snapshots", daemon=True).start()
+    try:
+        run_simple(
+            arguments.host, arguments.port, serialize_dynamodb(app), threaded=True, request_handler=MotoRequestHandler
+        )
+    finally:
+        if state:
+            state.snapshot()
 
 
 if __name__ == "__main__":
