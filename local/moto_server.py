@@ -6,7 +6,7 @@ on parallel threads without locking its tables, so two conditional writes can bo
 (measured: the audit chain's append transaction left an event behind without moving the head). Serializing
 DynamoDB requests, and only those (S3 uploads and SQS long polls stay parallel), restores that guarantee.
 
-Two patches of moto 5.2.5 keep a long-running local archive's memory flat (`patch_moto`):
+Patches of moto 5.2.5 (`patch_moto`) keep a long-running local archive's memory flat:
 - moto's `BaseModel.__new__` appends every model instance it ever creates to a class-level list, kept for
   its web dashboard only: every DynamoDB item written, every S3 object version (with its bytes) stays
   reachable after it is overwritten or deleted.
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import os
 import signal
 import sys
@@ -106,8 +107,13 @@ def _with_item_undo(transact: Callable[[DynamoDBBackend, list[dict[str, Any]]], 
 
 
 def patch_moto() -> None:
-    """Apply both patches described above; once per process, before the first request."""
+    """Apply the patches described above; once per process, before the first request."""
     BaseModel.__new__ = staticmethod(_untracked_new)  # type: ignore[method-assign]
+    # moto finds each request's service by listing its own package directory (some 200 isdir calls) and
+    # trying every service's URL patterns, for every request: the answer for a host never changes.
+    DomainDispatcherApplication.get_backend_for_host = functools.cache(  # type: ignore[method-assign]
+        DomainDispatcherApplication.get_backend_for_host
+    )
     # The module's own name `copy` is only used for these backups and for one item's copy in update_item.
     dynamodb_models.copy = types.SimpleNamespace(deepcopy=_deepcopy_all_but_tables)  # type: ignore[assignment]
     DynamoDBBackend.transact_write_items = _with_item_undo(DynamoDBBackend.transact_write_items)  # type: ignore[method-assign]
