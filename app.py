@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from chalice import Chalice, Rate
+from chalice import Chalice, Cron, Rate
 from chalice.app import CloudWatchEvent, SQSEvent
 
 from chalicelib import wiring
 from chalicelib.api.admin import admin_api
 from chalicelib.api.authorizers import authorizers
 from chalicelib.api.cases import cases_api
+from chalicelib.api.console import console_api
 from chalicelib.api.gateway import gateway_api
 from chalicelib.api.governance import governance_api
 from chalicelib.api.officials import officials_api
 from chalicelib.api.public import public_api
 from chalicelib.api.shares import shares_api
 from chalicelib.api.subject_requests import subject_requests_api
+from chalicelib.domain.audit_chain import DIGEST_INTERVAL
 from chalicelib.domain.timeutil import parse_time
 from chalicelib.handlers.exports import export_message
 from chalicelib.handlers.ingest import uploaded_objects
@@ -38,6 +40,7 @@ BLUEPRINTS = (
     cases_api,
     shares_api,
     subject_requests_api,
+    console_api,
 )
 for blueprint in BLUEPRINTS:
     app.register_blueprint(blueprint)
@@ -90,10 +93,23 @@ def make_exports(event: SQSEvent) -> PartialItemFailureResponse:
     )
 
 
-@app.schedule(Rate(1, unit=Rate.HOURS))
+# On the interval's boundaries (a rate would drift off them by however late the rule was created).
+@app.schedule(Cron(f"0/{DIGEST_INTERVAL.seconds // 60}", "*", "*", "*", "?", "*"))
 def write_audit_digests(event: CloudWatchEvent) -> dict[str, int]:
-    """Hourly: lock each audit chain's head away in the digest bucket."""
-    return {"digests": wiring.digest_writer().run(_fired_at(event))}
+    """Every interval: sign each audit chain's segment heads and lock them away in the digest bucket."""
+    return {"digests": wiring.digest_writer().run(_fired_at(event), wiring.now())}
+
+
+@app.lambda_function(name="count_refusals")
+def count_refusals(event: dict[str, Any], context: object) -> dict[str, int]:
+    """API Gateway's access log → subscription filter → here: anonymous refusals counted per source."""
+    return {"refusals": wiring.refusal_counter().count(event)}
+
+
+@app.schedule(Cron(f"0/{DIGEST_INTERVAL.seconds // 60}", "*", "*", "*", "?", "*"))
+def fold_refusals(event: CloudWatchEvent) -> dict[str, int]:
+    """Every interval: the counts of anonymous refusals of the intervals just closed go into the audit trail."""
+    return {"events": wiring.refusal_folder().run(_fired_at(event), wiring.now())}
 
 
 def _fired_at(event: CloudWatchEvent) -> datetime:

@@ -7,6 +7,7 @@ from typing import Any
 import jwt
 
 from chalicelib.domain.catalog import secret_matches, split_gateway_token
+from chalicelib.domain.officials import OfficialAccount
 from chalicelib.domain.principal import OFFICIAL_ROLES, Principal, Role
 from chalicelib.store.catalog import Catalog
 
@@ -65,6 +66,15 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     sites = frozenset(s.strip() for s in str(claims.get(SITES_CLAIM, "")).split(",") if s.strip())
     user = claims.get("cognito:username") or claims["sub"]
     return Principal(id=f"user:{user}", role=roles.pop(), sites=sites)
+
+
+def check_account_current(principal: Principal, account: OfficialAccount | None) -> None:
+    if account is None:
+        raise CredentialsRejected("the account no longer exists")
+    if not account.enabled:
+        raise CredentialsRejected("the account is disabled")
+    if account.role != principal.role or account.sites != principal.sites:
+        raise CredentialsRejected("the account's role or sites changed since the token was issued: log in again")
 
 
 class GatewayAuthenticator:

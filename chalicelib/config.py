@@ -41,6 +41,8 @@ class Settings(BaseModel):
     gateways_table: str = Field(min_length=1)
     audit_table: str = Field(min_length=1)
     audit_digest_bucket: str = Field(min_length=3)
+    audit_refusals_table: str = Field(min_length=1, description="anonymous refusals counted per source")
+    audit_signing_key_arn: str = Field(min_length=1, description="the asymmetric KMS key audit digests are signed with")
     cases_table: str = Field(min_length=1)
     shares_table: str = Field(min_length=1)
     subject_requests_table: str = Field(min_length=1)
@@ -59,6 +61,12 @@ class Settings(BaseModel):
     max_clip_bytes: int = Field(default=1 << 30, ge=1, le=5 * (1 << 30))
     duration_tolerance_seconds: float = Field(default=2.0, ge=0)
     upload_url_seconds: int = Field(default=900, ge=60, le=3600)
+    account_check_seconds: float = Field(
+        default=60,
+        ge=0,
+        le=60,
+        description="how long the pool's word on an account is trusted: a disabled official is refused within this",
+    )
     camera_silent_seconds: int = Field(default=600, ge=30, description="no segment or clip for this long: silent")
     aws_endpoint_url: str = Field(default="", description="the embedded AWS, when running locally")
 
@@ -87,6 +95,16 @@ class Settings(BaseModel):
     @property
     def s3_endpoint_url(self) -> str:
         return self.aws_endpoint_url or f"https://s3.{self.region}.amazonaws.com"
+
+    @property
+    def media_origin(self) -> str:
+        """Where signed clip and thumbnail URLs point (virtual-hosted on AWS, path-style locally)."""
+        return self.aws_endpoint_url or f"https://{self.clips_bucket}.s3.{self.region}.amazonaws.com"
+
+    @property
+    def cognito_endpoint(self) -> str:
+        """Where officials' browsers log in (the console calls Cognito's API itself)."""
+        return self.aws_endpoint_url or f"https://cognito-idp.{self.region}.amazonaws.com"
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:

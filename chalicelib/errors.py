@@ -47,3 +47,17 @@ class HiddenRefusal(AccessRefused):
 
     status = 404
     code = "not_found"
+
+
+class RefusedConflict(AccessRefused):
+    """A rule refused the request because of the thing's state (erasing a clip a case holds): 409, audited."""
+
+    status = 409
+    code = "conflict"
+
+
+class RefusedInvalid(AccessRefused):
+    """A request refused for lacking what a rule requires (a view without its purpose): 400, audited."""
+
+    status = 400
+    code = "invalid_request"

@@ -20,6 +20,7 @@ class Action(StrEnum):
     SEARCH_CLIPS = "clips.search"
     READ_CLIP = "clip.read"
     VIEW_CLIP = "clip.view"
+    DOWNLOAD_CLIP = "clip.download"
     READ_AUDIT = "audit.read"
     VERIFY_AUDIT = "audit.verify"
     CREATE_CAMERA = "camera.create"
@@ -36,13 +37,17 @@ class Action(StrEnum):
     RELEASE_HOLD = "case.release"
     CLOSE_CASE = "case.close"
     REVIEW_CASES = "cases.review"
+    LIST_CASES = "cases.list"
     SUBJECT_REQUESTS = "subject_request"
     EXPORT_FOOTAGE = "subject_request.export"
     REQUEST_SHARE = "share.request"
     APPROVE_SHARE = "share.approve"
     REVOKE_SHARE = "share.revoke"
     READ_SHARE = "share.read"
+    LIST_SHARES = "shares.list"
     USE_SHARE = "share.use"
+    LIST_OFFICIALS = "officials.list"
+    MANAGE_OFFICIAL = "official.manage"
     AUTHENTICATE = "authenticate"
 
 
@@ -60,6 +65,8 @@ ALLOWED_ROLES: dict[Action, frozenset[Role]] = {
     Action.SEARCH_CLIPS: _FOOTAGE,
     Action.READ_CLIP: _FOOTAGE,
     Action.VIEW_CLIP: _FOOTAGE,
+    # Operators watch in the console; taking a copy away is for those who answer for it (DESIGN.md "Roles").
+    Action.DOWNLOAD_CLIP: frozenset({Role.INVESTIGATOR, Role.DPO}),
     Action.READ_AUDIT: frozenset({Role.DPO, Role.AUDITOR}),
     Action.VERIFY_AUDIT: frozenset({Role.DPO, Role.AUDITOR}),
     Action.CREATE_CAMERA: frozenset({Role.ADMIN}),
@@ -76,12 +83,16 @@ ALLOWED_ROLES: dict[Action, frozenset[Role]] = {
     Action.RELEASE_HOLD: frozenset({Role.INVESTIGATOR}),
     Action.CLOSE_CASE: frozenset({Role.INVESTIGATOR, Role.DPO}),
     Action.REVIEW_CASES: frozenset({Role.DPO}),
+    Action.LIST_CASES: frozenset({Role.INVESTIGATOR, Role.DPO}),
     Action.SUBJECT_REQUESTS: frozenset({Role.DPO}),
     Action.EXPORT_FOOTAGE: frozenset({Role.DPO}),
     Action.REQUEST_SHARE: frozenset({Role.INVESTIGATOR}),
     Action.APPROVE_SHARE: frozenset({Role.DPO}),
     Action.REVOKE_SHARE: frozenset({Role.INVESTIGATOR, Role.DPO}),
     Action.READ_SHARE: frozenset({Role.INVESTIGATOR, Role.DPO}),
+    Action.LIST_SHARES: frozenset({Role.INVESTIGATOR, Role.DPO}),
+    Action.LIST_OFFICIALS: frozenset({Role.ADMIN}),
+    Action.MANAGE_OFFICIAL: frozenset({Role.ADMIN}),
 }
 
 

@@ -17,6 +17,7 @@ from chalicelib.domain.clips import RegistrationLimits
 from chalicelib.handlers.audit_digest import DigestWriter
 from chalicelib.handlers.exports import ExportMaker
 from chalicelib.handlers.ingest import ClipIngest
+from chalicelib.handlers.refusals import RefusalCounter, RefusalFolder
 from chalicelib.handlers.retention import RetentionSweep
 from chalicelib.media.video import MediaLimits
 from chalicelib.services.audit_trail import AuditTrail
@@ -24,6 +25,7 @@ from chalicelib.services.cases import Cases
 from chalicelib.services.footage import Footage, UrlPolicy
 from chalicelib.services.governance import Governance
 from chalicelib.services.intake import Intake
+from chalicelib.services.officials import Officials
 from chalicelib.services.registry import Registry
 from chalicelib.services.shares import Shares
 from chalicelib.services.subject_access import SubjectAccess
@@ -34,9 +36,12 @@ from chalicelib.store.clips import ClipIndex
 from chalicelib.store.digests import AuditDigests
 from chalicelib.store.gaps import GapLog
 from chalicelib.store.objects import ClipObjects
+from chalicelib.store.officials import AccountStates, OfficialDirectory
 from chalicelib.store.queues import WorkQueue
+from chalicelib.store.refusals import RefusalCounts
 from chalicelib.store.sealing_keys import SealingKeys
 from chalicelib.store.shares import ShareBook
+from chalicelib.store.signing import AuditSigner
 from chalicelib.store.subject_requests import SubjectRequestBook
 
 
@@ -80,7 +85,7 @@ def catalog() -> Catalog:
 
 @functools.cache
 def audit_log() -> AuditLog:
-    return AuditLog(_dynamodb().Table(get_settings().audit_table))
+    return AuditLog(_dynamodb().Table(get_settings().audit_table), lambda site: catalog().get_site(site) is not None)
 
 
 @functools.cache
@@ -93,6 +98,23 @@ def clip_objects() -> ClipObjects:
 def official_verifier() -> OfficialTokenVerifier:
     settings = get_settings()
     return OfficialTokenVerifier(settings.jwks_url, settings.token_issuer, settings.user_pool_client_id)
+
+
+@functools.cache
+def official_directory() -> OfficialDirectory:
+    settings = get_settings()
+    cognito = boto3.client("cognito-idp", region_name=settings.region)
+    return OfficialDirectory(cognito, settings.user_pool_id)
+
+
+@functools.cache
+def account_states() -> AccountStates:
+    return AccountStates(official_directory(), get_settings().account_check_seconds)
+
+
+@functools.cache
+def officials() -> Officials:
+    return Officials(official_directory(), audit_log())
 
 
 @functools.cache
@@ -124,7 +146,10 @@ def url_policy() -> UrlPolicy:
 
 @functools.cache
 def footage() -> Footage:
-    return Footage(catalog(), clip_index(), clip_objects(), audit_log(), url_policy(), gap_log())
+    silent_after = timedelta(seconds=get_settings().camera_silent_seconds)
+    return Footage(
+        catalog(), clip_index(), clip_objects(), audit_log(), url_policy(), gap_log(), case_book(), silent_after
+    )
 
 
 @functools.cache
@@ -148,14 +173,18 @@ def case_book() -> CaseBook:
 
 
 @functools.cache
+def share_book() -> ShareBook:
+    return ShareBook(_dynamodb().Table(get_settings().shares_table))
+
+
+@functools.cache
 def cases() -> Cases:
-    return Cases(case_book(), catalog(), clip_index(), clip_objects(), audit_log())
+    return Cases(case_book(), catalog(), clip_index(), clip_objects(), audit_log(), share_book())
 
 
 @functools.cache
 def shares() -> Shares:
-    book = ShareBook(_dynamodb().Table(get_settings().shares_table))
-    return Shares(book, case_book(), clip_index(), clip_objects(), audit_log(), url_policy())
+    return Shares(share_book(), case_book(), clip_index(), clip_objects(), audit_log(), url_policy())
 
 
 @functools.cache
@@ -165,13 +194,34 @@ def audit_digests() -> AuditDigests:
 
 
 @functools.cache
+def audit_signer() -> AuditSigner:
+    settings = get_settings()
+    return AuditSigner(boto3.client("kms", region_name=settings.region), settings.audit_signing_key_arn)
+
+
+@functools.cache
 def audit_trail() -> AuditTrail:
-    return AuditTrail(audit_log(), audit_digests())
+    return AuditTrail(audit_log(), audit_digests(), audit_signer(), catalog())
 
 
 @functools.cache
 def digest_writer() -> DigestWriter:
-    return DigestWriter(audit_log(), audit_digests(), catalog())
+    return DigestWriter(audit_log(), audit_digests(), audit_signer(), catalog())
+
+
+@functools.cache
+def refusal_counts() -> RefusalCounts:
+    return RefusalCounts(_dynamodb().Table(get_settings().audit_refusals_table))
+
+
+@functools.cache
+def refusal_counter() -> RefusalCounter:
+    return RefusalCounter(refusal_counts())
+
+
+@functools.cache
+def refusal_folder() -> RefusalFolder:
+    return RefusalFolder(refusal_counts(), audit_log())
 
 
 @functools.cache

@@ -9,7 +9,8 @@ from chalicelib.store.catalog import Catalog
 
 def physical_ids(stack: str) -> dict[str, str]:
     rows = boto3.client("cloudformation").describe_stack_resources(StackName=stack)["StackResources"]
-    return {row["LogicalResourceId"]: row["PhysicalResourceId"] for row in rows}
+    # moto lists the resources its CloudFormation skips as blank rows; AWS lists none such.
+    return {row["LogicalResourceId"]: row["PhysicalResourceId"] for row in rows if row.get("PhysicalResourceId")}
 
 
 def stack_catalog(physical: dict[str, str]) -> Catalog:

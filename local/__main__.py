@@ -22,6 +22,7 @@ def _banner(info: RunInfo, info_file: Path) -> str:
     gateways = "\n".join(f"  {site:<12} {g['gateway_id']}" for site, g in info.gateways.items())
     return f"""
 Safe Society footage archive is running locally.
+  Console        {info.api_url}/console   (officials log in with the demo logins below)
   API            {info.api_url}   (OpenAPI: {info.api_url}/openapi.json)
   embedded AWS   {info.aws_endpoint}   region {info.region}, user pool {info.user_pool_id}
   clip bucket    {info.clips_bucket}

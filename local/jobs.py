@@ -1,20 +1,27 @@
-"""What Lambda's event sources do, locally: drain the ingest queue into the ingest handler, and run the
-retention handler on a timer. Both call the very handlers app.py declares, with events shaped as AWS's."""
+"""What Lambda's event sources do, locally: drain the queues into their handlers, run the retention handler
+on a timer and the audit digests at every boundary of their interval, and hand the API's access log to the
+refusal counter as a log subscription would. All call the very handlers app.py declares, with events
+shaped as AWS's."""
 
 from __future__ import annotations
 
 import argparse
+import base64
+import gzip
 import json
 import os
 import signal
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
 
+from chalicelib.domain.audit_chain import DIGEST_INTERVAL, interval_start
 from chalicelib.domain.timeutil import iso, parse_time
 from chalicelib.observability import logger
 
@@ -106,7 +113,7 @@ def _drain_once(sqs: Any, queue_url: str, queue_arn: str, handler_name: str, han
 
 
 # The handlers app.py puts on a schedule; locally one timer fires them all.
-SCHEDULED = ("expire_retention", "write_audit_digests")
+SCHEDULED = ("expire_retention", "write_audit_digests", "fold_refusals")
 
 
 def fire(handler_name: str, at: datetime) -> dict[str, Any]:
@@ -121,17 +128,64 @@ def fire(handler_name: str, at: datetime) -> dict[str, Any]:
     return result
 
 
-def run_schedules(interval_s: float, stop: threading.Event) -> None:
-    while not stop.wait(interval_s):
-        for handler_name in SCHEDULED:
+def run_schedules(retention_every_s: float, stop: threading.Event) -> None:
+    """Retention on the run's own timer; refusal folds and digests on every boundary of their interval, as
+    their cron fires on AWS (verification expects a digest at each)."""
+    next_retention = time.monotonic() + retention_every_s
+    # The boundary just passed first: events written before this process started are digested there.
+    next_digest = interval_start(datetime.now(UTC))
+    while not stop.is_set():
+        wait = min(next_retention - time.monotonic(), (next_digest - datetime.now(UTC)).total_seconds())
+        if stop.wait(max(wait, 0)):
+            return
+        if datetime.now(UTC) >= next_digest:
+            _fire_logged("fold_refusals", next_digest)
+            _fire_logged("write_audit_digests", next_digest)
+            next_digest += DIGEST_INTERVAL
+        if time.monotonic() >= next_retention:
+            _fire_logged("expire_retention", datetime.now(UTC))
+            next_retention = time.monotonic() + retention_every_s
+
+
+def _fire_logged(handler_name: str, at: datetime) -> None:
+    try:
+        fire(handler_name, at)
+    except Exception:
+        logger.exception("scheduled handler failed", extra={"handler": handler_name})
+
+
+def ship_access_log(path: Path, stop: threading.Event) -> None:
+    """CloudWatch Logs' subscription, locally: new lines of the API's access log go to CountRefusals."""
+    import app
+
+    offset = 0
+    while not stop.wait(0.5):
+        if not path.exists():
+            continue
+        with path.open("rb") as log:
+            log.seek(offset)
+            chunk = log.read()
+        complete = chunk[: chunk.rfind(b"\n") + 1]  # a line being written is taken next time
+        offset += len(complete)
+        if complete:
             try:
-                fire(handler_name, datetime.now(UTC))
+                app.count_refusals(subscription_event(complete.decode().splitlines()), None)
             except Exception:
-                logger.exception("scheduled handler failed", extra={"handler": handler_name})
+                logger.exception("counting refusals failed")
 
 
-def run(queues: dict[str, str], schedule_every_s: float) -> None:
-    """Drain each handler's queue, and fire the scheduled handlers, until SIGTERM."""
+def subscription_event(messages: list[str]) -> dict[str, Any]:
+    """The event a CloudWatch Logs subscription filter hands a function."""
+    data = {
+        "messageType": "DATA_MESSAGE",
+        "logGroup": "api-access",
+        "logEvents": [{"id": str(n), "timestamp": 0, "message": line} for n, line in enumerate(messages)],
+    }
+    return {"awslogs": {"data": base64.b64encode(gzip.compress(json.dumps(data).encode())).decode()}}
+
+
+def run(queues: dict[str, str], schedule_every_s: float, access_log: Path) -> None:
+    """Drain each handler's queue, fire the scheduled handlers and ship the access log, until SIGTERM."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -140,6 +194,7 @@ def run(queues: dict[str, str], schedule_every_s: float) -> None:
         for handler, url in queues.items()
     ]
     workers.append(threading.Thread(target=run_schedules, args=(schedule_every_s, stop), name="schedules", daemon=True))
+    workers.append(threading.Thread(target=ship_access_log, args=(access_log, stop), name="access-log", daemon=True))
     for worker in workers:
         worker.start()
     logger.info("local jobs running", extra={"pid": os.getpid(), "queues": queues})
@@ -156,13 +211,14 @@ def main() -> None:
     run_parser.add_argument(
         "--queue", action="append", required=True, metavar="HANDLER=URL", help="a queue and the handler it feeds"
     )
-    run_parser.add_argument("--retention-every", type=float, default=60.0, help="seconds between scheduled runs")
+    run_parser.add_argument("--retention-every", type=float, default=60.0, help="seconds between retention sweeps")
+    run_parser.add_argument("--access-log", type=Path, required=True, help="the local API's access log")
     fire_parser = commands.add_parser("fire", help="run one scheduled handler once, now or at a given time")
     fire_parser.add_argument("handler", choices=SCHEDULED)
     fire_parser.add_argument("--at", type=parse_time, default=None, help="ISO 8601 time the handler believes it is")
     arguments = parser.parse_args()
     if arguments.command == "run":
-        run(dict(entry.split("=", 1) for entry in arguments.queue), arguments.retention_every)
+        run(dict(entry.split("=", 1) for entry in arguments.queue), arguments.retention_every, arguments.access_log)
     else:
         print(json.dumps(fire(arguments.handler, arguments.at or datetime.now(UTC))))  # noqa: T201
 

@@ -58,7 +58,7 @@ class RunInfo:
     state_dir: str | None
 
     def as_json(self, info_file: Path) -> dict[str, Any]:
-        return self.__dict__ | {"curl_example": curl_example(self, info_file)}
+        return self.__dict__ | {"console_url": f"{self.api_url}/console", "curl_example": curl_example(self, info_file)}
 
 
 def curl_example(info: RunInfo, info_file: Path) -> str:
@@ -167,8 +167,12 @@ class LocalArchive:
         arguments = [sys.executable, "-m", "local.moto_server", "--port", str(port)]
         if state:
             arguments += ["--state-dir", str(private_dir(state) / "moto")]
-        # Fixed string hashing: a replayed request must iterate its sets as the first run did.
-        environment = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": "0"}
+        environment = self._plain_environment() | {
+            # moto accepts any TOTP code unless told to check it against its (fixed) secret.
+            "MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP": "true",
+            # Fixed string hashing: a replayed request must iterate its sets as the first run did.
+            "PYTHONHASHSEED": "0",
+        }
         # A snapshot is written at stop: it may take a while with much data (killed, the journal has it all).
         moto = self._spawn("moto", arguments, environment, grace_s=120)
         url = f"http://127.0.0.1:{port}"
@@ -177,20 +181,23 @@ class LocalArchive:
         return AwsEndpoint(url)
 
     def _start_functions(self, api_url: str, environment: dict[str, str]) -> None:
-        """The API and the jobs (ingest, exports, the schedules), as Lambda would run them."""
+        """The API and the jobs (ingest, exports, the schedules, the access log), as AWS would run them."""
         assert self.stack is not None
+        access_log = self.options.workdir / "api-access.jsonl"
         api = self._spawn(
             "api",
             [
-                str(Path(sys.executable).parent / "chalice"),
-                "local",
-                "--no-autoreload",
+                sys.executable,
+                "-m",
+                "local.api_server",
                 "--stage",
                 STAGE,
                 "--host",
                 "127.0.0.1",
                 "--port",
                 api_url.rsplit(":", 1)[1],
+                "--access-log",
+                str(access_log),
             ],
             environment,
         )
@@ -208,6 +215,8 @@ class LocalArchive:
                 f"make_exports={self.stack.outputs['ExportsQueueUrl']}",
                 "--retention-every",
                 str(self.options.retention_every_s),
+                "--access-log",
+                str(access_log),
             ],
             environment,
         )
@@ -276,8 +285,12 @@ class LocalArchive:
             {"PYTHONPATH": str(ROOT), "PATH": os.environ.get("PATH", ""), "PYTHONUNBUFFERED": "1"},
         )
 
+    @staticmethod
+    def _plain_environment() -> dict[str, str]:
+        return {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT)}
+
     def _spawn(self, name: str, args: list[str], environment: dict[str, str], grace_s: float = 10.0) -> ManagedProcess:
-        env = environment or {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT)}
+        env = environment or self._plain_environment()
         log = self.options.workdir / f"{name}.log"
         process = ManagedProcess(name, args, env, log, ROOT, self.redactor, grace_s)
         self.processes.append(process)

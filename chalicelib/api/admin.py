@@ -1,36 +1,143 @@
-"""Routes for admins: cameras and gateways."""
+"""Routes for admins: cameras, gateways and officials."""
 
 from __future__ import annotations
 
-from chalice import Blueprint, Response
+from chalice import Blueprint
 
 from chalicelib import wiring
-from chalicelib.api.authorizers import official_auth
-from chalicelib.api.http import api_route, current_principal, json_response, parse_body
-from chalicelib.domain.catalog import NewCamera, NewGateway
+from chalicelib.api.contract import Auth
+from chalicelib.api.http import api_route
+from chalicelib.domain.catalog import Camera, Gateway, NewCamera, NewGateway
+from chalicelib.domain.officials import Official, OfficialAccount, OfficialRole
+from chalicelib.domain.principal import Principal
+from chalicelib.services.officials import EnrolledOfficial, OfficialList
+from chalicelib.services.registry import CreatedGateway, GatewayList, GatewayView
 
 admin_api = Blueprint(__name__)
 
 
-@api_route(admin_api, "/sites/{site}/cameras", methods=("POST",), authorizer=official_auth)
-def add_camera(site: str) -> Response:
-    new = parse_body(admin_api.current_request, NewCamera)
-    camera = wiring.registry().add_camera(current_principal(admin_api), site, new, wiring.now())
-    return json_response(camera.model_dump(mode="json"), 201)
+@api_route(
+    admin_api,
+    "/sites/{site}/cameras",
+    method="POST",
+    summary="Add a camera (admin)",
+    auth=Auth.OFFICIAL,
+    body=NewCamera,
+    answer=Camera,
+    status=201,
+    errors=(409,),
+)
+def add_camera(principal: Principal, site: str, body: NewCamera) -> Camera:
+    return wiring.registry().add_camera(principal, site, body, wiring.now())
 
 
-@api_route(admin_api, "/gateways", methods=("POST",), authorizer=official_auth)
-def add_gateway() -> Response:
-    new = parse_body(admin_api.current_request, NewGateway)
-    return json_response(wiring.registry().add_gateway(current_principal(admin_api), new, wiring.now()), 201)
+@api_route(
+    admin_api,
+    "/gateways",
+    method="POST",
+    summary="Create a gateway bound to a site and its cameras; its token is in this answer only (admin)",
+    auth=Auth.OFFICIAL,
+    body=NewGateway,
+    answer=CreatedGateway,
+    status=201,
+)
+def add_gateway(principal: Principal, body: NewGateway) -> CreatedGateway:
+    return wiring.registry().add_gateway(principal, body, wiring.now())
 
 
-@api_route(admin_api, "/gateways/{gateway_id}/revocation", methods=("POST",), authorizer=official_auth)
-def revoke_gateway(gateway_id: str) -> Response:
-    gateway = wiring.registry().revoke_gateway(current_principal(admin_api), gateway_id, wiring.now())
-    return json_response(gateway.public_view())
+@api_route(
+    admin_api,
+    "/gateways/{gateway_id}/revocation",
+    method="POST",
+    summary="Revoke a gateway at once (admin)",
+    auth=Auth.OFFICIAL,
+    answer=GatewayView,
+)
+def revoke_gateway(principal: Principal, gateway_id: str) -> Gateway:
+    return wiring.registry().revoke_gateway(principal, gateway_id, wiring.now())
 
 
-@api_route(admin_api, "/gateways", authorizer=official_auth)
-def list_gateways() -> Response:
-    return json_response({"gateways": wiring.registry().gateways(current_principal(admin_api), wiring.now())})
+@api_route(
+    admin_api,
+    "/gateways",
+    summary="Gateways of the caller's sites with their health and silent cameras (admin)",
+    auth=Auth.OFFICIAL,
+    answer=GatewayList,
+)
+def list_gateways(principal: Principal) -> GatewayList:
+    return wiring.registry().gateways(principal, wiring.now())
+
+
+@api_route(
+    admin_api,
+    "/officials",
+    summary="The officials of the admin's sites: role, sites, enabled (admin)",
+    auth=Auth.OFFICIAL,
+    answer=OfficialList,
+)
+def list_officials(principal: Principal) -> OfficialList:
+    return wiring.officials().officials(principal)
+
+
+@api_route(
+    admin_api,
+    "/officials",
+    method="POST",
+    summary="Enrol an official of the admin's sites; the temporary password is in this answer only (admin)",
+    auth=Auth.OFFICIAL,
+    body=Official,
+    answer=EnrolledOfficial,
+    status=201,
+    errors=(409,),
+)
+def enrol_official(principal: Principal, body: Official) -> EnrolledOfficial:
+    return wiring.officials().enrol(principal, body, wiring.now())
+
+
+@api_route(
+    admin_api,
+    "/officials/{username}",
+    method="PUT",
+    summary="Set an official's role and sites; their tokens stop working within a minute (admin)",
+    auth=Auth.OFFICIAL,
+    body=OfficialRole,
+    answer=OfficialAccount,
+)
+def change_official(principal: Principal, username: str, body: OfficialRole) -> OfficialAccount:
+    return wiring.officials().change(principal, username, body, wiring.now())
+
+
+@api_route(
+    admin_api,
+    "/officials/{username}/disable",
+    method="POST",
+    summary="Disable an official: refused everywhere within a minute (admin)",
+    auth=Auth.OFFICIAL,
+    answer=OfficialAccount,
+)
+def disable_official(principal: Principal, username: str) -> OfficialAccount:
+    return wiring.officials().set_enabled(principal, username, False, wiring.now())
+
+
+@api_route(
+    admin_api,
+    "/officials/{username}/enable",
+    method="POST",
+    summary="Enable a disabled official again (admin)",
+    auth=Auth.OFFICIAL,
+    answer=OfficialAccount,
+)
+def enable_official(principal: Principal, username: str) -> OfficialAccount:
+    return wiring.officials().set_enabled(principal, username, True, wiring.now())
+
+
+@api_route(
+    admin_api,
+    "/officials/{username}/password",
+    method="POST",
+    summary="Give an official a new temporary password (shown once); they choose their own at the next login",
+    auth=Auth.OFFICIAL,
+    answer=EnrolledOfficial,
+)
+def reset_official_password(principal: Principal, username: str) -> EnrolledOfficial:
+    return wiring.officials().reset_password(principal, username, wiring.now())

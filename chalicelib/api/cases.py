@@ -2,49 +2,86 @@
 
 from __future__ import annotations
 
-from chalice import Blueprint, Response
+from chalice import Blueprint
 
 from chalicelib import wiring
-from chalicelib.api.authorizers import official_auth
-from chalicelib.api.http import api_route, current_principal, json_response, parse_body, required_query_text
-from chalicelib.domain.cases import HoldRequest, NewCase
-from chalicelib.services.cases import CloseRequest
+from chalicelib.api.contract import Auth
+from chalicelib.api.http import api_route
+from chalicelib.domain.cases import Case, HoldRequest, NewCase
+from chalicelib.domain.principal import Principal
+from chalicelib.services.cases import CaseDetail, CaseList, CaseQuery, CloseRequest, HoldResult, ReleaseResult
 
 cases_api = Blueprint(__name__)
 
 
-@api_route(cases_api, "/cases", methods=("POST",), authorizer=official_auth)
-def open_case() -> Response:
-    new = parse_body(cases_api.current_request, NewCase)
-    case = wiring.cases().open(current_principal(cases_api), new, wiring.now())
-    return json_response(case.model_dump(mode="json"), 201)
+@api_route(
+    cases_api,
+    "/cases",
+    method="POST",
+    summary="Open a case (investigator)",
+    auth=Auth.OFFICIAL,
+    body=NewCase,
+    answer=Case,
+    status=201,
+)
+def open_case(principal: Principal, body: NewCase) -> Case:
+    return wiring.cases().open(principal, body, wiring.now())
 
 
-@api_route(cases_api, "/cases", authorizer=official_auth)
-def cases_due_for_review() -> Response:
-    site = required_query_text(cases_api.current_request, "site")
-    due = wiring.cases().due_for_review(current_principal(cases_api), site, wiring.now())
-    return json_response({"due_for_review": [case.model_dump(mode="json") for case in due]})
+@api_route(
+    cases_api,
+    "/cases",
+    summary="A site's open or closed cases (investigator, dpo), or the open ones past their review date (dpo)",
+    auth=Auth.OFFICIAL,
+    query=CaseQuery,
+    answer=CaseList,
+)
+def list_cases(principal: Principal, query: CaseQuery) -> CaseList:
+    return wiring.cases().cases_of_site(principal, query, wiring.now())
 
 
-@api_route(cases_api, "/cases/{case_id}", authorizer=official_auth)
-def read_case(case_id: str) -> Response:
-    return json_response(wiring.cases().case(current_principal(cases_api), case_id))
+@api_route(
+    cases_api, "/cases/{case_id}", summary="A case and the clips it holds", auth=Auth.OFFICIAL, answer=CaseDetail
+)
+def read_case(principal: Principal, case_id: str) -> CaseDetail:
+    return wiring.cases().case(principal, case_id)
 
 
-@api_route(cases_api, "/cases/{case_id}/holds", methods=("POST",), authorizer=official_auth)
-def hold_clips(case_id: str) -> Response:
-    request = parse_body(cases_api.current_request, HoldRequest)
-    return json_response(wiring.cases().hold(current_principal(cases_api), case_id, request, wiring.now()))
+@api_route(
+    cases_api,
+    "/cases/{case_id}/holds",
+    method="POST",
+    summary="Hold clips by id, or a camera's clips in a window (investigator)",
+    auth=Auth.OFFICIAL,
+    body=HoldRequest,
+    answer=HoldResult,
+    errors=(409,),
+)
+def hold_clips(principal: Principal, case_id: str, body: HoldRequest) -> HoldResult:
+    return wiring.cases().hold(principal, case_id, body, wiring.now())
 
 
-@api_route(cases_api, "/cases/{case_id}/holds/{clip_id}", methods=("DELETE",), authorizer=official_auth)
-def release_hold(case_id: str, clip_id: str) -> Response:
-    return json_response(wiring.cases().release(current_principal(cases_api), case_id, clip_id, wiring.now()))
+@api_route(
+    cases_api,
+    "/cases/{case_id}/holds/{clip_id}",
+    method="DELETE",
+    summary="Release one hold (investigator)",
+    auth=Auth.OFFICIAL,
+    answer=ReleaseResult,
+)
+def release_hold(principal: Principal, case_id: str, clip_id: str) -> ReleaseResult:
+    return wiring.cases().release(principal, case_id, clip_id, wiring.now())
 
 
-@api_route(cases_api, "/cases/{case_id}/close", methods=("POST",), authorizer=official_auth)
-def close_case(case_id: str) -> Response:
-    request = parse_body(cases_api.current_request, CloseRequest)
-    case = wiring.cases().close(current_principal(cases_api), case_id, request, wiring.now())
-    return json_response(case.model_dump(mode="json"))
+@api_route(
+    cases_api,
+    "/cases/{case_id}/close",
+    method="POST",
+    summary="Close the case, releasing its holds (investigator, dpo)",
+    auth=Auth.OFFICIAL,
+    body=CloseRequest,
+    answer=Case,
+    errors=(409,),
+)
+def close_case(principal: Principal, case_id: str, body: CloseRequest) -> Case:
+    return wiring.cases().close(principal, case_id, body, wiring.now())

@@ -1,55 +1,101 @@
-"""Routes for gateways: register clips, ask after them, heartbeat."""
+"""Routes for gateways: register clips, ask after them, report drops, heartbeat."""
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any
-
-from chalice import Blueprint, Response
+from chalice import Blueprint
 
 from chalicelib import wiring
-from chalicelib.api.authorizers import gateway_auth
-from chalicelib.api.http import api_route, current_principal, json_response, parse_body
+from chalicelib.api.contract import Auth
+from chalicelib.api.http import WithStatus, api_route
 from chalicelib.domain.clips import Registration
 from chalicelib.domain.gaps import DropReport
-from chalicelib.services.intake import Heartbeat, gateway_clip_view
+from chalicelib.domain.principal import Principal
+from chalicelib.services.intake import (
+    GatewayClipState,
+    Heartbeat,
+    MultipartAssembled,
+    MultipartPlan,
+    RegistrationAnswer,
+)
 
 gateway_api = Blueprint(__name__)
 
 
-@api_route(gateway_api, "/gateway/clips", methods=("POST",), authorizer=gateway_auth)
-def register_clip() -> Response:
-    request = gateway_api.current_request
-    result = wiring.intake().register(current_principal(gateway_api), parse_body(request, Registration), wiring.now())
-    body: dict[str, Any] = gateway_clip_view(result.clip, result.received)
-    body["upload"] = dataclasses.asdict(result.upload) if result.upload else None
-    return json_response(body, 201 if result.created else 200)
+@api_route(
+    gateway_api,
+    "/gateway/clips",
+    method="POST",
+    summary="Register a clip; 201 with a signed upload, 200 with the same clip when registered before "
+    "(no upload once `received`: the archive holds the bytes)",
+    auth=Auth.GATEWAY,
+    body=Registration,
+    answer=RegistrationAnswer,
+    status=201,
+    errors=(409,),
+)
+def register_clip(principal: Principal, body: Registration) -> WithStatus:
+    registered = wiring.intake().register(principal, body, wiring.now())
+    return WithStatus(registered.answer(), 201 if registered.created else 200)
 
 
-@api_route(gateway_api, "/gateway/clips/{clip_id}", authorizer=gateway_auth)
-def clip_state(clip_id: str) -> Response:
-    return json_response(wiring.intake().gateway_report(current_principal(gateway_api), clip_id))
+@api_route(
+    gateway_api,
+    "/gateway/clips/{clip_id}",
+    summary="The state of one of this site's clips; `received` once S3 holds exactly the bytes registered",
+    auth=Auth.GATEWAY,
+    answer=GatewayClipState,
+)
+def clip_state(principal: Principal, clip_id: str) -> GatewayClipState:
+    return wiring.intake().gateway_report(principal, clip_id)
 
 
-@api_route(gateway_api, "/gateway/clips/{clip_id}/multipart", methods=("POST",), authorizer=gateway_auth)
-def start_multipart(clip_id: str) -> Response:
-    return json_response(wiring.intake().multipart(current_principal(gateway_api), clip_id, wiring.now()))
+@api_route(
+    gateway_api,
+    "/gateway/clips/{clip_id}/multipart",
+    method="POST",
+    summary="Clips over 100 MB: start or resume a multipart upload; URLs for the parts not yet stored",
+    auth=Auth.GATEWAY,
+    answer=MultipartPlan,
+    errors=(409,),
+)
+def start_multipart(principal: Principal, clip_id: str) -> MultipartPlan:
+    return wiring.intake().multipart(principal, clip_id, wiring.now())
 
 
-@api_route(gateway_api, "/gateway/clips/{clip_id}/multipart/complete", methods=("POST",), authorizer=gateway_auth)
-def complete_multipart(clip_id: str) -> Response:
-    return json_response(wiring.intake().complete_multipart(current_principal(gateway_api), clip_id))
+@api_route(
+    gateway_api,
+    "/gateway/clips/{clip_id}/multipart/complete",
+    method="POST",
+    summary="Assemble the stored parts once all are there",
+    auth=Auth.GATEWAY,
+    answer=MultipartAssembled,
+    errors=(409,),
+)
+def complete_multipart(principal: Principal, clip_id: str) -> MultipartAssembled:
+    return wiring.intake().complete_multipart(principal, clip_id)
 
 
-@api_route(gateway_api, "/gateway/drops", methods=("POST",), authorizer=gateway_auth)
-def report_drops() -> Response:
-    report = parse_body(gateway_api.current_request, DropReport)
-    wiring.intake().report_drops(current_principal(gateway_api), report, wiring.now())
-    return Response(body="", status_code=204)
+@api_route(
+    gateway_api,
+    "/gateway/drops",
+    method="POST",
+    summary="Report clips dropped at the edge (full spool, too old, corrupt): recorded as gaps",
+    auth=Auth.GATEWAY,
+    body=DropReport,
+    status=204,
+)
+def report_drops(principal: Principal, body: DropReport) -> None:
+    wiring.intake().report_drops(principal, body, wiring.now())
 
 
-@api_route(gateway_api, "/gateway/heartbeat", methods=("POST",), authorizer=gateway_auth)
-def heartbeat() -> Response:
-    beat = parse_body(gateway_api.current_request, Heartbeat)
-    wiring.intake().heartbeat(current_principal(gateway_api), beat, wiring.now())
-    return Response(body="", status_code=204)
+@api_route(
+    gateway_api,
+    "/gateway/heartbeat",
+    method="POST",
+    summary="Report progress and health",
+    auth=Auth.GATEWAY,
+    body=Heartbeat,
+    status=204,
+)
+def heartbeat(principal: Principal, body: Heartbeat) -> None:
+    wiring.intake().heartbeat(principal, body, wiring.now())

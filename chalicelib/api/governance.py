@@ -2,36 +2,74 @@
 
 from __future__ import annotations
 
-from chalice import Blueprint, Response
+from chalice import Blueprint
 
 from chalicelib import wiring
-from chalicelib.api.authorizers import official_auth
-from chalicelib.api.http import api_route, current_principal, json_response, parse_body
+from chalicelib.api.contract import Auth
+from chalicelib.api.http import api_route
+from chalicelib.domain.catalog import Site
+from chalicelib.domain.clips import Clip
+from chalicelib.domain.principal import Principal
 from chalicelib.domain.retention import RetentionChange
-from chalicelib.services.governance import ErasureRequest
+from chalicelib.notices import PublicNotice
+from chalicelib.services.governance import ErasureRequest, PublicSites, RetentionPolicy, Tombstone
 
 governance_api = Blueprint(__name__)
 
 
-@api_route(governance_api, "/public/sites/{site}/notice")
-def site_notice(site: str) -> Response:
-    return json_response(wiring.governance().notice(site))
+@api_route(
+    governance_api,
+    "/public/sites",
+    summary="The sites whose cameras this archive serves, for finding their notices",
+    answer=PublicSites,
+)
+def public_sites() -> PublicSites:
+    return wiring.governance().public_sites()
 
 
-@api_route(governance_api, "/sites/{site}/retention", authorizer=official_auth)
-def read_retention(site: str) -> Response:
-    return json_response(wiring.governance().retention(current_principal(governance_api), site))
+@api_route(
+    governance_api,
+    "/public/sites/{site}/notice",
+    summary="The transparency notice: controller, purposes, legal basis, retention in force, DPO, rights",
+    answer=PublicNotice,
+)
+def site_notice(site: str) -> PublicNotice:
+    return wiring.governance().notice(site)
 
 
-@api_route(governance_api, "/sites/{site}/retention", methods=("PUT",), authorizer=official_auth)
-def set_retention(site: str) -> Response:
-    change = parse_body(governance_api.current_request, RetentionChange)
-    return json_response(
-        wiring.governance().set_retention(current_principal(governance_api), site, change, wiring.now())
-    )
+@api_route(
+    governance_api,
+    "/sites/{site}/retention",
+    summary="The site's retention policy (dpo)",
+    auth=Auth.OFFICIAL,
+    answer=RetentionPolicy,
+)
+def read_retention(principal: Principal, site: str) -> Site:
+    return wiring.governance().retention(principal, site)
 
 
-@api_route(governance_api, "/clips/{clip_id}/erasure", methods=("POST",), authorizer=official_auth)
-def erase_clip(clip_id: str) -> Response:
-    request = parse_body(governance_api.current_request, ErasureRequest)
-    return json_response(wiring.governance().erase(current_principal(governance_api), clip_id, request, wiring.now()))
+@api_route(
+    governance_api,
+    "/sites/{site}/retention",
+    method="PUT",
+    summary="Change the retention policy: up to the legal maximum, a justification beyond 3 days (dpo)",
+    auth=Auth.OFFICIAL,
+    body=RetentionChange,
+    answer=RetentionPolicy,
+)
+def set_retention(principal: Principal, site: str, body: RetentionChange) -> Site:
+    return wiring.governance().set_retention(principal, site, body, wiring.now())
+
+
+@api_route(
+    governance_api,
+    "/clips/{clip_id}/erasure",
+    method="POST",
+    summary="Erase a clip (Art. 17): every version and thumbnail goes, a tombstone stays; 409 while held (dpo)",
+    auth=Auth.OFFICIAL,
+    body=ErasureRequest,
+    answer=Tombstone,
+    errors=(409,),
+)
+def erase_clip(principal: Principal, clip_id: str, body: ErasureRequest) -> Clip:
+    return wiring.governance().erase(principal, clip_id, body, wiring.now())

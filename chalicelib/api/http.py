@@ -1,11 +1,15 @@
-"""Request parsing and the one mapping from errors to JSON answers (and refusals to the audit trail)."""
+"""Routes declared with their contract; requests parsed and answers checked against it; errors as JSON.
+
+The one mapping from errors to answers is here, and so is the auditing of refusals.
+"""
 
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from dataclasses import dataclass
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -13,27 +17,61 @@ from chalice.app import Request
 from pydantic import BaseModel, ValidationError
 
 from chalicelib import wiring
+from chalicelib.api.authorizers import gateway_auth, official_auth
+from chalicelib.api.contract import Auth, Contract, register_contract
 from chalicelib.domain.audit import Outcome
 from chalicelib.domain.principal import Principal
-from chalicelib.domain.query import Window
-from chalicelib.domain.timeutil import parse_time
 from chalicelib.errors import AccessRefused, ArchiveError, InvalidRequest
 from chalicelib.observability import logger
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_PATH_PARAMETER = 256
+_AUTHORIZERS = {Auth.OFFICIAL: official_auth, Auth.GATEWAY: gateway_auth}
+
+
+@dataclass(frozen=True)
+class WithStatus:
+    """An answer whose status is not the route's usual one (e.g. 200 for a repeated registration)."""
+
+    value: Any
+    status: int
+
+
+type Headers = dict[str, str | list[str]]
+
+
+def security_headers() -> Headers:
+    """On every answer: nothing sniffed, nothing framed, no Referer (signed URLs must not leak through it)."""
+    return {
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "X-Frame-Options": "DENY",
+    }
+
+
+_JSON_HEADERS: Headers = {
+    "Content-Type": "application/json",
+    # Answers carry signed URLs and personal data: never kept by a browser or proxy cache.
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+}
 
 
 def error_response(status: int, code: str, message: str) -> Response:
-    return Response(body={"error": code, "message": message}, status_code=status)
+    return json_response({"error": code, "message": message}, status)
 
 
 def json_response(body: Any, status: int = 200) -> Response:
-    return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
+    return Response(body=body, status_code=status, headers=_JSON_HEADERS | security_headers())
 
 
 def principal_of(request: Request) -> Principal | None:
     context = (request.context or {}).get("authorizer") or {}
     return Principal.from_context(context) if "role" in context else None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def parse_body[Model: BaseModel](request: Request, model: type[Model]) -> Model:
@@ -42,89 +80,121 @@ def parse_body[Model: BaseModel](request: Request, model: type[Model]) -> Model:
     if len(raw) > MAX_BODY_BYTES:
         raise InvalidRequest(f"the body may be at most {MAX_BODY_BYTES} bytes")
     try:
-        data = json.loads(raw or b"{}")
+        data = json.loads(raw or b"{}", parse_constant=_refuse_constant)
+    except RecursionError as exc:
+        raise InvalidRequest("the body is nested too deeply") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidRequest("the body is not valid JSON") from exc
+    return _validated(model, data, "body")
+
+
+def parse_query[Model: BaseModel](request: Request, model: type[Model]) -> Model:
+    return _validated(model, dict(request.query_params or {}), "query")
+
+
+def _validated[Model: BaseModel](model: type[Model], data: Any, where: str) -> Model:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise InvalidRequest(_describe(exc)) from exc
+        raise InvalidRequest(_describe(exc, where)) from exc
 
 
-def _describe(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(part) for part in err['loc']) or 'body'}: {err['msg']}" for err in exc.errors()[:5]
+def _describe(exc: ValidationError, where: str) -> str:
+    return "; ".join(f"{'.'.join(str(part) for part in err['loc']) or where}: {err['msg']}" for err in exc.errors()[:5])
+
+
+def _path_parameters(params: dict[str, Any]) -> dict[str, str]:
+    for name, value in params.items():
+        if not isinstance(value, str) or not value or len(value) > MAX_PATH_PARAMETER:
+            raise InvalidRequest(f"path parameter {name} must be 1 to {MAX_PATH_PARAMETER} characters")
+        if not value.isprintable():
+            raise InvalidRequest(f"path parameter {name} holds a control character")
+    return params
+
+
+def _arguments(contract: Contract, request: Request, params: dict[str, Any], wanted: set[str]) -> dict[str, Any]:
+    arguments: dict[str, Any] = dict(_path_parameters(params))
+    if contract.auth is not None and "principal" in wanted:
+        principal = principal_of(request)
+        if principal is None:  # only reachable if the authorizer did not run
+            raise AccessRefused("no credentials", action="authenticate", site="")
+        arguments["principal"] = principal
+    if contract.body is not None and "read_body" in wanted:
+        model = contract.body
+        arguments["read_body"] = lambda: parse_body(request, model)  # the view reads it when it may judge it
+    elif contract.body is not None:
+        arguments["body"] = parse_body(request, contract.body)
+    if contract.query is not None:
+        arguments["query"] = parse_query(request, contract.query)
+    return arguments
+
+
+def _answer(contract: Contract, result: Any) -> Response:
+    if isinstance(result, Response):
+        return result
+    status = contract.status
+    if isinstance(result, WithStatus):
+        result, status = result.value, result.status
+    if contract.answer is None:
+        return Response(body="", status_code=status, headers=security_headers())
+    adapter = contract.answer_adapter
+    # Validated against the declared answer: a field the contract does not name never leaves the archive.
+    checked = adapter.validate_python(result, from_attributes=True)
+    return json_response(adapter.dump_python(checked, mode="json"), status)
+
+
+def _audit_refusal(request: Request, refusal: AccessRefused) -> None:
+    wiring.audit_log().record(
+        principal_of(request),
+        refusal.action,
+        refusal.site,
+        refusal.target or f"{request.method} {request.path}",
+        Outcome.REFUSED,
+        wiring.now(),
+        reason=refusal.message,
     )
 
 
-def query_window(request: Request, now: datetime, default_span: timedelta) -> Window:
-    params = dict(request.query_params or {})
-    try:
-        end = parse_time(params["to"]) if "to" in params else now
-        start = parse_time(params["from"]) if "from" in params else end - default_span
-    except ValueError as exc:
-        raise InvalidRequest(f"from/to: {exc}") from exc
-    return Window(start=start, end=end)
-
-
-def query_int(request: Request, name: str, default: int) -> int:
-    value = query_text(request, name)
-    if value is None:
-        return default
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise InvalidRequest(f"{name} must be a whole number") from exc
-
-
-def query_text(request: Request, name: str) -> str | None:
-    params = dict(request.query_params or {})
-    return params.get(name)
-
-
-def required_query_text(request: Request, name: str) -> str:
-    value = query_text(request, name)
-    if not value:
-        raise InvalidRequest(f"query parameter {name} is required")
-    return value
-
-
 def api_route(
-    blueprint: Blueprint, path: str, *, methods: tuple[str, ...] = ("GET",), **options: Any
+    blueprint: Blueprint,
+    path: str,
+    *,
+    summary: str,
+    method: str = "GET",
+    auth: Auth | None = None,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    answer: Any = None,
+    status: int = 200,
+    errors: tuple[int, ...] = (),
+    media_type: str = "application/json",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """`blueprint.route` whose view errors become JSON answers; refusals are audited here, once."""
+    """Declare a route with its contract. The view receives its path parameters and, as it asks for them,
+    `principal`, `body` (parsed as `body`; or `read_body`, which parses it when called) and `query` (parsed as
+    `query`); what it returns is checked against `answer`. Errors become JSON answers; refusals are audited
+    here, once."""
 
     def register(view: Callable[..., Any]) -> Callable[..., Any]:
+        contract = Contract(view.__name__, method, path, summary, auth, body, query, answer, status, errors, media_type)
+        register_contract(contract)
+        wanted = set(inspect.signature(view).parameters)
+
         @functools.wraps(view)
-        def answer(**params: Any) -> Any:
+        def answer_request(**params: Any) -> Response:
             request = blueprint.current_request
             try:
-                return view(**params)
+                return _answer(contract, view(**_arguments(contract, request, params, wanted)))
             except AccessRefused as refusal:
-                wiring.audit_log().record(
-                    principal_of(request),
-                    refusal.action,
-                    refusal.site,
-                    refusal.target or f"{request.method} {request.path}",
-                    Outcome.REFUSED,
-                    wiring.now(),
-                    reason=refusal.message,
-                )
+                _audit_refusal(request, refusal)
                 return error_response(refusal.status, refusal.code, refusal.message)
             except ArchiveError as error:
                 return error_response(error.status, error.code, error.message)
             except Exception:
-                logger.exception("unhandled error", extra={"path": request.path})
+                logger.exception("unhandled error", extra={"route": f"{method} {path}"})
                 return error_response(500, "internal_error", "the archive could not answer; try again later")
 
-        blueprint.route(path, methods=list(methods), **options)(answer)
+        authorizer = _AUTHORIZERS[auth] if auth else None
+        blueprint.route(path, methods=[method], authorizer=authorizer)(answer_request)
         return view
 
     return register
-
-
-def current_principal(blueprint: Blueprint) -> Principal:
-    principal = principal_of(blueprint.current_request)
-    if principal is None:  # only reachable if a route were registered without an authorizer
-        raise AccessRefused("no credentials", action="authenticate", site="")
-    return principal

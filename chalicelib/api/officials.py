@@ -2,89 +2,126 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
-from chalice import Blueprint, Response
+from chalice import Blueprint
 
 from chalicelib import wiring
-from chalicelib.api.authorizers import official_auth
-from chalicelib.api.http import (
-    api_route,
-    current_principal,
-    json_response,
-    parse_body,
-    query_int,
-    query_text,
-    query_window,
-    required_query_text,
+from chalicelib.api.contract import AuditQuery, Auth, SiteQuery, SpanQuery, WindowQuery
+from chalicelib.api.http import api_route
+from chalicelib.domain.principal import Principal
+from chalicelib.services.audit_trail import AuditPage, Verification
+from chalicelib.services.footage import (
+    CameraList,
+    ClipPage,
+    ClipRecord,
+    GapList,
+    SiteList,
+    ViewGrant,
+    ViewRequest,
+    Wall,
 )
-from chalicelib.services.footage import ViewRequest, clip_record
 
 officials_api = Blueprint(__name__)
 DEFAULT_SEARCH_SPAN = timedelta(hours=24)
 
 
-@api_route(officials_api, "/sites", authorizer=official_auth)
-def list_sites() -> Response:
-    return json_response({"sites": wiring.footage().sites(current_principal(officials_api))})
+@api_route(officials_api, "/sites", summary="The sites the caller may see", auth=Auth.OFFICIAL, answer=SiteList)
+def list_sites(principal: Principal) -> SiteList:
+    return wiring.footage().sites(principal)
 
 
-@api_route(officials_api, "/sites/{site}/cameras", authorizer=official_auth)
-def list_cameras(site: str) -> Response:
-    cameras = wiring.footage().cameras(current_principal(officials_api), site)
-    return json_response({"cameras": [camera.model_dump(mode="json") for camera in cameras]})
+@api_route(
+    officials_api,
+    "/sites/{site}/cameras",
+    summary="A site's cameras with status and last clip time",
+    auth=Auth.OFFICIAL,
+    answer=CameraList,
+)
+def list_cameras(principal: Principal, site: str) -> CameraList:
+    return wiring.footage().cameras(principal, site)
 
 
-@api_route(officials_api, "/cameras/{camera_id}/clips", authorizer=official_auth)
-def search_clips(camera_id: str) -> Response:
-    request = officials_api.current_request
+@api_route(
+    officials_api,
+    "/sites/{site}/wall",
+    summary="The camera wall: each camera's state and latest poster (operator, investigator, dpo; audited)",
+    auth=Auth.OFFICIAL,
+    answer=Wall,
+)
+def camera_wall(principal: Principal, site: str) -> Wall:
+    return wiring.footage().wall(principal, site, wiring.now())
+
+
+@api_route(
+    officials_api,
+    "/cameras/{camera_id}/clips",
+    summary="Indexed clips of a camera in a time window, newest first, with short-lived thumbnail URLs",
+    auth=Auth.OFFICIAL,
+    query=WindowQuery,
+    answer=ClipPage,
+)
+def search_clips(principal: Principal, camera_id: str, query: WindowQuery) -> ClipPage:
     now = wiring.now()
-    page = wiring.footage().search(
-        current_principal(officials_api),
-        camera_id,
-        query_window(request, now, DEFAULT_SEARCH_SPAN),
-        query_int(request, "limit", 50),
-        query_text(request, "cursor"),
-        now,
-    )
-    return json_response(page)
+    window = query.window(now, DEFAULT_SEARCH_SPAN)
+    return wiring.footage().search(principal, camera_id, window, query.limit, query.cursor, now)
 
 
-@api_route(officials_api, "/cameras/{camera_id}/gaps", authorizer=official_auth)
-def camera_gaps(camera_id: str) -> Response:
-    window = query_window(officials_api.current_request, wiring.now(), DEFAULT_SEARCH_SPAN)
-    gaps = wiring.footage().gaps(current_principal(officials_api), camera_id, window)
-    return json_response({"gaps": [gap.model_dump(mode="json") for gap in gaps]})
+@api_route(
+    officials_api,
+    "/cameras/{camera_id}/gaps",
+    summary="Why footage is missing: what the gateway dropped, in a window",
+    auth=Auth.OFFICIAL,
+    query=SpanQuery,
+    answer=GapList,
+)
+def camera_gaps(principal: Principal, camera_id: str, query: SpanQuery) -> GapList:
+    return wiring.footage().gaps(principal, camera_id, query.window(wiring.now(), DEFAULT_SEARCH_SPAN))
 
 
-@api_route(officials_api, "/clips/{clip_id}", authorizer=official_auth)
-def get_clip(clip_id: str) -> Response:
-    clip = wiring.footage().clip(current_principal(officials_api), clip_id, wiring.now())
-    return json_response(clip_record(clip))
+@api_route(officials_api, "/clips/{clip_id}", summary="One clip's record", auth=Auth.OFFICIAL, answer=ClipRecord)
+def get_clip(principal: Principal, clip_id: str) -> ClipRecord:
+    return wiring.footage().clip(principal, clip_id, wiring.now())
 
 
-@api_route(officials_api, "/clips/{clip_id}/view", methods=("POST",), authorizer=official_auth)
-def view_clip(clip_id: str) -> Response:
-    view = parse_body(officials_api.current_request, ViewRequest)
-    return json_response(wiring.footage().view(current_principal(officials_api), clip_id, view, wiring.now()))
+@api_route(
+    officials_api,
+    "/clips/{clip_id}/view",
+    method="POST",
+    summary="A short-lived signed URL for the clip, issued for a stated purpose (audited; so is a view asked "
+    "for without a valid purpose)",
+    auth=Auth.OFFICIAL,
+    body=ViewRequest,
+    answer=ViewGrant,
+    errors=(409,),
+)
+def view_clip(principal: Principal, clip_id: str, read_body: Callable[[], ViewRequest]) -> ViewGrant:
+    return wiring.footage().view(principal, clip_id, read_body, wiring.now())
 
 
-@api_route(officials_api, "/audit/verify", authorizer=official_auth)
-def verify_audit() -> Response:
-    site = required_query_text(officials_api.current_request, "site")
-    return json_response(wiring.audit_trail().verify(current_principal(officials_api), site, wiring.now()))
+@api_route(
+    officials_api,
+    "/audit/verify",
+    summary="Recompute a site's audit chain against its locked digests; names the first broken event",
+    auth=Auth.OFFICIAL,
+    query=SiteQuery,
+    answer=Verification,
+)
+def verify_audit(principal: Principal, query: SiteQuery) -> Verification:
+    return wiring.audit_trail().verify(principal, query.site, wiring.now())
 
 
-@api_route(officials_api, "/audit", authorizer=official_auth)
-def read_audit() -> Response:
-    request = officials_api.current_request
+@api_route(
+    officials_api,
+    "/audit",
+    summary="The audit trail of a site, newest first (dpo, auditor; site `-`: refused logins, auditors)",
+    auth=Auth.OFFICIAL,
+    query=AuditQuery,
+    answer=AuditPage,
+)
+def read_audit(principal: Principal, query: AuditQuery) -> AuditPage:
     now = wiring.now()
-    page = wiring.audit_trail().events(
-        current_principal(officials_api),
-        required_query_text(request, "site"),
-        query_window(request, now, DEFAULT_SEARCH_SPAN),
-        query_int(request, "limit", 50),
-        query_text(request, "cursor"),
-        now,
-    )
-    return json_response(page)
+    window = query.window(now, DEFAULT_SEARCH_SPAN)
+    page = (query.limit, query.cursor)
+    return wiring.audit_trail().events(principal, query.site, window, page, query.filters(), now)

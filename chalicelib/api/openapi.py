@@ -1,193 +1,147 @@
-"""The OpenAPI 3 description of every route; a test keeps it and the app's route table equal."""
+"""The OpenAPI 3.1 document, generated from the routes' contracts and the pydantic models they use."""
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
+from pydantic.json_schema import JsonSchemaMode
 
-from chalicelib.domain.cases import HoldRequest, NewCase
-from chalicelib.domain.catalog import NewCamera, NewGateway
-from chalicelib.domain.clips import Registration
-from chalicelib.domain.gaps import DropReport
-from chalicelib.domain.retention import RetentionChange
-from chalicelib.domain.shares import NewShare
-from chalicelib.domain.subject_requests import Closing, ExportRequest, Extension, NewSubjectRequest
-from chalicelib.services.cases import CloseRequest
-from chalicelib.services.footage import ViewRequest
-from chalicelib.services.governance import ErasureRequest
-from chalicelib.services.intake import Heartbeat
+from chalicelib.api.contract import CONTRACTS, Auth, Contract
 
-OFFICIAL = "official"
-GATEWAY = "gateway"
-WINDOW = ("from", "to", "limit", "cursor")
-
-
-@dataclass(frozen=True)
-class Operation:
-    summary: str
-    auth: str | None
-    body: type[BaseModel] | None = None
-    status: int = 200
-    query: tuple[str, ...] = field(default=())
-
-
-OPERATIONS: dict[tuple[str, str], Operation] = {
-    ("GET", "/health"): Operation("Liveness", None),
-    ("GET", "/openapi.json"): Operation("This document", None),
-    ("POST", "/gateway/clips"): Operation(
-        "Register a clip; 201 with a signed upload, 200 with the same clip when registered before "
-        "(no upload once `received`: the archive holds the bytes)",
-        GATEWAY,
-        Registration,
-        201,
-    ),
-    ("GET", "/gateway/clips/{clip_id}"): Operation(
-        "The state of one of this site's clips; `received` once S3 holds exactly the bytes registered", GATEWAY
-    ),
-    ("POST", "/gateway/heartbeat"): Operation("Report progress and health", GATEWAY, Heartbeat, 204),
-    ("POST", "/gateway/clips/{clip_id}/multipart"): Operation(
-        "Clips over 100 MB: start or resume a multipart upload; URLs for the parts not yet stored", GATEWAY
-    ),
-    ("POST", "/gateway/clips/{clip_id}/multipart/complete"): Operation(
-        "Assemble the stored parts once all are there", GATEWAY
-    ),
-    ("POST", "/gateway/drops"): Operation(
-        "Report clips dropped at the edge (full spool, too old, corrupt): recorded as gaps", GATEWAY, DropReport, 204
-    ),
-    ("GET", "/cameras/{camera_id}/gaps"): Operation(
-        "Why footage is missing: what the gateway dropped, in a window", OFFICIAL, query=("from", "to")
-    ),
-    ("GET", "/sites"): Operation("The sites the caller may see", OFFICIAL),
-    ("GET", "/sites/{site}/cameras"): Operation("A site's cameras with status and last clip time", OFFICIAL),
-    ("POST", "/sites/{site}/cameras"): Operation("Add a camera (admin)", OFFICIAL, NewCamera, 201),
-    ("GET", "/cameras/{camera_id}/clips"): Operation(
-        "Indexed clips of a camera in a time window, newest first, with short-lived thumbnail URLs",
-        OFFICIAL,
-        query=(*WINDOW, "purpose"),
-    ),
-    ("GET", "/clips/{clip_id}"): Operation("One clip's record", OFFICIAL),
-    ("POST", "/clips/{clip_id}/view"): Operation(
-        "A short-lived signed URL for the clip, issued for a stated purpose", OFFICIAL, ViewRequest
-    ),
-    ("GET", "/audit"): Operation("The audit trail of a site (dpo, auditor)", OFFICIAL, query=("site", *WINDOW)),
-    ("GET", "/audit/verify"): Operation(
-        "Recompute a site's audit chain against its locked digests; names the first broken event",
-        OFFICIAL,
-        query=("site",),
-    ),
-    ("GET", "/public/sites/{site}/notice"): Operation(
-        "The transparency notice: controller, purposes, legal basis, retention in force, DPO, rights", None
-    ),
-    ("GET", "/sites/{site}/retention"): Operation("The site's retention policy (dpo)", OFFICIAL),
-    ("PUT", "/sites/{site}/retention"): Operation(
-        "Change the retention policy: up to the legal maximum, a justification beyond 3 days (dpo)",
-        OFFICIAL,
-        RetentionChange,
-    ),
-    ("POST", "/clips/{clip_id}/erasure"): Operation(
-        "Erase a clip (Art. 17): a tombstone stays; 409 while a case holds it (dpo)", OFFICIAL, ErasureRequest
-    ),
-    ("POST", "/cases"): Operation("Open a case (investigator)", OFFICIAL, NewCase, 201),
-    ("GET", "/cases"): Operation("Open cases past their review date (dpo)", OFFICIAL, query=("site",)),
-    ("GET", "/cases/{case_id}"): Operation("A case and the clips it holds", OFFICIAL),
-    ("POST", "/cases/{case_id}/holds"): Operation(
-        "Hold clips by id, or a camera's clips in a window (investigator)", OFFICIAL, HoldRequest
-    ),
-    ("DELETE", "/cases/{case_id}/holds/{clip_id}"): Operation("Release one hold (investigator)", OFFICIAL),
-    ("POST", "/cases/{case_id}/close"): Operation(
-        "Close the case, releasing its holds (investigator, dpo)", OFFICIAL, CloseRequest
-    ),
-    ("POST", "/shares"): Operation(
-        "Request a share of clips held by a case, expiring within 7 days (investigator)", OFFICIAL, NewShare, 201
-    ),
-    ("GET", "/shares/{share_id}"): Operation("A share's record (investigator, dpo)", OFFICIAL),
-    ("POST", "/shares/{share_id}/approval"): Operation(
-        "Approve a share (dpo, never its requester); the recipient's link is in this answer only", OFFICIAL
-    ),
-    ("POST", "/shares/{share_id}/revocation"): Operation("Revoke a share at once (investigator, dpo)", OFFICIAL),
-    ("GET", "/s/{token}"): Operation(
-        "The recipient's manifest: signed URLs and sha256 per clip, until expiry or revocation (410 after)", None
-    ),
-    ("POST", "/subject-requests"): Operation(
-        "Record a subject access request; the answer is due one month after receipt (dpo)",
-        OFFICIAL,
-        NewSubjectRequest,
-        201,
-    ),
-    ("GET", "/subject-requests"): Operation("Open requests past their deadline (dpo)", OFFICIAL, query=("site",)),
-    ("GET", "/subject-requests/{request_id}"): Operation("A request and the clips that match it (dpo)", OFFICIAL),
-    ("POST", "/subject-requests/{request_id}/extension"): Operation(
-        "Extend the deadline once by two months, with the reason (dpo)", OFFICIAL, Extension
-    ),
-    ("POST", "/subject-requests/{request_id}/close"): Operation("Close a request (dpo)", OFFICIAL, Closing),
-    ("POST", "/subject-requests/{request_id}/exports"): Operation(
-        "Export stills and an excerpt of a matching clip with other people masked; made asynchronously (dpo)",
-        OFFICIAL,
-        ExportRequest,
-        202,
-    ),
-    ("GET", "/subject-requests/{request_id}/exports/{export_id}"): Operation(
-        "An export's state; when ready, a short-lived download link, its manifest and sha256 (dpo)", OFFICIAL
-    ),
-    ("POST", "/gateways"): Operation("Create a gateway; its token is shown once (admin)", OFFICIAL, NewGateway, 201),
-    ("GET", "/gateways"): Operation("Gateways of the caller's sites with their health (admin)", OFFICIAL),
-    ("POST", "/gateways/{gateway_id}/revocation"): Operation("Revoke a gateway at once (admin)", OFFICIAL),
-}
-
-_ERROR_SCHEMA = {
+_REF = "#/components/schemas/{model}"
+_ERROR = {
     "type": "object",
     "required": ["error", "message"],
-    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+    "properties": {
+        "error": {"type": "string", "description": "a stable code, e.g. invalid_request, forbidden, not_found"},
+        "message": {"type": "string", "description": "what is wrong, in words"},
+    },
+}
+_ERROR_MEANINGS = {
+    400: "invalid request: the message says what is wrong",
+    401: "no credentials",
+    403: "refused: credentials not valid, or the rule does not allow it (audited)",
+    404: "not found, or not yours to know of (audited where it hides a refusal)",
+    409: "conflict with the current state: the message says which",
+    410: "gone: the link was revoked or has expired",
+}
+_SECURITY_SCHEMES = {
+    Auth.OFFICIAL: {"type": "http", "scheme": "bearer", "bearerFormat": "Cognito ID token (JWT)"},
+    Auth.GATEWAY: {"type": "http", "scheme": "bearer", "bearerFormat": "<gateway_id>.<secret>"},
 }
 
+type SchemaKey = tuple[str, str, str]  # method, path, and which part of the operation
 
-def _operation(method: str, path: str, op: Operation) -> dict[str, Any]:
+
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """`X | None` as a query parameter means "may be left out", not "may be the text null"."""
+    branches = [branch for branch in schema.get("anyOf", []) if branch != {"type": "null"}]
+    if len(branches) != 1:
+        return schema
+    rest = {key: value for key, value in schema.items() if key != "anyOf" and (key, value) != ("default", None)}
+    return branches[0] | rest
+
+
+def _query_parameters(query: type[BaseModel]) -> list[dict[str, Any]]:
+    schema = query.model_json_schema(ref_template="{model}")
+    definitions = schema.get("$defs", {})
+    required = set(schema.get("required", []))
+    parameters = []
+    for name, property_schema in schema["properties"].items():
+        described = dict(_without_null(property_schema))
+        if "$ref" in described:  # an enum: written out, as a parameter's schema stands alone
+            described = definitions[described.pop("$ref")] | described
+        if described.get("type") in ("object", "array"):
+            raise TypeError(f"{query.__name__}.{name}: a query parameter must be a plain value")
+        description = described.pop("description", None)
+        described.pop("title", None)
+        parameter = {"name": name, "in": "query", "required": name in required, "schema": described}
+        if description:
+            parameter["description"] = description
+        parameters.append(parameter)
+    return parameters
+
+
+def _error_responses(contract: Contract) -> dict[str, Any]:
+    codes = {400} if contract.body or contract.query or "{" in contract.path else set()
+    if "{" in contract.path:
+        codes.add(404)
+    if contract.auth is not None:
+        codes |= {401, 403}
+    codes |= set(contract.errors)
+    error = {"application/json": {"schema": {"$ref": _REF.format(model="Error")}}}
+    return {str(code): {"description": _ERROR_MEANINGS[code], "content": error} for code in sorted(codes)}
+
+
+def _operation(contract: Contract, schemas: dict[tuple[SchemaKey, JsonSchemaMode], Any]) -> dict[str, Any]:
+    key = (contract.method, contract.path)
     parameters = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-        for name in re.findall(r"{(\w+)}", path)
-    ] + [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}} for name in op.query]
-    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-    doc: dict[str, Any] = {
-        "operationId": f"{method.lower()}{re.sub(r'[^A-Za-z0-9]+', '_', path)}",
-        "summary": op.summary,
-        "parameters": parameters,
-        "responses": {
-            str(op.status): {"description": "success"},
-            "400": {"description": "invalid request"} | error,
-            "403": {"description": "refused (audited)"} | error,
-            "404": {"description": "not found, or not yours to know of"} | error,
-        },
-    }
-    if op.auth:
-        doc["security"] = [{op.auth: []}]
-    if op.body:
-        doc["requestBody"] = {
+        {
+            "name": name,
+            "in": "path",
             "required": True,
-            "content": {"application/json": {"schema": op.body.model_json_schema()}},
+            "schema": {"type": "string", "minLength": 1, "maxLength": 256},
         }
-    return doc
+        for name in re.findall(r"{(\w+)}", contract.path)
+    ]
+    if contract.query is not None:
+        parameters += _query_parameters(contract.query)
+    success: dict[str, Any] = {"description": "success"}
+    if contract.answer is not None:
+        success["content"] = {contract.media_type: {"schema": schemas[((*key, "answer"), "serialization")]}}
+    operation: dict[str, Any] = {
+        "operationId": contract.operation_id,
+        "summary": contract.summary,
+        "parameters": parameters,
+        "responses": {str(contract.status): success} | _error_responses(contract),
+    }
+    if contract.auth is not None:
+        operation["security"] = [{contract.auth.value: []}]
+    if contract.body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": schemas[((*key, "body"), "validation")]}},
+        }
+    return operation
 
 
+def _schema_inputs() -> list[tuple[SchemaKey, JsonSchemaMode, TypeAdapter[Any]]]:
+    inputs: list[tuple[SchemaKey, JsonSchemaMode, TypeAdapter[Any]]] = []
+    for contract in CONTRACTS.values():
+        key = (contract.method, contract.path)
+        if contract.body is not None:
+            inputs.append(((*key, "body"), "validation", TypeAdapter(contract.body)))
+        if contract.answer is not None:
+            inputs.append(((*key, "answer"), "serialization", contract.answer_adapter))
+    return inputs
+
+
+@functools.cache
+def _schemas() -> tuple[dict[tuple[SchemaKey, JsonSchemaMode], Any], dict[str, Any]]:
+    schemas, definitions = TypeAdapter.json_schemas(_schema_inputs(), ref_template=_REF)
+    return schemas, definitions.get("$defs", {})
+
+
+@functools.cache
 def openapi_document() -> dict[str, Any]:
+    schemas, definitions = _schemas()
     paths: dict[str, dict[str, Any]] = {}
-    for (method, path), op in OPERATIONS.items():
-        paths.setdefault(path, {})[method.lower()] = _operation(method, path, op)
+    for contract in sorted(CONTRACTS.values(), key=lambda c: (c.path, c.method)):
+        paths.setdefault(contract.path, {})[contract.method.lower()] = _operation(contract, schemas)
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {
             "title": "Safe Society footage archive",
             "version": "1",
-            "description": "Interreg LLI-457 'Safe society': footage archive for Aizkraukle and Biržai.",
+            "description": "Interreg LLI-457 'Safe society': footage archive for Aizkraukle and Biržai. "
+            "Errors are always JSON {error, message}; times are ISO 8601 UTC.",
         },
         "paths": paths,
         "components": {
-            "schemas": {"Error": _ERROR_SCHEMA},
-            "securitySchemes": {
-                OFFICIAL: {"type": "http", "scheme": "bearer", "bearerFormat": "Cognito ID token (JWT)"},
-                GATEWAY: {"type": "http", "scheme": "bearer", "bearerFormat": "<gateway_id>.<secret>"},
-            },
+            "schemas": {"Error": _ERROR} | definitions,
+            "securitySchemes": {auth.value: scheme for auth, scheme in _SECURITY_SCHEMES.items()},
         },
     }

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from chalice import Blueprint, Response
+from typing import Any, Literal
 
-from chalicelib.api.http import api_route, json_response
+from chalice import Blueprint
+from pydantic import BaseModel
+
+from chalicelib.api.http import api_route
 from chalicelib.api.openapi import openapi_document
 
 public_api = Blueprint(__name__)
 
 
-@api_route(public_api, "/health")
-def health() -> Response:
-    return json_response({"status": "ok"})
+class Health(BaseModel):
+    status: Literal["ok"]
 
 
-@api_route(public_api, "/openapi.json")
-def openapi() -> Response:
-    return json_response(openapi_document())
+@api_route(public_api, "/health", summary="Liveness", answer=Health)
+def health() -> Health:
+    return Health(status="ok")
+
+
+@api_route(public_api, "/openapi.json", summary="This document (OpenAPI 3.1)", answer=dict[str, Any])
+def openapi() -> dict[str, Any]:
+    return openapi_document()

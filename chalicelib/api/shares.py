@@ -2,39 +2,90 @@
 
 from __future__ import annotations
 
-from chalice import Blueprint, Response
+from chalice import Blueprint
 
 from chalicelib import wiring
-from chalicelib.api.authorizers import official_auth
-from chalicelib.api.http import api_route, current_principal, json_response, parse_body
-from chalicelib.domain.shares import NewShare
+from chalicelib.api.contract import Auth
+from chalicelib.api.http import api_route
+from chalicelib.domain.principal import Principal
+from chalicelib.domain.shares import NewShare, Share, ShareView
+from chalicelib.services.shares import ApprovedShare, SharedManifest, ShareLink, ShareList, ShareQuery
 
 shares_api = Blueprint(__name__)
 
 
-@api_route(shares_api, "/shares", methods=("POST",), authorizer=official_auth)
-def request_share() -> Response:
-    new = parse_body(shares_api.current_request, NewShare)
-    share = wiring.shares().request(current_principal(shares_api), new, wiring.now())
-    return json_response(share.public_view(), 201)
+@api_route(
+    shares_api,
+    "/shares",
+    method="POST",
+    summary="Request a share of clips held by a case, expiring within 7 days (investigator)",
+    auth=Auth.OFFICIAL,
+    body=NewShare,
+    answer=ShareView,
+    status=201,
+    errors=(409,),
+)
+def request_share(principal: Principal, body: NewShare) -> Share:
+    return wiring.shares().request(principal, body, wiring.now())
 
 
-@api_route(shares_api, "/shares/{share_id}", authorizer=official_auth)
-def read_share(share_id: str) -> Response:
-    return json_response(wiring.shares().share(current_principal(shares_api), share_id).public_view())
+@api_route(
+    shares_api,
+    "/shares",
+    summary="A site's shares, newest first; `status=requested`: the approval queue (investigator, dpo)",
+    auth=Auth.OFFICIAL,
+    query=ShareQuery,
+    answer=ShareList,
+)
+def list_shares(principal: Principal, query: ShareQuery) -> ShareList:
+    return wiring.shares().shares_of_site(principal, query)
 
 
-@api_route(shares_api, "/shares/{share_id}/approval", methods=("POST",), authorizer=official_auth)
-def approve_share(share_id: str) -> Response:
-    return json_response(wiring.shares().approve(current_principal(shares_api), share_id, wiring.now()))
+@api_route(
+    shares_api,
+    "/shares/{share_id}",
+    summary="A share's record (investigator, dpo)",
+    auth=Auth.OFFICIAL,
+    answer=ShareView,
+)
+def read_share(principal: Principal, share_id: str) -> Share:
+    return wiring.shares().share(principal, share_id)
 
 
-@api_route(shares_api, "/shares/{share_id}/revocation", methods=("POST",), authorizer=official_auth)
-def revoke_share(share_id: str) -> Response:
-    share = wiring.shares().revoke(current_principal(shares_api), share_id, wiring.now())
-    return json_response(share.public_view())
+@api_route(
+    shares_api,
+    "/shares/{share_id}/approval",
+    method="POST",
+    summary="Approve a share (dpo, never its requester); the recipient's link is in this answer only",
+    auth=Auth.OFFICIAL,
+    answer=ApprovedShare,
+    errors=(409,),
+)
+def approve_share(principal: Principal, share_id: str) -> ApprovedShare:
+    return wiring.shares().approve(principal, share_id, wiring.now())
 
 
-@api_route(shares_api, "/s/{token}")
-def use_share(token: str) -> Response:
-    return json_response(wiring.shares().use(token, wiring.now()))
+@api_route(
+    shares_api,
+    "/shares/{share_id}/revocation",
+    method="POST",
+    summary="Revoke a share at once (investigator, dpo)",
+    auth=Auth.OFFICIAL,
+    answer=ShareView,
+)
+def revoke_share(principal: Principal, share_id: str) -> Share:
+    return wiring.shares().revoke(principal, share_id, wiring.now())
+
+
+@api_route(
+    shares_api,
+    "/share-manifest",
+    method="POST",
+    summary="The recipient's manifest: signed URLs and sha256 per clip the case still holds, until expiry, "
+    "revocation or the case's closing (410 after). The token travels in the body, never in a URL.",
+    body=ShareLink,
+    answer=SharedManifest,
+    errors=(410,),
+)
+def use_share(body: ShareLink) -> SharedManifest:
+    return wiring.shares().use(body.token, wiring.now())

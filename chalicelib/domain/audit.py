@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -14,6 +15,19 @@ NO_SITE = "-"
 class Outcome(StrEnum):
     ALLOWED = "allowed"
     REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which events of a window to list; None matches every value."""
+
+    actor: str | None = None
+    action: str | None = None
+    outcome: Outcome | None = None
+
+    def fields(self) -> dict[str, str]:
+        chosen = {"actor": self.actor, "action": self.action, "outcome": self.outcome}
+        return {name: str(value) for name, value in chosen.items() if value is not None}
 
 
 class AuditEvent(BaseModel):
@@ -30,6 +44,8 @@ class AuditEvent(BaseModel):
     purpose: str | None = None
     case_id: str | None = None
     reason: str | None = None
+    count: int | None = None
+    segment: int
     seq: int
     prev_hash: str
     hash: str

@@ -1,107 +1,140 @@
-"""The audit trail's hash chain: each event commits to the one before it, so an edit anywhere shows.
+"""The audit trail's hash chains and their signed digests: how the archive writes them.
 
-Every site has its own chain (and so does the site-less partition of refused logins): event `seq` n carries
-`prev_hash`, the hash of event n-1, and its own `hash`, the sha256 of its canonical encoding (which includes
-`prev_hash`). Digests (sequence number and hash of the head at some moment) are kept apart, in storage that
-cannot be rewritten, so that rewriting the whole chain in the table is caught too.
+Each site's trail is `SEGMENTS` hash chains (segments), so that concurrent writers do not all wait on one
+head: an event goes to any segment, and within a segment event `seq` n carries `prev_hash`, the hash of
+event n-1 of that segment. An event's `hash` is the sha256 of its RFC 8785 (JSON Canonicalization Scheme)
+encoding without `hash`. Every `DIGEST_INTERVAL` a digest of every segment's head, signed with an
+asymmetric KMS key, goes to an Object Lock bucket. The format is in the README ("The audit trail's format");
+chalicelib/domain/audit_verify.py checks it, independently of this module, as an outsider would.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import rfc8785
+
+from chalicelib.domain.catalog import Site
+from chalicelib.domain.timeutil import iso
+
+SEGMENTS = 16
 GENESIS_HASH = "0" * 64
+# The window in which the newest events can be removed unseen: one interval (README "Audit trail").
+DIGEST_INTERVAL = timedelta(minutes=5)
+DIGEST_FORMAT = "safe-society/audit-digest/1"
+SIGNING_ALGORITHM = "ECDSA_SHA_256"
 
 
 def canonical(fields: Mapping[str, Any]) -> bytes:
-    """One byte string per event content: sorted keys, no spaces, UTF-8, the hash itself left out."""
-    content = {key: value for key, value in fields.items() if key != "hash" and value is not None}
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """An event's RFC 8785 encoding, `hash` and empty (null) fields left out."""
+    return rfc8785.dumps({key: value for key, value in fields.items() if key != "hash" and value is not None})
 
 
 def event_hash(fields: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical(fields)).hexdigest()
 
 
-@dataclass(frozen=True)
-class Digest:
-    """The chain's head as it was at `at`: written where nobody can rewrite it."""
+def interval_start(moment: datetime) -> datetime:
+    """The digest boundary at or before `moment` (boundaries are whole intervals since the Unix epoch)."""
+    step = int(DIGEST_INTERVAL.total_seconds())
+    return datetime.fromtimestamp(int(moment.timestamp()) // step * step, UTC)
 
-    chain: str
+
+@dataclass(frozen=True)
+class SegmentHead:
+    segment: int
     seq: int
     hash: str
-    at: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"segment": self.segment, "seq": self.seq, "hash": self.hash}
 
 
-@dataclass(frozen=True)
-class Verification:
-    chain: str
-    events: int
-    head_hash: str
-    digests_checked: int
-    first_broken_seq: int | None = None
-    problem: str | None = None
-
-    @property
-    def intact(self) -> bool:
-        return self.problem is None
+def empty_heads() -> list[SegmentHead]:
+    return [SegmentHead(segment, 0, GENESIS_HASH) for segment in range(SEGMENTS)]
 
 
-def verify_chain(
-    chain: str, events: Iterable[Mapping[str, Any]], digests: Iterable[Digest], head_seq: int
-) -> Verification:
-    """Recompute the chain in `seq` order; name the first event that does not fit, or a digest that does not.
+def digest_payload(
+    site: str,
+    at: datetime,
+    written_at: datetime,
+    heads: Sequence[SegmentHead],
+    previous: Mapping[str, Any] | None,
+    retain_until: datetime,
+    key_id: str,
+    problem: str | None,
+) -> dict[str, Any]:
+    """What a digest signs: every segment's head at `written_at`, for the boundary `at`, linked to the last one."""
+    return {
+        "format": DIGEST_FORMAT,
+        "site": site,
+        "at": iso(at),
+        "interval_seconds": int(DIGEST_INTERVAL.total_seconds()),
+        "written_at": iso(written_at),
+        "segments": [head.as_json() for head in sorted(heads, key=lambda head: head.segment)],
+        "previous": None
+        if previous is None
+        else {"at": previous["at"], "sha256": hashlib.sha256(rfc8785.dumps(dict(previous))).hexdigest()},
+        "retain_until": iso(retain_until),
+        "key_id": key_id,
+        "problem": problem,
+    }
 
-    `head_seq` is where the chain's head says it ends: events deleted from the end show against it.
-    """
-    by_seq: dict[int, str] = {}
-    previous_hash, expected_seq = GENESIS_HASH, 1
-    for event in events:
-        seq = int(event["seq"])
-        problem = None
-        if seq != expected_seq:
-            problem = f"event {expected_seq} is missing (found {seq} next)"
-            seq = expected_seq
-        elif event.get("prev_hash") != previous_hash:
-            problem = f"event {seq} does not follow event {seq - 1}"
-        elif event_hash(event) != event.get("hash"):
-            problem = f"event {seq} was altered after it was written"
-        if problem:
-            return Verification(chain, len(by_seq), previous_hash, 0, first_broken_seq=seq, problem=problem)
-        by_seq[seq] = str(event["hash"])
-        previous_hash, expected_seq = str(event["hash"]), seq + 1
-    if head_seq != len(by_seq):
-        return Verification(
-            chain,
-            len(by_seq),
-            previous_hash,
-            0,
-            first_broken_seq=len(by_seq) + 1,
-            problem=f"the trail ends at event {len(by_seq)} but its head says {head_seq}",
+
+def signed_bytes(payload: Mapping[str, Any]) -> bytes:
+    return rfc8785.dumps(dict(payload))
+
+
+def continuity_problem(
+    previous: Mapping[str, Any] | None,
+    heads: Sequence[SegmentHead],
+    since: Mapping[int, Sequence[Mapping[str, Any]]],
+) -> str | None:
+    """What the digest writer checks before it signs: each segment still holds the head the last digest
+    signed, and leads from it to today's head. So events removed after a digest show at the next one.
+
+    `since[segment]`: the segment's events from the one the last digest signed (included) to `heads`."""
+    if previous is None:
+        return None
+    now_heads = {head.segment: head for head in heads}
+    for signed in previous["segments"]:
+        segment = int(signed["segment"])
+        head = now_heads.get(segment, SegmentHead(segment, 0, GENESIS_HASH))
+        problem = _segment_continuity(
+            SegmentHead(segment, int(signed["seq"]), str(signed["hash"])), head, since.get(segment, ())
         )
-    checked = 0
-    for digest in sorted(digests, key=lambda d: d.seq):
-        checked += 1
-        if digest.seq not in by_seq and digest.seq != 0:
-            return Verification(
-                chain,
-                len(by_seq),
-                previous_hash,
-                checked,
-                first_broken_seq=len(by_seq) + 1,
-                problem=f"the digest of {digest.at} names event {digest.seq}, which the trail no longer has",
-            )
-        if digest.seq and by_seq[digest.seq] != digest.hash:
-            return Verification(
-                chain,
-                len(by_seq),
-                previous_hash,
-                checked,
-                first_broken_seq=digest.seq,
-                problem=f"event {digest.seq} differs from the digest written at {digest.at}",
-            )
-    return Verification(chain, len(by_seq), previous_hash, checked)
+        if problem:
+            return f"{problem} (since the digest of {previous['at']})"
+    return None
+
+
+def _segment_continuity(signed: SegmentHead, head: SegmentHead, events: Sequence[Mapping[str, Any]]) -> str | None:
+    where = f"segment {signed.segment}"
+    if head.seq < signed.seq:
+        return f"{where} ends at event {head.seq}, but event {signed.seq} was signed"
+    if signed.seq:
+        if not events or events[0].get("seq") != signed.seq or events[0].get("hash") != signed.hash:
+            return f"{where}: event {signed.seq} is no longer the one signed"
+        events = events[1:]
+    previous_hash, next_seq = signed.hash, signed.seq + 1
+    for event in events:
+        if (
+            event.get("seq") != next_seq
+            or event.get("prev_hash") != previous_hash
+            or event_hash(event) != event["hash"]
+        ):
+            return f"{where}: event {next_seq} does not follow the signed head"
+        previous_hash, next_seq = str(event["hash"]), next_seq + 1
+    if (next_seq - 1, previous_hash) != (head.seq, head.hash):
+        return f"{where} does not lead from the signed head to event {head.seq}"
+    return None
+
+
+def lock_period(sites: Iterable[Site]) -> timedelta:
+    """How long a digest stays locked: as long as any footage it speaks of may exist (retention plus the
+    longest hold), so the record of who saw a clip outlives the clip."""
+    return timedelta(days=max((site.max_retention_days + site.max_hold_days for site in sites), default=0))

@@ -95,10 +95,6 @@ class Gateway(BaseModel):
     def revoked(self) -> bool:
         return self.revoked_at is not None
 
-    def public_view(self) -> dict[str, Any]:
-        """Everything but the secret's hash."""
-        return self.model_dump(mode="json", exclude={"secret_sha256"})
-
 
 def new_gateway_secret() -> tuple[str, str]:
     """A random secret and the hash that is stored: 256 bits need no slow hash to resist guessing."""
@@ -142,6 +138,11 @@ def silent_cameras(
         if segment:
             heard.append(parse_time(segment))
         latest = max((moment for moment in heard if moment is not None), default=None)
-        if latest is None or now - latest > after:
+        if is_silent(latest, now, after):
             silent.append(camera_id)
     return silent
+
+
+def is_silent(last_heard: datetime | None, now: datetime, after: timedelta) -> bool:
+    """Nothing heard from a camera, or nothing for longer than `after`."""
+    return last_heard is None or now - last_heard > after

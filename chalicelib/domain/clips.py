@@ -137,15 +137,14 @@ class VideoFacts(BaseModel):
     duration_s: float
 
 
-class Clip(BaseModel):
-    """The index record of one clip."""
+class ClipRecord(BaseModel):
+    """A clip's index record as officials see it: no storage keys, no gateway."""
 
     model_config = ConfigDict(frozen=True)
 
     clip_id: str
     site: str
     camera_id: str
-    gateway_id: str
     start: UtcTime
     end: UtcTime
     size: int
@@ -153,19 +152,25 @@ class Clip(BaseModel):
     status: ClipStatus
     retain_until: UtcTime
     registered_at: UtcTime
-    object_key: str
-    object_version: str | None = None
-    sealed: SealedFile | None = None
-    multipart_upload_id: str | None = None
     video: VideoFacts | None = None
-    thumbnail_keys: tuple[str, ...] = ()
     quarantine_reason: str | None = None
     ingested_at: UtcTime | None = None
     expired_at: UtcTime | None = None
     erased_at: UtcTime | None = None
     erased_by: str | None = None
     erasure_reason: str | None = None
-    holds: frozenset[str] = frozenset()
+    holds: frozenset[str] = Field(default=frozenset(), description="ids of the cases that hold the clip")
+
+
+class Clip(ClipRecord):
+    """The index record of one clip."""
+
+    gateway_id: str
+    object_key: str
+    object_version: str | None = None
+    sealed: SealedFile | None = None
+    multipart_upload_id: str | None = None
+    thumbnail_keys: tuple[str, ...] = ()
 
     def same_registration(self, registration: Registration) -> bool:
         return (

@@ -32,7 +32,9 @@ class NewShare(BaseModel):
     expires_at: UtcTime
 
 
-class Share(BaseModel):
+class ShareView(BaseModel):
+    """A share as officials see it: everything but its link's hash."""
+
     model_config = ConfigDict(frozen=True)
 
     share_id: str
@@ -50,10 +52,10 @@ class Share(BaseModel):
     approved_at: UtcTime | None = None
     revoked_by: str | None = None
     revoked_at: UtcTime | None = None
-    token_sha256: str | None = None
 
-    def public_view(self) -> dict[str, object]:
-        return self.model_dump(mode="json", exclude={"token_sha256"})
+
+class Share(ShareView):
+    token_sha256: str | None = None
 
 
 def check_expiry(expires_at: datetime, now: datetime) -> None:

@@ -74,7 +74,7 @@ class SubjectRequest(BaseModel):
     closed_at: UtcTime | None = None
     outcome: str | None = None
 
-    def overdue(self, today: date) -> bool:
+    def is_overdue(self, today: date) -> bool:
         return self.status == RequestStatus.OPEN and today > self.deadline
 
 
@@ -140,7 +140,9 @@ class ExportStatus(StrEnum):
     DELETED = "deleted"
 
 
-class Export(BaseModel):
+class ExportView(BaseModel):
+    """An export as the dpo sees it: no storage key."""
+
     model_config = ConfigDict(frozen=True)
 
     export_id: str
@@ -153,10 +155,13 @@ class Export(BaseModel):
     requested_at: UtcTime
     ready_at: UtcTime | None = None
     expires_at: UtcTime | None = None
-    object_key: str | None = None
     sha256: str | None = None
     manifest: dict[str, object] | None = None
     failure: str | None = None
+
+
+class Export(ExportView):
+    object_key: str | None = None
 
 
 def export_key(site: str, request_id: str, export_id: str) -> str:

@@ -24,6 +24,8 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from chalicelib.domain.catalog import Site
 
 LANGUAGES: tuple[str, ...] = ("en", "lv", "lt")
@@ -81,15 +83,24 @@ def render_notice(site: Site, language: str) -> dict[str, str]:
     }
 
 
-def public_notice(site: Site) -> dict[str, Any]:
+class PublicNotice(BaseModel):
     """The body of `GET /public/sites/{site}/notice`."""
-    return {
-        "site": site.site_id,
-        "languages": {language: render_notice(site, language) for language in notice_languages(site)},
-        "retention_days": site.retention_days,
-        "controller": site.controller,
-        "dpo_contact": site.dpo_contact,
-    }
+
+    site: str
+    languages: dict[str, dict[str, str]] = Field(description="per language code, the notice's sections")
+    retention_days: int
+    controller: str
+    dpo_contact: str
+
+
+def public_notice(site: Site) -> PublicNotice:
+    return PublicNotice(
+        site=site.site_id,
+        languages={language: render_notice(site, language) for language in notice_languages(site)},
+        retention_days=site.retention_days,
+        controller=site.controller,
+        dpo_contact=site.dpo_contact,
+    )
 
 
 def notice_values(site: Site, template: NoticeTemplate) -> dict[str, str]:

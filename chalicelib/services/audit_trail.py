@@ -5,50 +5,98 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain.audit import NO_SITE, Outcome
-from chalicelib.domain.audit_chain import verify_chain
+from cryptography.hazmat.primitives.serialization import load_der_public_key
+from pydantic import BaseModel, Field
+
+from chalicelib.domain.audit import NO_SITE, AuditEvent, AuditFilter, Outcome
+from chalicelib.domain.audit_chain import lock_period
+from chalicelib.domain.audit_verify import verify_site
 from chalicelib.domain.principal import Principal, Role
 from chalicelib.domain.query import Window, check_page_limit
 from chalicelib.errors import AccessRefused
 from chalicelib.policy import Action, authorize, require_role
 from chalicelib.store.audit import AuditLog
+from chalicelib.store.catalog import Catalog
 from chalicelib.store.digests import AuditDigests
+from chalicelib.store.signing import AuditSigner
+
+
+class AuditPage(BaseModel):
+    events: list[AuditEvent]
+    cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
+
+
+class Verification(BaseModel):
+    site: str
+    intact: bool
+    events: int = Field(description="events recomputed")
+    head_hash: str
+    digests_checked: int = Field(description="signed digests whose every version was checked")
+    digests_expected: int = Field(description="one per interval since the chain began")
+    last_digest_at: str | None
+    first_broken_segment: int | None
+    first_broken_seq: int | None = Field(description="the first event that does not match, if any")
+    problem: str | None = Field(description="the first break, in words")
+    problems: list[str] = Field(description="every break found")
 
 
 class AuditTrail:
-    def __init__(self, audit: AuditLog, digests: AuditDigests) -> None:
+    def __init__(self, audit: AuditLog, digests: AuditDigests, signer: AuditSigner, catalog: Catalog) -> None:
         self._audit = audit
         self._digests = digests
+        self._signer = signer
+        self._catalog = catalog
+        self._key: Any = None
 
     def events(
-        self, principal: Principal, site: str, window: Window, limit: int, cursor: str | None, now: datetime
-    ) -> dict[str, Any]:
+        self,
+        principal: Principal,
+        site: str,
+        window: Window,
+        page: tuple[int, str | None],
+        only: AuditFilter,
+        now: datetime,
+    ) -> AuditPage:
         """A site's events, newest first."""
         window.check()
+        limit, cursor = page
         check_page_limit(limit)
         self._may_read(principal, Action.READ_AUDIT, site)
-        events, next_cursor = self._audit.events(site, window.start, window.end, limit, cursor)
+        events, next_cursor = self._audit.events(site, window.start, window.end, limit, cursor, only)
         self._audit.record(
             principal, Action.READ_AUDIT, site, f"audit {window.start:%F}..{window.end:%F}", Outcome.ALLOWED, now
         )
-        return {"events": [event.model_dump(mode="json") for event in events], "cursor": next_cursor}
+        return AuditPage(events=events, cursor=next_cursor)
 
-    def verify(self, principal: Principal, site: str, now: datetime) -> dict[str, Any]:
-        """Recompute a site's chain against its head and its locked digests."""
+    def verify(self, principal: Principal, site: str, now: datetime) -> Verification:
+        """Recompute a site's chains against every version of its signed, locked digests."""
         self._may_read(principal, Action.VERIFY_AUDIT, site)
-        result = verify_chain(site, self._audit.chain(site), self._digests.digests(site), self._audit.head(site).seq)
-        self._audit.record(
-            principal, Action.VERIFY_AUDIT, site, f"audit chain of {site}", Outcome.ALLOWED, now, reason=result.problem
+        lock = lock_period(
+            self._catalog.sites(self._catalog.site_ids()) if site == NO_SITE else self._catalog.sites([site])
         )
-        return {
-            "site": site,
-            "intact": result.intact,
-            "events": result.events,
-            "head_hash": result.head_hash,
-            "digests_checked": result.digests_checked,
-            "first_broken_seq": result.first_broken_seq,
-            "problem": result.problem,
-        }
+        report = verify_site(
+            site,
+            self._audit.chain(site),
+            self._digests.versions(site),
+            self._public_key(),
+            now,
+            required_lock=lambda at: at + lock,
+        )
+        self._audit.record(
+            principal,
+            Action.VERIFY_AUDIT,
+            site,
+            f"audit chain of {site}",
+            Outcome.ALLOWED,
+            now,
+            reason=report.breaks[0].message if report.breaks else None,
+        )
+        return Verification.model_validate(report.as_json())
+
+    def _public_key(self) -> Any:
+        if self._key is None:
+            self._key = load_der_public_key(self._signer.public_key_der)
+        return self._key
 
     @staticmethod
     def _may_read(principal: Principal, action: Action, site: str) -> None:

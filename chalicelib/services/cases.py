@@ -4,7 +4,7 @@ and in S3 itself (Object Lock legal hold), until released or the case is closed.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 from ulid import ULID
@@ -14,6 +14,7 @@ from chalicelib.domain.cases import Case, CaseStatus, HoldRequest, NewCase, revi
 from chalicelib.domain.clips import Clip, thumbnail_prefix
 from chalicelib.domain.principal import Principal
 from chalicelib.domain.query import Window
+from chalicelib.domain.shares import ShareStatus
 from chalicelib.errors import Conflict, InvalidRequest, NotFound
 from chalicelib.policy import Action, authorize, authorize_addressed
 from chalicelib.store.audit import AuditLog
@@ -21,6 +22,7 @@ from chalicelib.store.cases import CaseBook
 from chalicelib.store.catalog import Catalog
 from chalicelib.store.clips import ClipIndex
 from chalicelib.store.objects import ClipObjects
+from chalicelib.store.shares import ShareBook
 
 
 class CloseRequest(BaseModel):
@@ -29,11 +31,48 @@ class CloseRequest(BaseModel):
     reason: str = Field(default="", max_length=1000)
 
 
+class CaseState(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    DUE_FOR_REVIEW = "due_for_review"
+
+
+class CaseQuery(BaseModel):
+    site: str = Field(min_length=1, max_length=64, description="the site (municipality) id")
+    state: CaseState = Field(default=CaseState.OPEN, description="due_for_review: open cases past review (dpo)")
+
+
+class CaseList(BaseModel):
+    cases: list[Case]
+
+
+class CaseDetail(Case):
+    held_clips: list[str]
+
+
+class HoldResult(BaseModel):
+    case_id: str
+    held: list[str]
+
+
+class ReleaseResult(BaseModel):
+    case_id: str
+    released: str
+    still_held_by: list[str] = Field(description="other cases that still hold the clip")
+
+
 class Cases:
     def __init__(
-        self, book: CaseBook, catalog: Catalog, index: ClipIndex, objects: ClipObjects, audit: AuditLog
+        self,
+        book: CaseBook,
+        catalog: Catalog,
+        index: ClipIndex,
+        objects: ClipObjects,
+        audit: AuditLog,
+        shares: ShareBook,
     ) -> None:
         self._book = book
+        self._shares = shares
         self._catalog = catalog
         self._index = index
         self._objects = objects
@@ -67,11 +106,11 @@ class Cases:
         )
         return case
 
-    def case(self, principal: Principal, case_id: str) -> dict[str, Any]:
+    def case(self, principal: Principal, case_id: str) -> CaseDetail:
         case = self._case(principal, Action.READ_CASE, case_id)
-        return case.model_dump(mode="json") | {"held_clips": sorted(self._book.held_clips(case_id))}
+        return CaseDetail(**case.model_dump(), held_clips=sorted(self._book.held_clips(case_id)))
 
-    def hold(self, principal: Principal, case_id: str, request: HoldRequest, now: datetime) -> dict[str, Any]:
+    def hold(self, principal: Principal, case_id: str, request: HoldRequest, now: datetime) -> HoldResult:
         """Hold clips for an open case: S3 legal hold first, then the index, then the case's own list."""
         case = self._case(principal, Action.HOLD_CLIPS, case_id)
         if case.status != CaseStatus.OPEN:
@@ -93,9 +132,9 @@ class Cases:
                 case_id=case.reference,
             )
             held.append(clip.clip_id)
-        return {"case_id": case_id, "held": held}
+        return HoldResult(case_id=case_id, held=held)
 
-    def release(self, principal: Principal, case_id: str, clip_id: str, now: datetime) -> dict[str, Any]:
+    def release(self, principal: Principal, case_id: str, clip_id: str, now: datetime) -> ReleaseResult:
         case = self._case(principal, Action.RELEASE_HOLD, case_id)
         if clip_id not in set(self._book.held_clips(case_id)):
             raise NotFound(f"case {case_id} holds no clip {clip_id}")
@@ -103,13 +142,15 @@ class Cases:
         self._audit.record(
             principal, Action.RELEASE_HOLD, case.site, f"clip:{clip_id}", Outcome.ALLOWED, now, case_id=case.reference
         )
-        return {"case_id": case_id, "released": clip_id, "still_held_by": remaining}
+        return ReleaseResult(case_id=case_id, released=clip_id, still_held_by=remaining)
 
     def close(self, principal: Principal, case_id: str, request: CloseRequest, now: datetime) -> Case:
-        """Close the case and release every hold it has: normal retention applies to that footage again."""
+        """Close the case, end its shares and release every hold it has: normal retention applies again."""
         case = self._case(principal, Action.CLOSE_CASE, case_id)
         if case.status != CaseStatus.OPEN:
             raise Conflict(f"case {case_id} is already closed")
+        # Shares first, then holds: a failure half way never leaves a live share of released footage.
+        self._end_shares(principal, case, now)
         for clip_id in list(self._book.held_clips(case_id)):
             self._release(case, clip_id)
         closed = self._book.close(case_id, principal.id, now)
@@ -125,9 +166,30 @@ class Cases:
         )
         return closed
 
-    def due_for_review(self, principal: Principal, site: str, now: datetime) -> list[Case]:
-        authorize(principal, Action.REVIEW_CASES, site)
-        return self._book.due_for_review(site, now)
+    def cases_of_site(self, principal: Principal, query: CaseQuery, now: datetime) -> CaseList:
+        """A site's open or closed cases (investigator, dpo), or those past their review date (dpo)."""
+        if query.state == CaseState.DUE_FOR_REVIEW:
+            authorize(principal, Action.REVIEW_CASES, query.site)
+            return CaseList(cases=self._book.due_for_review(query.site, now))
+        authorize(principal, Action.LIST_CASES, query.site)
+        return CaseList(cases=self._book.of_site(query.site, CaseStatus(query.state.value)))
+
+    def _end_shares(self, principal: Principal, case: Case, now: datetime) -> None:
+        live = [ShareStatus.REQUESTED, ShareStatus.APPROVED]
+        for share in self._shares.of_site(case.site, case_id=case.case_id):
+            if share.status not in live:
+                continue
+            self._shares.revoke(share.share_id, principal.id, now)
+            self._audit.record(
+                principal,
+                Action.REVOKE_SHARE,
+                case.site,
+                f"share:{share.share_id}",
+                Outcome.ALLOWED,
+                now,
+                case_id=case.reference,
+                reason="its case was closed",
+            )
 
     def _release(self, case: Case, clip_id: str) -> list[str]:
         """Drop the case's hold; the S3 legal hold goes only with the clip's last hold."""

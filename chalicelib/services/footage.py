@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from chalicelib.domain.audit import Outcome
-from chalicelib.domain.catalog import Camera
-from chalicelib.domain.clips import Clip, ClipStatus
+from chalicelib.domain.cases import CaseStatus
+from chalicelib.domain.catalog import Camera, is_silent
+from chalicelib.domain.clips import Clip, ClipRecord, ClipStatus, UtcTime
 from chalicelib.domain.gaps import Gap
-from chalicelib.domain.principal import Principal
+from chalicelib.domain.principal import Principal, Role
 from chalicelib.domain.query import Window, check_page_limit
 from chalicelib.domain.timeutil import iso
-from chalicelib.errors import Conflict, InvalidRequest, NotFound
+from chalicelib.errors import Conflict, InvalidRequest, NotFound, RefusedInvalid
 from chalicelib.policy import Action, authorize, authorize_addressed, require_role
 from chalicelib.store.audit import AuditLog
+from chalicelib.store.cases import CaseBook
 from chalicelib.store.catalog import Catalog
 from chalicelib.store.clips import ClipIndex
 from chalicelib.store.gaps import GapLog
 from chalicelib.store.objects import ClipObjects
+
+# The wall shows a camera's newest clip from at most this far back (longer than any site keeps footage).
+LATEST_CLIP_WITHIN = timedelta(days=366)
 
 
 class ViewRequest(BaseModel):
@@ -30,8 +37,13 @@ class ViewRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     purpose: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=500)]
-    case_id: str | None = Field(default=None, max_length=64)
+    case_id: str | None = Field(
+        default=None, max_length=64, description="investigators view for a case: an open case of the clip's site"
+    )
     ttl_seconds: int | None = Field(default=None, ge=30)
+    download: bool = Field(
+        default=False, description="a URL that saves the file instead of playing it (investigator, dpo)"
+    )
 
 
 @dataclass(frozen=True)
@@ -47,15 +59,74 @@ class UrlPolicy:
         return timedelta(seconds=asked_seconds)
 
 
-def clip_record(clip: Clip) -> dict[str, Any]:
-    """The index record as officials see it (no storage keys)."""
-    return clip.model_dump(mode="json", exclude={"object_key", "object_version", "thumbnail_keys", "gateway_id"})
+class SiteSummary(BaseModel):
+    site_id: str
+    name: str
+    country: str
+    timezone: str = Field(description="IANA zone: times are shown to officials in it")
+    retention_days: int
+
+
+class SiteList(BaseModel):
+    sites: list[SiteSummary]
+
+
+class CameraList(BaseModel):
+    cameras: list[Camera]
+
+
+class GapList(BaseModel):
+    gaps: list[Gap]
+
+
+class SearchedClip(ClipRecord):
+    thumbnails: list[str] = Field(description="signed URLs: the poster first, then the strip of stills")
+
+
+class ClipPage(BaseModel):
+    clips: list[SearchedClip]
+    cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
+    thumbnails_expire_at: UtcTime
+
+
+class CameraState(StrEnum):
+    RECORDING = "recording"
+    SILENT = "silent"
+
+
+class WallCamera(Camera):
+    state: CameraState = Field(description="silent: no clip for longer than the site's silence threshold")
+    latest_clip_id: str | None
+    poster: str | None = Field(description="a signed URL of the latest clip's poster, made from the video")
+
+
+class Wall(BaseModel):
+    site: str
+    cameras: list[WallCamera]
+    posters_expire_at: UtcTime
+
+
+class ViewGrant(BaseModel):
+    url: str = Field(description="a signed GET of the clip's bytes, valid until expires_at")
+    expires_at: UtcTime
+    expires_in_s: int = Field(description="the URL's lifetime: a client with a wrong clock counts from receipt")
+    sha256: str
 
 
 class Footage:
     def __init__(
-        self, catalog: Catalog, index: ClipIndex, objects: ClipObjects, audit: AuditLog, urls: UrlPolicy, gaps: GapLog
+        self,
+        catalog: Catalog,
+        index: ClipIndex,
+        objects: ClipObjects,
+        audit: AuditLog,
+        urls: UrlPolicy,
+        gaps: GapLog,
+        cases: CaseBook,
+        silent_after: timedelta,
     ) -> None:
+        self._cases = cases
+        self._silent_after = silent_after
         self._gaps = gaps
         self._catalog = catalog
         self._index = index
@@ -63,18 +134,41 @@ class Footage:
         self._audit = audit
         self._urls = urls
 
-    def sites(self, principal: Principal) -> list[dict[str, Any]]:
+    def sites(self, principal: Principal) -> SiteList:
         require_role(principal, Action.LIST_SITES)
-        return [
-            site.model_dump(include={"site_id", "name", "country", "timezone", "retention_days"})
-            for site in self._catalog.sites(principal.sites)
-        ]
+        sites = self._catalog.sites(principal.sites)
+        return SiteList(sites=[SiteSummary.model_validate(site, from_attributes=True) for site in sites])
 
-    def cameras(self, principal: Principal, site_id: str) -> list[Camera]:
+    def cameras(self, principal: Principal, site_id: str) -> CameraList:
         authorize(principal, Action.LIST_CAMERAS, site_id)
         if self._catalog.get_site(site_id) is None:
             raise NotFound(f"site {site_id} not found")
-        return self._catalog.cameras_of_site(site_id)
+        return CameraList(cameras=self._catalog.cameras_of_site(site_id))
+
+    def wall(self, principal: Principal, site_id: str, now: datetime) -> Wall:
+        """Every camera of a site with its state and its latest poster (thumbnails are footage: audited)."""
+        authorize(principal, Action.SEARCH_CLIPS, site_id)
+        if self._catalog.get_site(site_id) is None:
+            raise NotFound(f"site {site_id} not found")
+        ttl = self._urls.default
+        cameras = []
+        for camera in self._catalog.cameras_of_site(site_id):
+            latest = self._index.camera_clips(camera.camera_id, now - LATEST_CLIP_WITHIN, now, 1, None).clips
+            silent = is_silent(camera.last_clip_at, now, self._silent_after)
+            poster_key = latest[0].thumbnail_keys[0] if latest and latest[0].thumbnail_keys else None
+            cameras.append(
+                WallCamera(
+                    **camera.model_dump(),
+                    state=CameraState.SILENT if silent else CameraState.RECORDING,
+                    latest_clip_id=latest[0].clip_id if latest else None,
+                    poster=self._objects.view_url(poster_key, None, ttl) if poster_key else None,
+                )
+            )
+        posters = sum(1 for camera in cameras if camera.poster)
+        self._audit.record(
+            principal, Action.SEARCH_CLIPS, site_id, f"wall of {site_id} ({posters} posters)", Outcome.ALLOWED, now
+        )
+        return Wall(site=site_id, cameras=cameras, posters_expire_at=now + ttl)
 
     def search(
         self,
@@ -84,7 +178,7 @@ class Footage:
         limit: int,
         cursor: str | None,
         now: datetime,
-    ) -> dict[str, Any]:
+    ) -> ClipPage:
         """A camera's indexed clips in the window, newest first, each with short-lived thumbnail URLs."""
         window.check()
         check_page_limit(limit)
@@ -96,7 +190,9 @@ class Footage:
         page = self._index.camera_clips(camera_id, window.start, window.end, limit, cursor)
         ttl = self._urls.default
         clips = [
-            clip_record(clip) | {"thumbnails": [self._objects.view_url(key, None, ttl) for key in clip.thumbnail_keys]}
+            SearchedClip(
+                **clip.model_dump(), thumbnails=[self._objects.view_url(key, None, ttl) for key in clip.thumbnail_keys]
+            )
             for clip in page.clips
         ]
         self._audit.record(
@@ -107,30 +203,46 @@ class Footage:
             Outcome.ALLOWED,
             now,
         )
-        return {"clips": clips, "cursor": page.cursor, "thumbnails_expire_at": iso(now + ttl)}
+        return ClipPage(clips=clips, cursor=page.cursor, thumbnails_expire_at=now + ttl)
 
-    def gaps(self, principal: Principal, camera_id: str, window: Window) -> list[Gap]:
+    def gaps(self, principal: Principal, camera_id: str, window: Window) -> GapList:
         """Why footage is missing: what the camera's gateway dropped at the edge (no footage, so admins too)."""
         window.check()
         camera = self._catalog.get_camera(camera_id)
         authorize_addressed(principal, Action.READ_GAPS, camera, lambda found: found.site_id, f"camera:{camera_id}")
-        return self._gaps.gaps(camera_id, window.start, window.end)
+        return GapList(gaps=self._gaps.gaps(camera_id, window.start, window.end))
 
     def clip(self, principal: Principal, clip_id: str, now: datetime) -> Clip:
         clip = self._readable_clip(principal, Action.READ_CLIP, clip_id)
         self._audit.record(principal, Action.READ_CLIP, clip.site, f"clip:{clip_id}", Outcome.ALLOWED, now)
         return clip
 
-    def view(self, principal: Principal, clip_id: str, request: ViewRequest, now: datetime) -> dict[str, Any]:
-        """A signed GET for the clip, issued only after the checks and with its purpose on record."""
+    def view(
+        self, principal: Principal, clip_id: str, read_request: Callable[[], ViewRequest], now: datetime
+    ) -> ViewGrant:
+        """A signed GET for the clip, issued only after the checks and with its purpose on record.
+
+        The request is read once the caller may see the clip: a view asked for without a valid purpose is
+        then a refusal on the clip's record (purpose limitation), not a bare 400."""
         clip = self._readable_clip(principal, Action.VIEW_CLIP, clip_id)
+        try:
+            request = read_request()
+        except InvalidRequest as invalid:
+            raise RefusedInvalid(
+                invalid.message, action=Action.VIEW_CLIP, site=clip.site, target=f"clip:{clip_id}"
+            ) from invalid
+        action = Action.DOWNLOAD_CLIP if request.download else Action.VIEW_CLIP
+        authorize(principal, action, clip.site, target=f"clip:{clip_id}")
         if clip.status != ClipStatus.INDEXED:
             raise Conflict(f"clip {clip_id} is {clip.status}: there is no footage to view")
+        if principal.role == Role.INVESTIGATOR:
+            self._check_case(principal, action, clip, request.case_id)
         ttl = self._urls.ttl(request.ttl_seconds)
-        url = self._objects.view_url(clip.object_key, clip.object_version, ttl)
+        save_as = f"{clip.camera_id}-{clip.start:%Y%m%dT%H%M%SZ}-{clip.clip_id}.mp4" if request.download else None
+        url = self._objects.view_url(clip.object_key, clip.object_version, ttl, save_as=save_as)
         self._audit.record(
             principal,
-            Action.VIEW_CLIP,
+            action,
             clip.site,
             f"clip:{clip_id}",
             Outcome.ALLOWED,
@@ -138,7 +250,13 @@ class Footage:
             purpose=request.purpose,
             case_id=request.case_id,
         )
-        return {"url": url, "expires_at": iso(now + ttl), "sha256": clip.sha256}
+        return ViewGrant(url=url, expires_at=now + ttl, expires_in_s=int(ttl.total_seconds()), sha256=clip.sha256)
+
+    def _check_case(self, principal: Principal, action: Action, clip: Clip, case_id: str | None) -> None:
+        """Police view footage for a case (DESIGN.md "Roles"): an open case of the clip's own site."""
+        case = self._cases.get(case_id) if case_id else None
+        if case is None or case.site != clip.site or case.status != CaseStatus.OPEN:
+            raise InvalidRequest("an investigator views footage for a case: give case_id, an open case of this site")
 
     def _readable_clip(self, principal: Principal, action: Action, clip_id: str) -> Clip:
         # The role first, answered alike whether the clip exists or not: existence is no admin's business.

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.audit import Outcome
 from chalicelib.domain.catalog import Site
-from chalicelib.domain.clips import Clip, ClipStatus, thumbnail_prefix
+from chalicelib.domain.clips import Clip, ClipStatus, UtcTime, thumbnail_prefix
 from chalicelib.domain.principal import Principal
 from chalicelib.domain.retention import RetentionChange, check_retention_change
-from chalicelib.errors import Conflict, NotFound
-from chalicelib.notices import public_notice
+from chalicelib.errors import Conflict, NotFound, RefusedConflict
+from chalicelib.notices import PublicNotice, public_notice
 from chalicelib.policy import Action, authorize, authorize_addressed
 from chalicelib.store.audit import AuditLog
 from chalicelib.store.catalog import Catalog
@@ -27,19 +26,39 @@ class ErasureRequest(BaseModel):
     reason: str = Field(min_length=5, max_length=1000)
 
 
-def retention_view(site: Site) -> dict[str, Any]:
-    return site.model_dump(
-        mode="json",
-        include={
-            "site_id",
-            "retention_days",
-            "retention_justification",
-            "retention_changed_at",
-            "retention_changed_by",
-            "max_retention_days",
-            "legal_basis",
-        },
-    )
+class RetentionPolicy(BaseModel):
+    site_id: str
+    retention_days: int
+    retention_justification: str = Field(description="why more than 3 days, recorded with the last change")
+    retention_changed_at: UtcTime | None
+    retention_changed_by: str | None
+    max_retention_days: int = Field(description="the legal maximum, from legal_basis")
+    legal_basis: str
+
+
+class PublicSite(BaseModel):
+    site_id: str
+    name: str
+    controller: str
+
+
+class PublicSites(BaseModel):
+    sites: list[PublicSite]
+
+
+class Tombstone(BaseModel):
+    """What stays of an erased or expired clip: ids, times, who and why; no footage."""
+
+    clip_id: str
+    site: str
+    camera_id: str
+    start: UtcTime
+    end: UtcTime
+    status: ClipStatus
+    erased_at: UtcTime | None
+    erased_by: str | None
+    erasure_reason: str | None
+    expired_at: UtcTime | None
 
 
 class Governance:
@@ -49,17 +68,20 @@ class Governance:
         self._objects = objects
         self._audit = audit
 
-    def notice(self, site_id: str) -> dict[str, Any]:
+    def public_sites(self) -> PublicSites:
+        """Who runs cameras: public by law (Art. 13), so that anyone can find a site's notice."""
+        sites = self._catalog.sites(self._catalog.site_ids())
+        return PublicSites(sites=[PublicSite.model_validate(site, from_attributes=True) for site in sites])
+
+    def notice(self, site_id: str) -> PublicNotice:
         """The public transparency notice, with the retention in force now."""
         return public_notice(self._site(site_id))
 
-    def retention(self, principal: Principal, site_id: str) -> dict[str, Any]:
+    def retention(self, principal: Principal, site_id: str) -> Site:
         authorize(principal, Action.READ_RETENTION, site_id)
-        return retention_view(self._site(site_id))
+        return self._site(site_id)
 
-    def set_retention(
-        self, principal: Principal, site_id: str, change: RetentionChange, now: datetime
-    ) -> dict[str, Any]:
+    def set_retention(self, principal: Principal, site_id: str, change: RetentionChange, now: datetime) -> Site:
         """Change the site's policy; the next sweep applies a shorter one to footage already stored."""
         authorize(principal, Action.SET_RETENTION, site_id)
         site = self._site(site_id)
@@ -82,14 +104,19 @@ class Governance:
             now,
             reason=change.justification.strip() or None,
         )
-        return retention_view(updated)
+        return updated
 
-    def erase(self, principal: Principal, clip_id: str, request: ErasureRequest, now: datetime) -> dict[str, Any]:
+    def erase(self, principal: Principal, clip_id: str, request: ErasureRequest, now: datetime) -> Clip:
         """Art. 17: every version and thumbnail goes; a tombstone with ids, times, who and why stays."""
         clip = self._index.get(clip_id)
         clip = authorize_addressed(principal, Action.ERASE_CLIP, clip, lambda found: found.site, f"clip:{clip_id}")
         if clip.holds:
-            raise Conflict(f"clip {clip_id} is held by case(s) {', '.join(sorted(clip.holds))}: it cannot be erased")
+            raise RefusedConflict(
+                f"clip {clip_id} is held by case(s) {', '.join(sorted(clip.holds))}: it cannot be erased",
+                action=Action.ERASE_CLIP,
+                site=clip.site,
+                target=f"clip:{clip_id}",
+            )
         if clip.status in (ClipStatus.EXPIRED, ClipStatus.ERASED):
             raise Conflict(f"clip {clip_id} is already {clip.status}")
         footage = self._objects.delete_everything_under(clip.object_key)
@@ -98,32 +125,19 @@ class Governance:
         if not (footage.refused or thumbnails.refused):
             tombstone = self._index.mark_erased(clip, principal.id, request.reason, now)
         if tombstone is None:
-            raise Conflict(f"clip {clip_id} was put on hold while being erased")
+            raise RefusedConflict(
+                f"clip {clip_id} was put on hold while being erased",
+                action=Action.ERASE_CLIP,
+                site=clip.site,
+                target=f"clip:{clip_id}",
+            )
         self._audit.record(
             principal, Action.ERASE_CLIP, clip.site, f"clip:{clip_id}", Outcome.ALLOWED, now, reason=request.reason
         )
-        return tombstone_view(tombstone)
+        return tombstone
 
     def _site(self, site_id: str) -> Site:
         site = self._catalog.get_site(site_id)
         if site is None:
             raise NotFound(f"site {site_id} not found")
         return site
-
-
-def tombstone_view(clip: Clip) -> dict[str, Any]:
-    return clip.model_dump(
-        mode="json",
-        include={
-            "clip_id",
-            "site",
-            "camera_id",
-            "start",
-            "end",
-            "status",
-            "erased_at",
-            "erased_by",
-            "erasure_reason",
-            "expired_at",
-        },
-    )

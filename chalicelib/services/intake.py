@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -56,12 +55,49 @@ class Heartbeat(BaseModel):
     cameras: dict[str, CameraProgress] = Field(default_factory=dict, max_length=256)
 
 
+class GatewayClipState(BaseModel):
+    """What a gateway may know of its clip: enough to decide whether to delete its copy."""
+
+    clip_id: str
+    camera_id: str
+    status: ClipStatus
+    received: bool = Field(description="S3 holds exactly the bytes registered: the gateway may delete its copy")
+    multipart: bool = Field(description="the clip goes in parts: ask POST /gateway/clips/{clip_id}/multipart")
+    sha256: str
+    quarantine_reason: str | None
+
+
+class RegistrationAnswer(GatewayClipState):
+    upload: UploadTicket | None = Field(description="how to PUT the bytes; none once received, or for multipart")
+
+
+class PartTicket(UploadTicket):
+    part_number: int
+
+
+class MultipartPlan(BaseModel):
+    clip_id: str
+    upload_id: str
+    part_size: int
+    parts_total: int
+    parts_stored: list[int]
+    parts: list[PartTicket] = Field(description="signed URLs for exactly the parts S3 does not hold yet")
+
+
+class MultipartAssembled(BaseModel):
+    clip_id: str
+    parts: int
+
+
 @dataclass(frozen=True)
 class RegisteredClip:
     clip: Clip
     upload: UploadTicket | None
     created: bool
     received: bool  # the archive has the bytes already: nothing (more) to upload
+
+    def answer(self) -> RegistrationAnswer:
+        return RegistrationAnswer(**gateway_clip_view(self.clip, self.received).model_dump(), upload=self.upload)
 
 
 class Intake:
@@ -133,7 +169,7 @@ class Intake:
         upload = None if received else self._upload_ticket(clip, now)
         return RegisteredClip(clip=clip, upload=upload, created=created, received=received)
 
-    def multipart(self, principal: Principal, clip_id: str, now: datetime) -> dict[str, Any]:
+    def multipart(self, principal: Principal, clip_id: str, now: datetime) -> MultipartPlan:
         """Start, or resume, a large clip's multipart upload: URLs for exactly the parts S3 does not hold yet."""
         clip = self._registered_clip(principal, clip_id)
         upload_id = clip.multipart_upload_id
@@ -147,21 +183,23 @@ class Intake:
         sizes = part_sizes(clip.upload_size, PART_SIZE)
         held = {part.number for part in stored if part.number <= len(sizes) and part.size == sizes[part.number - 1]}
         missing = [
-            {"part_number": number}
-            | asdict(self._objects.part_ticket(clip.upload_key, upload_id, number, size, self._upload_ttl, now))
+            PartTicket(part_number=number, **self._part_ticket(clip, upload_id, number, size, now).model_dump())
             for number, size in enumerate(sizes, start=1)
             if number not in held
         ]
-        return {
-            "clip_id": clip_id,
-            "upload_id": upload_id,
-            "part_size": PART_SIZE,
-            "parts_total": len(sizes),
-            "parts_stored": sorted(held),
-            "parts": missing,
-        }
+        return MultipartPlan(
+            clip_id=clip_id,
+            upload_id=upload_id,
+            part_size=PART_SIZE,
+            parts_total=len(sizes),
+            parts_stored=sorted(held),
+            parts=missing,
+        )
 
-    def complete_multipart(self, principal: Principal, clip_id: str) -> dict[str, Any]:
+    def _part_ticket(self, clip: Clip, upload_id: str, number: int, size: int, now: datetime) -> UploadTicket:
+        return self._objects.part_ticket(clip.upload_key, upload_id, number, size, self._upload_ttl, now)
+
+    def complete_multipart(self, principal: Principal, clip_id: str) -> MultipartAssembled:
         """Assemble the parts S3 holds, once they are all there; the clip then goes to ingest as any other."""
         clip = self._registered_clip(principal, clip_id)
         stored = (
@@ -177,7 +215,7 @@ class Intake:
         self._objects.complete_multipart(
             clip.upload_key, clip.multipart_upload_id, [by_number[n] for n in range(1, len(sizes) + 1)]
         )
-        return {"clip_id": clip_id, "parts": len(sizes)}
+        return MultipartAssembled(clip_id=clip_id, parts=len(sizes))
 
     def _registered_clip(self, principal: Principal, clip_id: str) -> Clip:
         clip = self.clip_state(principal, clip_id)
@@ -197,7 +235,7 @@ class Intake:
             key, clip.sealed.sha256, clip.sealed.size, SEALED_CONTENT_TYPE, self._upload_ttl, now
         )
 
-    def gateway_report(self, principal: Principal, clip_id: str) -> dict[str, Any]:
+    def gateway_report(self, principal: Principal, clip_id: str) -> GatewayClipState:
         """The gateway's view of its clip, `received` as soon as S3 holds exactly the bytes registered.
 
         Not only once ingest has taken them in: S3 has verified the signed checksum, and a copy the
@@ -272,14 +310,13 @@ def part_sizes(total: int, part_size: int) -> list[int]:
     return [part_size] * full + ([rest] if rest else [])
 
 
-def gateway_clip_view(clip: Clip, received: bool) -> dict[str, Any]:
-    """What a gateway may know of its clip: enough to decide whether to delete its copy."""
-    return {
-        "clip_id": clip.clip_id,
-        "camera_id": clip.camera_id,
-        "status": clip.status.value,
-        "received": received,
-        "multipart": clip.status == ClipStatus.REGISTERED and not received and clip.upload_size > MULTIPART_ABOVE,
-        "sha256": clip.sha256,
-        "quarantine_reason": clip.quarantine_reason,
-    }
+def gateway_clip_view(clip: Clip, received: bool) -> GatewayClipState:
+    return GatewayClipState(
+        clip_id=clip.clip_id,
+        camera_id=clip.camera_id,
+        status=clip.status,
+        received=received,
+        multipart=clip.status == ClipStatus.REGISTERED and not received and clip.upload_size > MULTIPART_ABOVE,
+        sha256=clip.sha256,
+        quarantine_reason=clip.quarantine_reason,
+    )

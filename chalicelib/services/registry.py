@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from chalicelib.domain.audit import Outcome
 from chalicelib.domain.catalog import (
     Camera,
@@ -16,11 +18,40 @@ from chalicelib.domain.catalog import (
     new_gateway_secret,
     silent_cameras,
 )
+from chalicelib.domain.clips import UtcTime
 from chalicelib.domain.principal import Principal
 from chalicelib.errors import InvalidRequest, NotFound
 from chalicelib.policy import Action, authorize, require_role
 from chalicelib.store.audit import AuditLog
 from chalicelib.store.catalog import Catalog
+
+
+class GatewayView(BaseModel):
+    """A gateway as admins see it: everything but its secret's hash."""
+
+    gateway_id: str
+    site_id: str
+    name: str
+    camera_ids: tuple[str, ...]
+    created_at: UtcTime
+    created_by: str
+    revoked_at: UtcTime | None = None
+    revoked_by: str | None = None
+    last_seen_at: UtcTime | None = None
+    last_heartbeat: dict[str, Any] | None = Field(default=None, description="the gateway's last heartbeat, as sent")
+
+
+class CreatedGateway(GatewayView):
+    token: str = Field(description="`Authorization: Bearer <token>` for the gateway; shown this once only")
+    site_recipient: str | None = Field(description="the site's age public key the gateway seals clips to")
+
+
+class GatewayHealth(GatewayView):
+    silent_cameras: list[str] = Field(description="cameras of the gateway with nothing heard for a while")
+
+
+class GatewayList(BaseModel):
+    gateways: list[GatewayHealth]
 
 
 class Registry:
@@ -38,7 +69,7 @@ class Registry:
         self._audit.record(principal, Action.CREATE_CAMERA, site_id, f"camera:{camera.camera_id}", Outcome.ALLOWED, now)
         return camera
 
-    def add_gateway(self, principal: Principal, new: NewGateway, now: datetime) -> dict[str, Any]:
+    def add_gateway(self, principal: Principal, new: NewGateway, now: datetime) -> CreatedGateway:
         """Create a gateway; its token is in this answer only and is stored as a hash."""
         authorize(principal, Action.CREATE_GATEWAY, new.site_id)
         for camera_id in new.camera_ids:
@@ -65,10 +96,11 @@ class Registry:
             now,
         )
         site = self._catalog.get_site(new.site_id)
-        return gateway.public_view() | {
-            "token": gateway_token(gateway.gateway_id, secret),
-            "site_recipient": site.sealing_recipient if site else None,
-        }
+        return CreatedGateway(
+            **gateway.model_dump(),
+            token=gateway_token(gateway.gateway_id, secret),
+            site_recipient=site.sealing_recipient if site else None,
+        )
 
     def revoke_gateway(self, principal: Principal, gateway_id: str, now: datetime) -> Gateway:
         require_role(principal, Action.REVOKE_GATEWAY)
@@ -84,7 +116,7 @@ class Registry:
         )
         return revoked
 
-    def gateways(self, principal: Principal, now: datetime) -> list[dict[str, Any]]:
+    def gateways(self, principal: Principal, now: datetime) -> GatewayList:
         """The gateways of the caller's sites, each with the cameras it has gone silent on."""
         require_role(principal, Action.LIST_GATEWAYS)
         views = []
@@ -92,5 +124,5 @@ class Registry:
             last_clip = {camera.camera_id: camera.last_clip_at for camera in self._catalog.cameras_of_site(site)}
             for gateway in self._catalog.gateways_of_site(site):
                 silent = silent_cameras(gateway, last_clip, now, self._silent_after)
-                views.append(gateway.public_view() | {"silent_cameras": silent})
-        return views
+                views.append(GatewayHealth(**gateway.model_dump(), silent_cameras=silent))
+        return GatewayList(gateways=views)

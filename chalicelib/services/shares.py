@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
 from ulid import ULID
 
 from chalicelib.domain.audit import Outcome
 from chalicelib.domain.cases import CaseStatus
-from chalicelib.domain.clips import ClipStatus
+from chalicelib.domain.clips import ClipStatus, UtcTime
 from chalicelib.domain.principal import Principal, Role
-from chalicelib.domain.shares import NewShare, Share, ShareStatus, check_expiry, new_share_token, share_token_hash
+from chalicelib.domain.shares import (
+    NewShare,
+    Share,
+    ShareStatus,
+    ShareView,
+    check_expiry,
+    new_share_token,
+    share_token_hash,
+)
 from chalicelib.domain.timeutil import iso
 from chalicelib.errors import AccessRefused, Conflict, InvalidRequest
-from chalicelib.policy import Action, authorize_addressed
+from chalicelib.policy import Action, authorize, authorize_addressed
 from chalicelib.services.footage import UrlPolicy
 from chalicelib.store.audit import AuditLog
 from chalicelib.store.cases import CaseBook
@@ -28,6 +36,52 @@ class ShareUnavailable(AccessRefused):
 
     status = 410
     code = "share_unavailable"
+
+
+# The recipient's page reads the token from the link's fragment, which browsers never send to a server,
+# and posts it: so no access log, proxy or Referer ever carries it.
+RECIPIENT_PAGE = "console#/s/"
+
+
+class ApprovedShare(ShareView):
+    link: str = Field(
+        description="the recipient's link, relative to the API's root URL (`<api>/console#/s/<token>`); "
+        "in this answer only"
+    )
+
+
+class ShareLink(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    token: str = Field(min_length=1, max_length=200, description="the token from the recipient's link")
+
+
+class SharedClip(BaseModel):
+    clip_id: str
+    camera_id: str
+    start: UtcTime
+    end: UtcTime
+    sha256: str
+    url: str = Field(description="a signed GET of the clip, valid until urls_expire_at")
+
+
+class SharedManifest(BaseModel):
+    share_id: str
+    case_reference: str
+    recipient: str
+    purpose: str
+    expires_at: UtcTime
+    urls_expire_at: UtcTime
+    clips: list[SharedClip]
+
+
+class ShareQuery(BaseModel):
+    site: str = Field(min_length=1, max_length=64, description="the site (municipality) id")
+    status: ShareStatus | None = Field(default=None, description="only shares in this state")
+
+
+class ShareList(BaseModel):
+    shares: list[ShareView]
 
 
 class Shares:
@@ -77,7 +131,7 @@ class Shares:
         self._record(principal, Action.REQUEST_SHARE, share, now)
         return share
 
-    def approve(self, principal: Principal, share_id: str, now: datetime) -> dict[str, Any]:
+    def approve(self, principal: Principal, share_id: str, now: datetime) -> ApprovedShare:
         """A second person approves; the recipient's link is in this answer only."""
         share = self._share(principal, Action.APPROVE_SHARE, share_id)
         if share.requested_by == principal.id:
@@ -92,7 +146,7 @@ class Shares:
         token, token_sha256 = new_share_token()
         approved = self._book.approve(share_id, principal.id, token_sha256, now)
         self._record(principal, Action.APPROVE_SHARE, approved, now)
-        return approved.public_view() | {"link": f"/s/{token}"}
+        return ApprovedShare(**approved.model_dump(), link=f"{RECIPIENT_PAGE}{token}")
 
     def revoke(self, principal: Principal, share_id: str, now: datetime) -> Share:
         share = self._share(principal, Action.REVOKE_SHARE, share_id)
@@ -100,10 +154,15 @@ class Shares:
         self._record(principal, Action.REVOKE_SHARE, revoked, now)
         return revoked
 
+    def shares_of_site(self, principal: Principal, query: ShareQuery) -> ShareList:
+        """A site's shares, newest first: the dpo's approval queue, an investigator's requests."""
+        authorize(principal, Action.LIST_SHARES, query.site)
+        return ShareList(shares=self._book.of_site(query.site, query.status))
+
     def share(self, principal: Principal, share_id: str) -> Share:
         return self._share(principal, Action.READ_SHARE, share_id)
 
-    def use(self, token: str, now: datetime) -> dict[str, Any]:
+    def use(self, token: str, now: datetime) -> SharedManifest:
         """The recipient's manifest: each clip's signed URL and sha256 (chain of custody), until expiry."""
         share = self._book.by_token(share_token_hash(token))
         if share is None:
@@ -114,23 +173,28 @@ class Shares:
             refusal = "this link was revoked"
         elif share.expires_at <= now:
             refusal = "this link has expired"
+        case = self._cases.get(share.case_id)
+        if not refusal and (case is None or case.status != CaseStatus.OPEN):
+            refusal = "the case this link was given for is closed"
         if refusal:
             raise ShareUnavailable(refusal, action=Action.USE_SHARE, site=share.site, target=f"share:{share.share_id}")
         ttl = min(self._urls.default, share.expires_at - now)
+        # Only what the case still holds: a released clip follows normal retention and may be erased.
+        held = set(self._cases.held_clips(share.case_id))
         clips = []
         for clip_id in share.clip_ids:
-            clip = self._index.get(clip_id)
+            clip = self._index.get(clip_id) if clip_id in held else None
             if clip is None or clip.status != ClipStatus.INDEXED:
                 continue
             clips.append(
-                {
-                    "clip_id": clip.clip_id,
-                    "camera_id": clip.camera_id,
-                    "start": iso(clip.start),
-                    "end": iso(clip.end),
-                    "sha256": clip.sha256,
-                    "url": self._objects.view_url(clip.object_key, clip.object_version, ttl),
-                }
+                SharedClip(
+                    clip_id=clip.clip_id,
+                    camera_id=clip.camera_id,
+                    start=clip.start,
+                    end=clip.end,
+                    sha256=clip.sha256,
+                    url=self._objects.view_url(clip.object_key, clip.object_version, ttl),
+                )
             )
         recipient = Principal(id=f"share:{share.share_id}", role=Role.RECIPIENT, sites=frozenset({share.site}))
         self._audit.record(
@@ -144,15 +208,15 @@ class Shares:
             case_id=share.case_reference,
             reason=f"recipient: {share.recipient}",
         )
-        return {
-            "share_id": share.share_id,
-            "case_reference": share.case_reference,
-            "recipient": share.recipient,
-            "purpose": share.purpose,
-            "expires_at": iso(share.expires_at),
-            "urls_expire_at": iso(now + ttl),
-            "clips": clips,
-        }
+        return SharedManifest(
+            share_id=share.share_id,
+            case_reference=share.case_reference,
+            recipient=share.recipient,
+            purpose=share.purpose,
+            expires_at=share.expires_at,
+            urls_expire_at=now + ttl,
+            clips=clips,
+        )
 
     def _share(self, principal: Principal, action: Action, share_id: str) -> Share:
         return authorize_addressed(principal, action, self._book.get(share_id), lambda s: s.site, f"share:{share_id}")

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from enum import StrEnum
 
+from pydantic import BaseModel, Field
 from ulid import ULID
 
 from chalicelib.domain.audit import Outcome
-from chalicelib.domain.clips import ClipStatus
+from chalicelib.domain.clips import ClipRecord, ClipStatus, UtcTime
 from chalicelib.domain.principal import Principal
 from chalicelib.domain.subject_requests import (
     Closing,
     Export,
     ExportRequest,
     ExportStatus,
+    ExportView,
     Extension,
     NewSubjectRequest,
     RequestStatus,
@@ -22,16 +24,42 @@ from chalicelib.domain.subject_requests import (
     deadline_for,
     extended_deadline,
 )
-from chalicelib.domain.timeutil import iso
 from chalicelib.errors import Conflict, InvalidRequest, NotFound
 from chalicelib.policy import Action, authorize, authorize_addressed
-from chalicelib.services.footage import clip_record
 from chalicelib.store.audit import AuditLog
 from chalicelib.store.catalog import Catalog
 from chalicelib.store.clips import ClipIndex
 from chalicelib.store.objects import ClipObjects
 from chalicelib.store.queues import WorkQueue
 from chalicelib.store.subject_requests import SubjectRequestBook
+
+
+class RequestState(StrEnum):
+    OPEN = "open"
+    OVERDUE = "overdue"
+    CLOSED = "closed"
+
+
+class RequestQuery(BaseModel):
+    site: str = Field(min_length=1, max_length=64, description="the site (municipality) id")
+    state: RequestState = Field(default=RequestState.OPEN, description="overdue: open past the deadline")
+
+
+class ListedRequest(SubjectRequest):
+    overdue: bool = Field(description="open past its deadline")
+
+
+class RequestList(BaseModel):
+    requests: list[ListedRequest] = Field(description="earliest deadline first: overdue requests lead")
+
+
+class SubjectRequestDetail(ListedRequest):
+    clips: list[ClipRecord] = Field(description="the clips of its cameras in its window")
+
+
+class ExportState(ExportView):
+    url: str | None = Field(default=None, description="once ready: a short-lived download link of the zip")
+    url_expires_at: UtcTime | None = None
 
 
 class SubjectAccess:
@@ -78,16 +106,16 @@ class SubjectAccess:
         self._record(principal, Action.SUBJECT_REQUESTS, request, now, f"opened, answer due {request.deadline}")
         return request
 
-    def request(self, principal: Principal, request_id: str, now: datetime) -> dict[str, Any]:
+    def request(self, principal: Principal, request_id: str, now: datetime) -> SubjectRequestDetail:
         """The request, whether it is overdue, and the clips that match its cameras and window."""
         request = self._request(principal, Action.SUBJECT_REQUESTS, request_id)
         clips = [
-            clip_record(clip)
+            clip
             for camera_id in request.camera_ids
             for clip in self._index.camera_window(camera_id, request.start, request.end)
         ]
         self._record(principal, Action.SUBJECT_REQUESTS, request, now, f"read, {len(clips)} matching clips")
-        return request.model_dump(mode="json") | {"overdue": request.overdue(now.date()), "clips": clips}
+        return SubjectRequestDetail(**request.model_dump(), overdue=request.is_overdue(now.date()), clips=clips)
 
     def extend(self, principal: Principal, request_id: str, extension: Extension, now: datetime) -> SubjectRequest:
         """Art. 12(3): once, by two months, and only while the first month runs."""
@@ -111,9 +139,15 @@ class SubjectAccess:
         self._record(principal, Action.SUBJECT_REQUESTS, closed, now, "closed", reason=closing.outcome)
         return closed
 
-    def overdue(self, principal: Principal, site: str, now: datetime) -> list[SubjectRequest]:
-        authorize(principal, Action.SUBJECT_REQUESTS, site)
-        return self._book.overdue(site, now.date().isoformat())
+    def requests_of_site(self, principal: Principal, query: RequestQuery, now: datetime) -> RequestList:
+        authorize(principal, Action.SUBJECT_REQUESTS, query.site)
+        today = now.date()
+        if query.state == RequestState.OVERDUE:
+            found = self._book.of_site(query.site, RequestStatus.OPEN, due_before=today.isoformat())
+        else:
+            found = self._book.of_site(query.site, RequestStatus(query.state.value))
+        listed = [ListedRequest(**request.model_dump(), overdue=request.is_overdue(today)) for request in found]
+        return RequestList(requests=listed)
 
     def export(self, principal: Principal, request_id: str, wanted: ExportRequest, now: datetime) -> Export:
         """Queue a masked export of one matching clip; the exports function makes it."""
@@ -148,18 +182,18 @@ class SubjectAccess:
         )
         return export
 
-    def export_status(self, principal: Principal, request_id: str, export_id: str, now: datetime) -> dict[str, Any]:
+    def export_status(self, principal: Principal, request_id: str, export_id: str, now: datetime) -> ExportState:
         """The export's state; once ready, a short-lived download link, with the manifest and its sha256."""
         request = self._request(principal, Action.EXPORT_FOOTAGE, request_id)
         export = self._book.get_export(request_id, export_id)
         if export is None:
             raise NotFound(f"export {export_id} not found")
-        answer = export.model_dump(mode="json", exclude={"object_key"})
         if export.status == ExportStatus.READY and export.object_key and export.expires_at and export.expires_at > now:
             ttl = min(self._download_ttl, export.expires_at - now)
-            answer |= {"url": self._objects.view_url(export.object_key, None, ttl), "url_expires_at": iso(now + ttl)}
+            url = self._objects.view_url(export.object_key, None, ttl)
             self._record(principal, Action.EXPORT_FOOTAGE, request, now, f"download of export {export_id}")
-        return answer
+            return ExportState(**export.model_dump(), url=url, url_expires_at=now + ttl)
+        return ExportState(**export.model_dump())
 
     def _request(self, principal: Principal, action: Action, request_id: str) -> SubjectRequest:
         found = self._book.get(request_id)

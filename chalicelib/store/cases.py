@@ -61,6 +61,15 @@ class CaseBook:
             raise
         return _case(from_item(result["Attributes"]))
 
+    def of_site(self, site: str, status: CaseStatus) -> list[Case]:
+        """A site's cases in one state, soonest review first."""
+        query = {
+            "IndexName": BY_SITE_REVIEW_INDEX,
+            "KeyConditionExpression": Key("site").eq(site),
+            "FilterExpression": Attr("status").eq(status.value),
+        }
+        return [_case(item) for item in query_items(self._table, query)]
+
     def due_for_review(self, site: str, now: datetime) -> list[Case]:
         """Open cases of a site whose review date has passed (the dpo's list)."""
         query = {

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
+import operator
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
+from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
 from chalicelib.errors import InvalidRequest
@@ -96,3 +99,9 @@ def query_items(table: Any, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Every item a query matches, page after page, as plain values."""
     for page in query_pages(table, query):
         yield from page
+
+
+def all_equal(fields: dict[str, Any]) -> Any:
+    """A filter matching items whose attributes equal every one of `fields`; None for no fields."""
+    conditions = [Attr(name).eq(value) for name, value in fields.items()]
+    return functools.reduce(operator.and_, conditions) if conditions else None

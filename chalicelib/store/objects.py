@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict
 
 from chalicelib.domain.timeutil import iso
 
@@ -19,12 +20,13 @@ CLIP_CONTENT_TYPE = "video/mp4"
 SEALED_CONTENT_TYPE = "application/octet-stream"  # an age file: opaque until ingest opens it
 
 
-@dataclass(frozen=True)
-class UploadTicket:
+class UploadTicket(BaseModel):
     """How to PUT a clip: the URL and the headers signed into it (send them all, exactly)."""
 
+    model_config = ConfigDict(frozen=True)
+
     url: str
-    method: str
+    method: Literal["PUT"]
     headers: dict[str, str]
     expires_at: str
 
@@ -145,10 +147,14 @@ class ClipObjects:
             MultipartUpload={"Parts": [{"PartNumber": p.number, "ETag": p.etag} for p in parts]},
         )
 
-    def view_url(self, key: str, version_id: str | None, ttl: timedelta) -> str:
+    def view_url(self, key: str, version_id: str | None, ttl: timedelta, *, save_as: str | None = None) -> str:
+        """A signed GET; with `save_as`, browsers save the bytes under that name instead of showing them."""
         params = {"Bucket": self._bucket, "Key": key}
         if version_id:
             params["VersionId"] = version_id
+        if save_as:
+            params["ResponseContentDisposition"] = f'attachment; filename="{save_as}"'
+
         return str(self._s3.generate_presigned_url("get_object", Params=params, ExpiresIn=int(ttl.total_seconds())))
 
     def download(self, key: str, version_id: str, sink: IO[bytes]) -> StoredBytes:

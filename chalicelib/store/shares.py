@@ -11,9 +11,10 @@ from botocore.exceptions import ClientError
 from chalicelib.domain.shares import Share, ShareStatus
 from chalicelib.domain.timeutil import iso
 from chalicelib.errors import Conflict
-from chalicelib.store.dynamo import from_item, is_condition_failure, to_item
+from chalicelib.store.dynamo import all_equal, from_item, is_condition_failure, query_items, to_item
 
 BY_TOKEN_INDEX = "by_token"
+BY_SITE_INDEX = "by_site"
 
 
 class ShareBook:
@@ -33,6 +34,19 @@ class ShareBook:
         items = self._table.query(IndexName=BY_TOKEN_INDEX, KeyConditionExpression=Key("token_sha256").eq(token_sha256))
         found = items["Items"]
         return self.get(str(found[0]["share_id"])) if found else None
+
+    def of_site(self, site: str, status: ShareStatus | None = None, case_id: str | None = None) -> list[Share]:
+        """A site's shares, newest first, in one state and of one case where given."""
+        query: dict[str, Any] = {
+            "IndexName": BY_SITE_INDEX,
+            "KeyConditionExpression": Key("site").eq(site),
+            "ScanIndexForward": False,
+        }
+        chosen = {"status": status.value if status else None, "case_id": case_id}
+        matching = all_equal({name: value for name, value in chosen.items() if value is not None})
+        if matching is not None:
+            query["FilterExpression"] = matching
+        return [Share.model_validate(from_item(item)) for item in query_items(self._table, query)]
 
     def approve(self, share_id: str, by: str, token_sha256: str, now: datetime) -> Share:
         return self._move(

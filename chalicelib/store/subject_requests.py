@@ -59,11 +59,13 @@ class SubjectRequestBook:
             )
         )
 
-    def overdue(self, site: str, today: str) -> list[SubjectRequest]:
+    def of_site(self, site: str, status: RequestStatus, due_before: str | None = None) -> list[SubjectRequest]:
+        """A site's requests in one state, earliest deadline first; open ones due before a day, where given."""
+        key = Key("site").eq(site)
         query = {
             "IndexName": BY_SITE_DEADLINE_INDEX,
-            "KeyConditionExpression": Key("site").eq(site) & Key("deadline").lt(today),
-            "FilterExpression": Attr("status").eq(RequestStatus.OPEN.value),
+            "KeyConditionExpression": key & Key("deadline").lt(due_before) if due_before else key,
+            "FilterExpression": Attr("status").eq(status.value),
         }
         return [_request(item) for item in query_items(self._table, query)]
 

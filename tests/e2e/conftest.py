@@ -17,14 +17,19 @@ from typing import Any
 
 import pytest
 
+from chalicelib.domain.audit import Outcome
+from chalicelib.domain.catalog import Site
+from chalicelib.domain.principal import Principal, Role
+from chalicelib.store.audit import AuditLog
 from gateway.clipmaker import make_clip
 from gateway.uplink import Uplink, put_clip, sha256_of
 from local.api_client import ApiClient, Session
 from local.aws import AwsEndpoint
-from local.demo import DEMO_PASSWORD
+from local.demo import DEMO_PASSWORD, Official, catalog_of, create_official, demo_plan
 from local.stack import ROOT, LocalArchive, LocalOptions, RunInfo
 
 pytestmark = pytest.mark.e2e
+ACCOUNT_CHECK_SECONDS = 2
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +38,9 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunInfo]:
         workdir=tmp_path_factory.mktemp("local-archive"),
         simulator=False,
         retention_every_s=3600,  # tests sweep explicitly, with the clock they need
+        # The pool's word on an account is trusted this long (60 s in production): short, so that the
+        # lockout tests need not wait a minute; the rule they test is the same.
+        extra_environment={"SAFE_ACCOUNT_CHECK_SECONDS": str(ACCOUNT_CHECK_SECONDS)},
     )
     with LocalArchive(options) as running:
         assert running.info is not None
@@ -156,3 +164,40 @@ def fire(archive: RunInfo, handler: str, at: datetime) -> dict[str, Any]:
 
 def sweep_at(archive: RunInfo, at: datetime) -> dict[str, Any]:
     return fire(archive, "expire_retention", at)
+
+
+# ---- Lab sites for the audit trail's tests (written to directly, so the demo sites' chains stay intact) ----
+LAB_WRITER = Principal(id="user:lab-writer", role=Role.OPERATOR, sites=frozenset())
+LABS = tuple(f"audit-lab-{number}" for number in range(16))
+_free_labs = iter(LABS)
+
+
+@pytest.fixture(scope="session")
+def table(archive, aws):
+    return aws.resource("dynamodb").Table(archive.environment["SAFE_AUDIT_TABLE"])
+
+
+@pytest.fixture(scope="session")
+def lab_auditor(api, aws, archive):
+    """An auditor of the lab sites these tests write to directly (so the demo sites' chains stay intact)."""
+    create_official(aws, archive.user_pool_id, Official("auditor-labs", "auditor", LABS))
+    return api.login("auditor-labs", DEMO_PASSWORD)
+
+
+@pytest.fixture
+def lab(aws, archive, table) -> Callable[[int], str]:
+    """A fresh lab site (a real site, so its chains are digested) and a writer of `count` events into it."""
+    site_id = next(_free_labs)
+    template = next(s for s in demo_plan()["sites"] if s["site_id"] == "aizkraukle")
+    catalog = catalog_of(aws, archive.environment)
+    catalog.put_site(Site.model_validate(template | {"site_id": site_id}))
+    log = AuditLog(table, lambda site: catalog.get_site(site) is not None)
+
+    def write(count: int) -> str:
+        for number in range(count):
+            log.record(
+                LAB_WRITER, "clip.view", site_id, f"clip:{number}", Outcome.ALLOWED, datetime.now(UTC), purpose="lab"
+            )
+        return site_id
+
+    return write

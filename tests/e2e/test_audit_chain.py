@@ -1,106 +1,127 @@
-"""The audit trail is append-only and tamper-evident: parallel writers keep one chain, edits are named."""
+"""The audit trail is append-only and tamper-evident, even for someone who can write the table and the digest
+bucket: parallel writers keep whole chains, edits are named, and rewritten, hidden or cut history is caught."""
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib.domain.audit import Outcome
-from chalicelib.domain.audit_chain import event_hash
-from chalicelib.domain.principal import Principal, Role
-from chalicelib.store.audit import AuditLog
-from local.demo import DEMO_PASSWORD, Official, create_official, demo_plan
+from chalicelib.domain.audit_chain import DIGEST_INTERVAL
+from tests.e2e.audit_lab import (
+    busiest_segment,
+    digest_keys,
+    digest_now,
+    events_of,
+    rehash_from,
+)
 from tests.e2e.conftest import fire
 
 pytestmark = pytest.mark.e2e
 
-WRITER = Principal(id="user:lab-writer", role=Role.OPERATOR, sites=frozenset())
 
-
-@pytest.fixture(scope="module")
-def audit_log(archive, aws):
-    return AuditLog(aws.resource("dynamodb").Table(archive.environment["SAFE_AUDIT_TABLE"]))
-
-
-@pytest.fixture(scope="module")
-def lab_auditor(api, aws, archive):
-    """An auditor of the lab chains these tests write directly (so the demo sites' chains stay intact)."""
-    lab = ("tamper-lab", "parallel-lab", "digest-lab")
-    create_official(aws, archive.user_pool_id, Official("auditor-labs", "auditor", lab))
-    return api.login("auditor-labs", DEMO_PASSWORD)
-
-
-def write(audit_log: AuditLog, chain: str, count: int) -> None:
-    for number in range(count):
-        audit_log.record(
-            WRITER, "clip.view", chain, f"clip:{number}", Outcome.ALLOWED, datetime.now(UTC), purpose="lab"
-        )
-
-
-def test_demo_site_chains_verify_intact(official):
+def test_demo_site_chains_verify_intact(official, archive):
     official("operator", "aizkraukle").get("/sites").expect(200)  # some activity first
+    digest_now(archive)
 
     result = official("dpo", "aizkraukle").get("/audit/verify", {"site": "aizkraukle"}).expect(200)
 
-    assert result["intact"] is True
+    assert (result["intact"], result["problems"]) == (True, [])
     assert result["events"] > 0
+    assert result["digests_checked"] >= 1
 
 
-def test_parallel_writers_leave_one_unbroken_chain(audit_log, lab_auditor):
+def test_parallel_writers_leave_unbroken_chains(lab, lab_auditor, archive):
     with ThreadPoolExecutor(max_workers=4) as pool:
-        for future in [pool.submit(write, audit_log, "parallel-lab", 25) for _ in range(4)]:
-            future.result()
+        sites = [future.result() for future in [pool.submit(lab, 25) for _ in range(4)]]
+    digest_now(archive)
 
-    result = lab_auditor.get("/audit/verify", {"site": "parallel-lab"}).expect(200)
+    result = lab_auditor.get("/audit/verify", {"site": sites[0]}).expect(200)
 
     assert result == result | {"intact": True, "events": 100, "first_broken_seq": None}
 
 
-def test_an_event_edited_in_dynamodb_is_named(audit_log, lab_auditor, archive, aws):
-    write(audit_log, "tamper-lab", 5)
-    table = aws.resource("dynamodb").Table(archive.environment["SAFE_AUDIT_TABLE"])
+def test_an_event_edited_in_dynamodb_is_named(lab, lab_auditor, table):
+    site = lab(5)
+    victim = events_of(table, site)[0]
     table.update_item(  # someone with table access rewrites why footage was viewed
-        Key={"site": "tamper-lab", "seq": 3}, UpdateExpression="SET purpose = :p", ExpressionAttributeValues={":p": "x"}
+        Key={"chain": victim["chain"], "seq": victim["seq"]},
+        UpdateExpression="SET purpose = :p",
+        ExpressionAttributeValues={":p": "x"},
     )
 
-    result = lab_auditor.get("/audit/verify", {"site": "tamper-lab"}).expect(200)
+    result = lab_auditor.get("/audit/verify", {"site": site}).expect(200)
 
     assert result["intact"] is False
-    assert result["first_broken_seq"] == 3
+    assert (result["first_broken_segment"], result["first_broken_seq"]) == (victim["segment"], victim["seq"])
     assert "altered" in result["problem"]
 
 
-def test_a_consistently_rewritten_history_is_caught_by_the_locked_digest(audit_log, lab_auditor, archive, aws):
-    from chalicelib.domain.catalog import Site
-    from local.demo import catalog_of
+def test_a_rewritten_history_is_caught_though_its_digests_are_hidden_by_delete_markers(
+    lab, lab_auditor, table, aws, archive
+):
+    site = lab(6)
+    digest_now(archive)
+    rehash_from(table, site, busiest_segment(table, site), 1, "rewritten")
+    for key in digest_keys(aws, archive, site):  # plain DeleteObject: Object Lock allows a delete marker
+        aws.client("s3").delete_object(Bucket=archive.environment["SAFE_AUDIT_DIGEST_BUCKET"], Key=key)
 
-    site = next(s for s in demo_plan()["sites"] if s["site_id"] == "aizkraukle") | {"site_id": "digest-lab"}
-    catalog_of(aws, archive.environment).put_site(Site.model_validate(site))
-    write(audit_log, "digest-lab", 3)
-    fire(archive, "write_audit_digests", datetime.now(UTC))
-    table = aws.resource("dynamodb").Table(archive.environment["SAFE_AUDIT_TABLE"])
-    # Rewrite event 2 and re-hash everything after it, head included: the chain alone looks intact.
-    previous = table.get_item(Key={"site": "digest-lab", "seq": 1})["Item"]["hash"]
-    for seq in (2, 3):
-        item = table.get_item(Key={"site": "digest-lab", "seq": seq})["Item"]
-        item["purpose"] = "rewritten"
-        item["prev_hash"] = previous
-        content = {k: (int(v) if k == "seq" else v) for k, v in item.items() if k != "at_key"}
-        item["hash"] = previous = event_hash(content)
-        table.put_item(Item=item)
-    table.update_item(
-        Key={"site": "digest-lab", "seq": 0},
-        UpdateExpression="SET head_hash = :h",
-        ExpressionAttributeValues={":h": previous},
-    )
-
-    result = lab_auditor.get("/audit/verify", {"site": "digest-lab"}).expect(200)
+    result = lab_auditor.get("/audit/verify", {"site": site}).expect(200)
 
     assert result["intact"] is False
-    assert "digest" in result["problem"]
     assert result["digests_checked"] >= 1
+    assert any("hidden by 1 delete marker" in problem for problem in result["problems"])
+    assert any("differs from the digest" in problem for problem in result["problems"])
+
+
+def test_a_digest_written_over_with_the_rewritten_heads_is_caught(lab, lab_auditor, table, aws, archive):
+    site = lab(6)
+    digest_now(archive)
+    segment = busiest_segment(table, site)
+    rehash_from(table, site, segment, 1, "rewritten")
+    s3, bucket = aws.client("s3"), archive.environment["SAFE_AUDIT_DIGEST_BUCKET"]
+    (key,) = digest_keys(aws, archive, site)
+    document = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    rewritten = max((e for e in events_of(table, site) if e["segment"] == segment), key=lambda e: e["seq"])
+    for head in document["payload"]["segments"]:
+        if head["segment"] == segment:
+            head["hash"] = rewritten["hash"]
+    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(document).encode())  # a new version over the digest
+
+    result = lab_auditor.get("/audit/verify", {"site": site}).expect(200)
+
+    assert result["intact"] is False
+    assert f"digest {key} has 2 versions: it was written over" in result["problems"]
+    assert any("does not carry a valid signature" in problem for problem in result["problems"])
+
+
+def test_newest_events_removed_after_a_digest_are_caught(lab, lab_auditor, table, archive):
+    site = lab(12)
+    boundary = digest_now(archive)
+    segment = busiest_segment(table, site)
+    newest = max((e for e in events_of(table, site) if e["segment"] == segment), key=lambda e: e["seq"])
+    table.delete_item(Key={"chain": newest["chain"], "seq": newest["seq"]})  # no head item to rewind any more
+
+    result = lab_auditor.get("/audit/verify", {"site": site}).expect(200)
+    fire(archive, "write_audit_digests", boundary + DIGEST_INTERVAL)
+    next_digest = lab_auditor.get("/audit/verify", {"site": site}).expect(200)
+
+    assert result["intact"] is False
+    assert f"names event {segment}/{newest['seq']}, which the trail no longer has" in result["problem"]
+    # The next digest's own check finds it too (whatever the verify call's own event did to that segment since).
+    assert any(f"found: segment {segment}" in problem for problem in next_digest["problems"])
+
+
+def test_an_interval_without_its_digest_is_a_break(lab, lab_auditor, archive):
+    site = lab(3)
+    boundary = digest_now(archive)
+    fire(archive, "write_audit_digests", boundary + 2 * DIGEST_INTERVAL)  # the one between is never written
+
+    result = lab_auditor.get("/audit/verify", {"site": site}).expect(200)
+
+    missing = (boundary + DIGEST_INTERVAL).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    assert f"the digest of {missing} is missing" in result["problems"]
 
 
 def test_verify_is_refused_to_operators_and_audited(official):

@@ -96,9 +96,16 @@ def test_view_without_a_purpose_is_refused(record, upload, official):
     assert "purpose" in answer.body["message"]
 
 
+def open_case(official, site: str, reference: str) -> str:
+    body = {"site_id": site, "reference": reference, "reason": "robbery reported at the castle"}
+    return str(official("investigator", site).post("/cases", body).expect(201)["case_id"])
+
+
 def test_views_and_searches_are_audited_with_their_purpose(record, upload, official):
     clip_id = upload("birzai", record("birzai-castle"))["clip_id"]
-    official("investigator", "birzai").post(f"/clips/{clip_id}/view", {"purpose": "case LT-77 robbery"}).expect(200)
+    case_id = open_case(official, "birzai", "LT-77")
+    view_for_case = {"purpose": "case LT-77 robbery", "case_id": case_id}
+    official("investigator", "birzai").post(f"/clips/{clip_id}/view", view_for_case).expect(200)
 
     events = official("auditor", "birzai").get("/audit", {"site": "birzai", "limit": 100}).expect(200)["events"]
 
@@ -106,6 +113,7 @@ def test_views_and_searches_are_audited_with_their_purpose(record, upload, offic
     assert view["actor"] == "user:investigator-birzai"
     assert view["role"] == "investigator"
     assert view["purpose"] == "case LT-77 robbery"
+    assert view["case_id"] == case_id
     assert view["outcome"] == "allowed"
 
 
@@ -219,3 +227,40 @@ def test_heartbeat_with_unknown_fields_gets_a_400(archive):
         {"Authorization": f"Bearer {archive.gateways['birzai']['token']}"},
     )
     assert answer.status == 400
+
+
+def test_an_investigator_views_only_for_an_open_case_of_the_clips_site(record, upload, official):
+    clip_id = upload("birzai", record("birzai-castle"))["clip_id"]
+    investigator = official("investigator", "birzai")
+    other_site_case = open_case(official, "aizkraukle", "LV-12")
+    closed = open_case(official, "birzai", "LT-78")
+    investigator.post(f"/cases/{closed}/close", {"reason": "withdrawn"}).expect(200)
+
+    for case_id in (None, "no-such-case", other_site_case, closed):
+        answer = investigator.post(f"/clips/{clip_id}/view", {"purpose": "case LT-78 robbery", "case_id": case_id})
+        assert answer.status == 400, case_id
+        assert "case" in answer.body["message"]
+
+
+def test_a_download_saves_the_file_and_is_audited_as_one(record, upload, official):
+    clip = record("aizkraukle-square")
+    clip_id = upload("aizkraukle", clip)["clip_id"]
+    dpo = official("dpo", "aizkraukle")
+
+    grant = dpo.post(f"/clips/{clip_id}/view", {"purpose": "subject access request 2026-7", "download": True})
+
+    with urllib.request.urlopen(grant.expect(200)["url"], timeout=30) as answer:  # noqa: S310
+        assert answer.headers["Content-Disposition"].startswith("attachment;")
+        assert answer.read() == clip.path.read_bytes()
+    events = official("auditor", "aizkraukle").get("/audit", {"site": "aizkraukle"}).expect(200)["events"]
+    assert any(e["action"] == "clip.download" and e["target"] == f"clip:{clip_id}" for e in events)
+
+
+def test_an_operator_may_view_but_not_download(record, upload, official):
+    clip_id = upload("aizkraukle", record("aizkraukle-square"))["clip_id"]
+
+    answer = official("operator", "aizkraukle").post(
+        f"/clips/{clip_id}/view", {"purpose": "checking the square camera", "download": True}
+    )
+
+    assert answer.status == 403

@@ -39,8 +39,15 @@ def request_share(official, case_id: str, clip_id: str, lifetime: timedelta = ti
     return official("investigator", "birzai").post("/shares", body).expect(201)
 
 
+def token_of(link: str) -> str:
+    path, _, token = link.partition("#/s/")
+    assert path == "console" and token, link
+    return token
+
+
 def use(archive, link: str):
-    return http("GET", f"{archive.api_url}{link}")
+    """What the recipient's page does: post the token from the link's fragment."""
+    return http("POST", f"{archive.api_url}/share-manifest", {"token": token_of(link)})
 
 
 def test_approved_share_serves_the_clips_with_their_hashes_and_logs_the_use(held_clip, official, archive):
@@ -129,7 +136,7 @@ def test_only_clips_the_case_holds_can_be_shared(held_clip, official, record, up
 
 
 def test_an_unknown_link_is_refused_and_audited_without_the_token(archive, official):
-    assert use(archive, "/s/not-a-real-token-at-all").status == 410
+    assert use(archive, "console#/s/not-a-real-token-at-all").status == 410
 
     events = official("auditor", "birzai").get("/audit", {"site": "-"}).expect(200)["events"]
     refused = next(e for e in events if e["action"] == "share.use")
@@ -141,7 +148,7 @@ def test_the_token_is_never_stored_or_shown_again(held_clip, official, archive, 
     case_id, _, clip_id = held_clip
     share = request_share(official, case_id, clip_id)
     link = official("dpo", "birzai").post(f"/shares/{share['share_id']}/approval").expect(200)["link"]
-    token = link.removeprefix("/s/")
+    token = token_of(link)
 
     shown = official("dpo", "birzai").get(f"/shares/{share['share_id']}").expect(200)
     stored = (
@@ -153,3 +160,46 @@ def test_the_token_is_never_stored_or_shown_again(held_clip, official, archive, 
     assert token not in str(shown)
     assert token not in str(stored)
     assert stored["token_sha256"] == hashlib.sha256(token.encode()).hexdigest()
+
+
+def test_closing_the_case_ends_its_shares_and_the_end_is_audited(held_clip, official, archive):
+    case_id, _, clip_id = held_clip
+    share = request_share(official, case_id, clip_id)
+    link = official("dpo", "birzai").post(f"/shares/{share['share_id']}/approval").expect(200)["link"]
+    assert use(archive, link).status == 200
+
+    official("investigator", "birzai").post(f"/cases/{case_id}/close", {"reason": "proceedings ended"}).expect(200)
+
+    assert use(archive, link).status == 410
+    assert official("dpo", "birzai").get(f"/shares/{share['share_id']}").expect(200)["status"] == "revoked"
+    events = official("auditor", "birzai").get("/audit", {"site": "birzai"}).expect(200)["events"]
+    ended = next(e for e in events if e["action"] == "share.revoke" and e["target"] == f"share:{share['share_id']}")
+    assert ended["reason"] == "its case was closed"
+
+
+def test_a_share_serves_only_clips_its_case_still_holds(held_clip, official, archive):
+    case_id, _, clip_id = held_clip
+    share = request_share(official, case_id, clip_id)
+    link = official("dpo", "birzai").post(f"/shares/{share['share_id']}/approval").expect(200)["link"]
+
+    official("investigator", "birzai").request("DELETE", f"/cases/{case_id}/holds/{clip_id}").expect(200)
+
+    assert use(archive, link).expect(200)["clips"] == []
+    # Released, the clip can be erased: the share no longer keeps it alive.
+    reason = {"reason": "the data subject objected; no longer needed"}
+    official("dpo", "birzai").post(f"/clips/{clip_id}/erasure", reason).expect(200)
+
+
+def test_the_dpo_lists_the_shares_awaiting_approval(held_clip, official):
+    case_id, _, clip_id = held_clip
+    waiting = request_share(official, case_id, clip_id)
+    approved = request_share(official, case_id, clip_id)
+    official("dpo", "birzai").post(f"/shares/{approved['share_id']}/approval").expect(200)
+
+    queue = official("dpo", "birzai").get("/shares", {"site": "birzai", "status": "requested"}).expect(200)
+    listed = [share["share_id"] for share in queue["shares"]]
+
+    assert waiting["share_id"] in listed
+    assert approved["share_id"] not in listed
+    assert official("operator", "birzai").get("/shares", {"site": "birzai"}).status == 403
+    assert official("dpo", "aizkraukle").get("/shares", {"site": "birzai"}).status == 403

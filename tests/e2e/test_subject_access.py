@@ -94,9 +94,17 @@ def test_overdue_requests_are_listed_for_the_dpo(record, upload, official):
     upload("aizkraukle", clip)
     late = open_request(official, clip, received=datetime.now(UTC).date() - timedelta(days=40))
 
-    overdue = official("dpo", "aizkraukle").get("/subject-requests", {"site": "aizkraukle"}).expect(200)["overdue"]
+    on_time = open_request(official, clip, received=datetime.now(UTC).date())
+    dpo = official("dpo", "aizkraukle")
+
+    overdue = dpo.get("/subject-requests", {"site": "aizkraukle", "state": "overdue"}).expect(200)["requests"]
+    listed = dpo.get("/subject-requests", {"site": "aizkraukle"}).expect(200)["requests"]
 
     assert late["request_id"] in [r["request_id"] for r in overdue]
+    assert on_time["request_id"] not in [r["request_id"] for r in overdue]
+    ids = [r["request_id"] for r in listed]
+    assert ids.index(late["request_id"]) < ids.index(on_time["request_id"])  # overdue ones first
+    assert next(r for r in listed if r["request_id"] == late["request_id"])["overdue"] is True
 
 
 def test_export_masks_other_people_and_carries_a_manifest_of_hashes(record, upload, official, tmp_path):
@@ -149,7 +157,7 @@ def test_an_export_with_a_box_outside_the_picture_fails_with_its_reason(record, 
 
     assert failed["status"] == "failed"
     assert "box" in failed["failure"]
-    assert "url" not in failed
+    assert failed["url"] is None
 
 
 def test_an_export_covers_only_footage_the_request_covers(record, upload, official):
@@ -178,7 +186,7 @@ def test_exports_are_deleted_when_their_time_is_up(record, upload, official, arc
 
     gone = dpo.get(f"/subject-requests/{request['request_id']}/exports/{queued['export_id']}").expect(200)
     assert gone["status"] == "deleted"
-    assert "url" not in gone
+    assert gone["url"] is None
     prefix = f"exports/aizkraukle/{request['request_id']}/"
     assert not aws.client("s3").list_object_versions(Bucket=archive.clips_bucket, Prefix=prefix).get("Versions")
 

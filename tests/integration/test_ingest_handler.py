@@ -146,7 +146,7 @@ def test_a_gateway_may_delete_its_copy_once_s3_holds_the_registered_bytes_before
     s3, bucket = boto3.client("s3"), wiring.get_settings().clips_bucket
 
     def report() -> dict:
-        return wiring.intake().gateway_report(site, clip.clip_id)
+        return wiring.intake().gateway_report(site, clip.clip_id).model_dump(mode="json")
 
     assert report()["received"] is False  # nothing there yet
     assert wiring.intake().register(site, registration, NOW).upload is not None  # asked again: a fresh URL
@@ -178,12 +178,12 @@ def test_a_sealed_clip_counts_as_received_also_once_ingest_has_opened_it_and_rem
         sealed=SealedFile(size=path.stat().st_size + 200, sha256="c" * 64),
     )
     clip = wiring.intake().register(site, registration, NOW).clip
-    assert wiring.intake().gateway_report(site, clip.clip_id)["received"] is False
+    assert wiring.intake().gateway_report(site, clip.clip_id).received is False
 
     # Ingest opened the sealed upload, stored the clip and deleted the sealed file; the clip's own event waits.
     bucket = wiring.get_settings().clips_bucket
     s3 = boto3.client("s3")
     s3.put_object(Bucket=bucket, Key=clip.object_key, Body=path.read_bytes(), ChecksumAlgorithm="SHA256")
     report = wiring.intake().gateway_report(site, clip.clip_id)
-    assert (report["status"], report["received"]) == ("registered", True)
+    assert (report.status, report.received) == ("registered", True)
     assert wiring.intake().register(site, registration, NOW).upload is None

@@ -18,6 +18,8 @@ ENVIRON = {
     "SAFE_GATEWAYS_TABLE": "safe-gateways",
     "SAFE_AUDIT_TABLE": "safe-audit",
     "SAFE_AUDIT_DIGEST_BUCKET": "safe-audit-digests",
+    "SAFE_AUDIT_REFUSALS_TABLE": "safe-audit-refusals",
+    "SAFE_AUDIT_SIGNING_KEY_ARN": "arn:aws:kms:eu-north-1:123456789012:key/audit",
     "SAFE_CASES_TABLE": "safe-cases",
     "SAFE_SHARES_TABLE": "safe-shares",
     "SAFE_SUBJECT_REQUESTS_TABLE": "safe-subject-requests",

@@ -6,6 +6,7 @@ import hashlib
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import TypeAdapter
 
 from chalicelib.domain.catalog import (
     Gateway,
@@ -16,6 +17,7 @@ from chalicelib.domain.catalog import (
     secret_matches,
     split_gateway_token,
 )
+from chalicelib.services.registry import GatewayView
 
 SECRET = "s" * 43
 
@@ -93,7 +95,7 @@ def test_gateway_token_with_newline_refused(token: str) -> None:
     assert split_gateway_token(token) is None
 
 
-def test_gateway_public_view_hides_secret_hash() -> None:
+def test_gateway_as_admins_see_it_hides_secret_hash() -> None:
     stored = secret_hash(SECRET)
     gateway = Gateway(
         gateway_id="gw-birzai-1",
@@ -104,7 +106,8 @@ def test_gateway_public_view_hides_secret_hash() -> None:
         created_at=datetime(2026, 11, 25, 14, 0, tzinfo=UTC),
         created_by="user:admin",
     )
-    view = gateway.public_view()
+    adapter = TypeAdapter(GatewayView)
+    view = adapter.dump_python(adapter.validate_python(gateway, from_attributes=True), mode="json")
     assert "secret_sha256" not in view
     assert stored not in repr(view)
     assert view["gateway_id"] == "gw-birzai-1"

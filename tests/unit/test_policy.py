@@ -25,6 +25,7 @@ EXPECTED: dict[Action, set[Role]] = {
     Action.SEARCH_CLIPS: {Role.OPERATOR, Role.INVESTIGATOR, Role.DPO},
     Action.READ_CLIP: {Role.OPERATOR, Role.INVESTIGATOR, Role.DPO},
     Action.VIEW_CLIP: {Role.OPERATOR, Role.INVESTIGATOR, Role.DPO},
+    Action.DOWNLOAD_CLIP: {Role.INVESTIGATOR, Role.DPO},
     Action.READ_AUDIT: {Role.DPO, Role.AUDITOR},
     Action.VERIFY_AUDIT: {Role.DPO, Role.AUDITOR},
     Action.READ_RETENTION: {Role.DPO},
@@ -36,19 +37,23 @@ EXPECTED: dict[Action, set[Role]] = {
     Action.RELEASE_HOLD: {Role.INVESTIGATOR},
     Action.CLOSE_CASE: {Role.INVESTIGATOR, Role.DPO},
     Action.REVIEW_CASES: {Role.DPO},
+    Action.LIST_CASES: {Role.INVESTIGATOR, Role.DPO},
     Action.SUBJECT_REQUESTS: {Role.DPO},
     Action.EXPORT_FOOTAGE: {Role.DPO},
     Action.REQUEST_SHARE: {Role.INVESTIGATOR},
     Action.APPROVE_SHARE: {Role.DPO},
     Action.REVOKE_SHARE: {Role.INVESTIGATOR, Role.DPO},
     Action.READ_SHARE: {Role.INVESTIGATOR, Role.DPO},
+    Action.LIST_SHARES: {Role.INVESTIGATOR, Role.DPO},
+    Action.LIST_OFFICIALS: {Role.ADMIN},
+    Action.MANAGE_OFFICIAL: {Role.ADMIN},
     Action.CREATE_CAMERA: {Role.ADMIN},
     Action.CREATE_GATEWAY: {Role.ADMIN},
     Action.REVOKE_GATEWAY: {Role.ADMIN},
     Action.LIST_GATEWAYS: {Role.ADMIN},
     Action.EXPIRE_CLIP: {Role.SYSTEM},
 }
-FOOTAGE = (Action.SEARCH_CLIPS, Action.READ_CLIP, Action.VIEW_CLIP)
+FOOTAGE = (Action.SEARCH_CLIPS, Action.READ_CLIP, Action.VIEW_CLIP, Action.DOWNLOAD_CLIP)
 
 
 def principal(role: Role, *sites: str) -> Principal:

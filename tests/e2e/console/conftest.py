@@ -1,0 +1,144 @@
+"""The officials' console in Debian's Chromium (Playwright drives it; no browser is downloaded), against the
+same local stack the other end-to-end tests use. Every screen a test checks is saved as a screenshot in
+SCREENSHOTS, and any error the page itself reports fails the test."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+
+from local.stack import ROOT, RunInfo
+
+SCREENSHOTS = ROOT / "test-screenshots" / "console"
+CHROMIUM = "/usr/bin/chromium"
+# As the machine's probe runs it: background services off (this network refuses them), a fresh profile.
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+AXE = ROOT / "console" / "node_modules" / "axe-core" / "axe.min.js"
+SERIOUS = ("serious", "critical")
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    SCREENSHOTS.mkdir(parents=True)
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+
+
+@dataclass
+class Tab:
+    """One browser tab of the console, with what its page said went wrong."""
+
+    page: Page
+    name: str
+    archive: RunInfo
+    errors: list[str] = field(default_factory=list)
+    expected_errors: list[str] = field(default_factory=list)
+    shots: int = 0
+
+    @property
+    def console_url(self) -> str:
+        return f"{self.archive.api_url}/console"
+
+    def open(self, fragment: str = "") -> None:
+        self.page.goto(f"{self.console_url}{fragment}")
+
+    def go(self, fragment: str) -> None:
+        self.page.evaluate("fragment => { location.hash = fragment }", fragment)
+
+    def log_in(self, username: str, password: str | None = None) -> None:
+        self.open()
+        self.page.get_by_label("User name").fill(username)
+        self.page.get_by_label("Password", exact=True).fill(password or self.password_of(username))
+        self.page.get_by_role("button", name="Log in").click()
+        expect(self.page.get_by_role("button", name="Log out")).to_be_visible()
+
+    def password_of(self, username: str) -> str:
+        return str(next(o["password"] for o in self.archive.officials if o["username"] == username))
+
+    def screenshot(self, screen: str) -> Path:
+        """Save what the reviewer should look at, and check it has no serious accessibility violation."""
+        self.shots += 1
+        path = SCREENSHOTS / f"{self.name}--{self.shots:02d}-{screen}.png"
+        self.page.screenshot(path=path, full_page=True)
+        self.check_accessibility(screen)
+        return path
+
+    def check_accessibility(self, screen: str) -> None:
+        result: dict[str, Any] = self.page.evaluate(
+            "async () => await axe.run(document, {resultTypes: ['violations']})"
+        )
+        serious = [
+            f"{v['id']}: {v['help']} ({len(v['nodes'])}× e.g. {v['nodes'][0]['html'][:120]})"
+            for v in result["violations"]
+            if v["impact"] in SERIOUS
+        ]
+        assert serious == [], f"{screen}: {json.dumps(serious, indent=1)}"
+
+    def expect_error(self, fragment: str) -> None:
+        """An error the test provokes on purpose (a refused request shows in the page's console)."""
+        self.expected_errors.append(fragment)
+
+    def unexpected_errors(self) -> list[str]:
+        return [error for error in self.errors if not any(part in error for part in self.expected_errors)]
+
+
+@pytest.fixture
+def tab_factory(browser: Browser, archive: RunInfo, request: pytest.FixtureRequest) -> Iterator[Callable[..., Tab]]:
+    """`tab_factory()`: a fresh tab (its own context: nothing shared with the others), closed after the test."""
+    contexts: list[BrowserContext] = []
+    tabs: list[Tab] = []
+
+    def new_tab(**context_options: Any) -> Tab:
+        options = {"viewport": {"width": 1280, "height": 900}, "locale": "en-GB"} | context_options
+        context = browser.new_context(**options)
+        contexts.append(context)
+        # axe-core comes with every page as the browser's own script: the console's CSP (rightly) refuses any
+        # inline <script> a test could add.
+        context.add_init_script(path=AXE)
+        page = context.new_page()
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
+        tab = Tab(page=page, name=f"{name}-{len(tabs) + 1}", archive=archive)
+        page.on("pageerror", lambda error: tab.errors.append(f"page error: {error}"))
+        page.on("console", lambda message: tab.errors.append(message.text) if message.type == "error" else None)
+        tabs.append(tab)
+        return tab
+
+    try:
+        yield new_tab
+    finally:
+        for context in contexts:
+            context.close()
+    for tab in tabs:
+        assert tab.unexpected_errors() == [], f"{tab.name}: the page reported errors"
+
+
+@pytest.fixture
+def tab(tab_factory: Callable[..., Tab]) -> Tab:
+    return tab_factory()

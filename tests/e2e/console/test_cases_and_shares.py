@@ -1,0 +1,87 @@
+"""An investigator opens a case, holds a clip and asks to share it; a dpo approves it, never the requester;
+the recipient's link plays the clip with its sha256."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from gateway.uplink import sha256_of
+from tests.e2e.console.footage import site_day_and_hour
+
+pytestmark = pytest.mark.e2e
+_numbers = itertools.count(1)
+
+
+def play_for_case(tab, clip, clip_id: str, reference: str) -> None:
+    day, hour, at = site_day_and_hour(clip.start)
+    tab.go(f"#/camera/aizkraukle/{clip.camera_id}?day={day}")
+    tab.page.get_by_label("Show").select_option(str(hour))
+    expect(tab.page.locator(f".bar .clip[data-clip='{clip_id}']")).to_be_visible()
+    tab.page.get_by_label("Play from (site time)").fill(at)
+    tab.page.get_by_role("button", name="Play", exact=True).click()
+    dialog = tab.page.get_by_role("dialog")
+    dialog.get_by_label("Purpose").fill(f"evidence for case {reference}")
+    dialog.get_by_label("Case").select_option(label=reference)
+    tab.screenshot("purpose-with-case")
+    dialog.get_by_role("button", name="View").click()
+    tab.page.wait_for_function("() => { const v = document.querySelector('video'); return v && v.currentTime > 0.3 }")
+
+
+def test_a_held_clip_is_shared_after_a_dpo_approves_and_the_link_plays_it(tab_factory, record, upload):
+    clip = record("aizkraukle-station", seconds=3, ended_ago=timedelta(seconds=50))
+    clip_id = upload("aizkraukle", clip)["clip_id"]
+    reference = f"LV-2026-{next(_numbers):03d}"
+    investigator = tab_factory()
+    investigator.log_in("investigator-aizkraukle")
+
+    investigator.page.get_by_role("link", name="Cases").click()
+    form = investigator.page.get_by_role("form", name="Open a case")
+    form.get_by_label("Reference").fill(reference)
+    form.get_by_label("Reason").fill("bicycle theft at the station forecourt")
+    investigator.screenshot("open-a-case")
+    form.get_by_role("button", name="Open a case").click()
+    expect(investigator.page.get_by_role("heading", name=f"Case {reference}")).to_be_visible()
+
+    play_for_case(investigator, clip, clip_id, reference)
+    hold = investigator.page.get_by_role("form", name="Hold this clip for a case")
+    hold.get_by_label("Case").select_option(label=reference)
+    hold.get_by_role("button", name="Hold").click()
+    expect(hold.get_by_role("status")).to_have_text("Held for the case.")
+    investigator.screenshot("held")
+
+    investigator.page.go_back()  # back to the case
+    investigator.page.reload()
+    expect(investigator.page.get_by_role("heading", name="1 clip held")).to_be_visible()
+    share = investigator.page.get_by_role("form", name="Request a share")
+    share.get_by_label("Recipient").fill("Aizkraukle district prosecutor, J. Kalniņš")
+    share.get_by_label("Purpose").fill(f"criminal proceedings {reference}")
+    share.get_by_role("button", name="Request a share").click()
+    expect(share.get_by_role("status")).to_contain_text("Requested")
+    investigator.screenshot("share-requested")
+    investigator.go("#/dpo/aizkraukle")  # the approval queue is not the requester's
+    expect(investigator.page.get_by_role("alert")).to_have_text(re.compile("not for your role"))
+
+    dpo = tab_factory()
+    dpo.log_in("dpo-aizkraukle")
+    dpo.page.get_by_role("link", name="Data protection").click()
+    card = dpo.page.locator("[data-share]", has_text="J. Kalniņš").filter(has_text=reference)
+    expect(card).to_be_visible()
+    dpo.screenshot("awaiting-approval")
+    card.get_by_role("button", name="Approve").click()
+    link = dpo.page.get_by_test_id("shown-once").inner_text()
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/console#/s/[A-Za-z0-9_-]{40,}", link), link
+    dpo.screenshot("approved-link-shown-once")
+
+    recipient = tab_factory()
+    recipient.page.goto(link)
+    video = recipient.page.locator(f"[data-clip='{clip_id}'] video")
+    expect(video).to_be_visible()
+    video.evaluate("v => v.play()")
+    recipient.page.wait_for_function("v => v.currentTime > 0.3 && !v.error", arg=video.element_handle())
+    expect(recipient.page.locator(f"[data-clip='{clip_id}'] code")).to_have_text(sha256_of(clip.path))
+    recipient.screenshot("recipient-plays-the-clip")

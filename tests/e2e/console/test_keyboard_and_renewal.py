@@ -1,0 +1,91 @@
+"""The console works from the keyboard alone, and a signed URL that has expired is renewed without asking for
+the purpose again (each renewal an audited view with the same purpose)."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.console.footage import site_day_and_hour
+
+pytestmark = pytest.mark.e2e
+
+
+def eventually(condition, within_s: float = 20) -> bool:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_an_operator_finds_and_plays_footage_with_the_keyboard_alone(tab, record, upload):
+    clip = record("birzai-market", seconds=3, ended_ago=timedelta(seconds=45))
+    clip_id = upload("birzai", clip)["clip_id"]
+    keys = tab.page.keyboard
+    tab.open()
+    expect(tab.page.get_by_label("User name")).to_be_focused()
+    keys.type("operator-birzai")
+    keys.press("Tab")
+    keys.type(tab.password_of("operator-birzai"))
+    keys.press("Enter")
+    expect(tab.page.locator(".wall .tile").first).to_be_visible()
+
+    market = tab.page.locator(".tile a", has_text="Market")
+    market.focus()
+    keys.press("Enter")
+    day, hour, at = site_day_and_hour(clip.start)
+    tab.go(f"#/camera/birzai/birzai-market?day={day}")
+    tab.page.get_by_label("Show").focus()
+    tab.page.get_by_label("Show").select_option(str(hour))
+    tab.page.get_by_label("Play from (site time)").fill(at)  # the time input's segments follow the locale
+    keys.press("Enter")
+
+    dialog = tab.page.get_by_role("dialog")
+    expect(dialog.get_by_label("Purpose")).to_be_focused()
+    keys.type("checking a report of a stolen bicycle at the market")
+    keys.press("Tab")
+    keys.press("Enter")
+    tab.page.wait_for_function("() => { const v = document.querySelector('video'); return v && v.currentTime > 0.3 }")
+    expect(tab.page.get_by_test_id("now-playing")).to_have_attribute("data-clip", clip_id)
+    tab.screenshot("played-from-the-keyboard")
+
+
+def test_an_expired_url_is_renewed_without_a_second_prompt(tab, tab_factory, record, upload):
+    clip = record("birzai-castle", seconds=4, ended_ago=timedelta(seconds=45))
+    clip_id = upload("birzai", clip)["clip_id"]
+    purpose = "renewal check: footage of the castle gate"
+    tab.page.clock.install()
+    tab.log_in("dpo-birzai")
+    day, hour, at = site_day_and_hour(clip.start)
+    tab.go(f"#/camera/birzai/birzai-castle?day={day}")
+    tab.page.get_by_label("Show").select_option(str(hour))
+    tab.page.get_by_label("Play from (site time)").fill(at)
+    tab.page.get_by_role("button", name="Play", exact=True).click()
+    tab.page.get_by_role("dialog").get_by_label("Purpose").fill(purpose)
+    tab.page.get_by_role("dialog").get_by_role("button", name="View").click()
+    video = tab.page.locator("video")
+    tab.page.wait_for_function("() => { const v = document.querySelector('video'); return v && v.currentTime > 0.3 }")
+    video.evaluate("v => v.pause()")
+    first_url = video.get_attribute("src")
+
+    tab.page.clock.fast_forward("06:00")  # past the URL's five minutes, not yet 15 idle ones
+    video.evaluate("v => v.play()")
+
+    expect(video).not_to_have_attribute("src", first_url or "")
+    expect(tab.page.get_by_role("dialog")).to_be_hidden()
+    # Polled from here: the page's own timers run on the installed clock.
+    assert eventually(lambda: video.evaluate("v => !v.error && (v.currentTime > 1 || v.ended)"))
+    tab.screenshot("renewed-and-playing")
+    auditor = tab_factory()
+    auditor.log_in("auditor-birzai")
+    auditor.go("#/audit/birzai")
+    auditor.page.get_by_label("Action").fill("clip.view")
+    auditor.page.get_by_role("button", name="Show events").click()
+    views = auditor.page.locator("tr", has_text=f"clip:{clip_id}")
+    expect(views).to_have_count(2)
+    expect(views.filter(has_text=purpose)).to_have_count(2)

@@ -1,0 +1,71 @@
+"""Pick a moment on a camera's timeline, say why, and the footage plays on from clip to clip; every clip's
+signed URL is an audited view with that purpose."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from gateway.uplink import sha256_of
+from tests.e2e.console.footage import back_to_back, site_day_and_hour
+
+pytestmark = pytest.mark.e2e
+PURPOSE = "theft reported at the promenade, ref 2026-77"
+
+
+def playing_clip(tab) -> str:
+    return tab.page.get_by_test_id("now-playing").get_attribute("data-clip") or ""
+
+
+def wait_playing(tab, past_s: float) -> None:
+    tab.page.wait_for_function(
+        "past => { const v = document.querySelector('video'); return v && !v.error && v.currentTime > past }",
+        arg=past_s,
+        timeout=20_000,
+    )
+
+
+def open_camera_at(tab, camera: str, moment) -> str:
+    day, hour, at = site_day_and_hour(moment)
+    tab.go(f"#/camera/aizkraukle/{camera}?day={day}")
+    tab.page.get_by_label("Show").select_option(str(hour))
+    return at
+
+
+def test_a_picked_moment_plays_after_the_purpose_and_crosses_into_the_next_clip(tab, tab_factory, upload, tmp_path):
+    first, second = back_to_back(tmp_path, "aizkraukle-park", ended_ago=timedelta(seconds=40))
+    ids = [upload("aizkraukle", clip)["clip_id"] for clip in (first, second)]
+    tab.log_in("operator-aizkraukle")
+
+    at = open_camera_at(tab, "aizkraukle-park", first.start)
+    expect(tab.page.locator(f".bar .clip[data-clip='{ids[0]}']")).to_be_visible()
+    tab.screenshot("timeline")
+    tab.page.get_by_label("Play from (site time)").fill(at)
+    tab.page.get_by_role("button", name="Play", exact=True).click()
+
+    dialog = tab.page.get_by_role("dialog", name="Why do you need this footage?")
+    expect(dialog).to_be_visible()
+    tab.screenshot("purpose-dialog")
+    dialog.get_by_label("Purpose").fill(PURPOSE)
+    dialog.get_by_role("button", name="View").click()
+
+    wait_playing(tab, 0.5)
+    assert playing_clip(tab) == ids[0]
+    expect(tab.page.get_by_test_id("sha256")).to_have_text(sha256_of(first.path))
+    tab.screenshot("playing-first-clip")
+    expect(tab.page.get_by_test_id("now-playing")).to_have_attribute("data-clip", ids[1], timeout=20_000)
+    wait_playing(tab, 0.3)
+    tab.screenshot("playing-next-clip")
+
+    auditor = tab_factory()
+    auditor.log_in("dpo-aizkraukle")
+    auditor.go("#/audit/aizkraukle")
+    auditor.page.get_by_label("Action").fill("clip.view")
+    auditor.page.get_by_role("button", name="Show events").click()
+    for clip_id in ids:
+        row = auditor.page.locator("tr", has_text=f"clip:{clip_id}")
+        expect(row).to_contain_text(PURPOSE)
+        expect(row).to_contain_text("user:operator-aizkraukle")
+    auditor.screenshot("audit-of-the-views")

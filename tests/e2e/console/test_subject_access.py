@@ -1,0 +1,68 @@
+"""A subject access request recorded in the console, boxes drawn on a still, and the masked export downloaded:
+its manifest's sha256 values match its files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.console.footage import RIGA
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_request_with_boxes_drawn_in_the_browser_gives_a_zip_whose_manifest_matches(tab, record, upload, tmp_path):
+    clip = record("aizkraukle-square", seconds=3, ended_ago=timedelta(seconds=60))
+    clip_id = upload("aizkraukle", clip)["clip_id"]
+    tab.log_in("dpo-aizkraukle")
+    tab.page.get_by_role("link", name="Data protection").click()
+
+    form = tab.page.get_by_role("form", name="Record a subject access request")
+    form.get_by_label("Town square").check()
+    local = "%Y-%m-%dT%H:%M:%S"
+    form.get_by_label("From", exact=True).fill((clip.start - timedelta(minutes=1)).astimezone(RIGA).strftime(local))
+    form.get_by_label("To", exact=True).fill((clip.end + timedelta(minutes=1)).astimezone(RIGA).strftime(local))
+    form.get_by_label("Received on").fill(clip.start.astimezone(RIGA).date().isoformat())
+    form.get_by_label("How to recognise the person").fill("red coat, walking a dog past the fountain")
+    tab.screenshot("new-request")
+    form.get_by_role("button", name="Record the request").click()
+
+    expect(tab.page.get_by_role("heading", name="Subject access request", exact=True)).to_be_visible()
+    tab.page.get_by_role("button", name=clip.camera_id, exact=False).first.click()
+    canvas = tab.page.get_by_test_id("box-canvas")
+    still = canvas.locator("img")
+    expect(still).to_be_visible()
+    still.evaluate("image => image.decode()")
+    box = canvas.bounding_box()
+    assert box is not None
+    assert still.evaluate("image => image.clientWidth") == 640
+    tab.page.mouse.move(box["x"] + 20, box["y"] + 20)
+    tab.page.mouse.down()
+    tab.page.mouse.move(box["x"] + 140, box["y"] + 110, steps=5)
+    tab.page.mouse.up()
+    expect(tab.page.get_by_role("list", name="Boxes to mask").get_by_role("listitem")).to_have_count(1)
+    tab.screenshot("box-drawn-on-the-still")
+    tab.page.get_by_role("button", name="Make the export").click()
+
+    download_link = tab.page.get_by_test_id("export-download")
+    expect(download_link).to_be_visible(timeout=60_000)
+    tab.screenshot("export-ready")
+    with tab.page.expect_download() as downloading:
+        download_link.click()
+    package = tmp_path / "export.zip"
+    downloading.value.save_as(package)
+
+    assert hashlib.sha256(package.read_bytes()).hexdigest() == tab.page.get_by_test_id("export-sha256").inner_text()
+    with zipfile.ZipFile(package) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        assert manifest["source"]["clip_id"] == clip_id
+        assert manifest["files"], manifest
+        for entry in manifest["files"]:
+            assert hashlib.sha256(archive.read(entry["name"])).hexdigest() == entry["sha256"]
+    # Drawn from (20, 20) to (140, 110) on the still shown 640 px wide: in the 320×240 video's own pixels.
+    assert manifest["masked_boxes"] == [{"x": 10, "y": 10, "width": 60, "height": 45}]
