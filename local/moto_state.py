@@ -18,8 +18,9 @@ so records that name them no longer match. Instead:
 Left out of the journal: reads, and requests whose effects nobody needs back: SQS receives and deletes
 (after a crash the messages since the snapshot come again; ingest and exports are idempotent, as they must
 be on AWS), logins (refresh tokens are lost; ID tokens stay valid: moto signs every pool's with one key),
-KMS crypto calls. A snapshot is written when the journal has grown past the last snapshot's size, and when
-the server stops; then the journal starts over.
+KMS crypto calls. A snapshot is written when the journal has grown past the last snapshot's size, when the
+server stops, and before a KMS key (or a stack, which may make keys) is answered: key material comes from the
+OS, not moto's random source, so it is never left to a replay. Then the journal starts over.
 """
 
 from __future__ import annotations
@@ -89,14 +90,23 @@ _NOT_KEPT = frozenset(
 _SIGNATURE = re.compile(r"(?i)\b(signature|x-amz-signature)=[^,&\s]*")
 
 
-def changes_state(environ: dict[str, Any], form_body: bytes) -> bool:
-    if environ["REQUEST_METHOD"] in {"GET", "HEAD", "OPTIONS"}:
-        return False
+# KMS key material comes from the operating system's randomness (through cryptography), which a replay
+# cannot draw again: a snapshot is written before such a request is answered, so it is never replayed.
+_SNAPSHOT_AT_ONCE = frozenset({"CreateKey", "RotateKeyOnDemand", "CreateStack"})
+
+
+def action_of(environ: dict[str, Any], form_body: bytes) -> str:
+    """The AWS action a request calls ("" for S3's REST calls)."""
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     if target:
-        action = target.rsplit(".", 1)[-1]
-    else:  # the query protocol (STS, CloudFormation) names its action in a form body
-        action = urllib.parse.parse_qs(form_body.decode(errors="replace")).get("Action", [""])[0]
+        return str(target.rsplit(".", 1)[-1])
+    # The query protocol (STS, CloudFormation) names its action in a form body.
+    return urllib.parse.parse_qs(form_body.decode(errors="replace")).get("Action", [""])[0]
+
+
+def changes_state(environ: dict[str, Any], action: str) -> bool:
+    if environ["REQUEST_METHOD"] in {"GET", "HEAD", "OPTIONS"}:
+        return False
     return not action.startswith(_READS) and action not in _NOT_KEPT
 
 
@@ -434,8 +444,12 @@ class MotoState:
                 return []
             body, blob = self._take_body(environ)
             try:
-                if blob or changes_state(environ, body):
-                    return self._journaled(app, environ, start_response, body, blob)
+                action = "" if blob else action_of(environ, body)
+                if changes_state(environ, action):
+                    answer = self._journaled(app, environ, start_response, body, blob)
+                    if action in _SNAPSHOT_AT_ONCE:
+                        self.snapshot()
+                    return answer
                 with self._state.shared():
                     return list(app(environ, start_response))
             finally:

@@ -129,3 +129,19 @@ def test_the_saved_state_is_readable_by_its_owner_alone(server, tmp_path):
     for path in [tmp_path, *tmp_path.rglob("*")]:
         others = path.stat().st_mode & 0o077
         assert not others, f"{path} is open to others"
+
+
+def test_a_signing_key_made_before_a_sigkill_still_verifies_what_it_signed(server):
+    aws, process = server()
+    kms = aws.client("kms")
+    key = kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    signed = kms.sign(KeyId=key, Message=b"digest", SigningAlgorithm="RSASSA_PSS_SHA_256")["Signature"]
+    public_key = kms.get_public_key(KeyId=key)["PublicKey"]
+
+    kill(process)
+    aws, _ = server()
+
+    kms = aws.client("kms")
+    assert kms.get_public_key(KeyId=key)["PublicKey"] == public_key
+    check = kms.verify(KeyId=key, Message=b"digest", Signature=signed, SigningAlgorithm="RSASSA_PSS_SHA_256")
+    assert check["SignatureValid"]
