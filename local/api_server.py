@@ -89,6 +89,14 @@ class AccessLog:
 class AccessLoggingHandler(ChaliceRequestHandler):
     access_log: AccessLog
     error_type = ""
+    # One request at a time, as one Lambda container serves them: the app keeps one boto3 resource per
+    # table, and resources are not thread-safe (two requests building key conditions at once swapped their
+    # attribute placeholders: "Query condition missed key schema element"). Other requests wait their turn.
+    one_at_a_time = threading.Lock()
+
+    def _generic_handle(self) -> None:
+        with self.one_at_a_time:
+            super()._generic_handle()
 
     def _send_error_response(self, error: LocalGatewayException) -> None:
         self.error_type = response_type(error)

@@ -64,6 +64,9 @@ class Camera(BaseModel):
     status: CameraStatus = CameraStatus.ACTIVE
     created_at: UtcTime
     last_clip_at: UtcTime | None = None
+    latest_clip_id: str | None = None
+    # A storage key: read by the wall to sign its URL, never part of an answer.
+    latest_poster_key: str | None = Field(default=None, exclude=True)
 
 
 class NewGateway(BaseModel):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 
 def iso(moment: datetime) -> str:
@@ -19,3 +20,8 @@ def parse_time(text: str) -> datetime:
     if moment.tzinfo is None:
         raise ValueError(f"time {text!r} has no zone; send UTC, e.g. 2026-11-25T14:00:00Z")
     return moment.astimezone(UTC)
+
+
+def site_date(moment: datetime, zone: str) -> date:
+    """The calendar day at the site (Art. 12(3) deadlines count the site's days, not UTC's)."""
+    return moment.astimezone(ZoneInfo(zone)).date()

@@ -112,7 +112,7 @@ class ClipIngest:
             self._objects.put_jpeg(key, jpeg)
         if self._index.mark_indexed(clip, video, keys, now) is None:
             return Verdict.DUPLICATE
-        self._catalog.record_clip_time(clip.camera_id, clip.end)
+        self._catalog.record_clip_time(clip.camera_id, clip.end, clip.clip_id, keys[0] if keys else None)
         logger.info("clip indexed", extra={"clip_id": clip.clip_id, "camera_id": clip.camera_id})
         return Verdict.INDEXED
 

@@ -27,9 +27,6 @@ from chalicelib.store.clips import ClipIndex
 from chalicelib.store.gaps import GapLog
 from chalicelib.store.objects import ClipObjects
 
-# The wall shows a camera's newest clip from at most this far back (longer than any site keeps footage).
-LATEST_CLIP_WITHIN = timedelta(days=366)
-
 
 class ViewRequest(BaseModel):
     """Why the footage is needed: purpose limitation (GDPR Art. 5(1)(b)) needs it on record."""
@@ -96,7 +93,6 @@ class CameraState(StrEnum):
 
 class WallCamera(Camera):
     state: CameraState = Field(description="silent: no clip for longer than the site's silence threshold")
-    latest_clip_id: str | None
     poster: str | None = Field(description="a signed URL of the latest clip's poster, made from the video")
 
 
@@ -153,14 +149,12 @@ class Footage:
         ttl = self._urls.default
         cameras = []
         for camera in self._catalog.cameras_of_site(site_id):
-            latest = self._index.camera_clips(camera.camera_id, now - LATEST_CLIP_WITHIN, now, 1, None).clips
             silent = is_silent(camera.last_clip_at, now, self._silent_after)
-            poster_key = latest[0].thumbnail_keys[0] if latest and latest[0].thumbnail_keys else None
+            poster_key = camera.latest_poster_key
             cameras.append(
                 WallCamera(
                     **camera.model_dump(),
                     state=CameraState.SILENT if silent else CameraState.RECORDING,
-                    latest_clip_id=latest[0].clip_id if latest else None,
                     poster=self._objects.view_url(poster_key, None, ttl) if poster_key else None,
                 )
             )

@@ -131,6 +131,7 @@ class Governance:
                 site=clip.site,
                 target=f"clip:{clip_id}",
             )
+        self._catalog.forget_latest_clip(clip.camera_id, clip_id)  # the wall's poster of it is gone too
         self._audit.record(
             principal, Action.ERASE_CLIP, clip.site, f"clip:{clip_id}", Outcome.ALLOWED, now, reason=request.reason
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
@@ -24,6 +24,7 @@ from chalicelib.domain.subject_requests import (
     deadline_for,
     extended_deadline,
 )
+from chalicelib.domain.timeutil import site_date
 from chalicelib.errors import Conflict, InvalidRequest, NotFound
 from chalicelib.policy import Action, authorize, authorize_addressed
 from chalicelib.store.audit import AuditLog
@@ -87,7 +88,7 @@ class SubjectAccess:
             camera = self._catalog.get_camera(camera_id)
             if camera is None or camera.site_id != new.site_id:
                 raise InvalidRequest(f"camera {camera_id} is not a camera of site {new.site_id}")
-        if new.received > now.date():
+        if new.received > self._today(new.site_id, now):
             raise InvalidRequest("a request cannot be received in the future")
         request = SubjectRequest(
             request_id=str(ULID.from_datetime(now)),
@@ -115,12 +116,13 @@ class SubjectAccess:
             for clip in self._index.camera_window(camera_id, request.start, request.end)
         ]
         self._record(principal, Action.SUBJECT_REQUESTS, request, now, f"read, {len(clips)} matching clips")
-        return SubjectRequestDetail(**request.model_dump(), overdue=request.is_overdue(now.date()), clips=clips)
+        overdue = request.is_overdue(self._today(request.site, now))
+        return SubjectRequestDetail(**request.model_dump(), overdue=overdue, clips=clips)
 
     def extend(self, principal: Principal, request_id: str, extension: Extension, now: datetime) -> SubjectRequest:
         """Art. 12(3): once, by two months, and only while the first month runs."""
         request = self._request(principal, Action.SUBJECT_REQUESTS, request_id)
-        if now.date() > request.deadline:
+        if self._today(request.site, now) > request.deadline:
             raise Conflict(f"the deadline {request.deadline} has passed: it can no longer be extended")
         extended = self._book.extend(request_id, extended_deadline(request.received).isoformat(), extension.reason)
         self._record(
@@ -141,7 +143,7 @@ class SubjectAccess:
 
     def requests_of_site(self, principal: Principal, query: RequestQuery, now: datetime) -> RequestList:
         authorize(principal, Action.SUBJECT_REQUESTS, query.site)
-        today = now.date()
+        today = self._today(query.site, now)
         if query.state == RequestState.OVERDUE:
             found = self._book.of_site(query.site, RequestStatus.OPEN, due_before=today.isoformat())
         else:
@@ -194,6 +196,12 @@ class SubjectAccess:
             self._record(principal, Action.EXPORT_FOOTAGE, request, now, f"download of export {export_id}")
             return ExportState(**export.model_dump(), url=url, url_expires_at=now + ttl)
         return ExportState(**export.model_dump())
+
+    def _today(self, site_id: str, now: datetime) -> date:
+        site = self._catalog.get_site(site_id)
+        if site is None:
+            raise NotFound(f"site {site_id} not found")
+        return site_date(now, site.timezone)
 
     def _request(self, principal: Principal, action: Action, request_id: str) -> SubjectRequest:
         found = self._book.get(request_id)

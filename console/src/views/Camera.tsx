@@ -73,6 +73,7 @@ function useFootage(
 }
 
 interface ToolbarProps {
+  loading: boolean;
   site: string;
   camera: string;
   day: string;
@@ -125,7 +126,9 @@ function DayToolbar(props: ToolbarProps) {
           {t("play_from")}
           <input name="at" type="time" step={1} required />
         </label>
-        <button type="submit">{t("play")}</button>
+        <button type="submit" disabled={props.loading}>
+          {t("play")}
+        </button>
       </form>
     </div>
   );
@@ -167,6 +170,7 @@ export function CameraScreen(props: { site: string; camera: string; day: string 
       <p>{footage.camera?.location}</p>
       <Problem error={footage.error} />
       <DayToolbar
+        loading={footage.clips.loading}
         site={props.site}
         camera={props.camera}
         day={span.day}

@@ -9,27 +9,18 @@ import re
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright, expect, sync_playwright
 
+from local import chromium as chromium_binary
 from local.stack import ROOT, RunInfo
+from tests.e2e.console.footage import site_day_and_hour
 
 SCREENSHOTS = ROOT / "test-screenshots" / "console"
-CHROMIUM = "/usr/bin/chromium"
-# As the machine's probe runs it: background services off (this network refuses them), a fresh profile.
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 AXE = ROOT / "console" / "node_modules" / "axe-core" / "axe.min.js"
 SERIOUS = ("serious", "critical")
 
@@ -44,7 +35,7 @@ def playwright() -> Iterator[Playwright]:
 def browser(playwright: Playwright) -> Iterator[Browser]:
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     SCREENSHOTS.mkdir(parents=True)
-    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    chromium = playwright.chromium.launch(executable_path=chromium_binary.EXECUTABLE, args=chromium_binary.ARGS)
     try:
         yield chromium
     finally:
@@ -78,6 +69,22 @@ class Tab:
         self.page.get_by_label("Password", exact=True).fill(password or self.password_of(username))
         self.page.get_by_role("button", name="Log in").click()
         expect(self.page.get_by_role("button", name="Log out")).to_be_visible()
+
+    def open_timeline(self, site: str, camera_id: str, moment: datetime, clip_id: str) -> str:
+        """The camera's day and hour holding `moment`, once the clip is on the bar; the moment's time of day."""
+        day, hour, at = site_day_and_hour(moment)
+        self.go(f"#/camera/{site}/{camera_id}?day={day}")
+        self.page.get_by_label("Show").select_option(str(hour))
+        expect(self.page.locator(f".bar .clip[data-clip='{clip_id}']")).to_be_visible()
+        return at
+
+    def ask_to_play(self, at: str) -> Locator:
+        """Type the moment and press Play: the purpose dialog it opens."""
+        self.page.get_by_label("Play from (site time)").fill(at)
+        self.page.get_by_role("button", name="Play", exact=True).click()
+        dialog = self.page.get_by_role("dialog")
+        expect(dialog).to_be_visible()
+        return dialog
 
     def password_of(self, username: str) -> str:
         return str(next(o["password"] for o in self.archive.officials if o["username"] == username))

@@ -11,20 +11,13 @@ import pytest
 from playwright.sync_api import expect
 
 from gateway.uplink import sha256_of
-from tests.e2e.console.footage import site_day_and_hour
 
 pytestmark = pytest.mark.e2e
 _numbers = itertools.count(1)
 
 
 def play_for_case(tab, clip, clip_id: str, reference: str) -> None:
-    day, hour, at = site_day_and_hour(clip.start)
-    tab.go(f"#/camera/aizkraukle/{clip.camera_id}?day={day}")
-    tab.page.get_by_label("Show").select_option(str(hour))
-    expect(tab.page.locator(f".bar .clip[data-clip='{clip_id}']")).to_be_visible()
-    tab.page.get_by_label("Play from (site time)").fill(at)
-    tab.page.get_by_role("button", name="Play", exact=True).click()
-    dialog = tab.page.get_by_role("dialog")
+    dialog = tab.ask_to_play(tab.open_timeline("aizkraukle", clip.camera_id, clip.start, clip_id))
     dialog.get_by_label("Purpose").fill(f"evidence for case {reference}")
     dialog.get_by_label("Case").select_option(label=reference)
     tab.screenshot("purpose-with-case")

@@ -9,19 +9,13 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import Recorded
-from tests.e2e.console.footage import debian_ffmpeg_clip, site_day_and_hour
+from tests.e2e.console.footage import debian_ffmpeg_clip
 
 pytestmark = pytest.mark.e2e
 
 
-def play(tab, clip: Recorded, clip_id: str, case: str | None = None) -> None:
-    day, hour, at = site_day_and_hour(clip.start)
-    tab.go(f"#/camera/birzai/{clip.camera_id}?day={day}")
-    tab.page.get_by_label("Show").select_option(str(hour))
-    expect(tab.page.locator(f".bar .clip[data-clip='{clip_id}']")).to_be_visible()
-    tab.page.get_by_label("Play from (site time)").fill(at)
-    tab.page.get_by_role("button", name="Play", exact=True).click()
-    dialog = tab.page.get_by_role("dialog")
+def play(tab, clip: Recorded, clip_id: str) -> None:
+    dialog = tab.ask_to_play(tab.open_timeline("birzai", clip.camera_id, clip.start, clip_id))
     dialog.get_by_label("Purpose").fill("checking the lake camera's footage")
     dialog.get_by_role("button", name="View").click()
 

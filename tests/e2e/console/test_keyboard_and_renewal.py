@@ -9,8 +9,6 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.console.footage import site_day_and_hour
-
 pytestmark = pytest.mark.e2e
 
 
@@ -38,10 +36,7 @@ def test_an_operator_finds_and_plays_footage_with_the_keyboard_alone(tab, record
     market = tab.page.locator(".tile a", has_text="Market")
     market.focus()
     keys.press("Enter")
-    day, hour, at = site_day_and_hour(clip.start)
-    tab.go(f"#/camera/birzai/birzai-market?day={day}")
-    tab.page.get_by_label("Show").focus()
-    tab.page.get_by_label("Show").select_option(str(hour))
+    at = tab.open_timeline("birzai", "birzai-market", clip.start, clip_id)
     tab.page.get_by_label("Play from (site time)").fill(at)  # the time input's segments follow the locale
     keys.press("Enter")
 
@@ -61,13 +56,9 @@ def test_an_expired_url_is_renewed_without_a_second_prompt(tab, tab_factory, rec
     purpose = "renewal check: footage of the castle gate"
     tab.page.clock.install()
     tab.log_in("dpo-birzai")
-    day, hour, at = site_day_and_hour(clip.start)
-    tab.go(f"#/camera/birzai/birzai-castle?day={day}")
-    tab.page.get_by_label("Show").select_option(str(hour))
-    tab.page.get_by_label("Play from (site time)").fill(at)
-    tab.page.get_by_role("button", name="Play", exact=True).click()
-    tab.page.get_by_role("dialog").get_by_label("Purpose").fill(purpose)
-    tab.page.get_by_role("dialog").get_by_role("button", name="View").click()
+    dialog = tab.ask_to_play(tab.open_timeline("birzai", "birzai-castle", clip.start, clip_id))
+    dialog.get_by_label("Purpose").fill(purpose)
+    dialog.get_by_role("button", name="View").click()
     video = tab.page.locator("video")
     tab.page.wait_for_function("() => { const v = document.querySelector('video'); return v && v.currentTime > 0.3 }")
     video.evaluate("v => v.pause()")

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from gateway.uplink import sha256_of
-from tests.e2e.console.footage import back_to_back, site_day_and_hour
+from tests.e2e.console.footage import back_to_back
 
 pytestmark = pytest.mark.e2e
 PURPOSE = "theft reported at the promenade, ref 2026-77"
@@ -27,26 +27,15 @@ def wait_playing(tab, past_s: float) -> None:
     )
 
 
-def open_camera_at(tab, camera: str, moment) -> str:
-    day, hour, at = site_day_and_hour(moment)
-    tab.go(f"#/camera/aizkraukle/{camera}?day={day}")
-    tab.page.get_by_label("Show").select_option(str(hour))
-    return at
-
-
 def test_a_picked_moment_plays_after_the_purpose_and_crosses_into_the_next_clip(tab, tab_factory, upload, tmp_path):
     first, second = back_to_back(tmp_path, "aizkraukle-park", ended_ago=timedelta(seconds=40))
     ids = [upload("aizkraukle", clip)["clip_id"] for clip in (first, second)]
     tab.log_in("operator-aizkraukle")
 
-    at = open_camera_at(tab, "aizkraukle-park", first.start)
-    expect(tab.page.locator(f".bar .clip[data-clip='{ids[0]}']")).to_be_visible()
+    at = tab.open_timeline("aizkraukle", "aizkraukle-park", first.start, ids[0])
     tab.screenshot("timeline")
-    tab.page.get_by_label("Play from (site time)").fill(at)
-    tab.page.get_by_role("button", name="Play", exact=True).click()
-
-    dialog = tab.page.get_by_role("dialog", name="Why do you need this footage?")
-    expect(dialog).to_be_visible()
+    dialog = tab.ask_to_play(at)
+    expect(dialog).to_have_accessible_name("Why do you need this footage?")
     tab.screenshot("purpose-dialog")
     dialog.get_by_label("Purpose").fill(PURPOSE)
     dialog.get_by_role("button", name="View").click()

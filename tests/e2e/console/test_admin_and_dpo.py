@@ -1,0 +1,94 @@
+"""An admin creates a gateway (its token shown once) and revokes it; a dpo sets retention within the law and
+is told why a held clip cannot be erased; the audit chain's state is shown."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from gateway.uplink import Uplink, UplinkError
+
+pytestmark = pytest.mark.e2e
+
+
+def test_an_admin_creates_a_gateway_whose_token_works_until_revoked(tab, archive):
+    tab.log_in("admin-birzai")
+    form = tab.page.get_by_role("form", name="Create a gateway")
+    form.get_by_label("Name", exact=True).fill("Market square box")
+    form.get_by_label("Market square").check()
+    form.get_by_role("button", name="Create a gateway").click()
+    token = tab.page.get_by_test_id("shown-once").inner_text()
+    tab.screenshot("gateway-token-shown-once")
+    gateway_id = token.split(".")[0]
+    Uplink(archive.api_url, token).heartbeat({"version": "console-test"})
+
+    row = tab.page.locator("tr", has_text=gateway_id)
+    row.get_by_role("button", name="Revoke").click()
+    expect(row).to_contain_text("Revoked")
+    tab.screenshot("gateway-revoked")
+    tab.page.reload()
+    expect(tab.page.get_by_test_id("shown-once")).to_have_count(0)  # shown once: not again
+    with pytest.raises(UplinkError):
+        Uplink(archive.api_url, token).heartbeat({"version": "console-test"})
+
+
+def test_a_dpo_sets_retention_within_the_law_with_a_justification(tab):
+    tab.log_in("dpo-birzai")
+    tab.page.get_by_role("link", name="Data protection").click()
+    days = tab.page.get_by_label("Keep footage for (days)")
+    expect(days).to_be_visible()
+    expect(tab.page.get_by_text(re.compile("legal maximum 30 days"))).to_be_visible()
+
+    days.fill("60")  # beyond the legal maximum: the form itself refuses (the API would, too)
+    assert days.evaluate("input => input.validity.rangeOverflow") is True
+    tab.screenshot("retention-beyond-the-legal-maximum")
+
+    days.fill("7")
+    tab.page.get_by_label("Justification").fill("a week covers a reported incident's discovery and the police request")
+    tab.page.get_by_role("button", name="Save").click()
+    expect(tab.page.get_by_text("Saved.")).to_be_visible()
+    expect(tab.page.get_by_text(re.compile("Footage is kept 7 days"))).to_be_visible()
+
+
+def test_the_console_says_why_a_held_clip_cannot_be_erased(tab, official, record, upload):
+    clip = record("birzai-castle", seconds=3, ended_ago=timedelta(seconds=55))
+    clip_id = upload("birzai", clip)["clip_id"]
+    investigator = official("investigator", "birzai")
+    case = investigator.post(
+        "/cases", {"site_id": "birzai", "reference": "LT-HOLD-1", "reason": "vandalism at the castle gate"}
+    ).expect(201)
+    investigator.post(f"/cases/{case['case_id']}/holds", {"clip_ids": [clip_id]}).expect(200)
+    tab.log_in("dpo-birzai")
+    tab.expect_error("status of 409")
+    dialog = tab.ask_to_play(tab.open_timeline("birzai", "birzai-castle", clip.start, clip_id))
+    dialog.get_by_label("Purpose").fill("erasure request from the person filmed")
+    dialog.get_by_role("button", name="View").click()
+
+    erase = tab.page.get_by_role("form", name="Erase this clip")
+    erase.get_by_label("Reason").fill("the data subject objected (Art. 21)")
+    erase.get_by_role("button", name="Erase").click()
+
+    expect(erase.get_by_role("alert")).to_contain_text(re.compile(r"Not erased: .*held by case"))
+    tab.screenshot("erasure-refused-while-held")
+
+
+def test_the_audit_screen_shows_the_chains_state_and_its_refusals(tab, official):
+    assert official("operator", "aizkraukle").get("/audit", {"site": "aizkraukle"}).status == 403  # refused
+    tab.log_in("auditor-aizkraukle")
+    tab.page.get_by_role("button", name="Verify").click()
+    verification = tab.page.get_by_test_id("verification")
+    expect(verification).to_be_visible()
+    said = official("auditor", "aizkraukle").get("/audit/verify", {"site": "aizkraukle"}).expect(200)
+    if said["intact"]:
+        expect(verification).to_have_text(re.compile(r"^Intact: \d+ events"))
+    else:
+        expect(verification).to_contain_text(said["problem"])
+    tab.page.get_by_label("Outcome").select_option("refused")
+    tab.page.get_by_role("button", name="Show events").click()
+    refusal = tab.page.locator("tr.refused", has_text="user:operator-aizkraukle").filter(has_text="audit.read")
+    expect(refusal.first).to_be_visible()
+    expect(refusal.first).to_contain_text("Refused")
+    tab.screenshot("audit-refusals-and-verification")
