@@ -237,13 +237,14 @@ class Blobs:
 # ---- snapshots ---------------------------------------------------------------------------------------------
 
 
-def _restore_key(state: dict[str, Any], blob_path: str | None) -> FakeKey:
+def _restore_key(blobs: Blobs, state: dict[str, Any], blob: str | None) -> FakeKey:
     """An S3 object version back from a snapshot, its bytes from their blob (as moto's own __setstate__)."""
     key = cast(FakeKey, FakeKey.__new__(FakeKey))
     key.__dict__.update(state)
-    key._value_buffer = tempfile.SpooledTemporaryFile(max_size=key._max_buffer_size)  # noqa: SIM115 - the key's
-    if blob_path is not None:
-        with Path(blob_path).open("rb") as source:
+    # The key holds its buffer open for its whole life, as moto's keys do.
+    key._value_buffer = tempfile.SpooledTemporaryFile(max_size=key._max_buffer_size)  # noqa: SIM115
+    if blob is not None:
+        with blobs.path(blob).open("rb") as source:
             while chunk := source.read(1 << 20):
                 key._value_buffer.write(chunk)
     key.lock = threading.Lock()
@@ -283,7 +284,7 @@ class _Pickler(pickle.Pickler):
                 blob = state["_local_blob"] = key.__dict__["_local_blob"] = self._blobs.put(key._value_buffer)
         if blob is not None:
             self.blobs_used.add(blob)
-        return _restore_key, (state, str(self._blobs.path(blob)) if blob else None)
+        return _restore_key, (state, blob)  # the blobs directory comes at load: the state may have moved
 
     @staticmethod
     def _reduce_private_key(private_key: Any) -> tuple[Any, ...]:
@@ -291,6 +292,17 @@ class _Pickler(pickle.Pickler):
             serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
         return _restore_private_key, (der,)
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, file: IO[bytes], blobs: Blobs) -> None:
+        super().__init__(file)
+        self._blobs = blobs
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) == (__name__, _restore_key.__name__):
+            return functools.partial(_restore_key, self._blobs)
+        return super().find_class(module, name)
 
 
 def loaded_backends() -> dict[str, Any]:
@@ -355,7 +367,6 @@ class Journal:
     def __init__(self, directory: Path, generation: int) -> None:
         self.generation = generation
         self.size = 0
-        self.blobs: set[str] = set()
         self._file = open_private(directory / f"journal-{generation}.jsonl", append=True)
 
     def append(self, entry: Entry) -> None:
@@ -363,8 +374,6 @@ class Journal:
         self._file.write(line)
         self._file.flush()  # in the kernel's hands: survives the process's death
         self.size += len(line)
-        if entry.blob:
-            self.blobs.add(entry.blob)
 
     def close(self) -> None:
         self._file.close()
@@ -426,7 +435,7 @@ class MotoState:
                 raise SavedStateMismatch(
                     f"the saved state is from moto {header['moto']}, this is moto {moto.__version__}"
                 )
-            install_backends(pickle.load(file))  # noqa: S301
+            install_backends(_Unpickler(file, self.blobs).load())
         self._snapshot_size = snapshot.stat().st_size
         return int(header["generation"])
 

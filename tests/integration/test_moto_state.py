@@ -19,13 +19,13 @@ BIG = os.urandom(300_000)  # above the journal's inline limit: its body goes to 
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Callable[[], tuple[AwsEndpoint, ManagedProcess]]]:
-    """`server()` starts a moto server on one port and state directory; each start replaces the last."""
+def server(tmp_path: Path) -> Iterator[Callable[..., tuple[AwsEndpoint, ManagedProcess]]]:
+    """`server()` starts a moto server on one port, its state in tmp_path (or `state`); all stopped after."""
     port = free_port()
     running: list[ManagedProcess] = []
 
-    def start() -> tuple[AwsEndpoint, ManagedProcess]:
-        arguments = [sys.executable, "-m", "local.moto_server", "--port", str(port), "--state-dir", str(tmp_path)]
+    def start(state: Path = tmp_path) -> tuple[AwsEndpoint, ManagedProcess]:
+        arguments = [sys.executable, "-m", "local.moto_server", "--port", str(port), "--state-dir", str(state)]
         process = ManagedProcess("moto", arguments, {"PATH": "/usr/bin"}, tmp_path / "moto.log", ROOT)
         running.append(process)
         wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/moto-api/"), "moto server", 60, process.alive)
@@ -145,3 +145,14 @@ def test_a_signing_key_made_before_a_sigkill_still_verifies_what_it_signed(serve
     assert kms.get_public_key(KeyId=key)["PublicKey"] == public_key
     check = kms.verify(KeyId=key, Message=b"digest", Signature=signed, SigningAlgorithm="RSASSA_PSS_SHA_256")
     assert check["SignatureValid"]
+
+
+def test_a_saved_state_moved_to_another_directory_starts_from_there(server, tmp_path):
+    aws, process = server(tmp_path / "first")
+    ids = write_some_of_everything(aws)
+    process.stop()
+
+    (tmp_path / "first").rename(tmp_path / "moved")
+    aws, _ = server(tmp_path / "moved")
+
+    assert_all_there(aws, ids)
