@@ -24,6 +24,7 @@ import boto3
 from chalicelib.domain.audit_chain import DIGEST_INTERVAL, interval_start
 from chalicelib.domain.timeutil import iso, parse_time
 from chalicelib.observability import logger
+from local.private_files import write_private
 
 # Locally a failed message is offered again after this long (AWS waits the queue's visibility timeout).
 RETRY_AFTER_S = 5
@@ -155,10 +156,14 @@ def _fire_logged(handler_name: str, at: datetime) -> None:
 
 
 def ship_access_log(path: Path, stop: threading.Event) -> None:
-    """CloudWatch Logs' subscription, locally: new lines of the API's access log go to CountRefusals."""
+    """CloudWatch Logs' subscription, locally: new lines of the API's access log go to CountRefusals.
+
+    How far it has shipped is kept beside the log: the archive keeps its data across restarts, and the log
+    is appended to, so a restart must not count the lines of an earlier run again."""
     import app
 
-    offset = 0
+    shipped = path.with_name(f"{path.name}.shipped")
+    offset = int(shipped.read_text()) if shipped.exists() else 0
     while not stop.wait(0.5):
         if not path.exists():
             continue
@@ -172,6 +177,7 @@ def ship_access_log(path: Path, stop: threading.Event) -> None:
                 app.count_refusals(subscription_event(complete.decode().splitlines()), None)
             except Exception:
                 logger.exception("counting refusals failed")
+            write_private(shipped, str(offset).encode())
 
 
 def subscription_event(messages: list[str]) -> dict[str, Any]:
