@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.clips import CAMERA_ID_PATTERN, UtcTime
+from chalicelib.domain.text import PlainText
 from chalicelib.domain.timeutil import parse_time
 
 SITE_ID_PATTERN = r"^[a-z][a-z0-9-]{1,30}$"
@@ -50,8 +51,8 @@ class NewCamera(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     camera_id: str = Field(pattern=CAMERA_ID_PATTERN)
-    name: str = Field(min_length=1, max_length=120)
-    location: str = Field(min_length=1, max_length=300)
+    name: PlainText = Field(min_length=1, max_length=120)
+    location: PlainText = Field(min_length=1, max_length=300)
 
 
 class Camera(BaseModel):
