@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
 
@@ -9,8 +10,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from chalice import Chalice, Cron, Rate
-from chalice.app import CloudWatchEvent, SQSEvent
+from chalice import Chalice, Cron, Rate, Response
+from chalice.app import CloudWatchEvent, Request, SQSEvent
 
 from chalicelib import wiring
 from chalicelib.api.admin import admin_api
@@ -19,6 +20,7 @@ from chalicelib.api.cases import cases_api
 from chalicelib.api.console import console_api
 from chalicelib.api.gateway import gateway_api
 from chalicelib.api.governance import governance_api
+from chalicelib.api.http import errors_as_ours
 from chalicelib.api.officials import officials_api
 from chalicelib.api.public import public_api
 from chalicelib.api.shares import shares_api
@@ -44,6 +46,12 @@ BLUEPRINTS = (
 )
 for blueprint in BLUEPRINTS:
     app.register_blueprint(blueprint)
+
+
+@app.middleware("http")
+def json_errors(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    return errors_as_ours(get_response(event))
+
 
 # The queues are declared in infra/template.yaml; the packaged event sources are pointed at them there.
 INGEST_QUEUE = "safe-society-ingest"

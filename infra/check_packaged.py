@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from chalicelib.config import Settings
+from infra import gateway_responses
 
 RUNTIME = "python3.13"
 FUNCTION = "AWS::Serverless::Function"
@@ -132,6 +133,8 @@ def _api_problems(resources: Mapping[str, Any]) -> list[str]:
     found: list[str] = []
     if not properties.get("GatewayResponses"):
         found.append("RestAPI: no GatewayResponses (API Gateway's own 401/403/4XX/5XX would not be JSON errors)")
+    else:
+        found += gateway_responses.problems(properties["GatewayResponses"])
     if not any(_throttles_every_route(setting) for setting in properties.get("MethodSettings") or []):
         found.append("RestAPI: no MethodSettings throttling every route (/* *): the stage takes any request rate")
     if not any(_rate_limits_the_api(resource, resources) for resource in resources.values()):

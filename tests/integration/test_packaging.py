@@ -7,6 +7,7 @@ The tests of `problems()` on hand-made templates are fast and need neither chali
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import subprocess
@@ -22,6 +23,7 @@ import pytest
 import yaml
 
 from infra.check_packaged import problems, required_env_vars
+from local.deploy import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -30,6 +32,7 @@ REGION = "eu-north-1"
 UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024
 PACKAGES = ("av", "PIL", "jwt", "pydantic_core", "aws_lambda_powertools", "chalicelib")
 LAMBDA_GLIBC = (2, 34)
+GATEWAY_RESPONSES = load_template()["Resources"]["RestAPI"]["Properties"]["GatewayResponses"]
 LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
 
 
@@ -152,7 +155,7 @@ def _template() -> dict[str, Any]:
             "RestAPI": {
                 "Type": "AWS::Serverless::Api",
                 "Properties": {
-                    "GatewayResponses": {"UNAUTHORIZED": {"StatusCode": 401}},
+                    "GatewayResponses": copy.deepcopy(GATEWAY_RESPONSES),
                     "MethodSettings": [
                         {"ResourcePath": "/*", "HttpMethod": "*", "ThrottlingRateLimit": 5, "ThrottlingBurstLimit": 9}
                     ],
@@ -242,6 +245,19 @@ def _no_gateway_responses(template: dict[str, Any]) -> None:
     del template["Resources"]["RestAPI"]["Properties"]["GatewayResponses"]
 
 
+def _api_gateway_s_own_answer_for_no_route(template: dict[str, Any]) -> None:
+    responses = template["Resources"]["RestAPI"]["Properties"]["GatewayResponses"]
+    responses["MISSING_AUTHENTICATION_TOKEN"] = {
+        "StatusCode": 403,
+        "ResponseTemplates": {"application/json": '{"message": $context.error.messageString}'},
+    }
+
+
+def _default_5xx_not_json(template: dict[str, Any]) -> None:
+    responses = template["Resources"]["RestAPI"]["Properties"]["GatewayResponses"]
+    responses["DEFAULT_5XX"]["ResponseTemplates"]["application/json"] = '{"message": $context.error.messageString}'
+
+
 def _unthrottled_stage(template: dict[str, Any]) -> None:
     del template["Resources"]["RestAPI"]["Properties"]["MethodSettings"]
 
@@ -270,6 +286,8 @@ BREAKAGES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "queue overlay merged into placeholder": (_queue_deep_merged_into_placeholder, "Queue"),
     "overlay without Type": (_overlay_for_a_renamed_function, "IngestClip: no Type"),
     "no GatewayResponses": (_no_gateway_responses, "GatewayResponses"),
+    "no route answered by API Gateway's default": (_api_gateway_s_own_answer_for_no_route, "MISSING_AUTHENTICATION"),
+    "5XX without an error code": (_default_5xx_not_json, "DEFAULT_5XX answers"),
     "no stage throttling": (_unthrottled_stage, "MethodSettings"),
     "one route throttled": (_throttling_one_route_only, "MethodSettings"),
     "firewall without a rate rule": (_firewall_without_rate_rule, "rate-based rule"),
