@@ -42,7 +42,7 @@ class Settings(BaseModel):
     subject_requests_table: str = Field(min_length=1)
     exports_queue_url: str = Field(min_length=1)
     gaps_table: str = Field(min_length=1)
-    sealing_keys_secret: str = Field(min_length=1, description="the secret holding the sites' age identities")
+    sealing_keys_prefix: str = Field(min_length=1, description="the sites' age identities are secrets under this name")
     export_days: int = Field(default=7, ge=1, le=30, description="how long a subject access export is kept")
     user_pool_id: str = Field(min_length=1)
     user_pool_client_id: str = Field(min_length=1)

@@ -158,8 +158,15 @@ def gap_log() -> GapLog:
 
 
 @functools.cache
+def sealing_keys() -> SealingKeys:
+    settings = get_settings()
+    secrets = boto3.client("secretsmanager", region_name=settings.region)
+    return SealingKeys(secrets, settings.sealing_keys_prefix, settings.clips_key_arn)
+
+
+@functools.cache
 def registry() -> Registry:
-    return Registry(catalog(), audit_log(), timedelta(seconds=get_settings().camera_silent_seconds))
+    return Registry(catalog(), audit_log(), timedelta(seconds=get_settings().camera_silent_seconds), sealing_keys())
 
 
 @functools.cache
@@ -234,7 +241,7 @@ def clip_ingest() -> ClipIngest:
         MediaLimits(max_duration_s=float(settings.max_clip_seconds) * 1.5),
         settings.duration_tolerance_seconds,
         Path(tempfile.gettempdir()),
-        SealingKeys(boto3.client("secretsmanager", region_name=settings.region), settings.sealing_keys_secret),
+        sealing_keys(),
     )
 
 

@@ -24,7 +24,7 @@ ENVIRON = {
     "SAFE_SHARES_TABLE": "safe-shares",
     "SAFE_SUBJECT_REQUESTS_TABLE": "safe-subject-requests",
     "SAFE_EXPORTS_QUEUE_URL": "https://sqs.eu-north-1.amazonaws.com/123456789012/exports",
-    "SAFE_SEALING_KEYS_SECRET": "safe-society/test/sealing-keys",
+    "SAFE_SEALING_KEYS_PREFIX": "safe-society/test/sealing-keys",
     "SAFE_GAPS_TABLE": "safe-gaps",
     "SAFE_USER_POOL_ID": "eu-north-1_Example",
     "SAFE_USER_POOL_CLIENT_ID": "5example0client0id",
