@@ -29,7 +29,7 @@ from chalicelib.domain.audit_chain import DIGEST_INTERVAL
 from chalicelib.domain.timeutil import parse_time
 from chalicelib.handlers.exports import export_message
 from chalicelib.handlers.ingest import uploaded_objects
-from chalicelib.observability import logger, metrics
+from chalicelib.observability import logger, metrics, observed
 
 app = Chalice(app_name="safe-society-archive")
 BLUEPRINTS = (
@@ -46,6 +46,11 @@ BLUEPRINTS = (
 )
 for blueprint in BLUEPRINTS:
     app.register_blueprint(blueprint)
+
+
+@app.middleware("all")
+def powertools(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    return observed(event, get_response)
 
 
 @app.middleware("http")
@@ -73,16 +78,13 @@ def _ingest_record(record: SQSRecord) -> None:
 @app.on_sqs_message(queue=INGEST_QUEUE, batch_size=10)
 def ingest_clips(event: SQSEvent) -> PartialItemFailureResponse:
     """S3 → SQS → here: each record judged on its own; failures go back to the queue, then the DLQ."""
-    try:
-        return process_partial_response(
-            event=event.to_dict(),
-            record_handler=_ingest_record,
-            # A wholly failed batch is reported item by item too, not raised: each message retries on its own.
-            processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False),
-            context=cast(LambdaContext | None, event.context),
-        )
-    finally:
-        metrics.flush_metrics()
+    return process_partial_response(
+        event=event.to_dict(),
+        record_handler=_ingest_record,
+        # A wholly failed batch is reported item by item too, not raised: each message retries on its own.
+        processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False),
+        context=cast(LambdaContext | None, event.context),
+    )
 
 
 def _export_record(record: SQSRecord) -> None:

@@ -24,6 +24,8 @@ from chalicelib.config import Settings
 from infra import gateway_responses
 
 RUNTIME = "python3.13"
+ARCHITECTURE = "arm64"  # .chalice/config.json lambda_architecture
+CHALICE_DEFAULT_MEMORY = 128
 FUNCTION = "AWS::Serverless::Function"
 # Settings fields Lambda itself provides (as AWS_REGION), so the template need not.
 PROVIDED_BY_LAMBDA = frozenset({"region"})
@@ -78,6 +80,11 @@ def _function_problems(
     role = properties.get("Role")
     if _arn_of(role, resources) != "AWS::IAM::Role":
         found.append(f"{name}: Role {role!r} is not a GetAtt of a role in the template (placeholder not overridden?)")
+    # Graviton (arm64): every wheel the functions import has an aarch64 build (tests/integration/test_packaging.py).
+    if properties.get("Architectures") != [ARCHITECTURE]:
+        found.append(f"{name}: Architectures {properties.get('Architectures')!r}, not [{ARCHITECTURE!r}]")
+    if properties.get("MemorySize") in (None, CHALICE_DEFAULT_MEMORY):
+        found.append(f"{name}: MemorySize {properties.get('MemorySize')!r} is Chalice's default: set it in the overlay")
     environment = {**global_env, **_variables(properties)}
     missing = sorted(var for var in required if environment.get(var) in (None, ""))
     if missing:

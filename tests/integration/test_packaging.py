@@ -102,8 +102,8 @@ def test_deployment_zip_fits_lambda_and_holds_the_app(packaged: Packaged, capsys
     assert unzipped < UNZIPPED_LIMIT_BYTES
     assert {"app.py", "chalicelib/__init__.py", "chalicelib/config.py"} <= names
     assert set(PACKAGES) <= top_level, f"missing: {sorted(set(PACKAGES) - top_level)}"
-    # Lambda's python3.13 runtime is x86_64 Amazon Linux 2023 (glibc 2.34): a wheel built for another platform,
-    # Python or a newer glibc would fail to import there.
+    # The functions run on arm64 Amazon Linux 2023 (glibc 2.34): a wheel built for another platform, Python or
+    # a newer glibc would fail to import there.
     foreign = {wheel: tags for wheel, tags in wheels.items() if not any(_runs_on_lambda(tag) for tag in tags)}
     assert foreign == {}
 
@@ -116,8 +116,8 @@ def _runs_on_lambda(tag: str) -> bool:
     python, abi, platform = tag.split("-")
     if platform == "any":
         return True
-    glibc = LEGACY_MANYLINUX.get(platform.removesuffix("_x86_64"))
-    if glibc is None and (match := re.fullmatch(r"manylinux_(\d+)_(\d+)_x86_64", platform)):
+    glibc = LEGACY_MANYLINUX.get(platform.removesuffix("_aarch64"))
+    if glibc is None and (match := re.fullmatch(r"manylinux_(\d+)_(\d+)_aarch64", platform)):
         glibc = (int(match.group(1)), int(match.group(2)))
     compatible_python = python == "cp313" or (abi == "abi3" and python.startswith("cp3") and int(python[3:]) <= 13)
     return glibc is not None and glibc <= LAMBDA_GLIBC and compatible_python
@@ -138,6 +138,8 @@ def _template() -> dict[str, Any]:
                 "Type": "AWS::Serverless::Function",
                 "Properties": {
                     "Runtime": "python3.13",
+                    "Architectures": ["arm64"],
+                    "MemorySize": 2048,
                     "Handler": "app.ingest_clips",
                     "Role": {"Fn::GetAtt": ["IngestClipsRole", "Arn"]},
                     "Events": {
@@ -206,6 +208,14 @@ def _placeholder_role(template: dict[str, Any]) -> None:
 
 def _old_runtime(template: dict[str, Any]) -> None:
     _function(template)["Runtime"] = "python3.12"
+
+
+def _x86_64(template: dict[str, Any]) -> None:
+    _function(template)["Architectures"] = ["x86_64"]
+
+
+def _default_memory(template: dict[str, Any]) -> None:
+    _function(template)["MemorySize"] = 128
 
 
 def _no_partial_batch_responses(template: dict[str, Any]) -> None:
@@ -278,6 +288,8 @@ BREAKAGES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "placeholder role": (_placeholder_role, "IngestClips: Role"),
     "role of something else": (_role_of_a_queue, "IngestClips: Role"),
     "python3.12 runtime": (_old_runtime, "Runtime 'python3.12'"),
+    "x86_64": (_x86_64, "Architectures ['x86_64']"),
+    "Chalice's default memory": (_default_memory, "MemorySize 128"),
     "no ReportBatchItemFailures": (_no_partial_batch_responses, "FunctionResponseTypes"),
     "authorizer ttl 300": (_cached_authorizer, "authorizerResultTtlInSeconds 300"),
     "missing SAFE_CLIPS_TABLE": (_no_clips_table, "lacks SAFE_CLIPS_TABLE"),
