@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -28,7 +29,9 @@ def test_an_invocation_logs_its_lambda_context_and_flushes_metrics_with_a_cold_s
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
     context = LocalLambdaContext("expire_retention", aws_request_id="req-1")
     log = io.StringIO()
-    previous = logger.registered_handler.setStream(log)
+    handler = logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    previous = handler.setStream(log)
 
     def handle(_event: Any) -> str:
         logger.info("sweeping")
@@ -38,7 +41,7 @@ def test_an_invocation_logs_its_lambda_context_and_flushes_metrics_with_a_cold_s
     try:
         assert observed(Event(context), handle) == "done"
     finally:
-        logger.registered_handler.setStream(previous)
+        handler.setStream(previous)
 
     (logged,) = [json.loads(line) for line in log.getvalue().splitlines()]
     assert (logged["function_name"], logged["function_request_id"]) == ("expire_retention", "req-1")
