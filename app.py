@@ -131,3 +131,9 @@ def expire_retention(event: CloudWatchEvent) -> dict[str, int]:
     """Hourly: delete what retention no longer allows, at the time the schedule fired."""
     report = wiring.retention_sweep().run(_fired_at(event))
     return {"expired": report.expired, "objects_deleted": report.objects_deleted}
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS))
+def notify(event: CloudWatchEvent) -> dict[str, int]:
+    """Hourly: tell each site's DPO and admins (its SNS topic) what needs them, each thing once."""
+    return {"notices": wiring.notifier().run(_fired_at(event))}

@@ -42,6 +42,10 @@ class Settings(BaseModel):
     subject_requests_table: str = Field(min_length=1)
     exports_queue_url: str = Field(min_length=1)
     gaps_table: str = Field(min_length=1)
+    notifications_table: str = Field(min_length=1, description="which notices were told, so each is told once")
+    notifications_topic_arn_prefix: str = Field(
+        min_length=1, description="each site's SNS topic is this ARN followed by -{site}"
+    )
     sealing_keys_prefix: str = Field(min_length=1, description="the sites' age identities are secrets under this name")
     export_days: int = Field(default=7, ge=1, le=30, description="how long a subject access export is kept")
     user_pool_id: str = Field(min_length=1)

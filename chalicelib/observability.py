@@ -49,8 +49,12 @@ def observed(event: Any, get_response: Callable[[Any], Any]) -> Any:
     def handler(_event: dict[str, Any], _context: Any) -> Any:
         return get_response(event)
 
+    context = lambda_context_of(event)
+    if context is None:  # called as a plain function (a test, a script): there is no invocation to describe
+        return get_response(event)
+
     handled = metrics.log_metrics(capture_cold_start_metric=True)(handler)
     handled = logger.inject_lambda_context(handled)
     if (active := tracer()) is not None:
         handled = active.capture_lambda_handler(handled)
-    return handled({}, lambda_context_of(event))
+    return handled({}, context)

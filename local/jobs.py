@@ -115,7 +115,7 @@ def _drain_once(sqs: Any, queue_url: str, queue_arn: str, handler_name: str, han
 
 
 # The handlers app.py puts on a schedule; locally one timer fires them all.
-SCHEDULED = ("expire_retention", "write_audit_digests", "fold_refusals")
+SCHEDULED = ("expire_retention", "write_audit_digests", "fold_refusals", "notify")
 
 
 def fire(handler_name: str, at: datetime) -> dict[str, Any]:
@@ -146,6 +146,7 @@ def run_schedules(retention_every_s: float, stop: threading.Event) -> None:
             next_digest += DIGEST_INTERVAL
         if time.monotonic() >= next_retention:
             _fire_logged("expire_retention", datetime.now(UTC))
+            _fire_logged("notify", datetime.now(UTC))  # what it sends is logged too: jobs.log shows it
             next_retention = time.monotonic() + retention_every_s
 
 
@@ -171,7 +172,8 @@ def ship_access_log(path: Path, stop: threading.Event) -> None:
         offset += len(complete)
         if complete:
             try:
-                app.count_refusals(subscription_event(complete.decode().splitlines()), None)
+                context = LocalLambdaContext("count_refusals", aws_request_id=str(uuid.uuid4()))
+                app.count_refusals(subscription_event(complete.decode().splitlines()), context)
             except Exception:
                 logger.exception("counting refusals failed")
 

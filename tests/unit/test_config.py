@@ -26,6 +26,8 @@ ENVIRON = {
     "SAFE_EXPORTS_QUEUE_URL": "https://sqs.eu-north-1.amazonaws.com/123456789012/exports",
     "SAFE_SEALING_KEYS_PREFIX": "safe-society/test/sealing-keys",
     "SAFE_GAPS_TABLE": "safe-gaps",
+    "SAFE_NOTIFICATIONS_TABLE": "safe-notifications",
+    "SAFE_NOTIFICATIONS_TOPIC_ARN_PREFIX": "arn:aws:sns:eu-north-1:123456789012:safe-society-test-notify",
     "SAFE_USER_POOL_ID": "eu-north-1_Example",
     "SAFE_USER_POOL_CLIENT_ID": "5example0client0id",
 }
