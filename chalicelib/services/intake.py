@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from chalicelib.domain.catalog import Gateway
 from chalicelib.domain.clips import (
+    CAMERA_ID_PATTERN,
     Clip,
     ClipStatus,
     Registration,
     RegistrationLimits,
+    UtcTime,
     check_registration,
     clip_id_for,
     object_key,
@@ -33,11 +36,18 @@ MULTIPART_ABOVE = 100_000_000
 PART_SIZE = 16 << 20
 
 
+# Bounds that every real gateway is far within, and DynamoDB's numbers too (it refuses magnitudes beyond 1e126
+# and below 1e-130: a 500). Seconds are kept to the millisecond, which is all a heartbeat can tell.
+_COUNT = Field(default=0, ge=0, le=2**53)
+_SECONDS = 10**9  # about 30 years
+Milliseconds = Annotated[float, AfterValidator(lambda seconds: round(seconds, 3))]
+
+
 class CameraProgress(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    last_segment_at: str | None = None
-    restarts: int = Field(default=0, ge=0)
+    last_segment_at: UtcTime | None = None
+    restarts: int = _COUNT
 
 
 class Heartbeat(BaseModel):
@@ -46,13 +56,15 @@ class Heartbeat(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: str = Field(default="", max_length=64)
-    spool_clips: int = Field(default=0, ge=0)
-    spool_bytes: int = Field(default=0, ge=0)
-    oldest_pending_s: float = Field(default=0, ge=0)
-    dropped_clips: int = Field(default=0, ge=0)
-    free_disk_bytes: int = Field(default=0, ge=0)
-    clock_offset_s: float = 0.0
-    cameras: dict[str, CameraProgress] = Field(default_factory=dict, max_length=256)
+    spool_clips: int = _COUNT
+    spool_bytes: int = _COUNT
+    oldest_pending_s: Milliseconds = Field(default=0, ge=0, le=_SECONDS)
+    dropped_clips: int = _COUNT
+    free_disk_bytes: int = _COUNT
+    clock_offset_s: Milliseconds = Field(default=0.0, ge=-_SECONDS, le=_SECONDS)
+    cameras: dict[Annotated[str, Field(pattern=CAMERA_ID_PATTERN)], CameraProgress] = Field(
+        default_factory=dict, max_length=256
+    )
 
 
 class GatewayClipState(BaseModel):
@@ -285,7 +297,7 @@ class Intake:
         authorize(principal, Action.HEARTBEAT, gateway.site_id)
         # Another site's camera shown as healthy would hide that it went silent.
         _refuse_other_cameras(gateway, list(heartbeat.cameras), Action.HEARTBEAT)
-        self._catalog.record_heartbeat(gateway.gateway_id, heartbeat.model_dump(), now)
+        self._catalog.record_heartbeat(gateway.gateway_id, heartbeat.model_dump(mode="json"), now)
 
     def _gateway(self, principal: Principal) -> Gateway:
         gateway_id = principal.id.removeprefix("gateway:")
