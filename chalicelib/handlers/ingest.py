@@ -106,8 +106,7 @@ class ClipIngest:
                 self._index.mark_quarantined(clip, refusal.reason, now)
                 return Verdict.QUARANTINED
         prefix = thumbnail_prefix(clip.site, clip.camera_id, clip.clip_id)
-        # The strip's first still is the poster (the first keyframe).
-        keys = [f"{prefix}{'poster' if i == 0 else f'strip-{i}'}.jpg" for i in range(len(jpegs))]
+        keys = [f"{prefix}{name}.jpg" for name in ("poster", "strip")[: len(jpegs)]]
         for key, jpeg in zip(keys, jpegs, strict=True):
             self._objects.put_jpeg(key, jpeg)
         if self._index.mark_indexed(clip, video, keys, now) is None:
@@ -173,4 +172,4 @@ class ClipIngest:
             made = thumbnails(path)
         except InvalidVideo as invalid:
             raise Unacceptable(invalid.reason) from invalid
-        return video, list(made.strip) or [made.poster]
+        return video, [made.poster] + ([made.strip] if made.strip else [])
