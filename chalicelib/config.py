@@ -49,6 +49,9 @@ class Settings(BaseModel):
     exports_queue_url: str = Field(min_length=1)
     gaps_table: str = Field(min_length=1)
     sealing_keys_secret: str = Field(min_length=1, description="the secret holding the sites' age identities")
+    sealing_key_cache_seconds: int = Field(
+        default=300, ge=0, le=900, description="how long ingest reuses the sites' keys before reading the secret again"
+    )
     export_days: int = Field(default=7, ge=1, le=30, description="how long a subject access export is kept")
     user_pool_id: str = Field(min_length=1)
     user_pool_client_id: str = Field(min_length=1)
@@ -60,7 +63,13 @@ class Settings(BaseModel):
     max_clip_seconds: int = Field(default=3600, ge=1, le=6 * 3600)
     max_clip_bytes: int = Field(default=1 << 30, ge=1, le=5 * (1 << 30))
     duration_tolerance_seconds: float = Field(default=2.0, ge=0)
-    upload_url_seconds: int = Field(default=900, ge=60, le=3600)
+    upload_url_seconds: int = Field(default=900, ge=60, le=3600, description="the longest an upload URL lives")
+    upload_start_seconds: int = Field(
+        default=120, ge=10, le=900, description="how soon after its URL is issued an upload begins"
+    )
+    upload_min_bytes_per_second: int = Field(
+        default=125_000, ge=1000, description="the slowest uplink planned for (1 Mbit/s): later parts start later"
+    )
     account_check_seconds: float = Field(
         default=60,
         ge=0,
