@@ -68,16 +68,30 @@ def log_in(page: Page, info: RunInfo, username: str) -> None:
     page.get_by_role("button", name="Log out").wait_for()
 
 
-def wall_seconds(page: Page, info: RunInfo) -> float:
+_DECODED = "p => p.complete && p.naturalWidth > 0"
+_IN_VIEW = "p => { const box = p.getBoundingClientRect(); return box.top < innerHeight && box.bottom > 0 }"
+
+
+def wall_seconds(page: Page, info: RunInfo) -> tuple[float, float]:
+    """(the first screen's posters decoded, every poster decoded after scrolling to the end): posters load
+    lazily, as they come into view."""
+    page.goto("about:blank")  # a fresh page each round: no poster cached in it, scrolled to the top
     started = time.perf_counter()
     page.goto(f"{info.api_url}/console#/wall/{SITE}")
     page.wait_for_function(
-        "count => { const posters = [...document.querySelectorAll('.wall img')];"
-        " return posters.length === count && posters.every(p => p.complete && p.naturalWidth > 0) }",
+        f"count => {{ const posters = [...document.querySelectorAll('.wall img')];"
+        f" return posters.length === count && posters.filter({_IN_VIEW}).every({_DECODED}) }}",
         arg=CAMERAS,
         timeout=60_000,
     )
-    return time.perf_counter() - started
+    first_screen = time.perf_counter() - started
+    in_view_decoded = f"() => [...document.querySelectorAll('.wall img')].filter({_IN_VIEW}).every({_DECODED})"
+    height, screen = page.evaluate("() => [document.body.scrollHeight, innerHeight]")
+    for top in range(screen, height, screen):  # as an operator scrolls down the wall, a screen at a time
+        page.evaluate("top => window.scrollTo(0, top)", top)
+        page.wait_for_function(in_view_decoded, timeout=60_000, polling=50)
+    page.wait_for_function(f"() => [...document.querySelectorAll('.wall img')].every({_DECODED})", polling=50)
+    return first_screen, time.perf_counter() - started
 
 
 def first_frame_seconds(page: Page, camera_id: str, start: datetime) -> float:
@@ -95,6 +109,12 @@ def first_frame_seconds(page: Page, camera_id: str, start: datetime) -> float:
     page.get_by_role("dialog").get_by_role("button", name="View").click()
     page.wait_for_function("() => window.firstFrame !== null", timeout=30_000)
     return float(page.evaluate("() => window.firstFrame") - clicked) / 1000
+
+
+def wall_answer_seconds(session: Session) -> float:
+    started = time.perf_counter()
+    session.get(f"/sites/{SITE}/wall").expect(200)
+    return time.perf_counter() - started
 
 
 def signed_get_seconds(session: Session, clip_id: str) -> float:
@@ -117,7 +137,7 @@ def shipped_kib() -> dict[str, float]:
 
 def row(name: str, value: float, baseline: float | None, unit: str = "s") -> str:
     ratio = f"{value / baseline:8.1f}×" if baseline else "        —"
-    return f"| {name:<52} | {value:9.3f} {unit:<3}| {ratio} |"
+    return f"| {name:<62} | {value:9.3f} {unit:<3}| {ratio} |"
 
 
 def main() -> None:
@@ -138,6 +158,7 @@ def main() -> None:
         with ThreadPoolExecutor(max_workers=4) as pool:
             clip_ids = list(pool.map(lambda camera: upload_one(uplink, camera, clip, end), cameras))
         operator = api.login(f"operator-{SITE}", DEMO_PASSWORD)
+        wall_answers = [wall_answer_seconds(operator) for _ in range(WALL_ROUNDS)]
 
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium.EXECUTABLE, args=chromium.ARGS)
@@ -156,16 +177,18 @@ def main() -> None:
     print(
         f"console benchmark: {CAMERAS} cameras, medians of {FIRST_FRAME_ROUNDS} (first frame) and {WALL_ROUNDS} (wall)"
     )
-    print(f"| {'measure':<52} | {'median':>13} | {'ratio':>9} |")
-    print(f"|{'-' * 54}|{'-' * 15}|{'-' * 11}|")
+    print(f"| {'measure':<62} | {'median':>13} | {'ratio':>9} |")
+    print(f"|{'-' * 64}|{'-' * 15}|{'-' * 11}|")
     print(row("baseline: the signed URL's own GET (the clip's bytes)", get_median, None))
     print(row("first frame after the purpose dialog's View", frame_median, get_median))
-    print(row(f"camera wall: all {CAMERAS} posters decoded", statistics.median(walls), None))
+    wall_answer = statistics.median(wall_answers)
+    print(row(f"baseline: the wall's API answer ({CAMERAS} cameras, posters signed)", wall_answer, None))
+    print(row("camera wall: the first screen's posters decoded", statistics.median(w[0] for w in walls), wall_answer))
+    all_posters = statistics.median(w[1] for w in walls)
+    print(row(f"camera wall: all {CAMERAS} posters, scrolling a screen at a time", all_posters, None))
     print(row("shipped JavaScript, gzipped", sizes["js"], None, "KiB"))
     print(row("shipped CSS, gzipped", sizes["css"], None, "KiB"))
-    print(
-        f"(first frame min/max {min(frames):.3f}/{max(frames):.3f} s; wall min/max {min(walls):.3f}/{max(walls):.3f} s)"
-    )
+    print(f"(first frame min/max {min(frames):.3f}/{max(frames):.3f} s)")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,8 @@ import av
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.corpus import corpus  # noqa: E402
-from chalicelib.media.video import MediaLimits, probe, thumbnails  # noqa: E402
+from chalicelib.media.stills import thumbnails  # noqa: E402
+from chalicelib.media.video import MediaLimits, probe  # noqa: E402
 
 STILLS = 4
 

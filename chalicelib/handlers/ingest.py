@@ -21,7 +21,8 @@ from chalicelib.domain.clips import GONE, Clip, ClipStatus, VideoFacts, clip_id_
 from chalicelib.domain.ingest import UploadFate, sealed_problem, upload_fate, upload_problem, video_problem
 from chalicelib.domain.principal import INGEST
 from chalicelib.files import sha256_file
-from chalicelib.media.video import InvalidVideo, MediaLimits, Thumbnails, probe, thumbnails
+from chalicelib.media.stills import Thumbnails, thumbnails
+from chalicelib.media.video import InvalidVideo, MediaLimits, probe
 from chalicelib.observability import logger
 from chalicelib.policy import Action
 from chalicelib.store.audit import AuditLog
@@ -158,7 +159,8 @@ class ClipIngest:
         if clip.sealed:
             # Exactly the version opened: listing versions per clip is what made moto's memory grow without end.
             self._objects.delete_version(clip.upload_key, version_id)
-        self._catalog.record_clip_time(clip.camera_id, clip.end)
+        poster_key, _ = thumbnails_stored[0]  # every indexed clip has its poster, stored first
+        self._catalog.record_clip_time(clip.camera_id, clip.end, clip.clip_id, poster_key)
         logger.info("clip indexed", extra={"clip_id": clip.clip_id, "camera_id": clip.camera_id})
         return Verdict.INDEXED
 
@@ -220,13 +222,13 @@ class ClipIngest:
         return plaintext
 
     def _decrypt(self, site: str, sealed: Path, plaintext: Path, *, fresh: bool) -> bool:
-        identity = self._sealing_keys.identity(site, fresh=fresh)
-        if identity is None:
+        identities = self._sealing_keys.identities(site, fresh=fresh)  # rotated keys too: sealed before, opened now
+        if not identities:
             if not fresh:
                 return False
-            raise RuntimeError(f"site {site} has no sealing key: run infra/site_keys.py, then redrive")
+            raise RuntimeError(f"site {site} has no sealing key: make one (safe-society-admin), then redrive")
         try:
-            pyrage.decrypt_file(str(sealed), str(plaintext), [x25519.Identity.from_str(identity)])
+            pyrage.decrypt_file(str(sealed), str(plaintext), [x25519.Identity.from_str(i) for i in identities])
         except pyrage.DecryptError:
             return False
         return True

@@ -6,9 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.audit import Outcome
 from chalicelib.domain.cases import CaseStatus
@@ -17,6 +16,7 @@ from chalicelib.domain.clips import Clip, ClipRecord, ClipStatus, UtcTime
 from chalicelib.domain.gaps import Gap
 from chalicelib.domain.principal import Principal, Role
 from chalicelib.domain.query import Window, check_page_limit
+from chalicelib.domain.text import Statement
 from chalicelib.domain.timeutil import iso
 from chalicelib.errors import Conflict, InvalidRequest, NotFound, RefusedInvalid
 from chalicelib.policy import Action, authorize, authorize_addressed, require_role
@@ -27,16 +27,13 @@ from chalicelib.store.clips import ClipIndex
 from chalicelib.store.gaps import GapLog
 from chalicelib.store.objects import ClipObjects
 
-# The wall shows a camera's newest clip from at most this far back (longer than any site keeps footage).
-LATEST_CLIP_WITHIN = timedelta(days=366)
-
 
 class ViewRequest(BaseModel):
     """Why the footage is needed: purpose limitation (GDPR Art. 5(1)(b)) needs it on record."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    purpose: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=500)]
+    purpose: Statement = Field(min_length=5, max_length=500)
     case_id: str | None = Field(
         default=None, max_length=64, description="investigators view for a case: an open case of the clip's site"
     )
@@ -99,7 +96,6 @@ class CameraState(StrEnum):
 
 class WallCamera(Camera):
     state: CameraState = Field(description="silent: no clip for longer than the site's silence threshold")
-    latest_clip_id: str | None
     poster: str | None = Field(description="a signed URL of the latest clip's poster, made from the video")
 
 
@@ -156,14 +152,12 @@ class Footage:
         ttl = self._urls.default
         cameras = []
         for camera in self._catalog.cameras_of_site(site_id):
-            latest = self._index.camera_clips(camera.camera_id, now - LATEST_CLIP_WITHIN, now, 1, None).clips
             silent = is_silent(camera.last_clip_at, now, self._silent_after)
-            poster_key = latest[0].thumbnail_keys[0] if latest and latest[0].thumbnail_keys else None
+            poster_key = camera.latest_poster_key
             cameras.append(
                 WallCamera(
                     **camera.model_dump(),
                     state=CameraState.SILENT if silent else CameraState.RECORDING,
-                    latest_clip_id=latest[0].clip_id if latest else None,
                     poster=self._objects.view_url(poster_key, None, ttl) if poster_key else None,
                 )
             )

@@ -11,6 +11,7 @@ from chalicelib.domain.catalog import Site
 from chalicelib.domain.clips import Clip, ClipStatus, UtcTime
 from chalicelib.domain.principal import Principal
 from chalicelib.domain.retention import RetentionChange, check_retention_change
+from chalicelib.domain.text import Statement
 from chalicelib.errors import Conflict, NotFound, RefusedConflict
 from chalicelib.notices import PublicNotice, public_notice
 from chalicelib.policy import Action, authorize, authorize_addressed
@@ -23,7 +24,7 @@ from chalicelib.store.objects import ClipObjects
 class ErasureRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    reason: str = Field(min_length=5, max_length=1000)
+    reason: Statement = Field(min_length=5, max_length=1000)
 
 
 class RetentionPolicy(BaseModel):
@@ -131,6 +132,7 @@ class Governance:
                 site=clip.site,
                 target=f"clip:{clip_id}",
             )
+        self._catalog.forget_latest_clip(clip.camera_id, clip_id)  # the wall's poster of it is gone too
         self._audit.record(
             principal, Action.ERASE_CLIP, clip.site, f"clip:{clip_id}", Outcome.ALLOWED, now, reason=request.reason
         )

@@ -59,15 +59,28 @@ class Catalog:
     def cameras_of_site(self, site_id: str) -> list[Camera]:
         return [Camera.model_validate(item) for item in self._query_site(self._cameras, site_id)]
 
-    def record_clip_time(self, camera_id: str, clip_end: datetime) -> None:
-        """Advance the camera's last clip time (never backwards: clips arrive out of order after outages)."""
+    def record_clip_time(self, camera_id: str, clip_end: datetime, clip_id: str, poster_key: str | None) -> None:
+        """Advance the camera's last clip (never backwards: clips arrive out of order after outages), with its
+        poster: the camera wall reads them with the cameras, not a query per camera."""
         try:
             self._cameras.update_item(
                 Key={"camera_id": camera_id},
-                UpdateExpression="SET last_clip_at = :end",
+                UpdateExpression="SET last_clip_at = :end, latest_clip_id = :clip, latest_poster_key = :poster",
                 ConditionExpression=Attr("camera_id").exists()
                 & (Attr("last_clip_at").not_exists() | Attr("last_clip_at").lt(iso(clip_end))),
-                ExpressionAttributeValues={":end": iso(clip_end)},
+                ExpressionAttributeValues={":end": iso(clip_end), ":clip": clip_id, ":poster": poster_key},
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+
+    def forget_latest_clip(self, camera_id: str, clip_id: str) -> None:
+        """The camera's latest clip was erased: the wall shows no poster of it (its time stays)."""
+        try:
+            self._cameras.update_item(
+                Key={"camera_id": camera_id},
+                UpdateExpression="REMOVE latest_clip_id, latest_poster_key",
+                ConditionExpression=Attr("latest_clip_id").eq(clip_id),
             )
         except ClientError as error:
             if not is_condition_failure(error):

@@ -1,8 +1,11 @@
-"""The sites' private sealing keys (age identities), in one Secrets Manager secret readable by ingest alone."""
+"""The sites' private sealing keys (age identities): one Secrets Manager secret per key, `{prefix}/{site}/{key id}`.
+
+Admins make keys through the API, whose role may create these secrets but not read them; the ingest function
+alone reads them. A rotation adds a key and keeps every older one, so what was sealed to it still opens.
+"""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -10,33 +13,50 @@ from typing import Any
 
 class SealingKeys:
     def __init__(
-        self, secrets_client: Any, secret_id: str, cache_s: float = 300.0, clock: Callable[[], float] = time.monotonic
+        self,
+        secrets_client: Any,
+        prefix: str,
+        kms_key_id: str = "",
+        *,
+        cache_s: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._secrets = secrets_client
-        self._secret_id = secret_id
+        self._prefix = prefix.rstrip("/")
+        self._kms_key_id = kms_key_id
         self._cache_s = cache_s
         self._clock = clock
-        self._cached: tuple[float, dict[str, str]] | None = None
+        self._cached: dict[str, tuple[float, list[str]]] = {}
 
-    def _all(self) -> dict[str, str]:
-        raw = self._secrets.get_secret_value(SecretId=self._secret_id).get("SecretString") or "{}"
-        keys: dict[str, str] = json.loads(raw)
-        return keys
+    def identities(self, site: str, *, fresh: bool = False) -> list[str]:
+        """Every AGE-SECRET-KEY of the site, newest first; none if it has no key yet.
 
-    def identity(self, site: str, *, fresh: bool = False) -> str | None:
-        """The site's AGE-SECRET-KEY, or None if the site has none yet.
-
-        Read once per `cache_s` (a warm function would otherwise read the secret for every sealed clip); a
-        caller whose file does not open with the cached key asks again with `fresh`, so a rotation takes
-        effect at the first clip sealed to the new key, and a stale cache lives `cache_s` at most.
+        Read once per `cache_s` per site (a warm function would otherwise list and read the site's secrets for
+        every sealed clip); a caller whose file opens with none of the cached keys asks again with `fresh`, so
+        a rotation takes effect at the first clip sealed to the new key, and a stale list lives `cache_s` at most.
         """
         now = self._clock()
-        if fresh or self._cached is None or now - self._cached[0] >= self._cache_s:
-            self._cached = (now, self._all())
-        return self._cached[1].get(site)
+        cached = self._cached.get(site)
+        if fresh or cached is None or now - cached[0] >= self._cache_s:
+            cached = self._cached[site] = (now, self._read(site))
+        return cached[1]
 
-    def store(self, site: str, identity: str) -> None:
-        """Add or replace a site's identity (a key tool's job; the ingest role may only read)."""
-        keys = self._all() | {site: identity}
-        self._secrets.put_secret_value(SecretId=self._secret_id, SecretString=json.dumps(keys))
-        self._cached = None
+    def _read(self, site: str) -> list[str]:
+        names = []
+        mine = f"{self._prefix}/{site}/"
+        pages = self._secrets.get_paginator("list_secrets").paginate(Filters=[{"Key": "name", "Values": [mine]}])
+        for page in pages:
+            # The name filter matches prefixes of words, not of strings: keep only this site's own keys.
+            names += [entry["Name"] for entry in page["SecretList"] if entry["Name"].startswith(mine)]
+        return [self._secrets.get_secret_value(SecretId=name)["SecretString"] for name in sorted(names, reverse=True)]
+
+    def store(self, site: str, key_id: str, identity: str) -> None:
+        """A new key of the site, never replacing one (key ids sort by time: see domain.sealing)."""
+        extra = {"KmsKeyId": self._kms_key_id} if self._kms_key_id else {}
+        self._secrets.create_secret(
+            Name=f"{self._prefix}/{site}/{key_id}",
+            SecretString=identity,
+            Description=f"age identity of site {site}: opens clips its gateways sealed",
+            **extra,
+        )
+        self._cached.pop(site, None)

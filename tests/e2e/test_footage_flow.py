@@ -264,3 +264,30 @@ def test_an_operator_may_view_but_not_download(record, upload, official):
     )
 
     assert answer.status == 403
+
+
+def test_the_wall_shows_each_cameras_latest_poster_and_forgets_an_erased_one(record, upload, official):
+    older = upload("aizkraukle", record("aizkraukle-station", ended_ago=timedelta(minutes=2)))
+    newest = upload("aizkraukle", record("aizkraukle-station", ended_ago=timedelta(seconds=1)))
+    operator = official("operator", "aizkraukle")
+
+    wall = operator.get("/sites/aizkraukle/wall").expect(200)
+    station = next(c for c in wall["cameras"] if c["camera_id"] == "aizkraukle-station")
+    assert station["latest_clip_id"] == newest["clip_id"] != older["clip_id"]
+    assert station["state"] == "recording"
+    assert download(station["poster"])[:3] == b"\xff\xd8\xff"
+    assert "latest_poster_key" not in station
+    assert {c["camera_id"] for c in wall["cameras"]} == {"aizkraukle-square", "aizkraukle-station", "aizkraukle-park"}
+
+    erased = official("dpo", "aizkraukle").post(
+        f"/clips/{newest['clip_id']}/erasure", {"reason": "erasure requested (Art. 17)"}
+    )
+    assert erased.expect(200)["status"] == "erased"
+    again = operator.get("/sites/aizkraukle/wall").expect(200)
+    station = next(c for c in again["cameras"] if c["camera_id"] == "aizkraukle-station")
+    assert (station["latest_clip_id"], station["poster"]) == (None, None), (newest["clip_id"], older["clip_id"])
+
+
+def test_the_wall_is_footage_admins_and_other_sites_are_refused(official):
+    assert official("admin", "aizkraukle").get("/sites/aizkraukle/wall").status == 403
+    assert official("operator", "birzai").get("/sites/aizkraukle/wall").status == 403

@@ -1,23 +1,33 @@
-"""The sites' sealing keys are read once per cache period, and read anew when asked (chalicelib.store.sealing_keys)."""
+"""A site's sealing keys are read once per cache period, and read anew when asked (chalicelib.store.sealing_keys)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from chalicelib.store.sealing_keys import SealingKeys
 
 
-class Secret:
-    """A Secrets Manager secret holding the sites' keys, counting its reads."""
+class Secrets:
+    """Secrets Manager's list and read of secrets by name, counting the requests."""
 
-    def __init__(self, keys: dict[str, str]) -> None:
-        self.keys = keys
-        self.reads = 0
+    def __init__(self, secrets: dict[str, str]) -> None:
+        self.secrets = secrets
+        self.requests = 0
+
+    def get_paginator(self, operation: str) -> Secrets:
+        assert operation == "list_secrets"
+        return self
+
+    def paginate(self, Filters: list[dict[str, Any]]) -> list[dict[str, Any]]:  # noqa: N803 - boto3's argument name
+        self.requests += 1
+        (prefix,) = Filters[0]["Values"]
+        # Word prefixes, as Secrets Manager matches: the caller must drop other sites' keys itself.
+        names = [name for name in self.secrets if name.startswith(prefix.rstrip("/"))]
+        return [{"SecretList": [{"Name": name} for name in names]}]
 
     def get_secret_value(self, SecretId: str) -> dict[str, Any]:  # noqa: N803 - boto3's argument name
-        self.reads += 1
-        return {"SecretString": json.dumps(self.keys)}
+        self.requests += 1
+        return {"SecretString": self.secrets[SecretId]}
 
 
 class Clock:
@@ -28,24 +38,23 @@ class Clock:
         return self.now
 
 
-def test_the_secret_is_read_once_per_cache_period_not_once_per_clip() -> None:
-    secret, clock = Secret({"aizkraukle": "AGE-SECRET-KEY-OLD"}), Clock()
-    keys = SealingKeys(secret, "sealing-keys", cache_s=300, clock=clock)
+def test_a_sites_keys_are_read_once_per_cache_period_not_once_per_clip() -> None:
+    secrets, clock = Secrets({"keys/aizkraukle/01A": "OLD", "keys/aizkraukle-2/01A": "OTHER SITE"}), Clock()
+    keys = SealingKeys(secrets, "keys", cache_s=300, clock=clock)
 
-    assert [keys.identity("aizkraukle") for _ in range(50)] == ["AGE-SECRET-KEY-OLD"] * 50
-    assert secret.reads == 1
-    secret.keys = {"aizkraukle": "AGE-SECRET-KEY-NEW"}
+    assert [keys.identities("aizkraukle") for _ in range(50)] == [["OLD"]] * 50
+    assert secrets.requests == 2  # one list, one read
+    secrets.secrets["keys/aizkraukle/01B"] = "NEW"  # a rotation keeps the old key
     clock.now += 299
-    assert keys.identity("aizkraukle") == "AGE-SECRET-KEY-OLD"
+    assert keys.identities("aizkraukle") == ["OLD"]
     clock.now += 1  # a rotation is seen within the cache period at the latest
-    assert keys.identity("aizkraukle") == "AGE-SECRET-KEY-NEW"
-    assert secret.reads == 2
+    assert keys.identities("aizkraukle") == ["NEW", "OLD"]
 
 
-def test_asked_fresh_the_secret_is_read_at_once() -> None:
-    secret = Secret({"aizkraukle": "AGE-SECRET-KEY-OLD"})
-    keys = SealingKeys(secret, "sealing-keys", cache_s=300, clock=Clock())
-    keys.identity("aizkraukle")
-    secret.keys = {"aizkraukle": "AGE-SECRET-KEY-NEW"}
+def test_asked_fresh_the_keys_are_read_at_once() -> None:
+    secrets = Secrets({"keys/aizkraukle/01A": "OLD"})
+    keys = SealingKeys(secrets, "keys", cache_s=300, clock=Clock())
+    keys.identities("aizkraukle")
+    secrets.secrets["keys/aizkraukle/01B"] = "NEW"
 
-    assert keys.identity("aizkraukle", fresh=True) == "AGE-SECRET-KEY-NEW"
+    assert keys.identities("aizkraukle", fresh=True) == ["NEW", "OLD"]

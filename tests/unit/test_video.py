@@ -14,7 +14,8 @@ import pytest
 from av.video.stream import VideoStream
 from PIL import Image, ImageChops, ImageStat
 
-from chalicelib.media.video import InvalidVideo, MediaLimits, Thumbnails, probe, thumbnails
+from chalicelib.media.stills import Thumbnails, thumbnails
+from chalicelib.media.video import InvalidVideo, MediaLimits, probe
 from gateway.clipmaker import make_clip
 
 SECONDS = 4.0

@@ -1,5 +1,5 @@
 // The camera wall: every camera of the site with its latest poster, whether it records, its last clip.
-import { useEffect } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { unwrap } from "../api/client";
 import { useArchive } from "../components/context";
 import { useLoad } from "../components/load";
@@ -28,11 +28,7 @@ export function WallScreen({ site }: { site: string }) {
           {wall.data.cameras.map((camera) => (
             <li key={camera.camera_id} class={`tile ${camera.state}`}>
               <a href={hrefOf({ screen: "camera", site, camera: camera.camera_id, day: null })}>
-                {camera.poster ? (
-                  <img src={camera.poster} alt={t("poster_of", { camera: camera.name })} loading="lazy" width={320} />
-                ) : (
-                  <span class="no-poster">{t("no_footage_yet")}</span>
-                )}
+                <Poster url={camera.poster ?? null} name={camera.name} />
                 <span class="name">{camera.name}</span>
               </a>
               <span class="location">{camera.location}</span>
@@ -51,5 +47,23 @@ export function WallScreen({ site }: { site: string }) {
         </ul>
       ) : null}
     </main>
+  );
+}
+
+/** The latest poster, loaded as it comes into view; none (or one erased since) says so instead. */
+function Poster({ url, name }: { url: string | null; name: string }) {
+  const { t } = useI18n();
+  const [failed, setFailed] = useState(false);
+  if (url === null || failed) {
+    return <span class="no-poster">{t("no_footage_yet")}</span>;
+  }
+  return (
+    <img
+      src={url}
+      alt={t("poster_of", { camera: name })}
+      loading="lazy"
+      width={320}
+      onError={() => setFailed(true)}
+    />
   );
 }
