@@ -50,6 +50,7 @@ class Heartbeat(BaseModel):
     spool_bytes: int = Field(default=0, ge=0)
     oldest_pending_s: float = Field(default=0, ge=0)
     dropped_clips: int = Field(default=0, ge=0)
+    failed_clips: int = Field(default=0, ge=0, description="clips the archive refused for good, kept on the box")
     free_disk_bytes: int = Field(default=0, ge=0)
     clock_offset_s: float = 0.0
     cameras: dict[str, CameraProgress] = Field(default_factory=dict, max_length=256)
@@ -153,6 +154,7 @@ class Intake:
             registered_at=now,
             object_key=object_key(site.site_id, registration.camera_id, registration.start, clip_id),
             sealed=registration.sealed,
+            clock_correction_s=registration.clock_correction_s,
         )
         clip = self._index.register(new)
         created = clip is not None
