@@ -74,6 +74,9 @@ MULTIPART_IDLE_ROUNDS = 3
 NOT_YET = "not_yet"
 # Officials read a refused clip's gap with the archive's last answer, cut to what the archive keeps.
 DETAIL_CHARS = 300
+# How an archive before not_yet refused a clip from the future: such a clip in failed/ (put there by an
+# agent that counted it as a refusal) is only waiting for time, so a start gives it back to the uploads.
+_OLD_NOT_YET = " is in the future"
 
 
 class Backoff:
@@ -142,7 +145,8 @@ class Agent:
     # start-up ---------------------------------------------------------------------------------------
 
     def recover(self) -> None:
-        """Repair the spool after a crash, then delete any plaintext a committed record was made from.
+        """Repair the spool after a crash, then delete any plaintext a committed record was made from, and
+        give back to the uploads a clip an older agent failed for being from the future.
 
         The second half covers a kill between a clip's commit (its sidecar) and its plaintext's deletion:
         deciding by the sidecar, not by the plaintext, the clip is taken once.
@@ -162,6 +166,11 @@ class Agent:
                 event(log, logging.ERROR, "plaintext_not_removed", path=str(path), error=str(error))
             else:
                 event(log, logging.WARNING, "plaintext_removed_after_restart", path=str(path))
+        for record in self.spool.clips(FAILED):
+            if _OLD_NOT_YET in (record.last_error or "") and self.spool.sealed_path(record.name, FAILED).exists():
+                state = ClipState.SEALED if record.clip_id is None else ClipState.REGISTERED
+                self.spool.move_to_pending(replace(record, state=state, refusals=0, retry_at=None))
+                event(log, logging.WARNING, "failed_clip_retried", name=record.name, error=record.last_error)
 
     # one step of everything -------------------------------------------------------------------------
 

@@ -338,6 +338,15 @@ class Spool:
         fsync_dir(self.area(PENDING))
         remove_durably([self.sidecar_path(record.name, PENDING)])
 
+    def move_to_pending(self, record: ClipRecord) -> None:
+        """Give a failed clip back to the uploads: pending/ sidecar, sealed file, and the failed/ sidecar
+        last, so a crash before that leaves it failed (recover() completes a move to failed/)."""
+        self.save(record)
+        self.sealed_path(record.name, FAILED).replace(self.sealed_path(record.name))
+        fsync_dir(self.area(PENDING))
+        fsync_dir(self.area(FAILED))
+        remove_durably([self.sidecar_path(record.name, FAILED)])
+
     def clip_bytes(self, name: str, area: str = PENDING) -> int:
         return sum(_size(path) for path in (self.sealed_path(name, area), self.sidecar_path(name, area)))
 

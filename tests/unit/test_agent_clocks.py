@@ -3,6 +3,7 @@ clips say that a camera is recording (issue 12)."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -102,6 +103,27 @@ def test_a_clip_refused_for_good_is_a_gap_with_the_reason_and_counted_in_the_hea
     restarted = site.agent()
     assert [record.name for record in restarted.spool.clips(FAILED)] == [failed.name]
     assert restarted.spool.sealed_path(failed.name, FAILED).exists()
+
+
+def test_a_clip_an_older_agent_failed_as_from_the_future_is_uploaded_after_a_restart(site: Site) -> None:
+    site.archive.refuse_registration = lambda _body: True
+    site.record("cam-a")
+    site.record("cam-b")
+    agent = site.agent()
+    settle(agent, now())
+    for seconds in (60, 120, 180, 240):
+        agent.run_once(later(seconds))
+    future, refused = agent.spool.clips(FAILED)
+    # What an agent before not_yet wrote for a clip the archive then refused as from the future.
+    old_error = "HTTP 400 invalid_request: end 2026-12-02T10:10:00.000Z is in the future (server time ...)"
+    agent.spool.save(dataclasses.replace(future, last_error=old_error), FAILED)
+    site.archive.refuse_registration = lambda _body: False
+
+    restarted = site.agent()
+    restarted.run_once(later(300))
+    (received,) = site.archive.received()
+    assert received.registration["sha256"] == future.registration.sha256
+    assert [record.name for record in restarted.spool.clips(FAILED)] == [refused.name]  # a real refusal stays
 
 
 def test_only_clips_the_archive_accepted_say_a_camera_is_recording(site: Site) -> None:
