@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import itertools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -240,6 +240,54 @@ def masked_excerpt(
     limits: ExportLimits = _DEFAULT_LIMITS,
 ) -> ExcerptInfo:
     """Write the frames with start_s <= t < end_s, every box masked, as a faststart H.264 MP4."""
+    info = _excerpt_info(source, start_s, end_s, limits)
+    regions = _regions(boxes, info.width, info.height, limits)
+    return _write_excerpt(source, (start_s, end_s), lambda _: regions, info, destination)
+
+
+def redacted_excerpt(
+    source: Path,
+    start_s: float,
+    end_s: float,
+    boxes_at: Callable[[int], Sequence[Box]],
+    destination: Path,
+    *,
+    limits: ExportLimits = _DEFAULT_LIMITS,
+) -> ExcerptInfo:
+    """As masked_excerpt, but the boxes change frame by frame: `boxes_at(n)` for the excerpt's n-th frame."""
+    info = _excerpt_info(source, start_s, end_s, limits)
+    return _write_excerpt(
+        source, (start_s, end_s), lambda n: _clipped(boxes_at(n), info.width, info.height), info, destination
+    )
+
+
+def _clipped(boxes: Sequence[Box], width: int, height: int) -> tuple[_Region, ...]:
+    """Each box clipped to the frame; boxes wholly outside it (a track leaving the picture) are dropped."""
+    regions = (_Region(max(0, b.x), max(0, b.y), min(width, b.x + b.width), min(height, b.y + b.height)) for b in boxes)
+    return tuple(r for r in regions if r.left < r.right and r.top < r.bottom)
+
+
+def _write_excerpt(
+    source: Path,
+    span_s: tuple[float, float],
+    regions_at: Callable[[int], Sequence[_Region]],
+    info: VideoInfo,
+    destination: Path,
+) -> ExcerptInfo:
+    _check_time("start", span_s[0], info.duration_s)
+    _check_time("end", span_s[1], info.duration_s, at_end=True)
+    # Written beside the destination and renamed at the end: a failure leaves no partial export behind.
+    partial = destination.with_name(f".{destination.name}.partial")
+    try:
+        result = _encode_excerpt(source, span_s, regions_at, info, partial)
+        partial.replace(destination)
+    finally:
+        partial.unlink(missing_ok=True)
+    return result
+
+
+def _excerpt_info(source: Path, start_s: float, end_s: float, limits: ExportLimits) -> VideoInfo:
+    """The clip's header, once the span is one an export may ask for and the frame one H.264 can carry."""
     if not (math.isfinite(start_s) and math.isfinite(end_s)):
         raise InvalidExport(f"start {start_s}s and end {end_s}s must be finite")
     if end_s <= start_s:
@@ -249,21 +297,15 @@ def masked_excerpt(
     info = probe(source, MediaLimits())
     if info.width % 2 or info.height % 2:
         raise InvalidExport(f"{info.width}x{info.height} cannot be encoded as 4:2:0 H.264 without cropping")
-    regions = _regions(boxes, info.width, info.height, limits)
-    _check_time("start", start_s, info.duration_s)
-    _check_time("end", end_s, info.duration_s, at_end=True)
-    # Written beside the destination and renamed at the end: a failure leaves no partial export behind.
-    partial = destination.with_name(f".{destination.name}.partial")
-    try:
-        result = _encode_excerpt(source, (start_s, end_s), regions, info, partial)
-        partial.replace(destination)
-    finally:
-        partial.unlink(missing_ok=True)
-    return result
+    return info
 
 
 def _encode_excerpt(
-    source: Path, span_s: tuple[float, float], regions: Sequence[_Region], info: VideoInfo, destination: Path
+    source: Path,
+    span_s: tuple[float, float],
+    regions_at: Callable[[int], Sequence[_Region]],
+    info: VideoInfo,
+    destination: Path,
 ) -> ExcerptInfo:
     """Stream decode, mask and encode frame by frame from `source` to `destination`."""
     import av
@@ -291,7 +333,7 @@ def _encode_excerpt(
                     continue
                 first = pts if first is None else first
                 last_end = pts + (frame.duration or round(1 / (rate * time_base)))
-                masked = _masked(frame, regions)
+                masked = _masked(frame, regions_at(frames))
                 masked.pts, masked.time_base = pts - first, time_base
                 # The decoder marks the source's keyframes, and libx264 would obey: keep to the 2 s GOP instead.
                 masked.pict_type = PictureType.NONE
