@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
 
@@ -9,8 +10,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from chalice import Chalice, Cron, Rate
-from chalice.app import CloudWatchEvent, SQSEvent
+from chalice import Chalice, Cron, Rate, Response
+from chalice.app import CloudWatchEvent, Request, SQSEvent
 
 from chalicelib import wiring
 from chalicelib.api.admin import admin_api
@@ -19,6 +20,7 @@ from chalicelib.api.cases import cases_api
 from chalicelib.api.console import console_api
 from chalicelib.api.gateway import gateway_api
 from chalicelib.api.governance import governance_api
+from chalicelib.api.http import errors_as_ours
 from chalicelib.api.officials import officials_api
 from chalicelib.api.public import public_api
 from chalicelib.api.shares import shares_api
@@ -27,7 +29,7 @@ from chalicelib.domain.audit_chain import DIGEST_INTERVAL
 from chalicelib.domain.timeutil import parse_time
 from chalicelib.handlers.exports import export_message
 from chalicelib.handlers.ingest import uploaded_objects
-from chalicelib.observability import logger, metrics
+from chalicelib.observability import logger, metrics, observed
 
 app = Chalice(app_name="safe-society-archive")
 BLUEPRINTS = (
@@ -44,6 +46,17 @@ BLUEPRINTS = (
 )
 for blueprint in BLUEPRINTS:
     app.register_blueprint(blueprint)
+
+
+@app.middleware("all")
+def powertools(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    return observed(event, get_response)
+
+
+@app.middleware("http")
+def json_errors(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    return errors_as_ours(get_response(event))
+
 
 # The queues are declared in infra/template.yaml; the packaged event sources are pointed at them there.
 INGEST_QUEUE = "safe-society-ingest"
@@ -65,16 +78,13 @@ def _ingest_record(record: SQSRecord) -> None:
 @app.on_sqs_message(queue=INGEST_QUEUE, batch_size=10)
 def ingest_clips(event: SQSEvent) -> PartialItemFailureResponse:
     """S3 → SQS → here: each record judged on its own; failures go back to the queue, then the DLQ."""
-    try:
-        return process_partial_response(
-            event=event.to_dict(),
-            record_handler=_ingest_record,
-            # A wholly failed batch is reported item by item too, not raised: each message retries on its own.
-            processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False),
-            context=cast(LambdaContext | None, event.context),
-        )
-    finally:
-        metrics.flush_metrics()
+    return process_partial_response(
+        event=event.to_dict(),
+        record_handler=_ingest_record,
+        # A wholly failed batch is reported item by item too, not raised: each message retries on its own.
+        processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False),
+        context=cast(LambdaContext | None, event.context),
+    )
 
 
 def _export_record(record: SQSRecord) -> None:
@@ -121,3 +131,9 @@ def expire_retention(event: CloudWatchEvent) -> dict[str, int]:
     """Hourly: delete what retention no longer allows, at the time the schedule fired."""
     report = wiring.retention_sweep().run(_fired_at(event))
     return {"expired": report.expired, "objects_deleted": report.objects_deleted}
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS))
+def notify(event: CloudWatchEvent) -> dict[str, int]:
+    """Hourly: tell each site's DPO and admins (its SNS topic) what needs them, each thing once."""
+    return {"notices": wiring.notifier().run(_fired_at(event))}

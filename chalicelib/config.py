@@ -6,21 +6,15 @@ import functools
 import os
 from collections.abc import Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-# Footage of EU residents stays in the EU (DESIGN.md "Data residency").
-EU_REGIONS = frozenset(
-    {
-        "eu-north-1",
-        "eu-west-1",
-        "eu-west-2",
-        "eu-west-3",
-        "eu-central-1",
-        "eu-central-2",
-        "eu-south-1",
-        "eu-south-2",
-    }
-)
+from chalicelib.domain.text import Statement
+
+# Footage of EU residents stays in the EU/EEA (DESIGN.md "Data residency"): these regions are in member states.
+EU_REGIONS = frozenset({"eu-north-1", "eu-west-1", "eu-west-3", "eu-central-1", "eu-south-1", "eu-south-2"})
+# Named "eu-" but outside the EU: a transfer (GDPR Art. 45) that needs the Commission's adequacy decision for the
+# country, so they are allowed only when the deployment's configuration names that decision.
+ADEQUACY_REGIONS = {"eu-west-2": "the United Kingdom", "eu-central-2": "Switzerland"}
 
 
 class ConfigurationError(RuntimeError):
@@ -48,7 +42,11 @@ class Settings(BaseModel):
     subject_requests_table: str = Field(min_length=1)
     exports_queue_url: str = Field(min_length=1)
     gaps_table: str = Field(min_length=1)
-    sealing_keys_secret: str = Field(min_length=1, description="the secret holding the sites' age identities")
+    notifications_table: str = Field(min_length=1, description="which notices were told, so each is told once")
+    notifications_topic_arn_prefix: str = Field(
+        min_length=1, description="each site's SNS topic is this ARN followed by -{site}"
+    )
+    sealing_keys_prefix: str = Field(min_length=1, description="the sites' age identities are secrets under this name")
     export_days: int = Field(default=7, ge=1, le=30, description="how long a subject access export is kept")
     user_pool_id: str = Field(min_length=1)
     user_pool_client_id: str = Field(min_length=1)
@@ -69,13 +67,32 @@ class Settings(BaseModel):
     )
     camera_silent_seconds: int = Field(default=600, ge=30, description="no segment or clip for this long: silent")
     aws_endpoint_url: str = Field(default="", description="the embedded AWS, when running locally")
+    adequacy_decision: Statement = Field(
+        default="",
+        max_length=300,
+        validate_default=True,
+        description="for eu-west-2 or eu-central-2 only: the adequacy decision the transfer rests on, as cited",
+    )
 
     @field_validator("region")
     @classmethod
     def _region_in_eu(cls, region: str) -> str:
-        if region not in EU_REGIONS:
+        if region not in EU_REGIONS and region not in ADEQUACY_REGIONS:
             raise ValueError(f"region {region!r} is outside the EU; footage must stay in an EU region")
         return region
+
+    @field_validator("adequacy_decision")
+    @classmethod
+    def _transfer_on_record(cls, decision: str, info: ValidationInfo) -> str:
+        region = info.data.get("region")
+        if region in ADEQUACY_REGIONS and not decision:
+            raise ValueError(
+                f"region {region!r} is in {ADEQUACY_REGIONS[region]}, outside the EU: name the Commission's "
+                "adequacy decision the transfer rests on"
+            )
+        if region in EU_REGIONS and decision:
+            raise ValueError(f"only for a region outside the EU, not {region!r}")
+        return decision
 
     @model_validator(mode="after")
     def _default_url_within_maximum(self) -> Settings:

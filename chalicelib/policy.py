@@ -48,6 +48,9 @@ class Action(StrEnum):
     USE_SHARE = "share.use"
     LIST_OFFICIALS = "officials.list"
     MANAGE_OFFICIAL = "official.manage"
+    CONFIGURE_SITE = "site.configure"
+    READ_SITE_CONFIGURATION = "site.configuration"
+    MAKE_SEALING_KEY = "site.sealing_key"
     AUTHENTICATE = "authenticate"
 
 
@@ -93,6 +96,10 @@ ALLOWED_ROLES: dict[Action, frozenset[Role]] = {
     Action.LIST_SHARES: frozenset({Role.INVESTIGATOR, Role.DPO}),
     Action.LIST_OFFICIALS: frozenset({Role.ADMIN}),
     Action.MANAGE_OFFICIAL: frozenset({Role.ADMIN}),
+    # Admins configure the sites they run (the legal limits come from a reviewed file) and their sealing keys.
+    Action.CONFIGURE_SITE: frozenset({Role.ADMIN}),
+    Action.READ_SITE_CONFIGURATION: frozenset({Role.ADMIN}),
+    Action.MAKE_SEALING_KEY: frozenset({Role.ADMIN}),
 }
 
 

@@ -17,6 +17,7 @@ from chalicelib.domain.clips import RegistrationLimits
 from chalicelib.handlers.audit_digest import DigestWriter
 from chalicelib.handlers.exports import ExportMaker
 from chalicelib.handlers.ingest import ClipIngest
+from chalicelib.handlers.notifications import Notifier
 from chalicelib.handlers.refusals import RefusalCounter, RefusalFolder
 from chalicelib.handlers.retention import RetentionSweep
 from chalicelib.media.video import MediaLimits
@@ -35,6 +36,7 @@ from chalicelib.store.catalog import Catalog
 from chalicelib.store.clips import ClipIndex
 from chalicelib.store.digests import AuditDigests
 from chalicelib.store.gaps import GapLog
+from chalicelib.store.notifications import SentNotices, SiteTopics
 from chalicelib.store.objects import ClipObjects
 from chalicelib.store.officials import AccountStates, OfficialDirectory
 from chalicelib.store.queues import WorkQueue
@@ -158,8 +160,15 @@ def gap_log() -> GapLog:
 
 
 @functools.cache
+def sealing_keys() -> SealingKeys:
+    settings = get_settings()
+    secrets = boto3.client("secretsmanager", region_name=settings.region)
+    return SealingKeys(secrets, settings.sealing_keys_prefix, settings.clips_key_arn)
+
+
+@functools.cache
 def registry() -> Registry:
-    return Registry(catalog(), audit_log(), timedelta(seconds=get_settings().camera_silent_seconds))
+    return Registry(catalog(), audit_log(), timedelta(seconds=get_settings().camera_silent_seconds), sealing_keys())
 
 
 @functools.cache
@@ -234,7 +243,7 @@ def clip_ingest() -> ClipIngest:
         MediaLimits(max_duration_s=float(settings.max_clip_seconds) * 1.5),
         settings.duration_tolerance_seconds,
         Path(tempfile.gettempdir()),
-        SealingKeys(boto3.client("secretsmanager", region_name=settings.region), settings.sealing_keys_secret),
+        sealing_keys(),
     )
 
 
@@ -266,4 +275,19 @@ def export_maker() -> ExportMaker:
         clip_objects(),
         timedelta(days=settings.export_days),
         Path(tempfile.gettempdir()),
+    )
+
+
+@functools.cache
+def notifier() -> Notifier:
+    settings = get_settings()
+    return Notifier(
+        catalog(),
+        share_book(),
+        subject_request_book(),
+        case_book(),
+        audit_digests(),
+        SentNotices(_dynamodb().Table(settings.notifications_table)),
+        SiteTopics(boto3.client("sns", region_name=settings.region), settings.notifications_topic_arn_prefix),
+        timedelta(seconds=settings.camera_silent_seconds),
     )

@@ -21,8 +21,11 @@ from typing import Any
 import yaml
 
 from chalicelib.config import Settings
+from infra import gateway_responses
 
 RUNTIME = "python3.13"
+ARCHITECTURE = "arm64"  # .chalice/config.json lambda_architecture
+CHALICE_DEFAULT_MEMORY = 128
 FUNCTION = "AWS::Serverless::Function"
 # Settings fields Lambda itself provides (as AWS_REGION), so the template need not.
 PROVIDED_BY_LAMBDA = frozenset({"region"})
@@ -77,6 +80,11 @@ def _function_problems(
     role = properties.get("Role")
     if _arn_of(role, resources) != "AWS::IAM::Role":
         found.append(f"{name}: Role {role!r} is not a GetAtt of a role in the template (placeholder not overridden?)")
+    # Graviton (arm64): every wheel the functions import has an aarch64 build (tests/integration/test_packaging.py).
+    if properties.get("Architectures") != [ARCHITECTURE]:
+        found.append(f"{name}: Architectures {properties.get('Architectures')!r}, not [{ARCHITECTURE!r}]")
+    if properties.get("MemorySize") in (None, CHALICE_DEFAULT_MEMORY):
+        found.append(f"{name}: MemorySize {properties.get('MemorySize')!r} is Chalice's default: set it in the overlay")
     environment = {**global_env, **_variables(properties)}
     missing = sorted(var for var in required if environment.get(var) in (None, ""))
     if missing:
@@ -132,6 +140,8 @@ def _api_problems(resources: Mapping[str, Any]) -> list[str]:
     found: list[str] = []
     if not properties.get("GatewayResponses"):
         found.append("RestAPI: no GatewayResponses (API Gateway's own 401/403/4XX/5XX would not be JSON errors)")
+    else:
+        found += gateway_responses.problems(properties["GatewayResponses"])
     if not any(_throttles_every_route(setting) for setting in properties.get("MethodSettings") or []):
         found.append("RestAPI: no MethodSettings throttling every route (/* *): the stage takes any request rate")
     if not any(_rate_limits_the_api(resource, resources) for resource in resources.values()):

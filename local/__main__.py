@@ -34,7 +34,8 @@ Try it:
 {info.as_json(info_file)["curl_example"]}
 
 Passwords, gateway tokens and all of the above for scripts: {info_file} (readable only by you).
-Logs in {info_file.parent}/*.log. Ctrl-C stops everything.
+Logs in {info_file.parent}/*.log. Data kept across restarts in {info.state_dir} (--fresh: start empty).
+Ctrl-C stops everything.
 """
 
 
@@ -54,6 +55,8 @@ def run(arguments: argparse.Namespace) -> int:
             aws_port=arguments.aws_port,
             simulator=not arguments.no_simulator,
             retention_every_s=arguments.retention_every,
+            state_dir=run_dir / "state",
+            fresh=arguments.fresh,
         )
         stopped = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stopped.set())
@@ -82,7 +85,10 @@ def main() -> int:
     run_parser.add_argument("--aws-port", type=int, default=5000)
     run_parser.add_argument("--no-simulator", action="store_true", help="no simulated gateway uploads")
     run_parser.add_argument("--retention-every", type=float, default=60.0, help="seconds between retention sweeps")
-    run_parser.add_argument("--run-dir", type=Path, default=DEFAULT_RUN_DIR, help="logs, lock and run-info.json")
+    run_parser.add_argument(
+        "--run-dir", type=Path, default=DEFAULT_RUN_DIR, help="logs, lock, run-info.json and the saved data (state/)"
+    )
+    run_parser.add_argument("--fresh", action="store_true", help="forget the data of earlier runs and start empty")
     arguments = parser.parse_args()
     return run(arguments)
 

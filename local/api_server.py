@@ -1,4 +1,9 @@
-"""The API locally: `chalice local`'s server, also writing the access log API Gateway writes on AWS.
+"""The API locally: `chalice local`'s server, answering for API Gateway as the template says it does, and
+writing the access log API Gateway writes on AWS.
+
+What API Gateway answers itself (no credentials, refused credentials, no route for the method and path) is
+answered here from the template's GatewayResponses (infra/gateway_responses.py), never with chalice local's
+or http.server's own bodies: a method a path does not declare is "no route", as on AWS.
 
 API Gateway answers a request without credentials (401) or one its authorizer refuses (403) itself and
 only logs it; the archive counts those refusals from that log (chalicelib/domain/refusals.py). Here each
@@ -19,6 +24,7 @@ import sys
 import threading
 import time
 import uuid
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -27,29 +33,48 @@ from chalice.deploy.validate import validate_routes
 from chalice.local import (
     ChaliceRequestHandler,
     ForbiddenError,
+    InvalidAuthorizerError,
     LocalDevServer,
     LocalGatewayException,
     NotAuthorizedError,
     RouteMatcher,
 )
 
+from infra import gateway_responses
 from local.deploy import load_template
 
 ROOT = Path(__file__).resolve().parent.parent
 _CONTEXT_VARIABLE = re.compile(r"\$context\.([A-Za-z.]+)")
 
 
+NO_ROUTE = "MISSING_AUTHENTICATION_TOKEN"
+# `$context.error.messageString` of the answers API Gateway gives itself.
+_GATEWAY_MESSAGES = {
+    "UNAUTHORIZED": "Unauthorized",
+    "ACCESS_DENIED": "User is not authorized to access this resource",
+    NO_ROUTE: "Missing Authentication Token",
+    "AUTHORIZER_FAILURE": "Internal server error",
+}
+
+
+def _rest_api() -> dict[str, Any]:
+    properties: dict[str, Any] = load_template()["Resources"]["RestAPI"]["Properties"]
+    return properties
+
+
 def access_log_format() -> str:
-    return str(load_template()["Resources"]["RestAPI"]["Properties"]["AccessLogSetting"]["Format"])
+    return str(_rest_api()["AccessLogSetting"]["Format"])
 
 
 def response_type(error: LocalGatewayException) -> str:
     """What API Gateway's `$context.error.responseType` says for chalice local's own answers."""
     if isinstance(error, NotAuthorizedError):
         return "UNAUTHORIZED"
+    if isinstance(error, InvalidAuthorizerError):
+        return "AUTHORIZER_FAILURE"
     if isinstance(error, ForbiddenError) and b"not authorized" in (error.body or b""):
         return "ACCESS_DENIED"
-    return "MISSING_AUTHENTICATION_TOKEN"  # chalice local's answer for a path no route matches
+    return NO_ROUTE  # chalice local's answer for a path no route matches
 
 
 def render(template: str, values: dict[str, str]) -> str:
@@ -65,8 +90,10 @@ class AccessLog:
         self._routes = RouteMatcher(routes)
 
     def write(self, handler: AccessLoggingHandler, status: str) -> None:
+        # A request line http.server refused leaves no path or method behind.
+        path, method = getattr(handler, "path", ""), handler.command or "-"
         try:
-            resource = self._routes.match_route(handler.path).route
+            resource = self._routes.match_route(path.split("?", 1)[0]).route if path else "-"
         except ValueError:
             resource = "-"
         line = render(
@@ -74,7 +101,7 @@ class AccessLog:
             {
                 "requestTimeEpoch": str(int(time.time() * 1000)),
                 "identity.sourceIp": handler.client_address[0],
-                "httpMethod": handler.command,
+                "httpMethod": method,
                 "resourcePath": resource,
                 "status": status,
                 "error.responseType": handler.error_type,
@@ -88,6 +115,9 @@ class AccessLog:
 
 class AccessLoggingHandler(ChaliceRequestHandler):
     access_log: AccessLog
+    routes: dict[str, dict[str, Any]]
+    matcher: RouteMatcher
+    answers: dict[str, Any]  # the template's GatewayResponses
     error_type = ""
     # One request at a time, as one Lambda container serves them: the app keeps one boto3 resource per
     # table, and resources are not thread-safe (two requests building key conditions at once swapped their
@@ -96,14 +126,52 @@ class AccessLoggingHandler(ChaliceRequestHandler):
 
     def _generic_handle(self) -> None:
         with self.one_at_a_time:
-            super()._generic_handle()
+            if self._declared():
+                super()._generic_handle()
+            else:
+                self._parse_payload()  # read the body, so that the connection's next request starts clean
+                self._send_gateway_answer(NO_ROUTE, 403)
+
+    # The base class binds its own _generic_handle to these names: bound again, or the override is never called.
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+
+    def _declared(self) -> bool:
+        """Does a route declare this method for this path? (API Gateway sends nothing else to the function.)"""
+        try:
+            route = self.matcher.match_route(self.path.split("?", 1)[0]).route
+        except ValueError:
+            return False
+        return self.command in self.routes[route]
 
     def _send_error_response(self, error: LocalGatewayException) -> None:
-        self.error_type = response_type(error)
-        super()._send_error_response(error)
+        self._send_gateway_answer(response_type(error), error.CODE)
+
+    def _send_gateway_answer(self, kind: str, status: int) -> None:
+        self.error_type = kind
+        code, body = gateway_responses.render(self.answers, kind, status, _GATEWAY_MESSAGES.get(kind, kind))
+        self._send_http_response(code, {"Content-Type": "application/json"}, None if self.command == "HEAD" else body)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a method it has no handler for, a malformed request line) in JSON, as
+        API Gateway would answer them, instead of its HTML page."""
+        if code == HTTPStatus.NOT_IMPLEMENTED:  # a method such as TRACE: no route declares it
+            self._send_gateway_answer(NO_ROUTE, 403)
+            return
+        self.error_type = HTTPStatus(code).name  # answered by its family's gateway response (DEFAULT_4XX/5XX)
+        phrase = message or HTTPStatus(code).phrase
+        status, body = gateway_responses.render(self.answers, self.error_type, code, phrase)
+        self.close_connection = True
+        self.send_response(status, message)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         self.access_log.write(self, str(code))
+        super().log_request(code, size)  # the request line, as `chalice local` prints it (redacted on its way)
         self.error_type = ""  # the connection may carry another request
 
 
@@ -112,7 +180,16 @@ def serve(stage: str, host: str, port: int, access_log: TextIO) -> None:
     config = factory.create_config_obj(chalice_stage_name=stage)
     app: Any = config.chalice_app
     validate_routes(app.routes)
-    handler = type("Handler", (AccessLoggingHandler,), {"access_log": AccessLog(access_log, list(app.routes))})
+    handler = type(
+        "Handler",
+        (AccessLoggingHandler,),
+        {
+            "access_log": AccessLog(access_log, list(app.routes)),
+            "routes": app.routes,
+            "matcher": RouteMatcher(list(app.routes)),
+            "answers": _rest_api()["GatewayResponses"],
+        },
+    )
     LocalDevServer(app, config, host, port, handler_cls=handler).serve_forever()
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 
 REGION = "eu-north-1"
+# The local moto server's own route (local/moto_state.py): POST writes a snapshot of its state now.
+SNAPSHOT_PATH = "/_local/snapshot"
 # moto accepts any credentials; fixed ones keep every local process in the same account.
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local-secret"}
+_per_thread = threading.local()
 
 
 @dataclass(frozen=True)
@@ -20,11 +24,16 @@ class AwsEndpoint:
     region: str = REGION
 
     def _session(self) -> boto3.Session:
-        return boto3.Session(
-            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            region_name=self.region,
-        )
+        """One session per thread and region: a new session loads each service's model anew (about 0.15 s a
+        client, seconds over a deploy and its demo data), and a session is not safe to share across threads."""
+        sessions: dict[str, boto3.Session] = _per_thread.__dict__.setdefault("sessions", {})
+        if self.region not in sessions:
+            sessions[self.region] = boto3.Session(
+                aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                region_name=self.region,
+            )
+        return sessions[self.region]
 
     def client(self, service: Any) -> Any:  # Any: boto3-stubs overload on literal service names
         return self._session().client(service, endpoint_url=self.url)

@@ -1,25 +1,26 @@
 """Demo data: both sites, their cameras and gateways, and one official per role per site.
 
-Sites are configuration and are loaded into the table directly; cameras and gateways are created the way
-an admin creates them, through the API.
+The officials are made in the pool directly (as the first admin of a deployment is); everything else is made
+the way a site's admin makes it, through the API: the sites from local/demo_sites.yaml (the file format of
+`safe-society-admin sites apply`), their sealing keys, cameras and gateways.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from chalicelib.domain.catalog import Site, SiteConfiguration
 from chalicelib.domain.principal import OFFICIAL_ROLES
+from chalicelib.domain.sites import configured_site
 from chalicelib.store.catalog import Catalog
-from chalicelib.store.sealing_keys import SealingKeys
-from infra.load_sites import load_sites
-from infra.site_keys import give_site_keys
 from local.api_client import ApiClient
 from local.aws import AwsEndpoint
 
-DEMO_SITES = Path(__file__).resolve().parent / "demo_sites.json"
+DEMO_SITES = Path(__file__).resolve().parent / "demo_sites.yaml"
 DEMO_PASSWORD = "Demo-Password-2026"
 
 
@@ -32,8 +33,16 @@ class Official:
 
 
 def demo_plan() -> dict[str, Any]:
-    plan: dict[str, Any] = json.loads(DEMO_SITES.read_text())
+    plan: dict[str, Any] = yaml.safe_load(DEMO_SITES.read_text(encoding="utf-8"))
     return plan
+
+
+def demo_sites() -> dict[str, Site]:
+    """The demo's site records as the API makes them of its configuration (for tests that need them)."""
+    return {
+        site_id: configured_site(None, site_id, SiteConfiguration.model_validate(config))
+        for site_id, config in demo_plan()["sites"].items()
+    }
 
 
 def catalog_of(aws: AwsEndpoint, environment: dict[str, str]) -> Catalog:
@@ -70,18 +79,15 @@ def demo_officials(site_ids: list[str]) -> list[Official]:
 def seed(aws: AwsEndpoint, environment: dict[str, str], api: ApiClient) -> dict[str, Any]:
     """Load the demo; returns the officials' logins and each site's gateway token."""
     plan = demo_plan()
-    site_ids = [site["site_id"] for site in plan["sites"]]
-    catalog = catalog_of(aws, environment)
-    load_sites(catalog, plan["sites"])
-    keys = SealingKeys(aws.client("secretsmanager"), environment["SAFE_SEALING_KEYS_SECRET"])
-    for site_id in site_ids:
-        give_site_keys(catalog, keys, site_id)
+    site_ids = list(plan["sites"])
     officials = demo_officials(site_ids)
     for official in officials:
         create_official(aws, environment["SAFE_USER_POOL_ID"], official)
     gateways = {}
     for site in site_ids:
         admin = api.login(f"admin-{site}", DEMO_PASSWORD)
+        admin.request("PUT", f"/sites/{site}/configuration", plan["sites"][site]).expect(200)
+        admin.post(f"/sites/{site}/sealing-keys", {}).expect(201)
         for camera in plan["cameras"][site]:
             admin.post(f"/sites/{site}/cameras", camera).expect(201)
         camera_ids = [camera["camera_id"] for camera in plan["cameras"][site]]

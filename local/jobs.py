@@ -14,6 +14,7 @@ import signal
 import threading
 import time
 import uuid
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +25,9 @@ import boto3
 from chalicelib.domain.audit_chain import DIGEST_INTERVAL, interval_start
 from chalicelib.domain.timeutil import iso, parse_time
 from chalicelib.observability import logger
+from local.private_files import write_private
 
+DEFAULT_RUN_INFO = Path(__file__).resolve().parent.parent / ".local-run" / "run-info.json"
 # Locally a failed message is offered again after this long (AWS waits the queue's visibility timeout).
 RETRY_AFTER_S = 5
 
@@ -113,7 +116,7 @@ def _drain_once(sqs: Any, queue_url: str, queue_arn: str, handler_name: str, han
 
 
 # The handlers app.py puts on a schedule; locally one timer fires them all.
-SCHEDULED = ("expire_retention", "write_audit_digests", "fold_refusals")
+SCHEDULED = ("expire_retention", "write_audit_digests", "fold_refusals", "notify")
 
 
 def fire(handler_name: str, at: datetime) -> dict[str, Any]:
@@ -144,6 +147,7 @@ def run_schedules(retention_every_s: float, stop: threading.Event) -> None:
             next_digest += DIGEST_INTERVAL
         if time.monotonic() >= next_retention:
             _fire_logged("expire_retention", datetime.now(UTC))
+            _fire_logged("notify", datetime.now(UTC))  # what it sends is logged too: jobs.log shows it
             next_retention = time.monotonic() + retention_every_s
 
 
@@ -155,10 +159,14 @@ def _fire_logged(handler_name: str, at: datetime) -> None:
 
 
 def ship_access_log(path: Path, stop: threading.Event) -> None:
-    """CloudWatch Logs' subscription, locally: new lines of the API's access log go to CountRefusals."""
+    """CloudWatch Logs' subscription, locally: new lines of the API's access log go to CountRefusals.
+
+    How far it has shipped is kept beside the log: the archive keeps its data across restarts, and the log
+    is appended to, so a restart must not count the lines of an earlier run again."""
     import app
 
-    offset = 0
+    shipped = path.with_name(f"{path.name}.shipped")
+    offset = int(shipped.read_text()) if shipped.exists() else 0
     while not stop.wait(0.5):
         if not path.exists():
             continue
@@ -169,9 +177,11 @@ def ship_access_log(path: Path, stop: threading.Event) -> None:
         offset += len(complete)
         if complete:
             try:
-                app.count_refusals(subscription_event(complete.decode().splitlines()), None)
+                context = LocalLambdaContext("count_refusals", aws_request_id=str(uuid.uuid4()))
+                app.count_refusals(subscription_event(complete.decode().splitlines()), context)
             except Exception:
                 logger.exception("counting refusals failed")
+            write_private(shipped, str(offset).encode())
 
 
 def subscription_event(messages: list[str]) -> dict[str, Any]:
@@ -216,11 +226,34 @@ def main() -> None:
     fire_parser = commands.add_parser("fire", help="run one scheduled handler once, now or at a given time")
     fire_parser.add_argument("handler", choices=SCHEDULED)
     fire_parser.add_argument("--at", type=parse_time, default=None, help="ISO 8601 time the handler believes it is")
+    fire_parser.add_argument(
+        "--run-info",
+        type=Path,
+        default=DEFAULT_RUN_INFO,
+        help="the local archive's run-info file, whose functions' environment it takes (default: .local-run/)",
+    )
     arguments = parser.parse_args()
     if arguments.command == "run":
         run(dict(entry.split("=", 1) for entry in arguments.queue), arguments.retention_every, arguments.access_log)
     else:
+        take_environment(arguments.run_info, os.environ)
         print(json.dumps(fire(arguments.handler, arguments.at or datetime.now(UTC))))  # noqa: T201
+
+
+def take_environment(run_info: Path, environ: MutableMapping[str, str]) -> None:
+    """The functions' environment from the running archive's run-info file, unless it is set already (as the
+    run command sets it for its own jobs): one command by hand, nothing to export first."""
+    if "SAFE_CLIPS_TABLE" in environ:
+        return
+    try:
+        environment = json.loads(run_info.read_text())["environment"]
+    except (OSError, ValueError, KeyError) as error:
+        raise SystemExit(
+            f"no local archive running from {run_info} ({error}): start it with scripts/run-local"
+        ) from error
+    environ.update(
+        {name: value for name, value in environment.items() if name.startswith(("SAFE_", "AWS_", "POWERTOOLS_"))}
+    )
 
 
 if __name__ == "__main__":

@@ -1,11 +1,12 @@
-"""moto in server mode, with DynamoDB requests served one at a time and memory that stays flat.
+"""moto in server mode, with DynamoDB requests served one at a time, memory that stays flat and, with
+`--state-dir`, every service's state kept across restarts (local/moto_state.py).
 
 Real DynamoDB applies a conditional write, or a transaction, atomically. moto's server handles requests
 on parallel threads without locking its tables, so two conditional writes can both pass their condition
 (measured: the audit chain's append transaction left an event behind without moving the head). Serializing
 DynamoDB requests, and only those (S3 uploads and SQS long polls stay parallel), restores that guarantee.
 
-Two patches of moto 5.2.5 keep a long-running local archive's memory flat (`patch_moto`):
+Patches of moto 5.2.5 (`patch_moto`) keep a long-running local archive's memory flat:
 - moto's `BaseModel.__new__` appends every model instance it ever creates to a class-level list, kept for
   its web dashboard only: every DynamoDB item written, every S3 object version (with its bytes) stays
   reachable after it is overwritten or deleted.
@@ -14,28 +15,39 @@ Two patches of moto 5.2.5 keep a long-running local archive's memory flat (`patc
   audit table: ≈ 11 MB more per request once the table held a few thousand events); without it the copies
   are freed, but each still costs time in proportion to the table. Instead the transaction keeps copies of
   the items it names only, and puts exactly those back if it fails.
+And two keep it fast: DynamoDB reads answer without moto's member-by-member serializer, and the service
+behind a host is looked up once.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import copy
+import functools
+import json
 import os
 import signal
 import sys
 import threading
 import types
 from collections.abc import Callable, Iterable
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import moto.dynamodb.models as dynamodb_models
 from moto.core.common_models import BaseModel
+from moto.core.responses import TYPE_RESPONSE, ActionContext, ActionResult
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoResult
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
 
+from local.moto_state import MotoState, SavedStateMismatch
+
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+ExecuteResult = Callable[[ActionResult, ActionContext], TYPE_RESPONSE]
 
 
 def serialize_dynamodb(app: WsgiApp) -> WsgiApp:
@@ -101,30 +113,73 @@ def _with_item_undo(transact: Callable[[DynamoDBBackend, list[dict[str, Any]]], 
     return transact_write_items
 
 
+# Reads that answer with items. moto 5.2.5 writes every answer by walking the service model member by member:
+# some 1,400 calls for an item of 14 attributes, so a page of 50 audit events cost 0.2 s of moto's one core.
+# The items are DynamoDB JSON already (bytes aside, which the model would write in base64); these answers
+# are written as they are, with the members the model declares.
+_ITEM_READS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem"})
+
+
+def _base64(value: Any) -> str:
+    if not isinstance(value, bytes):
+        raise TypeError(f"{type(value).__name__} in an item")
+    return base64.b64encode(value).decode()
+
+
+def _items_as_they_are(execute_result: ExecuteResult) -> ExecuteResult:
+    def execute(result: ActionResult, context: ActionContext) -> TYPE_RESPONSE:
+        if context.operation_model.name not in _ITEM_READS:
+            return execute_result(result, context)
+        members = context.operation_model.output_shape.members
+        answer = {name: value for name, value in cast(dict[str, Any], result.result).items() if name in members}
+        return 200, {"Content-Type": "application/x-amz-json-1.0"}, json.dumps(answer, default=_base64)
+
+    return execute
+
+
 def patch_moto() -> None:
-    """Apply both patches described above; once per process, before the first request."""
+    """Apply the patches described above; once per process, before the first request."""
     BaseModel.__new__ = staticmethod(_untracked_new)  # type: ignore[method-assign]
+    # moto finds each request's service by listing its own package directory (some 200 isdir calls) and
+    # trying every service's URL patterns, for every request: the answer for a host never changes.
+    DomainDispatcherApplication.get_backend_for_host = functools.cache(  # type: ignore[method-assign]
+        DomainDispatcherApplication.get_backend_for_host
+    )
     # The module's own name `copy` is only used for these backups and for one item's copy in update_item.
     dynamodb_models.copy = types.SimpleNamespace(deepcopy=_deepcopy_all_but_tables)  # type: ignore[assignment]
     DynamoDBBackend.transact_write_items = _with_item_undo(DynamoDBBackend.transact_write_items)  # type: ignore[method-assign]
+    DynamoResult.execute_result = _items_as_they_are(DynamoResult.execute_result)  # type: ignore[method-assign,assignment]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--state-dir", type=Path, help="keep every service's state here across restarts")
     arguments = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     os.environ.setdefault("MOTO_PORT", str(arguments.port))
     patch_moto()
-    moto_app = DomainDispatcherApplication(create_backend_app)
-    run_simple(
-        arguments.host,
-        arguments.port,
-        serialize_dynamodb(moto_app),
-        threaded=True,
-        request_handler=MotoRequestHandler,
-    )
+    app: WsgiApp = DomainDispatcherApplication(create_backend_app)
+    state = MotoState(arguments.state_dir) if arguments.state_dir else None
+    if state:
+        try:
+            replayed, refused = state.restore(app)
+        except SavedStateMismatch as mismatch:
+            sys.exit(f"{mismatch}: start with --fresh (the saved data is then lost), or with that moto")
+        print(
+            f"state from {arguments.state_dir}: snapshot, then {replayed} requests replayed ({refused} refused)",
+            flush=True,
+        )
+        app = state.wrap(app)
+        threading.Thread(target=state.run_snapshots, name="snapshots", daemon=True).start()
+    try:
+        run_simple(
+            arguments.host, arguments.port, serialize_dynamodb(app), threaded=True, request_handler=MotoRequestHandler
+        )
+    finally:
+        if state:
+            state.snapshot()
 
 
 if __name__ == "__main__":

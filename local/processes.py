@@ -134,9 +134,11 @@ class ManagedProcess:
         log_path: Path,
         cwd: Path,
         redact: Callable[[bytes], bytes] | None = None,
+        grace_s: float = 10.0,
     ) -> None:
         self.name = name
         self.log_path = log_path
+        self.grace_s = grace_s
         self._process = subprocess.Popen(
             args,
             env=env,
@@ -162,11 +164,11 @@ class ManagedProcess:
     def alive(self) -> bool:
         return self._process.poll() is None
 
-    def stop(self, grace_s: float = 10.0) -> None:
+    def stop(self) -> None:
         """SIGTERM to the whole group, SIGKILL after the grace period; idempotent."""
         self._signal_group(signal.SIGTERM)
         try:
-            self._process.wait(timeout=grace_s)
+            self._process.wait(timeout=self.grace_s)
         except subprocess.TimeoutExpired:
             self._signal_group(signal.SIGKILL)
             self._process.wait()

@@ -5,16 +5,19 @@ The run command and the end-to-end tests both start exactly this.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import shutil
 import sys
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from local import demo
 from local.api_client import ApiClient
-from local.aws import AwsEndpoint
+from local.aws import SNAPSHOT_PATH, AwsEndpoint
 from local.deploy import DeployedStack, deploy
 from local.private_files import private_dir, write_private
 from local.processes import LogRedactor, ManagedProcess, check_port_free, free_port, http_ok, wait_until
@@ -22,6 +25,7 @@ from local.processes import LogRedactor, ManagedProcess, check_port_free, free_p
 ROOT = Path(__file__).resolve().parent.parent
 STACK_NAME = "safe-society-local"
 STAGE = "local"
+SAVED_STACK = "stack.json"
 
 
 @dataclass
@@ -33,6 +37,8 @@ class LocalOptions:
     simulator_every_s: float = 5.0
     retention_every_s: float = 60.0
     extra_environment: dict[str, str] = field(default_factory=dict)
+    state_dir: Path | None = None  # the archive's data, kept here across restarts; None: in memory only
+    fresh: bool = False  # forget what state_dir holds and start empty
 
 
 @dataclass
@@ -49,6 +55,7 @@ class RunInfo:
     gateways: dict[str, dict[str, Any]]
     pids: dict[str, int]
     logs: dict[str, str]
+    state_dir: str | None
 
     def as_json(self, info_file: Path) -> dict[str, Any]:
         return self.__dict__ | {"console_url": f"{self.api_url}/console", "curl_example": curl_example(self, info_file)}
@@ -80,6 +87,16 @@ def curl_example(info: RunInfo, info_file: Path) -> str:
     )
 
 
+@dataclass
+class SavedStack:
+    """What a run deployed and seeded, kept beside moto's state: the next start reuses it all."""
+
+    aws_endpoint: str
+    stack: DeployedStack
+    officials: list[dict[str, Any]]
+    gateways: dict[str, dict[str, Any]]
+
+
 class LocalArchive:
     def __init__(self, options: LocalOptions) -> None:
         self.options = options
@@ -106,19 +123,67 @@ class LocalArchive:
         api_port = options.api_port or free_port()
         check_port_free(aws_port, "embedded AWS (moto)")
         check_port_free(api_port, "API")
-        aws_url = f"http://127.0.0.1:{aws_port}"
-        aws = AwsEndpoint(aws_url)
-        moto = self._spawn(
-            "moto",
-            [sys.executable, "-m", "local.moto_server", "--port", str(aws_port)],
-            # moto accepts any TOTP code unless told to check it against its (fixed) secret.
-            self._plain_environment() | {"MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP": "true"},
-        )
-        wait_until(lambda: http_ok(f"{aws_url}/moto-api/"), "moto server", 30, moto.alive)
-        self.stack = deploy(aws, STACK_NAME, STAGE)
+        aws = self._start_moto(aws_port)
+        saved = self._saved_stack(aws)
+        self.stack = saved.stack if saved else deploy(aws, STACK_NAME, STAGE)
         environment = self.function_environment(aws, self.stack)
         api_url = f"http://127.0.0.1:{api_port}"
-        access_log = options.workdir / "api-access.jsonl"
+        self._start_functions(api_url, environment)
+        if saved:
+            officials, gateways = saved.officials, saved.gateways
+        else:
+            client = ApiClient(api_url, aws, environment["SAFE_USER_POOL_CLIENT_ID"])
+            seeded = demo.seed(aws, environment, client)
+            officials, gateways = seeded["officials"], seeded["gateways"]
+            self._save_stack(SavedStack(aws.url or "", self.stack, officials, gateways))
+        tokens = [gateway["token"] for gateway in gateways.values()]
+        self.redactor.add(demo.DEMO_PASSWORD, *tokens, *(token.split(".", 1)[-1] for token in tokens))
+        self.info = RunInfo(
+            api_url=api_url,
+            aws_endpoint=aws.url or "",
+            region=aws.region,
+            user_pool_id=environment["SAFE_USER_POOL_ID"],
+            user_pool_client_id=environment["SAFE_USER_POOL_CLIENT_ID"],
+            clips_bucket=environment["SAFE_CLIPS_BUCKET"],
+            ingest_queue_url=self.stack.outputs["IngestQueueUrl"],
+            environment=environment,
+            officials=officials,
+            gateways=gateways,
+            pids={},
+            logs={},
+            state_dir=str(options.state_dir) if options.state_dir else None,
+        )
+        if options.simulator:
+            self._start_simulator(api_url, gateways)
+        self.info.pids = {process.name: process.pid for process in self.processes}
+        self.info.logs = {process.name: str(process.log_path) for process in self.processes}
+        return self.info
+
+    def _start_moto(self, port: int) -> AwsEndpoint:
+        state = self.options.state_dir
+        if state and (self.options.fresh or not (state / SAVED_STACK).exists()):
+            # Fresh, or a first start that never finished seeding: nothing worth keeping.
+            shutil.rmtree(state, ignore_errors=True)
+        arguments = [sys.executable, "-m", "local.moto_server", "--port", str(port)]
+        if state:
+            arguments += ["--state-dir", str(private_dir(state) / "moto")]
+        environment = self._plain_environment() | {
+            # moto accepts any TOTP code unless told to check it against its (fixed) secret.
+            "MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP": "true",
+            # Fixed string hashing: a replayed request must iterate its sets as the first run did.
+            "PYTHONHASHSEED": "0",
+        }
+        # A snapshot is written at stop: it may take a while with much data (killed, the journal has it all).
+        moto = self._spawn("moto", arguments, environment, grace_s=120)
+        url = f"http://127.0.0.1:{port}"
+        # Loading saved state and replaying the journal comes before moto answers.
+        wait_until(lambda: http_ok(f"{url}/moto-api/"), "moto server", 300, moto.alive)
+        return AwsEndpoint(url)
+
+    def _start_functions(self, api_url: str, environment: dict[str, str]) -> None:
+        """The API and the jobs (ingest, exports, the schedules, the access log), as AWS would run them."""
+        assert self.stack is not None
+        access_log = self.options.workdir / "api-access.jsonl"
         api = self._spawn(
             "api",
             [
@@ -130,7 +195,7 @@ class LocalArchive:
                 "--host",
                 "127.0.0.1",
                 "--port",
-                str(api_port),
+                api_url.rsplit(":", 1)[1],
                 "--access-log",
                 str(access_log),
             ],
@@ -149,35 +214,36 @@ class LocalArchive:
                 "--queue",
                 f"make_exports={self.stack.outputs['ExportsQueueUrl']}",
                 "--retention-every",
-                str(options.retention_every_s),
+                str(self.options.retention_every_s),
                 "--access-log",
                 str(access_log),
             ],
             environment,
         )
-        client = ApiClient(api_url, aws, environment["SAFE_USER_POOL_CLIENT_ID"])
-        seeded = demo.seed(aws, environment, client)
-        tokens = [gateway["token"] for gateway in seeded["gateways"].values()]
-        self.redactor.add(demo.DEMO_PASSWORD, *tokens, *(token.split(".", 1)[-1] for token in tokens))
-        self.info = RunInfo(
-            api_url=api_url,
-            aws_endpoint=aws_url,
-            region=aws.region,
-            user_pool_id=environment["SAFE_USER_POOL_ID"],
-            user_pool_client_id=environment["SAFE_USER_POOL_CLIENT_ID"],
-            clips_bucket=environment["SAFE_CLIPS_BUCKET"],
-            ingest_queue_url=self.stack.outputs["IngestQueueUrl"],
-            environment=environment,
-            officials=seeded["officials"],
-            gateways=seeded["gateways"],
-            pids={},
-            logs={},
+
+    def _saved_stack(self, aws: AwsEndpoint) -> SavedStack | None:
+        """What an earlier run deployed and seeded, if the state it left is kept; its URLs moved to `aws`."""
+        state = self.options.state_dir
+        if state is None or not (state / SAVED_STACK).exists():
+            return None
+        saved = json.loads((state / SAVED_STACK).read_text())
+        moved = json.loads(json.dumps(saved).replace(saved["aws_endpoint"], aws.url or ""))
+        return SavedStack(
+            aws_endpoint=aws.url or "",
+            stack=DeployedStack(**moved["stack"]),
+            officials=moved["officials"],
+            gateways=moved["gateways"],
         )
-        if options.simulator:
-            self._start_simulator(api_url, seeded["gateways"])
-        self.info.pids = {process.name: process.pid for process in self.processes}
-        self.info.logs = {process.name: str(process.log_path) for process in self.processes}
-        return self.info
+
+    def _save_stack(self, saved: SavedStack) -> None:
+        """Once the demo is in: a snapshot of moto's state, then the record that it is complete."""
+        state = self.options.state_dir
+        if state is None:
+            return
+        request = urllib.request.Request(f"{saved.aws_endpoint}{SNAPSHOT_PATH}", method="POST")  # noqa: S310
+        with urllib.request.urlopen(request, timeout=300):  # noqa: S310 - the moto server we started
+            pass
+        write_private(state / SAVED_STACK, json.dumps(dataclasses.asdict(saved), indent=2).encode())
 
     def function_environment(self, aws: AwsEndpoint, stack: DeployedStack) -> dict[str, str]:
         """What each function sees in Lambda (the template's Globals), pointed at the embedded AWS."""
@@ -223,9 +289,10 @@ class LocalArchive:
     def _plain_environment() -> dict[str, str]:
         return {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT)}
 
-    def _spawn(self, name: str, args: list[str], environment: dict[str, str]) -> ManagedProcess:
+    def _spawn(self, name: str, args: list[str], environment: dict[str, str], grace_s: float = 10.0) -> ManagedProcess:
         env = environment or self._plain_environment()
-        process = ManagedProcess(name, args, env, self.options.workdir / f"{name}.log", ROOT, self.redactor)
+        log = self.options.workdir / f"{name}.log"
+        process = ManagedProcess(name, args, env, log, ROOT, self.redactor, grace_s)
         self.processes.append(process)
         return process
 

@@ -1,4 +1,4 @@
-"""Routes for admins: cameras, gateways and officials."""
+"""Routes for admins: sites and their sealing keys, cameras, gateways and officials."""
 
 from __future__ import annotations
 
@@ -7,11 +7,18 @@ from chalice import Blueprint
 from chalicelib import wiring
 from chalicelib.api.contract import Auth
 from chalicelib.api.http import api_route
-from chalicelib.domain.catalog import Camera, Gateway, NewCamera, NewGateway
+from chalicelib.domain.catalog import Camera, Gateway, NewCamera, NewGateway, SiteConfiguration
 from chalicelib.domain.officials import Official, OfficialAccount, OfficialRole
 from chalicelib.domain.principal import Principal
 from chalicelib.services.officials import EnrolledOfficial, OfficialList
-from chalicelib.services.registry import CreatedGateway, GatewayList, GatewayView
+from chalicelib.services.registry import (
+    CreatedGateway,
+    GatewayList,
+    GatewayView,
+    NewSealingKey,
+    SealingKeyMade,
+    SiteConfigurationView,
+)
 
 admin_api = Blueprint(__name__)
 
@@ -141,3 +148,45 @@ def enable_official(principal: Principal, username: str) -> OfficialAccount:
 )
 def reset_official_password(principal: Principal, username: str) -> EnrolledOfficial:
     return wiring.officials().reset_password(principal, username, wiring.now())
+
+
+@api_route(
+    admin_api,
+    "/sites/{site}/configuration",
+    summary="A site's configuration: legal limits and their basis, controller, DPO contact, sealing key (admin)",
+    auth=Auth.OFFICIAL,
+    answer=SiteConfigurationView,
+)
+def read_site_configuration(principal: Principal, site: str) -> SiteConfigurationView:
+    return wiring.registry().site_configuration(principal, site)
+
+
+@api_route(
+    admin_api,
+    "/sites/{site}/configuration",
+    method="PUT",
+    summary="Create or reconfigure a site from its reviewed configuration; the DPO's retention policy stays "
+    "(409 if it exceeds a lowered maximum); audited (admin)",
+    auth=Auth.OFFICIAL,
+    body=SiteConfiguration,
+    answer=SiteConfigurationView,
+    errors=(409,),
+)
+def configure_site(principal: Principal, site: str, body: SiteConfiguration) -> SiteConfigurationView:
+    return wiring.registry().configure_site(principal, site, body, wiring.now())
+
+
+@api_route(
+    admin_api,
+    "/sites/{site}/sealing-keys",
+    method="POST",
+    summary="Make the site's sealing key pair, or rotate it: gateways seal to the new public key, the old private "
+    "key still opens what was sealed to it; the private key never leaves the archive (admin)",
+    auth=Auth.OFFICIAL,
+    body=NewSealingKey,
+    answer=SealingKeyMade,
+    status=201,
+    errors=(409,),
+)
+def make_sealing_key(principal: Principal, site: str, body: NewSealingKey) -> SealingKeyMade:
+    return wiring.registry().make_sealing_key(principal, site, body, wiring.now())

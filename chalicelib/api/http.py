@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +64,18 @@ def error_response(status: int, code: str, message: str) -> Response:
 
 def json_response(body: Any, status: int = 200) -> Response:
     return Response(body=body, status_code=status, headers=_JSON_HEADERS | security_headers())
+
+
+def errors_as_ours(response: Response) -> Response:
+    """Chalice's own refusals (405 for an undeclared method, 415 for a body that is not JSON, ...) come as
+    `{"Code", "Message"}`: the same answer as `{"error", "message"}`, like every other error of the API."""
+    body = response.body
+    if response.status_code < 400 or not isinstance(body, dict) or set(body) != {"Code", "Message"}:
+        return response
+    code = re.sub(r"(?<!^)(?=[A-Z])", "_", str(body["Code"])).lower().removesuffix("_error")
+    answer = error_response(response.status_code, code, str(body["Message"]))
+    answer.headers = dict(response.headers) | answer.headers
+    return answer
 
 
 def principal_of(request: Request) -> Principal | None:

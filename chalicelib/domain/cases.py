@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chalicelib.domain.catalog import SITE_ID_PATTERN, Site
 from chalicelib.domain.clips import CAMERA_ID_PATTERN, UtcTime
+from chalicelib.domain.text import PlainText, Statement
 from chalicelib.errors import InvalidRequest
 
 MAX_CLIPS_PER_REQUEST = 500
@@ -23,8 +24,8 @@ class NewCase(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     site_id: str = Field(pattern=SITE_ID_PATTERN)
-    reference: str = Field(min_length=1, max_length=100, description="the police or court case reference")
-    reason: str = Field(min_length=5, max_length=1000)
+    reference: PlainText = Field(min_length=1, max_length=100, description="the police or court case reference")
+    reason: Statement = Field(min_length=5, max_length=1000)
     review_date: UtcTime | None = Field(default=None, description="when the hold must be reviewed")
 
 

@@ -9,10 +9,12 @@ import secrets
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chalicelib.domain.clips import CAMERA_ID_PATTERN, UtcTime
+from chalicelib.domain.text import PlainText, Statement
 from chalicelib.domain.timeutil import parse_time
 
 SITE_ID_PATTERN = r"^[a-z][a-z0-9-]{1,30}$"
@@ -36,9 +38,38 @@ class Site(BaseModel):
     max_retention_days: int = Field(ge=1, description="the legal maximum, from legal_basis")
     max_hold_days: int = Field(default=1095, ge=1, description="the longest a case may hold footage before review")
     sealing_recipient: str | None = Field(default=None, description="the age public key gateways seal clips to")
+    sealing_key_id: str | None = Field(default=None, description="the id of the key pair gateways seal to now")
     legal_basis: str
     controller: str
     dpo_contact: str
+
+
+class SiteConfiguration(BaseModel):
+    """A site as its deployment configures it (a reviewed file, `safe-society-admin sites apply`): the legal
+    limits and their basis are configuration, never literals in code. The retention policy in force is the
+    DPO's (PUT /sites/{site}/retention); the initial one applies only when the site is created."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: PlainText = Field(min_length=1, max_length=120)
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
+    timezone: str = Field(min_length=3, max_length=64, description="IANA zone, e.g. Europe/Riga")
+    max_retention_days: int = Field(ge=1, le=3660, description="the legal maximum, from legal_basis")
+    max_hold_days: int = Field(ge=1, le=3660, description="the longest a case may hold footage before review")
+    legal_basis: Statement = Field(min_length=10, max_length=2000, description="the law or order the limits come from")
+    controller: PlainText = Field(min_length=3, max_length=300)
+    dpo_contact: PlainText = Field(min_length=3, max_length=300)
+    initial_retention_days: int = Field(ge=1, description="the retention policy when the site is created")
+    initial_retention_justification: Statement = Field(default="", max_length=2000)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"{zone!r} is not an IANA time zone") from error
+        return zone
 
 
 class CameraStatus(StrEnum):
@@ -50,8 +81,8 @@ class NewCamera(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     camera_id: str = Field(pattern=CAMERA_ID_PATTERN)
-    name: str = Field(min_length=1, max_length=120)
-    location: str = Field(min_length=1, max_length=300)
+    name: PlainText = Field(min_length=1, max_length=120)
+    location: PlainText = Field(min_length=1, max_length=300)
 
 
 class Camera(BaseModel):

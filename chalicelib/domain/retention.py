@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.catalog import Site
 from chalicelib.domain.clips import Clip, ClipStatus
+from chalicelib.domain.text import Statement
 from chalicelib.errors import InvalidRequest
 
 # EDPB Guidelines 3/2019 para. 121: beyond 72 hours, the longer the storage, the more argumentation is needed.
@@ -20,7 +21,7 @@ class RetentionChange(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     days: int = Field(ge=1)
-    justification: str = Field(default="", max_length=2000)
+    justification: Statement = Field(default="", max_length=2000)
 
 
 def check_retention_change(site: Site, change: RetentionChange) -> None:

@@ -11,6 +11,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.clips import UtcTime
+from chalicelib.domain.text import PlainText, Statement
 from chalicelib.errors import InvalidRequest
 
 MAX_SHARE_LIFETIME = timedelta(days=7)
@@ -27,8 +28,8 @@ class NewShare(BaseModel):
 
     case_id: str = Field(min_length=1, max_length=64)
     clip_ids: tuple[str, ...] = Field(min_length=1, max_length=100)
-    recipient: str = Field(min_length=3, max_length=300, description="who receives it: authority, unit, person")
-    purpose: str = Field(min_length=5, max_length=1000)
+    recipient: PlainText = Field(min_length=3, max_length=300, description="who receives it: authority, unit, person")
+    purpose: Statement = Field(min_length=5, max_length=1000)
     expires_at: UtcTime
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from chalicelib.domain.catalog import SITE_ID_PATTERN
 from chalicelib.domain.clips import CAMERA_ID_PATTERN, UtcTime
 from chalicelib.domain.query import MAX_WINDOW
+from chalicelib.domain.text import Statement
 
 _CAMERA_ID = re.compile(CAMERA_ID_PATTERN)
 ANSWER_MONTHS = 1  # Art. 12(3): without undue delay and in any event within one month of receipt
@@ -38,7 +39,7 @@ class NewSubjectRequest(BaseModel):
     start: UtcTime
     end: UtcTime
     received: date = Field(description="the day the request reached the controller")
-    description: str = Field(
+    description: Statement = Field(
         min_length=3, max_length=500, description="how to recognise the requester in the footage; no needless detail"
     )
 
@@ -89,13 +90,13 @@ def extended_deadline(received: date) -> date:
 class Extension(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    reason: str = Field(min_length=5, max_length=1000, description="why: complexity or number of requests")
+    reason: Statement = Field(min_length=5, max_length=1000, description="why: complexity or number of requests")
 
 
 class Closing(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    outcome: str = Field(min_length=3, max_length=1000)
+    outcome: Statement = Field(min_length=3, max_length=1000)
 
 
 class MaskBox(BaseModel):

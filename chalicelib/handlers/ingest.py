@@ -135,11 +135,11 @@ class ClipIngest:
             problem = sealed_problem(clip, stored.size, stored.sha256)
             if problem:
                 return self._quarantine_sealed(clip, f"sealed file: {problem}", now)
-            identity = self._sealing_keys.identity(clip.site)
-            if identity is None:
-                raise RuntimeError(f"site {clip.site} has no sealing key: run infra/site_keys.py, then redrive")
+            identities = self._sealing_keys.identities(clip.site)  # rotated keys too: sealed before, opened now
+            if not identities:
+                raise RuntimeError(f"site {clip.site} has no sealing key: make one (safe-society-admin), then redrive")
             try:
-                pyrage.decrypt_file(str(sealed), str(plaintext), [x25519.Identity.from_str(identity)])
+                pyrage.decrypt_file(str(sealed), str(plaintext), [x25519.Identity.from_str(i) for i in identities])
             except pyrage.DecryptError:
                 return self._quarantine_sealed(clip, "the sealed file does not open with the site's key", now)
             inside = StoredBytes(size=plaintext.stat().st_size, sha256=sha256_file(plaintext))

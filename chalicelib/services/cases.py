@@ -15,6 +15,7 @@ from chalicelib.domain.clips import Clip, thumbnail_prefix
 from chalicelib.domain.principal import Principal
 from chalicelib.domain.query import Window
 from chalicelib.domain.shares import ShareStatus
+from chalicelib.domain.text import Statement
 from chalicelib.errors import Conflict, InvalidRequest, NotFound
 from chalicelib.policy import Action, authorize, authorize_addressed
 from chalicelib.store.audit import AuditLog
@@ -28,7 +29,7 @@ from chalicelib.store.shares import ShareBook
 class CloseRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    reason: str = Field(default="", max_length=1000)
+    reason: Statement = Field(default="", max_length=1000)
 
 
 class CaseState(StrEnum):

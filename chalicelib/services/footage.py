@@ -6,9 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.audit import Outcome
 from chalicelib.domain.cases import CaseStatus
@@ -17,6 +16,7 @@ from chalicelib.domain.clips import Clip, ClipRecord, ClipStatus, UtcTime
 from chalicelib.domain.gaps import Gap
 from chalicelib.domain.principal import Principal, Role
 from chalicelib.domain.query import Window, check_page_limit
+from chalicelib.domain.text import Statement
 from chalicelib.domain.timeutil import iso
 from chalicelib.errors import Conflict, InvalidRequest, NotFound, RefusedInvalid
 from chalicelib.policy import Action, authorize, authorize_addressed, require_role
@@ -33,7 +33,7 @@ class ViewRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    purpose: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=500)]
+    purpose: Statement = Field(min_length=5, max_length=500)
     case_id: str | None = Field(
         default=None, max_length=64, description="investigators view for a case: an open case of the clip's site"
     )

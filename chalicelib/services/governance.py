@@ -11,6 +11,7 @@ from chalicelib.domain.catalog import Site
 from chalicelib.domain.clips import Clip, ClipStatus, UtcTime, thumbnail_prefix
 from chalicelib.domain.principal import Principal
 from chalicelib.domain.retention import RetentionChange, check_retention_change
+from chalicelib.domain.text import Statement
 from chalicelib.errors import Conflict, NotFound, RefusedConflict
 from chalicelib.notices import PublicNotice, public_notice
 from chalicelib.policy import Action, authorize, authorize_addressed
@@ -23,7 +24,7 @@ from chalicelib.store.objects import ClipObjects
 class ErasureRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    reason: str = Field(min_length=5, max_length=1000)
+    reason: Statement = Field(min_length=5, max_length=1000)
 
 
 class RetentionPolicy(BaseModel):

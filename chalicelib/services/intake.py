@@ -271,14 +271,7 @@ class Intake:
     def report_drops(self, principal: Principal, report: DropReport, now: datetime) -> int:
         """Record footage the gateway dropped at the edge as gaps of its cameras; how many."""
         gateway = self._gateway(principal)
-        for drop in report.drops:
-            if drop.camera_id not in gateway.camera_ids:
-                raise AccessRefused(
-                    f"camera {drop.camera_id} is not one of this gateway's cameras",
-                    action=Action.REPORT_DROPS,
-                    site=gateway.site_id,
-                    target=drop.camera_id,
-                )
+        _refuse_other_cameras(gateway, [drop.camera_id for drop in report.drops], Action.REPORT_DROPS)
         self._gaps.record(
             [
                 Gap(site=gateway.site_id, gateway_id=gateway.gateway_id, reported_at=now, **drop.model_dump())
@@ -290,6 +283,8 @@ class Intake:
     def heartbeat(self, principal: Principal, heartbeat: Heartbeat, now: datetime) -> None:
         gateway = self._gateway(principal)
         authorize(principal, Action.HEARTBEAT, gateway.site_id)
+        # Another site's camera shown as healthy would hide that it went silent.
+        _refuse_other_cameras(gateway, list(heartbeat.cameras), Action.HEARTBEAT)
         self._catalog.record_heartbeat(gateway.gateway_id, heartbeat.model_dump(), now)
 
     def _gateway(self, principal: Principal) -> Gateway:
@@ -302,6 +297,17 @@ class Intake:
                 site=next(iter(principal.sites), ""),
             )
         return gateway
+
+
+def _refuse_other_cameras(gateway: Gateway, camera_ids: list[str], action: Action) -> None:
+    for camera_id in camera_ids:
+        if camera_id not in gateway.camera_ids:
+            raise AccessRefused(
+                f"camera {camera_id} is not one of this gateway's cameras",
+                action=action,
+                site=gateway.site_id,
+                target=camera_id,
+            )
 
 
 def part_sizes(total: int, part_size: int) -> list[int]:

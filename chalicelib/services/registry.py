@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+from ulid import ULID
 
 from chalicelib.domain.audit import Outcome
 from chalicelib.domain.catalog import (
+    SITE_ID_PATTERN,
     Camera,
     Gateway,
     NewCamera,
     NewGateway,
+    Site,
+    SiteConfiguration,
     gateway_token,
     new_gateway_id,
     new_gateway_secret,
@@ -20,10 +25,12 @@ from chalicelib.domain.catalog import (
 )
 from chalicelib.domain.clips import UtcTime
 from chalicelib.domain.principal import Principal
-from chalicelib.errors import InvalidRequest, NotFound
+from chalicelib.domain.sites import changes, configured_site
+from chalicelib.errors import Conflict, InvalidRequest, NotFound
 from chalicelib.policy import Action, authorize, require_role
 from chalicelib.store.audit import AuditLog
 from chalicelib.store.catalog import Catalog
+from chalicelib.store.sealing_keys import SealingKeys
 
 
 class GatewayView(BaseModel):
@@ -54,11 +61,93 @@ class GatewayList(BaseModel):
     gateways: list[GatewayHealth]
 
 
+class SiteConfigurationView(SiteConfiguration):
+    """A site's configuration as stored, with the policy now in force and the key gateways seal to."""
+
+    site_id: str
+    retention_days: int = Field(description="the DPO's retention policy in force")
+    sealing_recipient: str | None
+    sealing_key_id: str | None
+
+
+class NewSealingKey(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rotate: bool = Field(default=False, description="replace the site's key; the old one still opens what it sealed")
+
+
+class SealingKeyMade(BaseModel):
+    site_id: str
+    key_id: str
+    recipient: str = Field(description="the age public key: put it in the site's gateways' configuration")
+    replaced_key_id: str | None = Field(description="the key gateways sealed to before (kept, for clips sealed to it)")
+    created_at: UtcTime
+
+
 class Registry:
-    def __init__(self, catalog: Catalog, audit: AuditLog, silent_after: timedelta) -> None:
+    def __init__(self, catalog: Catalog, audit: AuditLog, silent_after: timedelta, keys: SealingKeys) -> None:
         self._catalog = catalog
         self._audit = audit
         self._silent_after = silent_after
+        self._keys = keys
+
+    def site_configuration(self, principal: Principal, site_id: str) -> SiteConfigurationView:
+        authorize(principal, Action.READ_SITE_CONFIGURATION, site_id)
+        site = self._catalog.get_site(site_id)
+        if site is None:
+            raise NotFound(f"site {site_id} is not configured")
+        return configuration_view(site)
+
+    def configure_site(
+        self, principal: Principal, site_id: str, config: SiteConfiguration, now: datetime
+    ) -> SiteConfigurationView:
+        """Create or reconfigure a site: its legal limits and their basis, controller, DPO contact (audited)."""
+        authorize(principal, Action.CONFIGURE_SITE, site_id)
+        if not re.fullmatch(SITE_ID_PATTERN, site_id):
+            raise InvalidRequest(f"site id {site_id!r} must match {SITE_ID_PATTERN}")
+        before = self._catalog.get_site(site_id)
+        after = configured_site(before, site_id, config)
+        self._catalog.put_site(after)
+        self._audit.record(
+            principal,
+            Action.CONFIGURE_SITE,
+            site_id,
+            f"site:{site_id}",
+            Outcome.ALLOWED,
+            now,
+            reason=changes(before, after),
+        )
+        return configuration_view(after)
+
+    def make_sealing_key(
+        self, principal: Principal, site_id: str, request: NewSealingKey, now: datetime
+    ) -> SealingKeyMade:
+        """A new key pair for the site: the private key to the ingest function's secrets, the public one into
+        the site's record for its gateways. Rotating keeps the old key, so what was sealed to it still opens."""
+        authorize(principal, Action.MAKE_SEALING_KEY, site_id)
+        site = self._catalog.get_site(site_id)
+        if site is None:
+            raise NotFound(f"site {site_id} is not configured")
+        if site.sealing_key_id and not request.rotate:
+            raise Conflict(f"site {site_id} has a sealing key ({site.sealing_key_id}): ask to rotate it")
+        if request.rotate and not site.sealing_key_id:
+            raise Conflict(f"site {site_id} has no sealing key to rotate: make one")
+        key_id, identity, recipient = new_sealing_key(now)
+        self._keys.store(site_id, key_id, identity)
+        self._catalog.put_site(site.model_copy(update={"sealing_recipient": recipient, "sealing_key_id": key_id}))
+        replaced = f"; replaces {site.sealing_key_id} (kept)" if site.sealing_key_id else ""
+        self._audit.record(
+            principal,
+            Action.MAKE_SEALING_KEY,
+            site_id,
+            f"sealing-key:{key_id}",
+            Outcome.ALLOWED,
+            now,
+            reason=f"made{replaced}",
+        )
+        return SealingKeyMade(
+            site_id=site_id, key_id=key_id, recipient=recipient, replaced_key_id=site.sealing_key_id, created_at=now
+        )
 
     def add_camera(self, principal: Principal, site_id: str, new: NewCamera, now: datetime) -> Camera:
         authorize(principal, Action.CREATE_CAMERA, site_id)
@@ -126,3 +215,19 @@ class Registry:
                 silent = silent_cameras(gateway, last_clip, now, self._silent_after)
                 views.append(GatewayHealth(**gateway.model_dump(), silent_cameras=silent))
         return GatewayList(gateways=views)
+
+
+def configuration_view(site: Site) -> SiteConfigurationView:
+    return SiteConfigurationView(
+        **site.model_dump(include=set(SiteConfiguration.model_fields) | set(SiteConfigurationView.model_fields)),
+        initial_retention_days=site.retention_days,
+        initial_retention_justification=site.retention_justification,
+    )
+
+
+def new_sealing_key(now: datetime) -> tuple[str, str, str]:
+    """A key id (sorting by time), an age identity and its public recipient."""
+    from pyrage import x25519  # only here: the API's other routes need no age
+
+    identity = x25519.Identity.generate()
+    return str(ULID.from_datetime(now)), str(identity), str(identity.to_public())

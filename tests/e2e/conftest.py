@@ -18,14 +18,13 @@ from typing import Any
 import pytest
 
 from chalicelib.domain.audit import Outcome
-from chalicelib.domain.catalog import Site
 from chalicelib.domain.principal import Principal, Role
 from chalicelib.store.audit import AuditLog
 from gateway.clipmaker import make_clip
 from gateway.uplink import Uplink, put_clip, sha256_of
 from local.api_client import ApiClient, Session
 from local.aws import AwsEndpoint
-from local.demo import DEMO_PASSWORD, Official, catalog_of, create_official, demo_plan
+from local.demo import DEMO_PASSWORD, Official, catalog_of, create_official, demo_sites
 from local.stack import ROOT, LocalArchive, LocalOptions, RunInfo
 
 pytestmark = pytest.mark.e2e
@@ -188,9 +187,8 @@ def lab_auditor(api, aws, archive):
 def lab(aws, archive, table) -> Callable[[int], str]:
     """A fresh lab site (a real site, so its chains are digested) and a writer of `count` events into it."""
     site_id = next(_free_labs)
-    template = next(s for s in demo_plan()["sites"] if s["site_id"] == "aizkraukle")
     catalog = catalog_of(aws, archive.environment)
-    catalog.put_site(Site.model_validate(template | {"site_id": site_id}))
+    catalog.put_site(demo_sites()["aizkraukle"].model_copy(update={"site_id": site_id}))
     log = AuditLog(table, lambda site: catalog.get_site(site) is not None)
 
     def write(count: int) -> str:

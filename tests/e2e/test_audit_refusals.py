@@ -1,11 +1,14 @@
-"""Every refusal is on the record: a held clip's erasure, a view without purpose; a request naming a site that
-does not exist starts no audit chain for it."""
+"""Every refusal is on the record: a held clip's erasure, a view without purpose or with one that forges text, a
+heartbeat naming another site's camera; a request naming a site that does not exist starts no audit chain for it."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
 from chalicelib.domain.audit_chain import SEGMENTS
+from gateway.uplink import UplinkError
 
 pytestmark = pytest.mark.e2e
 
@@ -58,3 +61,42 @@ def test_a_request_naming_a_site_that_does_not_exist_starts_no_chain_for_it(offi
     events = official("auditor", "aizkraukle").get("/audit", {"site": "-", "limit": 100}).expect(200)["events"]
     logged = [e for e in events if e["target"].endswith("(no site '1e100')")]
     assert [e["actor"] for e in logged] == ["user:operator-aizkraukle"]
+
+
+def test_a_purpose_with_a_bidirectional_override_is_refused_on_the_record(record, upload, official):
+    clip_id = upload("aizkraukle", record("aizkraukle-park"))["clip_id"]
+
+    # Shown right-to-left after the override, "incident 2026-7" would read as a different case on screen.
+    answer = official("operator", "aizkraukle").post(f"/clips/{clip_id}/view", {"purpose": "incident \u202e7-6202"})
+
+    assert answer.status == 400
+    assert "U+202E" in answer.body["message"]
+    (refused,) = refusals(official, "aizkraukle", "clip.view", f"clip:{clip_id}")
+    assert "\u202e" not in json.dumps(refused, ensure_ascii=False)
+
+
+def test_a_purpose_of_a_lone_zero_width_space_is_refused(record, upload, official):
+    clip_id = upload("aizkraukle", record("aizkraukle-square"))["clip_id"]
+
+    answer = official("operator", "aizkraukle").post(f"/clips/{clip_id}/view", {"purpose": "\u200b" * 5})
+
+    assert answer.status == 400
+    assert "must say something" in answer.body["message"]
+    (refused,) = refusals(official, "aizkraukle", "clip.view", f"clip:{clip_id}")
+    assert "must say something" in refused["reason"]
+
+
+def test_a_heartbeat_naming_another_sites_camera_is_refused_on_the_record(gateway, official):
+    birzai_gateway = gateway("birzai")
+    honest = {"cameras": {"birzai-castle": {"restarts": 0}}}
+    birzai_gateway.heartbeat(honest)
+
+    with pytest.raises(UplinkError) as refused_beat:
+        # A box of Biržai reporting Aizkraukle's square as recording would hide that it went silent.
+        birzai_gateway.heartbeat({"cameras": {"birzai-castle": {}, "aizkraukle-square": {"restarts": 0}}})
+
+    assert refused_beat.value.status == 403
+    (refused,) = refusals(official, "birzai", "gateway.heartbeat", "aizkraukle-square")
+    assert refused["actor"].startswith("gateway:gw-birzai-")
+    gateways = official("admin", "birzai").get("/gateways").expect(200)["gateways"]
+    assert all("aizkraukle-square" not in (g["last_heartbeat"] or {}).get("cameras", {}) for g in gateways)

@@ -268,7 +268,7 @@ def test_an_operator_may_view_but_not_download(record, upload, official):
 
 def test_the_wall_shows_each_cameras_latest_poster_and_forgets_an_erased_one(record, upload, official):
     older = upload("aizkraukle", record("aizkraukle-station", ended_ago=timedelta(minutes=2)))
-    newest = upload("aizkraukle", record("aizkraukle-station", ended_ago=timedelta(seconds=20)))
+    newest = upload("aizkraukle", record("aizkraukle-station", ended_ago=timedelta(seconds=1)))
     operator = official("operator", "aizkraukle")
 
     wall = operator.get("/sites/aizkraukle/wall").expect(200)

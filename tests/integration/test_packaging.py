@@ -7,6 +7,7 @@ The tests of `problems()` on hand-made templates are fast and need neither chali
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import subprocess
@@ -22,6 +23,7 @@ import pytest
 import yaml
 
 from infra.check_packaged import problems, required_env_vars
+from local.deploy import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -30,6 +32,7 @@ REGION = "eu-north-1"
 UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024
 PACKAGES = ("av", "PIL", "jwt", "pydantic_core", "aws_lambda_powertools", "chalicelib")
 LAMBDA_GLIBC = (2, 34)
+GATEWAY_RESPONSES = load_template()["Resources"]["RestAPI"]["Properties"]["GatewayResponses"]
 LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
 
 
@@ -99,8 +102,8 @@ def test_deployment_zip_fits_lambda_and_holds_the_app(packaged: Packaged, capsys
     assert unzipped < UNZIPPED_LIMIT_BYTES
     assert {"app.py", "chalicelib/__init__.py", "chalicelib/config.py"} <= names
     assert set(PACKAGES) <= top_level, f"missing: {sorted(set(PACKAGES) - top_level)}"
-    # Lambda's python3.13 runtime is x86_64 Amazon Linux 2023 (glibc 2.34): a wheel built for another platform,
-    # Python or a newer glibc would fail to import there.
+    # The functions run on arm64 Amazon Linux 2023 (glibc 2.34): a wheel built for another platform, Python or
+    # a newer glibc would fail to import there.
     foreign = {wheel: tags for wheel, tags in wheels.items() if not any(_runs_on_lambda(tag) for tag in tags)}
     assert foreign == {}
 
@@ -113,8 +116,8 @@ def _runs_on_lambda(tag: str) -> bool:
     python, abi, platform = tag.split("-")
     if platform == "any":
         return True
-    glibc = LEGACY_MANYLINUX.get(platform.removesuffix("_x86_64"))
-    if glibc is None and (match := re.fullmatch(r"manylinux_(\d+)_(\d+)_x86_64", platform)):
+    glibc = LEGACY_MANYLINUX.get(platform.removesuffix("_aarch64"))
+    if glibc is None and (match := re.fullmatch(r"manylinux_(\d+)_(\d+)_aarch64", platform)):
         glibc = (int(match.group(1)), int(match.group(2)))
     compatible_python = python == "cp313" or (abi == "abi3" and python.startswith("cp3") and int(python[3:]) <= 13)
     return glibc is not None and glibc <= LAMBDA_GLIBC and compatible_python
@@ -135,6 +138,8 @@ def _template() -> dict[str, Any]:
                 "Type": "AWS::Serverless::Function",
                 "Properties": {
                     "Runtime": "python3.13",
+                    "Architectures": ["arm64"],
+                    "MemorySize": 2048,
                     "Handler": "app.ingest_clips",
                     "Role": {"Fn::GetAtt": ["IngestClipsRole", "Arn"]},
                     "Events": {
@@ -152,7 +157,7 @@ def _template() -> dict[str, Any]:
             "RestAPI": {
                 "Type": "AWS::Serverless::Api",
                 "Properties": {
-                    "GatewayResponses": {"UNAUTHORIZED": {"StatusCode": 401}},
+                    "GatewayResponses": copy.deepcopy(GATEWAY_RESPONSES),
                     "MethodSettings": [
                         {"ResourcePath": "/*", "HttpMethod": "*", "ThrottlingRateLimit": 5, "ThrottlingBurstLimit": 9}
                     ],
@@ -205,6 +210,14 @@ def _old_runtime(template: dict[str, Any]) -> None:
     _function(template)["Runtime"] = "python3.12"
 
 
+def _x86_64(template: dict[str, Any]) -> None:
+    _function(template)["Architectures"] = ["x86_64"]
+
+
+def _default_memory(template: dict[str, Any]) -> None:
+    _function(template)["MemorySize"] = 128
+
+
 def _no_partial_batch_responses(template: dict[str, Any]) -> None:
     del _sqs_event(template)["FunctionResponseTypes"]
 
@@ -242,6 +255,19 @@ def _no_gateway_responses(template: dict[str, Any]) -> None:
     del template["Resources"]["RestAPI"]["Properties"]["GatewayResponses"]
 
 
+def _api_gateway_s_own_answer_for_no_route(template: dict[str, Any]) -> None:
+    responses = template["Resources"]["RestAPI"]["Properties"]["GatewayResponses"]
+    responses["MISSING_AUTHENTICATION_TOKEN"] = {
+        "StatusCode": 403,
+        "ResponseTemplates": {"application/json": '{"message": $context.error.messageString}'},
+    }
+
+
+def _default_5xx_not_json(template: dict[str, Any]) -> None:
+    responses = template["Resources"]["RestAPI"]["Properties"]["GatewayResponses"]
+    responses["DEFAULT_5XX"]["ResponseTemplates"]["application/json"] = '{"message": $context.error.messageString}'
+
+
 def _unthrottled_stage(template: dict[str, Any]) -> None:
     del template["Resources"]["RestAPI"]["Properties"]["MethodSettings"]
 
@@ -262,6 +288,8 @@ BREAKAGES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "placeholder role": (_placeholder_role, "IngestClips: Role"),
     "role of something else": (_role_of_a_queue, "IngestClips: Role"),
     "python3.12 runtime": (_old_runtime, "Runtime 'python3.12'"),
+    "x86_64": (_x86_64, "Architectures ['x86_64']"),
+    "Chalice's default memory": (_default_memory, "MemorySize 128"),
     "no ReportBatchItemFailures": (_no_partial_batch_responses, "FunctionResponseTypes"),
     "authorizer ttl 300": (_cached_authorizer, "authorizerResultTtlInSeconds 300"),
     "missing SAFE_CLIPS_TABLE": (_no_clips_table, "lacks SAFE_CLIPS_TABLE"),
@@ -270,6 +298,8 @@ BREAKAGES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "queue overlay merged into placeholder": (_queue_deep_merged_into_placeholder, "Queue"),
     "overlay without Type": (_overlay_for_a_renamed_function, "IngestClip: no Type"),
     "no GatewayResponses": (_no_gateway_responses, "GatewayResponses"),
+    "no route answered by API Gateway's default": (_api_gateway_s_own_answer_for_no_route, "MISSING_AUTHENTICATION"),
+    "5XX without an error code": (_default_5xx_not_json, "DEFAULT_5XX answers"),
     "no stage throttling": (_unthrottled_stage, "MethodSettings"),
     "one route throttled": (_throttling_one_route_only, "MethodSettings"),
     "firewall without a rate rule": (_firewall_without_rate_rule, "rate-based rule"),

@@ -24,8 +24,10 @@ ENVIRON = {
     "SAFE_SHARES_TABLE": "safe-shares",
     "SAFE_SUBJECT_REQUESTS_TABLE": "safe-subject-requests",
     "SAFE_EXPORTS_QUEUE_URL": "https://sqs.eu-north-1.amazonaws.com/123456789012/exports",
-    "SAFE_SEALING_KEYS_SECRET": "safe-society/test/sealing-keys",
+    "SAFE_SEALING_KEYS_PREFIX": "safe-society/test/sealing-keys",
     "SAFE_GAPS_TABLE": "safe-gaps",
+    "SAFE_NOTIFICATIONS_TABLE": "safe-notifications",
+    "SAFE_NOTIFICATIONS_TOPIC_ARN_PREFIX": "arn:aws:sns:eu-north-1:123456789012:safe-society-test-notify",
     "SAFE_USER_POOL_ID": "eu-north-1_Example",
     "SAFE_USER_POOL_CLIENT_ID": "5example0client0id",
 }
@@ -119,3 +121,41 @@ def test_settings_are_frozen() -> None:
     settings = Settings.from_environ(ENVIRON)
     with pytest.raises(ValueError, match="frozen"):
         settings.region = "us-east-1"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("region", ["eu-north-1", "eu-west-1", "eu-west-3", "eu-central-1", "eu-south-1", "eu-south-2"])
+def test_eu_regions_need_no_transfer_basis(region: str) -> None:
+    assert Settings.from_environ(environ(AWS_REGION=region)).region == region
+
+
+@pytest.mark.parametrize(("region", "country"), [("eu-west-2", "United Kingdom"), ("eu-central-2", "Switzerland")])
+def test_regions_named_eu_but_outside_it_are_refused_without_an_adequacy_decision(region: str, country: str) -> None:
+    with pytest.raises(ConfigurationError, match=rf"SAFE_ADEQUACY_DECISION: .*{region}.*{country}, outside the EU"):
+        Settings.from_environ(environ(AWS_REGION=region))
+
+
+@pytest.mark.parametrize(
+    ("region", "decision"),
+    [
+        ("eu-west-2", "Commission Implementing Decision (EU) 2021/1772 (United Kingdom)"),
+        ("eu-central-2", "Commission Decision 2000/518/EC (Switzerland)"),
+    ],
+)
+def test_regions_outside_the_eu_are_allowed_by_naming_the_adequacy_decision(region: str, decision: str) -> None:
+    settings = Settings.from_environ(environ(AWS_REGION=region, SAFE_ADEQUACY_DECISION=decision))
+    assert (settings.region, settings.adequacy_decision) == (region, decision)
+
+
+def test_an_adequacy_decision_that_says_nothing_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="SAFE_ADEQUACY_DECISION: .*must say something"):
+        Settings.from_environ(environ(AWS_REGION="eu-west-2", SAFE_ADEQUACY_DECISION="."))
+
+
+def test_an_adequacy_decision_is_refused_for_an_eu_region() -> None:
+    with pytest.raises(ConfigurationError, match="SAFE_ADEQUACY_DECISION: .*only for a region outside the EU"):
+        Settings.from_environ(environ(SAFE_ADEQUACY_DECISION="Commission Decision 2000/518/EC"))
+
+
+def test_no_adequacy_decision_opens_a_region_outside_europe() -> None:
+    with pytest.raises(ConfigurationError, match="SAFE_REGION: .*outside the EU"):
+        Settings.from_environ(environ(AWS_REGION="us-east-1", SAFE_ADEQUACY_DECISION="Commission Decision 2000/518/EC"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import string
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from chalicelib.notices import (
     public_notice,
     render_notice,
 )
+from local.demo import demo_sites
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIRED_SECTIONS = {
@@ -34,11 +34,6 @@ REQUIRED_SECTIONS = {
     "automated_decisions",
     "security",
 }
-
-
-def demo_sites() -> dict[str, Site]:
-    data = json.loads((ROOT / "local" / "demo_sites.json").read_text(encoding="utf-8"))
-    return {raw["site_id"]: Site(**raw) for raw in data["sites"]}
 
 
 SITES = demo_sites()

@@ -1,0 +1,1 @@
+"""safe-society-admin: the municipal IT admin's command line (admin.cli)."""
