@@ -24,15 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
-import cv2
 import numpy as np
 
 from chalicelib.media.masking import Box, masked_excerpt, redacted_excerpt
-from chalicelib.media.redaction.finder import Detectors, FinderSettings, FoundTracks, find_tracks
-from chalicelib.media.redaction.plan import TrackRecord, plan_for, tracks_at
-from tests.redaction_scenes import Truth, square
+from chalicelib.media.redaction.plan import MaskPlan, TrackRecord, plan_for, tracks_at
+from chalicelib.media.redaction.tracking import Box as FloatBox
+from redaction.finder import Detectors, FinderSettings, FoundTracks, find_tracks
+from tests.redaction_scenes import MASKED_BELOW, Truth, detail_kept, square
 
-MASKED_BELOW = 0.3
+ON_OBJECT = 0.3
 
 
 def _luma(frame: av.VideoFrame) -> np.ndarray:
@@ -43,18 +43,6 @@ def _decoded(path: Path) -> Iterator[np.ndarray]:
     with av.open(str(path)) as container:
         for frame in container.decode(video=0):
             yield _luma(frame)
-
-
-def detail_kept(source: np.ndarray, export: np.ndarray, truth: Truth) -> float:
-    """Correlation of the box's high-pass detail in the source and in the export (1: all of it survives)."""
-    x, y, w, h = truth.box
-    a, b = source[y : y + h, x : x + w], export[y : y + h, x : x + w]
-    sigma = max(1.0, truth.size / 24)
-    ha = a - cv2.GaussianBlur(a, (0, 0), sigma)
-    hb = b - cv2.GaussianBlur(b, (0, 0), sigma)
-    ha, hb = ha - ha.mean(), hb - hb.mean()
-    denominator = float(np.sqrt((ha * ha).sum() * (hb * hb).sum()))
-    return float((ha * hb).sum() / denominator) if denominator > 1e-6 else 0.0
 
 
 @dataclass
@@ -109,12 +97,12 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=720)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--fps", type=int, default=25)
-    parser.add_argument("--stride", type=int, default=3)
-    parser.add_argument("--full-stride", type=int, default=6)
+    parser.add_argument("--face-stride", type=int, default=FinderSettings.face_stride)
+    parser.add_argument("--full-stride", type=int, default=FinderSettings.full_stride)
     parser.add_argument("--requester", default="person-128", help="the object the reviewer marks as the requester")
     arguments = parser.parse_args()
     width = arguments.height * 16 // 9
-    settings = FinderSettings(stride=arguments.stride, full_stride=arguments.full_stride)
+    settings = FinderSettings(face_stride=arguments.face_stride, full_stride=arguments.full_stride)
     with tempfile.TemporaryDirectory() as work:
         folder = Path(work)
         scene = square(width, arguments.height, arguments.fps, arguments.seconds)
@@ -144,6 +132,7 @@ def main() -> None:
         render_s = time.monotonic() - started
         scores = judge(source, folder / "out.mp4", folder / "plain.mp4", truths, arguments.requester or None)
     _report(scores, found, scene.frames, plain_s, find_s, render_s, arguments, marked)
+    _precision(tracks, plan, truths, scene.width, scene.height)
 
 
 def _report(
@@ -157,7 +146,7 @@ def _report(
     marked: list[str],
 ) -> None:
     print(
-        f"\n{arguments.height}p, {frames} frames, stride {arguments.stride}/{arguments.full_stride}, "
+        f"\n{arguments.height}p, {frames} frames, strides face {arguments.face_stride} / full {arguments.full_stride}, "
         f"{len(found.tracks)} tracks, requester {arguments.requester} → {marked}"
     )
     print(f"{'object':<14}{'frames':>7}{'masked':>9}{'longest unmasked':>18}{'detail in re-encode':>21}")
@@ -190,6 +179,43 @@ def _report(
     ):
         print(f"{name:<30}{seconds:>9.1f}{frames / seconds:>8.1f}{seconds / plain_s:>9.1f}")
     print(f"peak memory (max RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+def _on_object(box: FloatBox, truths: list[Truth]) -> bool:
+    """The box and a labelled object cover each other: at least ON_OBJECT of the smaller lies in the larger."""
+    for truth in truths:
+        other = FloatBox(*map(float, truth.box))
+        smaller, larger = (box, other) if box.width * box.height <= other.width * other.height else (other, box)
+        if smaller.overlap(larger) >= ON_OBJECT:
+            return True
+    return False
+
+
+def _precision(tracks: list[TrackRecord], plan: MaskPlan, truths: list[list[Truth]], width: int, height: int) -> None:
+    """Per kind of track, the share of tracks that are on an object for most of their life; over all frames,
+    the share of masked pixels that lie on an object, and the share of the picture masked."""
+    print(f"\n{'track kind':<12}{'tracks':>8}{'on an object':>14}")
+    for kind in sorted({t.kind for t in tracks}):
+        members = [t for t in tracks if t.kind == kind]
+        good = sum(
+            1
+            for t in members
+            if sum(_on_object(box, truths[frame]) for frame, box in t.boxes.items()) >= len(t.boxes) / 2
+        )
+        print(f"{kind:<12}{len(members):>8}{good / len(members):>14.1%}")
+    masked_px = on_object_px = 0
+    for frame, objects in enumerate(truths):
+        masks = np.zeros((height, width), dtype=bool)
+        for b in plan.boxes(frame):
+            masks[max(0, b.y) : max(0, b.y + b.height), max(0, b.x) : max(0, b.x + b.width)] = True
+        labelled = np.zeros_like(masks)
+        for truth in objects:
+            x, y, w, h = truth.box
+            labelled[y : y + h, x : x + w] = True
+        masked_px += int(masks.sum())
+        on_object_px += int((masks & labelled).sum())
+    share = masked_px / (width * height * len(truths))
+    print(f"masked pixels on an object: {on_object_px / max(1, masked_px):.1%}; picture masked: {share:.1%}")
 
 
 if __name__ == "__main__":

@@ -104,6 +104,11 @@ def _regions(boxes: Sequence[Box], width: int, height: int, limits: ExportLimits
     return tuple(regions)
 
 
+def check_boxes(boxes: Sequence[Box], width: int, height: int, limits: ExportLimits = _DEFAULT_LIMITS) -> None:
+    """Refuse too many boxes, or one wholly outside the `width` x `height` frame."""
+    _regions(boxes, width, height, limits)
+
+
 def _check_time(name: str, seconds: float, duration_s: float, *, at_end: bool = False) -> None:
     """Refuse a time outside the clip: [0, duration), or [0, duration] if `at_end` (an excerpt's end)."""
     inside = 0 <= seconds <= duration_s + _TIME_SLACK_S if at_end else 0 <= seconds < duration_s
@@ -202,12 +207,30 @@ def masked_stills(
         raise InvalidExport(f"{len(times_s)} stills, allowed 1 to {limits.max_stills}")
     info = probe(source, MediaLimits())
     regions = _regions(boxes, info.width, info.height, limits)
+    return _stills(source, times_s, lambda _: regions, info, quality)
+
+
+def redacted_stills(
+    source: Path, times_s: Sequence[float], boxes_at: Callable[[int], Sequence[Box]], *, quality: int = 90
+) -> tuple[bytes, ...]:
+    """As masked_stills, but each still has its own boxes: `boxes_at(n)` for the n-th time."""
+    info = probe(source, MediaLimits())
+    return _stills(source, times_s, lambda n: _clipped(boxes_at(n), info.width, info.height), info, quality)
+
+
+def _stills(
+    source: Path,
+    times_s: Sequence[float],
+    regions_at: Callable[[int], Sequence[_Region]],
+    info: VideoInfo,
+    quality: int,
+) -> tuple[bytes, ...]:
     for at_s in times_s:
         _check_time("still at", at_s, info.duration_s)
     stills = []
     with _opened(source) as container:
         stream = _video_stream(container)
-        for at_s in times_s:
+        for number, at_s in enumerate(times_s):
             target = _ticks(stream, at_s)
             shown: VideoFrame | None = None
             # The first frame at or after the target; past the last frame's start, the last frame.
@@ -218,7 +241,7 @@ def masked_stills(
             if shown is None:
                 raise InvalidVideo(f"truncated: no frame at {at_s}s")
             buffer = io.BytesIO()
-            _masked(shown, regions).to_image().save(buffer, format="JPEG", quality=quality)
+            _masked(shown, regions_at(number)).to_image().save(buffer, format="JPEG", quality=quality)
             stills.append(buffer.getvalue())
     return tuple(stills)
 

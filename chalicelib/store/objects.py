@@ -185,7 +185,15 @@ class ClipObjects:
         self._s3.upload_file(str(path), self._bucket, key, ExtraArgs={"ContentType": content_type} | self._encryption())
 
     def put_jpeg(self, key: str, jpeg: bytes) -> None:
-        self._s3.put_object(Bucket=self._bucket, Key=key, Body=jpeg, ContentType="image/jpeg", **self._encryption())
+        self.put_bytes(key, jpeg, "image/jpeg")
+
+    def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
+        self._s3.put_object(Bucket=self._bucket, Key=key, Body=data, ContentType=content_type, **self._encryption())
+
+    def read_bytes(self, key: str) -> bytes | None:
+        """A small object's current bytes (a tracks file); None if it is gone."""
+        opened = self.open_version(key, None)
+        return opened[0].read() if opened else None
 
     def _versions(self, prefix: str) -> Iterator[list[dict[str, str]]]:
         """Pages of every version and delete marker under `prefix`."""

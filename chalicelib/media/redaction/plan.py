@@ -16,13 +16,16 @@ from dataclasses import dataclass
 from chalicelib.media.redaction.tracking import Box
 
 # A mask grows on every side by this share of the box's size, plus the distance it moves in this many
-# frames (a box from interpolation lags a fast object by up to half a detection stride), plus a pixel floor.
+# frames (a box interpolated between detections lags an object that turns or speeds up), plus a pixel floor.
 MARGIN_SHARE = 0.15
-MARGIN_MOTION_FRAMES = 3
+MARGIN_MOTION_FRAMES = 1
 MARGIN_FLOOR = 2.0
-# A track is the requester's own if at least this share of its frames lie inside the requester's boxes.
+# A track is the requester's own if in at least OWN_SHARE of its frames it and a requester's box cover each
+# other (the smaller of the two lies at least OWN_INSIDE inside the larger: the face in the body, the moving
+# region around them) and it is at most OWN_LARGER times the requester's box (not a crowd that holds them).
 OWN_SHARE = 0.7
-OWN_INSIDE = 0.8
+OWN_INSIDE = 0.7
+OWN_LARGER = 3.0
 
 
 @dataclass(frozen=True)
@@ -77,31 +80,45 @@ def _outward(box: Box) -> IntBox:
     return IntBox(left, top, math.ceil(box.x + box.width) - left, math.ceil(box.y + box.height) - top)
 
 
+# A reviewer's click picks a person before a face, a face before a moving region, and those before a plate.
+_PICKED_FIRST = {"person": 0, "face": 1, "moving": 2}
+
+
 def tracks_at(tracks: Iterable[TrackRecord], frame: int, x: float, y: float) -> list[str]:
-    """The tracks whose box in `frame` holds the point (a reviewer's click), smallest box first."""
-    hits = [(t.boxes[frame].width * t.boxes[frame].height, t.track_id) for t in tracks if frame in t.boxes]
-    return [track_id for _, track_id in sorted(hits) if _box(tracks, track_id, frame).contains(x, y)]
-
-
-def _box(tracks: Iterable[TrackRecord], track_id: str, frame: int) -> Box:
-    return next(t for t in tracks if t.track_id == track_id).boxes[frame]
+    """The tracks whose box in `frame` holds the point (a reviewer's click): people, faces, moving regions,
+    then anything else, the smallest box first within each."""
+    hits = [
+        (_PICKED_FIRST.get(t.kind, len(_PICKED_FIRST)), t.boxes[frame].width * t.boxes[frame].height, t.track_id)
+        for t in tracks
+        if frame in t.boxes and t.boxes[frame].contains(x, y)
+    ]
+    return [track_id for _, _, track_id in sorted(hits)]
 
 
 def requester_tracks(tracks: Sequence[TrackRecord], marked: Iterable[str]) -> set[str]:
-    """The marked tracks and those that spend most of their life inside them (the requester's face)."""
+    """The marked tracks and those that go with them for most of their life (the requester's face, the moving
+    region around them)."""
     own = set(marked)
     marked_records = [t for t in tracks if t.track_id in own]
     for track in tracks:
         if track.track_id in own:
             continue
-        inside = sum(
+        together = sum(
             1
             for frame, box in track.boxes.items()
-            if any(frame in m.boxes and box.overlap(m.boxes[frame]) >= OWN_INSIDE for m in marked_records)
+            if any(frame in m.boxes and _together(box, m.boxes[frame]) for m in marked_records)
         )
-        if inside >= OWN_SHARE * len(track.boxes):
+        if together >= OWN_SHARE * len(track.boxes):
             own.add(track.track_id)
     return own
+
+
+def _together(box: Box, requester: Box) -> bool:
+    area, theirs = box.width * box.height, requester.width * requester.height
+    if area > OWN_LARGER * theirs:
+        return False
+    covered = box.overlap(requester) if area <= theirs else requester.overlap(box)
+    return covered >= OWN_INSIDE
 
 
 @dataclass

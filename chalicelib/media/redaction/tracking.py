@@ -37,6 +37,13 @@ class Box:
         """The box with `margin` pixels more on every side."""
         return Box(self.x - margin, self.y - margin, self.width + 2 * margin, self.height + 2 * margin)
 
+    def union(self, other: Box) -> Box:
+        """The smallest box holding both."""
+        left, top = min(self.x, other.x), min(self.y, other.y)
+        right = max(self.x + self.width, other.x + other.width)
+        bottom = max(self.y + self.height, other.y + other.height)
+        return Box(left, top, right - left, bottom - top)
+
     def overlap(self, other: Box) -> float:
         """The share of this box's area that `other` covers."""
         width = min(self.x + self.width, other.x + other.width) - max(self.x, other.x)
@@ -52,6 +59,7 @@ class Detection:
     kind: str
     box: Box
     score: float
+    every: int = 1  # frames between two looks of the detector that found it
 
 
 @dataclass(frozen=True)
@@ -63,7 +71,7 @@ class TrackerSettings:
     gate: float = 1.0
     max_size_ratio: float = 2.0
     # Frames a track may go undetected and still continue (then its box is interpolated across the gap).
-    max_gap: int = 25
+    max_gap: int = 30
     # Frames the box is kept before the first and after the last detection (moving on at the track's speed).
     hold: int = 8
     # Detections a track needs to be kept: one lone detection may be a false alarm, but masking it costs
@@ -103,8 +111,11 @@ class Track:
         gap = frame - self.last
         return Box(last.x + vx * gap, last.y + vy * gap, last.width, last.height)
 
-    def boxes(self, frames: int, hold: int) -> dict[int, Box]:
-        """A box for every frame from `hold` before the first detection to `hold` after the last, in [0, frames)."""
+    def boxes(self, frames: int, hold: int, since: int | None = None, until: int | None = None) -> dict[int, Box]:
+        """A box for every frame from `hold` before the first detection to `hold` after the last, in [0, frames),
+        moving on at the track's speed; and, where `since` or `until` reach further, its first (last) box where
+        it was first (last) seen, from `since` (to `until`): something that stopped, or was hidden, is still there.
+        """
         out: dict[int, Box] = {}
         for before, after in zip(self.detections, self.detections[1:], strict=False):
             for frame in range(before.frame, after.frame):
@@ -116,6 +127,11 @@ class Track:
                 if 0 <= frame < frames and frame not in out:
                     box = anchor.box
                     out[frame] = Box(box.x + sign * vx * gap, box.y + sign * vy * gap, box.width, box.height)
+        still = [(range(max(0, since), head.frame), head.box)] if since is not None else []
+        still += [(range(tail.frame + 1, min(frames, until + 1)), tail.box)] if until is not None else []
+        for span, box in still:
+            for frame in span:
+                out[frame] = out[frame].union(box) if frame in out else box
         return dict(sorted(out.items()))
 
 
@@ -144,11 +160,14 @@ class Tracker:
         each detection with the id of its track."""
         self._close_stale(frame)
         pending = list(detections)
+        predicted = [track.predicted(frame) for track in self._open]  # once a track, not once a pair
         pairs = sorted(
             (cost, number, index)
             for number, track in enumerate(self._open)
             for index, detection in enumerate(pending)
-            if detection.kind == track.kind and (cost := self._cost(track, detection)) is not None
+            if detection.kind == track.kind
+            and detection.frame > track.last
+            and (cost := self._cost(predicted[number], detection.box)) is not None
         )
         taken_tracks: set[int] = set()
         taken_detections: set[int] = set()
@@ -172,16 +191,14 @@ class Tracker:
         kept = [t for t in self._closed + self._open if len(t.detections) >= self.settings.min_detections]
         return sorted(kept, key=lambda t: (t.first, t.track_id))
 
-    def _cost(self, track: Track, detection: Detection) -> float | None:
-        if detection.frame <= track.last:
-            return None
-        predicted = track.predicted(detection.frame)
-        ratio = detection.box.size / predicted.size
+    def _cost(self, predicted: Box, found: Box) -> float | None:
+        """How far a detection lies from where the track was expected, in reaches; None beyond the gate."""
+        ratio = found.size / predicted.size
         if not 1 / self.settings.max_size_ratio <= ratio <= self.settings.max_size_ratio:
             return None
-        (px, py), (dx, dy) = predicted.centre, detection.box.centre
+        (px, py), (dx, dy) = predicted.centre, found.centre
         distance = math.hypot(px - dx, py - dy)
-        reach = self.settings.gate * max(predicted.size, detection.box.size)
+        reach = self.settings.gate * max(predicted.size, found.size)
         return distance / reach if distance <= reach else None
 
     def _close_stale(self, frame: int) -> None:

