@@ -176,8 +176,10 @@ def _decoded(path: Path) -> Iterator[np.ndarray]:
 @functools.cache
 def vtest_scene(data: Path) -> tuple[np.ndarray, list[Sprite]]:
     """The empty square (median of the footage) and the walkers cut out against it."""
-    frames = list(_decoded(data / "vtest.avi"))
-    empty = np.median(np.stack(frames[::4]), axis=0).astype(np.uint8)
+    # Only the frames needed are kept (all of them would be 1 GB): every 8th for the median, and the walkers'.
+    wanted = {index for index, *_ in _WALKERS}
+    frames = {n: rgb for n, rgb in enumerate(_decoded(data / "vtest.avi")) if n % 8 == 0 or n in wanted}
+    empty = np.median(np.stack([rgb for n, rgb in frames.items() if n % 8 == 0]), axis=0).astype(np.uint8)
     walkers = []
     for index, x, y, width, height in _WALKERS:
         crop = frames[index][y : y + height, x : x + width].astype(np.int16)

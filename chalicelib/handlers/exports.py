@@ -87,6 +87,8 @@ class ExportMaker:
                     "sha256": clip.sha256,
                 },
                 "redaction_id": export.request.redaction_id,
+                # subject: the requester visible; police: masked as reviewed; public: everyone masked.
+                "redacted_for": redaction[0].review.audience.value if redaction[0].review else None,
                 "masked_boxes": [box.model_dump() for box in export.request.boxes],
                 "files": [
                     {"name": path.name, "size": path.stat().st_size, "sha256": sha256_file(path)} for path in files

@@ -11,7 +11,7 @@ from ulid import ULID
 from chalicelib.domain.audit import Outcome
 from chalicelib.domain.clips import ClipRecord, ClipStatus, UtcTime
 from chalicelib.domain.principal import Principal
-from chalicelib.domain.redaction import Audience, RedactionStatus
+from chalicelib.domain.redaction import RedactionStatus
 from chalicelib.domain.subject_requests import (
     Closing,
     Export,
@@ -211,8 +211,6 @@ class SubjectAccess:
             return f"redaction {wanted.redaction_id} is not one of clip {wanted.clip_id}"
         if redaction.status != RedactionStatus.REVIEWED or redaction.review is None:
             return f"redaction {wanted.redaction_id} is {redaction.status}: review its tracks first"
-        if redaction.review.audience != Audience.SUBJECT:
-            return f"redaction {wanted.redaction_id} was reviewed for {redaction.review.audience}, not the requester"
         span = (redaction.start_s, redaction.end_s)
         times = [*wanted.stills_at_s, *((wanted.excerpt.start_s, wanted.excerpt.end_s) if wanted.excerpt else ())]
         if any(not span[0] <= t <= span[1] for t in times):

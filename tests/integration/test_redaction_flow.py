@@ -1,6 +1,7 @@
 """Redaction from the clip to the zip, on moto: the redaction function finds the tracks of real faces crossing
 the picture, an export is refused until the dpo has reviewed them, the review is audited, and the export
-masks the other face in every frame while the requester, marked with one click, stays visible in every one.
+masks the other face in every frame while the requester, marked with one click, stays visible in every one;
+reviewed again for the press, both are masked in every frame.
 
 The detectors are slow on 2 cores: one small scene (320x240, 2 s at 10 fps, two faces of 56 and 64 px)."""
 
@@ -20,9 +21,24 @@ import pytest
 from chalicelib import wiring
 from chalicelib.domain.audit import AuditFilter, Outcome
 from chalicelib.domain.principal import Principal, Role
-from chalicelib.domain.redaction import Audience, NewRedaction, RedactionStatus, RequesterMark, Review
-from chalicelib.domain.subject_requests import Excerpt, ExportRequest, ExportStatus, NewSubjectRequest
-from chalicelib.errors import Conflict
+from chalicelib.domain.redaction import (
+    Audience,
+    NewRedaction,
+    Redaction,
+    RedactionStatus,
+    RequesterMark,
+    Review,
+    TrackSummary,
+)
+from chalicelib.domain.subject_requests import (
+    Excerpt,
+    ExportRequest,
+    ExportStatus,
+    NewSubjectRequest,
+    RequestStatus,
+    SubjectRequest,
+)
+from chalicelib.errors import AccessRefused, Conflict
 from redaction import handler
 from tests.integration.test_ingest_handler import invoke_ingest, registered_upload, s3_event, site  # noqa: F401
 from tests.redaction_scenes import MASKED_BELOW, Truth, detail_kept, faces_crossing
@@ -121,15 +137,80 @@ def test_a_reviewed_redaction_masks_the_passer_by_in_every_frame_and_leaves_the_
         report = json.loads(archive.read("redaction-report.json"))
     assert report["reviewed_by"] == "user:dpo"
     assert {t["decision"] for t in report["tracks"]} >= {"masked", "requester"}
-    _judge(luma(Path(source).read_bytes()), luma(excerpt), truths)
+    _judge(luma(Path(source).read_bytes()), luma(excerpt), truths, visible="face-0")
+
+    # The same footage for the press: reviewed again, everyone masked.
+    wiring.redactions().review(DPO, request.request_id, redaction.redaction_id, Review(audience=Audience.PUBLIC), now)
+    public = wiring.subject_access().export(DPO, request.request_id, wanted, now)
+    wiring.export_maker().make(request.request_id, public.export_id, now)
+    made = wiring.subject_request_book().get_export(request.request_id, public.export_id)
+    package = boto3.client("s3").get_object(Bucket=settings.clips_bucket, Key=made.object_key)["Body"].read()
+    with zipfile.ZipFile(io.BytesIO(package)) as archive:
+        _judge(luma(Path(source).read_bytes()), luma(archive.read("excerpt.mp4")), truths, visible=None)
+    assert made.manifest["redacted_for"] == "public"
 
 
-def _judge(source: list[np.ndarray], export: list[np.ndarray], truths: list[list[Truth]]) -> None:
+def _judge(source: list[np.ndarray], export: list[np.ndarray], truths: list[list[Truth]], visible: str | None) -> None:
     assert len(export) == FRAMES
     for frame in range(FRAMES):
         for truth in truths[frame]:
             kept = detail_kept(source[frame], export[frame], truth)
-            if truth.object_id == "face-0":
+            if truth.object_id == visible:
                 assert kept >= MASKED_BELOW, f"the requester is masked in frame {frame} ({kept:.2f})"
             else:
                 assert kept < MASKED_BELOW, f"{truth.object_id} is visible in frame {frame} ({kept:.2f})"
+
+
+def test_another_sites_dpo_and_other_roles_neither_see_nor_review_a_redaction(deployed):
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    book = wiring.subject_request_book()
+    request = SubjectRequest(
+        request_id="01JREQUEST0000000000000000",
+        site="aizkraukle",
+        camera_ids=("cam-1",),
+        start=now - timedelta(hours=1),
+        end=now,
+        received=now.date(),
+        deadline=now.date() + timedelta(days=30),
+        description="blue scarf",
+        status=RequestStatus.OPEN,
+        created_by="user:dpo",
+        created_at=now,
+    )
+    book.add(request)
+    book.add_redaction(
+        Redaction(
+            redaction_id="01JREDACTION00000000000000",
+            request_id=request.request_id,
+            site="aizkraukle",
+            clip_id="01JCLIP0000000000000000000",
+            start_s=0.0,
+            end_s=2.0,
+            status=RedactionStatus.FOUND,
+            requested_by="user:dpo",
+            requested_at=now,
+            tracks=(
+                TrackSummary(track_id="face-1", kind="face", first_s=0, last_s=1, frames=10, detections=4, score=1),
+            ),
+        )
+    )
+    other_dpo = Principal(id="user:dpo-birzai", role=Role.DPO, sites=frozenset({"birzai"}))
+    operator = Principal(id="user:operator", role=Role.OPERATOR, sites=frozenset({"aizkraukle"}))
+    redactions = wiring.redactions()
+    police = Review(audience=Audience.POLICE)
+
+    for who in (other_dpo, operator):
+        with pytest.raises(AccessRefused):
+            redactions.view(who, request.request_id, "01JREDACTION00000000000000", now)
+        with pytest.raises(AccessRefused):
+            redactions.review(who, request.request_id, "01JREDACTION00000000000000", police, now)
+
+    stored = book.get_redaction(request.request_id, "01JREDACTION00000000000000")
+    assert stored.review is None
+    shown = redactions.view(DPO, request.request_id, "01JREDACTION00000000000000", now)
+    assert shown.tracks[0].thumbnails_url  # a signed link, for the site's own dpo, and audited:
+    only = AuditFilter(actor=DPO.id, outcome=Outcome.ALLOWED)
+    events, _ = wiring.audit_log().events("aizkraukle", now - timedelta(minutes=1), now, 50, None, only)
+    assert [e.target for e in events] == [
+        f"subject_request:{request.request_id} redaction 01JREDACTION00000000000000: 1 thumbnail strips shown"
+    ]

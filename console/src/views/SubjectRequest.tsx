@@ -159,6 +159,7 @@ function ReviewStep(props: {
   const { redaction } = props;
   const video = { width: props.clip.video?.width ?? 1, height: props.clip.video?.height ?? 1 };
   const submit = (event: Event) => {
+    event.preventDefault();
     const keep = formChecked(event, "keep");
     const requester = formChecked(event, "requester")[0] ?? null;
     const manual = boxes.map((box) => ({ ...box, first_s: redaction.start_s, last_s: redaction.end_s }));

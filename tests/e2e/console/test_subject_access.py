@@ -42,6 +42,7 @@ def test_a_request_with_boxes_drawn_in_the_browser_gives_a_zip_whose_manifest_ma
     still = canvas.locator("img")
     expect(still).to_be_visible()
     still.evaluate("image => image.decode()")
+    canvas.scroll_into_view_if_needed()  # below the strips of what was found
     box = canvas.bounding_box()
     assert box is not None
     assert still.evaluate("image => image.clientWidth") == 640
