@@ -45,6 +45,8 @@ _THUMB_SPACING = 5  # frames at least between two crops of a track
 _THUMB_HEIGHT = 64
 # Frames within which another moving region seen where one vanished (or appeared) continues it.
 _TAKEOVER = 3
+# Frames a moving region must have been seen before its vanishing means someone stopped there.
+_STILL_AFTER = 5
 
 
 @dataclass(frozen=True)
@@ -127,10 +129,14 @@ def find_tracks(
     if not pts:
         raise InvalidExport(f"no frame between {start_s}s and {end_s}s")
     linked = tracker.tracks()
+    still = {track.track_id: _still_span(track, linked, info, len(pts)) for track in linked}
+    moving: dict[int, list[Box]] = {}
+    for track in linked:
+        if track.kind == "moving":
+            for detection in track.detections:
+                moving.setdefault(detection.frame, []).append(detection.box)
     tracks = [
-        _found_track(
-            track, len(pts), crops.get(track.track_id, []), settings, _still_span(track, linked, info, len(pts))
-        )
+        _found_track(track, len(pts), crops.get(track.track_id, []), settings, still[track.track_id], moving)
         for track in linked
     ]
     rate = Fraction(time_base.numerator, time_base.denominator)
@@ -239,8 +245,8 @@ def _still_span(track: Track, tracks: list[Track], info: VideoInfo, frames: int)
     over there, someone stood still (or was hidden): its box is kept there back to where another region left
     that place (or the start), and on until another sets off from there (or the end). A region split in two,
     or merged into another, is taken over: no hold. Tracks of detectors are held as usual."""
-    if track.kind != "moving":
-        return None, None
+    if track.kind != "moving" or len(track.detections) < _STILL_AFTER:
+        return None, None  # a flicker of a few frames is no one who stopped
     head, tail = track.detections[0], track.detections[-1]
     others = [t for t in tracks if t is not track and t.kind == "moving"]
     since = until = None
@@ -276,16 +282,27 @@ def _meets(a: Box, b: Box) -> bool:
     return a.overlap(b) > 0 or b.overlap(a) > 0
 
 
+def _looks_away(detection: Detection, moving: dict[int, list[Box]], settings: FinderSettings) -> int:
+    """Frames its detector looks away after `detection`: a track is held that long past its first and last
+    detection, and then some. A whole-frame detection (every full_stride frames) is held that long only where
+    nothing moves: something moving is followed by motion every frame, and a long still hold would mask where
+    it has walked away from."""
+    if detection.every > settings.motion_stride and any(
+        box.overlap(detection.box) >= 0.5 for box in moving.get(detection.frame, ())
+    ):
+        return settings.face_stride
+    return detection.every
+
+
 def _found_track(
     track: Track,
     frames: int,
     crops: list[tuple[int, np.ndarray]],
     settings: FinderSettings,
     still: tuple[int | None, int | None],
+    moving: dict[int, list[Box]],
 ) -> FoundTrack:
-    # Held past its first and last detection for as long as its detector looks away, and then some: a track
-    # found only on whole-frame passes is seen once every full_stride frames.
-    hold = settings.tracker.hold + min(d.every for d in track.detections)
+    hold = settings.tracker.hold + min(_looks_away(d, moving, settings) for d in track.detections)
     score = sum(d.score for d in track.detections) / len(track.detections)
     boxes = track.boxes(frames, hold, *still)
     return FoundTrack(track.track_id, track.kind, len(track.detections), score, boxes, _strip(crops))

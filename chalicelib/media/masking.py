@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from av.video.frame import VideoFrame
     from av.video.plane import VideoPlane
     from av.video.stream import VideoStream
+    from PIL import Image
 
 # As in video.py, `av` and PIL are imported inside the functions: the API imports this module for
 # Box, ExportLimits and InvalidExport and must not pay PyAV's cold start for them.
@@ -154,24 +155,47 @@ def _cell(width: int, height: int) -> int:
     return max(_MIN_CELL, math.ceil(max(width, height) / _CELLS_ACROSS))
 
 
-def _pixelate(plane: VideoPlane, region: _Region, cell: int) -> None:
-    """Replace `region` of the 8-bit `plane`, in place, by the mean of each cell, blurred."""
+def _pixelated(whole: Image.Image, region: _Region, cell: int) -> Image.Image:
+    """`region` of the 8-bit plane image `whole` as the mean of each cell, blurred."""
     from PIL import Image, ImageFilter
 
-    view = memoryview(plane)
-    stride = plane.line_size
     width, height = region.right - region.left, region.bottom - region.top
-    whole = Image.frombuffer("L", (stride, plane.height), cast(bytes, view), "raw", "L", 0, 1)
     cells = (math.ceil(width / cell), math.ceil(height / cell))
     # BOX averages every source pixel of a cell into one value; nothing of the detail survives.
     coarse = whole.crop(region).resize(cells, Image.Resampling.BOX)
     # Blurred a cell wide to hide the grid, at _BLUR_STEPS px a cell: blurring at full size costs 10x more.
     steps = (cells[0] * _BLUR_STEPS, cells[1] * _BLUR_STEPS)
     smooth = coarse.resize(steps, Image.Resampling.BILINEAR).filter(ImageFilter.GaussianBlur(_BLUR_STEPS))
-    data = smooth.resize((width, height), Image.Resampling.BILINEAR).tobytes()
-    for row in range(height):
-        offset = (region.top + row) * stride + region.left
-        view[offset : offset + width] = data[row * width : (row + 1) * width]
+    return smooth.resize((width, height), Image.Resampling.BILINEAR)
+
+
+def _mask_plane(plane: VideoPlane, regions: Sequence[_Region], cells: Sequence[int]) -> None:
+    """Pixelate every region of the 8-bit `plane`, in place, in order (a later box sees an earlier one's mask).
+    The plane is copied out and back once: writing it row by row costs more than the masking itself."""
+    from PIL import Image
+
+    if not regions:
+        return
+    view = memoryview(plane)
+    whole = Image.frombytes("L", (plane.line_size, plane.height), bytes(view))
+    for region, cell in zip(regions, cells, strict=True):
+        whole.paste(_pixelated(whole, region, cell), (region.left, region.top))
+    view[:] = whole.tobytes()
+
+
+def _outermost(regions: Sequence[_Region]) -> list[_Region]:
+    """The regions less those wholly inside another (a face inside its person's box): the outer one's coarser
+    cells mask them as well, once."""
+    by_area = sorted(set(regions), key=lambda r: -(r.right - r.left) * (r.bottom - r.top))
+    kept: list[_Region] = []
+    for region in by_area:
+        inside = any(
+            o.left <= region.left and o.top <= region.top and o.right >= region.right and o.bottom >= region.bottom
+            for o in kept
+        )
+        if not inside:
+            kept.append(region)
+    return kept
 
 
 def _masked(frame: VideoFrame, regions: Sequence[_Region]) -> VideoFrame:
@@ -182,13 +206,13 @@ def _masked(frame: VideoFrame, regions: Sequence[_Region]) -> VideoFrame:
     # unshared would corrupt every later frame predicted from this one. This copies only if shared.
     frame.make_writable()
     luma, *chroma = frame.planes
-    for region in regions:
-        cell = _cell(region.right - region.left, region.bottom - region.top)
-        _pixelate(luma, region, cell)
-        # 4:2:0 chroma: half size, rounded outwards so every chroma sample touching the box is masked.
-        half = _Region(region.left // 2, region.top // 2, -(-region.right // 2), -(-region.bottom // 2))
-        for plane in chroma:
-            _pixelate(plane, half, max(1, -(-cell // 2)))
+    regions = _outermost(regions)
+    cells = [_cell(region.right - region.left, region.bottom - region.top) for region in regions]
+    _mask_plane(luma, regions, cells)
+    # 4:2:0 chroma: half size, rounded outwards so every chroma sample touching the box is masked.
+    halves = [_Region(r.left // 2, r.top // 2, -(-r.right // 2), -(-r.bottom // 2)) for r in regions]
+    for plane in chroma:
+        _mask_plane(plane, halves, [max(1, -(-cell // 2)) for cell in cells])
     return frame
 
 

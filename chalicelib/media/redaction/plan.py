@@ -18,6 +18,8 @@ from chalicelib.media.redaction.tracking import Box
 # A mask grows on every side by this share of the box's size, plus the distance it moves in this many
 # frames (a box interpolated between detections lags an object that turns or speeds up), plus a pixel floor.
 MARGIN_SHARE = 0.15
+# A moving region is already grown (joined across gaps) around what moved: a smaller share of its size.
+MARGIN_SHARE_MOVING = 0.05
 MARGIN_MOTION_FRAMES = 1
 MARGIN_FLOOR = 2.0
 # A track is the requester's own if in at least OWN_SHARE of its frames it and a requester's box cover each
@@ -136,7 +138,8 @@ class MaskPlan:
         out = []
         for track in self.tracks:
             if track.track_id in self.masked and (box := track.boxes.get(frame)) is not None:
-                grow = MARGIN_FLOOR + MARGIN_SHARE * box.size + MARGIN_MOTION_FRAMES * self._speeds[track.track_id]
+                share = MARGIN_SHARE_MOVING if track.kind == "moving" else MARGIN_SHARE
+                grow = MARGIN_FLOOR + share * box.size + MARGIN_MOTION_FRAMES * self._speeds[track.track_id]
                 out.append(_outward(box.grown(grow)))
         out.extend(_outward(m.box.grown(MARGIN_FLOOR)) for m in self.manual if m.first <= frame <= m.last)
         return out
