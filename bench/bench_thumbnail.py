@@ -1,7 +1,18 @@
-"""Time poster thumbnails and probe on a 10 s 720p H.264 clip against naive and CLI baselines."""
+"""Stills against the decode-only floor, on clips as Debian's ffmpeg writes them (bench/corpus.py).
+
+Run: `PYTHONPATH=. .venv/bin/python bench/bench_thumbnail.py [--runs 7]`. For each clip of the corpus, in one run:
+- floor (baseline): PyAV opens the clip and decodes exactly the keyframes a strip of 4 stills shows (the
+  keyframe at or before 0, 1/4, 2/4 and 3/4 of the clip, each once), converting nothing: what no method can
+  undercut; and the poster's own floor, open + the first keyframe;
+- the poster alone, and poster + strip, as ingest makes them (JPEG included);
+- probe (header + every packet demuxed) and the ffmpeg CLI writing one poster, for reference.
+The methods run in turn, round after round (`--runs`), after a warm-up round; ratio = the median of each
+round's method / the strip floor of the same round.
+"""
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import statistics
 import subprocess
@@ -16,87 +27,86 @@ import av
 # `python bench/bench_thumbnail.py` puts bench/ on the path, not the repo root the packages live in.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chalicelib.media.video import MediaLimits, probe, thumbnails  # noqa: E402
-from gateway.clipmaker import make_clip  # noqa: E402
+from bench.corpus import corpus  # noqa: E402
+from chalicelib.media.stills import thumbnails  # noqa: E402
+from chalicelib.media.video import MediaLimits, probe  # noqa: E402
 
-RUNS = 10
+STILLS = 4
 
 
-def median_ms(action: Callable[[], object], runs: int = RUNS) -> float:
-    """Return the median wall time of `action` in ms, after one untimed warm-up run."""
-    action()
-    samples = []
+def paired(methods: dict[str, Callable[[], object]], runs: int) -> dict[str, tuple[float, float]]:
+    """Each method once per round, in turn, after a warm-up round: {name: (median ms, median ratio to the
+    first method within the same round)}. Pairing keeps ratios honest on a machine whose speed drifts."""
+    for action in methods.values():
+        action()  # file cache, codec set-up
+    samples: dict[str, list[float]] = {name: [] for name in methods}
     for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
+        for name, action in methods.items():
+            started = time.perf_counter()
+            action()
+            samples[name].append((time.perf_counter() - started) * 1000)
+    baseline = samples[next(iter(methods))]
+    return {
+        name: (statistics.median(ms), statistics.median(m / b for m, b in zip(ms, baseline, strict=True)))
+        for name, ms in samples.items()
+    }
 
 
-def decode_every_frame(path: Path) -> None:
-    """Naive baseline: decode the whole clip, as code that ignores keyframes would."""
+def floor(path: Path, stills: int) -> int:
+    """Open, then seek to each evenly spaced time and decode only the keyframe found there (each once)."""
     with av.open(str(path)) as container:
-        for _ in container.decode(video=0):
-            pass
+        stream = container.streams.video[0]
+        stream.codec_context.skip_frame = "NONKEY"
+        start = stream.start_time or 0
+        # A fragmented file may declare no track duration, only the container's (in microseconds).
+        span = stream.duration or int((container.duration or 0) / 1e6 / stream.time_base)
+        decoded: set[int] = set()
+        for index in range(stills):
+            if index:
+                container.seek(start + span * index // stills, stream=stream)
+            packet = next(p for p in container.demux(stream) if p.size and p.is_keyframe)
+            if (packet.pts or 0) in decoded:
+                continue
+            decoded.add(packet.pts or 0)
+            if not stream.codec_context.decode(packet):
+                stream.codec_context.decode(None)  # a decoder with B-frame delay gives the frame on flush
+        return len(decoded)
 
 
 def ffmpeg_poster(ffmpeg: str, path: Path, out: Path) -> None:
-    """Outside reference: the ffmpeg CLI writing a 320 px poster, as a child process."""
-    command = [
-        ffmpeg,
-        "-v",
-        "error",
-        "-y",
-        "-i",
-        str(path),
-        "-frames:v",
-        "1",
-        "-vf",
-        "scale=320:-1",
-        str(out),
-    ]
+    command = [ffmpeg, "-v", "error", "-y", "-i", str(path), "-frames:v", "1", "-vf", "scale=320:-1", str(out)]
     subprocess.run(command, check=True)
 
 
+def rows_for(path: Path, runs: int, work: Path) -> list[tuple[str, float, float]]:
+    """(method, median ms, median paired ratio to the strip's floor) for one clip."""
+    keyframes = floor(path, STILLS)
+    stills = thumbnails(path).stills
+    methods: dict[str, Callable[[], object]] = {
+        f"floor: open + decode the strip's {keyframes} keyframe(s) (baseline)": lambda: floor(path, STILLS),
+        "floor: open + decode the first keyframe": lambda: floor(path, 1),
+        "poster alone": lambda: thumbnails(path, strip_count=0),
+        f"poster + strip: {stills} still(s) in all": lambda: thumbnails(path, strip_count=STILLS),
+        "probe: header + demux every packet": lambda: probe(path, MediaLimits()),
+    }
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg:
+        methods["`ffmpeg -frames:v 1 -vf scale=320:-1` process"] = lambda: ffmpeg_poster(ffmpeg, path, work / "p.jpg")
+    return [(name, ms, ratio) for name, (ms, ratio) in paired(methods, runs).items()]
+
+
 def main() -> None:
-    """Make the clip, time each method, print a markdown table."""
-    with tempfile.TemporaryDirectory() as tmp:
-        clip = Path(tmp) / "clip.mp4"
-        encode_ms = median_ms(
-            lambda: make_clip(clip, seconds=10, width=1280, height=720, fps=25, layout="faststart", label="bench"),
-            runs=3,
-        )
-        size_kb = clip.stat().st_size / 1024
-
-        baseline = median_ms(lambda: decode_every_frame(clip))
-        rows = [
-            ("decode every frame (PyAV, baseline)", baseline),
-            (
-                "poster, in-process (`thumbnails(strip_count=0)`)",
-                median_ms(lambda: thumbnails(clip, strip_count=0)),
-            ),
-            ("poster + 4-still strip, in-process", median_ms(lambda: thumbnails(clip))),
-            ("`probe` (header + demux all packets)", median_ms(lambda: probe(clip, MediaLimits()))),
-        ]
-        ffmpeg = shutil.which("ffmpeg")
-        if ffmpeg:
-            out = Path(tmp) / "poster.jpg"
-            rows.append(
-                (
-                    "`ffmpeg -frames:v 1 -vf scale=320:-1` process",
-                    median_ms(lambda: ffmpeg_poster(ffmpeg, clip, out)),
-                )
-            )
-
-    print(f"10 s 1280x720 25 fps H.264 faststart clip, {size_kb:.0f} KiB")
-    print(f"encode (make_clip, median of 3): {encode_ms:.0f} ms")
-    print(f"median of {RUNS} runs each after a warm-up; ratio = method / baseline\n")
-    print("| method | median ms | ratio vs baseline |")
-    print("|---|---:|---:|")
-    for method, ms in rows:
-        print(f"| {method} | {ms:.1f} | {ms / baseline:.3f} |")
-    if not ffmpeg:
-        print("\n(no `ffmpeg` on PATH: CLI row skipped)")
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=7)
+    arguments = parser.parse_args()
+    work = Path(tempfile.gettempdir())
+    print(f"{arguments.runs} rounds after a warm-up, ratios paired by round; PyAV {av.__version__}\n")
+    print("| clip | MB | method | median ms | ratio |")
+    print("|---|---:|---|---:|---:|")
+    for name, path in corpus().items():
+        size = path.stat().st_size / 1e6
+        for method, ms, ratio in rows_for(path, arguments.runs, work):
+            print(f"| {name} | {size:.1f} | {method} | {ms:.1f} | {ratio:.2f}× |")
 
 
 if __name__ == "__main__":

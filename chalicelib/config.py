@@ -48,6 +48,9 @@ class Settings(BaseModel):
         min_length=1, description="each site's SNS topic is this ARN followed by -{site}"
     )
     sealing_keys_prefix: str = Field(min_length=1, description="the sites' age identities are secrets under this name")
+    sealing_key_cache_seconds: int = Field(
+        default=300, ge=0, le=900, description="how long ingest reuses a site's keys before listing its secrets again"
+    )
     export_days: int = Field(default=7, ge=1, le=30, description="how long a subject access export is kept")
     user_pool_id: str = Field(min_length=1)
     user_pool_client_id: str = Field(min_length=1)
@@ -59,7 +62,13 @@ class Settings(BaseModel):
     max_clip_seconds: int = Field(default=3600, ge=1, le=6 * 3600)
     max_clip_bytes: int = Field(default=1 << 30, ge=1, le=5 * (1 << 30))
     duration_tolerance_seconds: float = Field(default=2.0, ge=0)
-    upload_url_seconds: int = Field(default=900, ge=60, le=3600)
+    upload_url_seconds: int = Field(default=900, ge=60, le=3600, description="the longest an upload URL lives")
+    upload_start_seconds: int = Field(
+        default=120, ge=10, le=900, description="how soon after its URL is issued an upload begins"
+    )
+    upload_min_bytes_per_second: int = Field(
+        default=125_000, ge=1000, description="the slowest uplink planned for (1 Mbit/s): later parts start later"
+    )
     account_check_seconds: float = Field(
         default=60,
         ge=0,

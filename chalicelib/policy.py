@@ -28,6 +28,7 @@ class Action(StrEnum):
     REVOKE_GATEWAY = "gateway.revoke"
     LIST_GATEWAYS = "gateways.list"
     EXPIRE_CLIP = "clip.expire"
+    DISCARD_UPLOAD = "clip.discard_upload"
     READ_RETENTION = "retention.read"
     SET_RETENTION = "retention.set"
     ERASE_CLIP = "clip.erase"
@@ -78,6 +79,8 @@ ALLOWED_ROLES: dict[Action, frozenset[Role]] = {
     Action.REVOKE_GATEWAY: frozenset({Role.ADMIN}),
     Action.LIST_GATEWAYS: frozenset({Role.ADMIN}),
     Action.EXPIRE_CLIP: frozenset({Role.SYSTEM}),
+    # Ingest deletes an upload that arrives for a clip no longer awaiting it (erased, expired, judged).
+    Action.DISCARD_UPLOAD: frozenset({Role.SYSTEM}),
     Action.READ_RETENTION: frozenset({Role.DPO}),
     Action.SET_RETENTION: frozenset({Role.DPO}),
     Action.ERASE_CLIP: frozenset({Role.DPO}),

@@ -13,7 +13,7 @@ from botocore.config import Config
 
 from chalicelib.auth import GatewayAuthenticator, OfficialTokenVerifier
 from chalicelib.config import Settings, get_settings
-from chalicelib.domain.clips import RegistrationLimits
+from chalicelib.domain.clips import RegistrationLimits, UploadUrlPolicy
 from chalicelib.handlers.audit_digest import DigestWriter
 from chalicelib.handlers.exports import ExportMaker
 from chalicelib.handlers.ingest import ClipIngest
@@ -133,9 +133,12 @@ def intake() -> Intake:
         max_duration=timedelta(seconds=settings.max_clip_seconds),
         max_bytes=settings.max_clip_bytes,
     )
-    return Intake(
-        catalog(), clip_index(), clip_objects(), limits, timedelta(seconds=settings.upload_url_seconds), gap_log()
+    urls = UploadUrlPolicy(
+        start_within=timedelta(seconds=settings.upload_start_seconds),
+        min_bytes_per_s=settings.upload_min_bytes_per_second,
+        maximum=timedelta(seconds=settings.upload_url_seconds),
     )
+    return Intake(catalog(), clip_index(), clip_objects(), limits, urls, gap_log(), audit_log())
 
 
 @functools.cache
@@ -164,7 +167,9 @@ def gap_log() -> GapLog:
 def sealing_keys() -> SealingKeys:
     settings = get_settings()
     secrets = boto3.client("secretsmanager", region_name=settings.region)
-    return SealingKeys(secrets, settings.sealing_keys_prefix, settings.clips_key_arn)
+    return SealingKeys(
+        secrets, settings.sealing_keys_prefix, settings.clips_key_arn, cache_s=settings.sealing_key_cache_seconds
+    )
 
 
 @functools.cache
@@ -241,6 +246,7 @@ def clip_ingest() -> ClipIngest:
         clip_index(),
         clip_objects(),
         catalog(),
+        audit_log(),
         MediaLimits(max_duration_s=float(settings.max_clip_seconds) * 1.5),
         settings.duration_tolerance_seconds,
         Path(tempfile.gettempdir()),

@@ -90,6 +90,7 @@ def make_clip(
     codec: str = "h264",
     layout: str = "faststart",
     label: str = "",
+    keyframe_every_s: float = 2.0,
 ) -> None:
     """Encode a moving test picture to `path` as an MP4 in the given codec and container layout."""
     if layout not in _MOVFLAGS:
@@ -97,7 +98,7 @@ def make_clip(
     if width % 2 or height % 2:
         raise ValueError(f"{width}x{height}: yuv420p needs even dimensions")
     encoder = _encoder(codec)
-    gop = 2 * fps
+    gop = max(1, round(keyframe_every_s * fps))
     # Fixed GOP, no scene-cut keyframes and no B-frames: what surveillance cameras emit.
     gop_params = f"keyint={gop}:min-keyint={gop}:scenecut=0"
     # superfast encodes as quickly as ultrafast here yet keeps CABAC, like a camera's High profile;

@@ -15,6 +15,7 @@ from chalicelib.services.intake import (
     Heartbeat,
     MultipartAssembled,
     MultipartPlan,
+    MultipartRequest,
     RegistrationAnswer,
 )
 
@@ -53,13 +54,15 @@ def clip_state(principal: Principal, clip_id: str) -> GatewayClipState:
     gateway_api,
     "/gateway/clips/{clip_id}/multipart",
     method="POST",
-    summary="Clips over 100 MB: start or resume a multipart upload; URLs for the parts not yet stored",
+    summary="Clips over 100 MB: start or resume a multipart upload with each part's sha256; URLs for the parts "
+    "not yet stored, each part's sha256 signed in",
     auth=Auth.GATEWAY,
+    body=MultipartRequest,
     answer=MultipartPlan,
     errors=(409,),
 )
-def start_multipart(principal: Principal, clip_id: str) -> MultipartPlan:
-    return wiring.intake().multipart(principal, clip_id, wiring.now())
+def start_multipart(principal: Principal, clip_id: str, body: MultipartRequest) -> MultipartPlan:
+    return wiring.intake().multipart(principal, clip_id, body, wiring.now())
 
 
 @api_route(

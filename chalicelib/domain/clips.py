@@ -83,6 +83,52 @@ def check_registration(registration: Registration, now: datetime, limits: Regist
         raise InvalidRequest(f"end {iso(registration.end)} is in the future (server time {iso(now)})")
     if registration.size > limits.max_bytes:
         raise InvalidRequest(f"a clip may be at most {limits.max_bytes} bytes")
+    if registration.sealed is not None:
+        # What is uploaded is bounded by the clip it seals, so the size cap holds for sealed uploads too.
+        low, high = sealed_size_range(registration.size)
+        if not low <= registration.sealed.size <= high:
+            raise InvalidRequest(
+                f"an age file of a {registration.size}-byte clip has {low} to {high} bytes, "
+                f"not {registration.sealed.size}"
+            )
+
+
+# The age format (age-encryption.org/v1): a text header of recipient stanzas, a 16-byte nonce, then the
+# plaintext in 64 KiB chunks, each with a 16-byte tag (an empty plaintext is one empty chunk). One X25519
+# stanza makes a 168-byte header; 1 KiB leaves room for a few recipients, and bounds what a gateway may send.
+AGE_CHUNK = 64 * 1024
+AGE_TAG = 16
+AGE_NONCE = 16
+AGE_HEADER_MAX = 1024
+
+
+def sealed_size_range(size: int) -> tuple[int, int]:
+    """The least and the most bytes an age file of a `size`-byte plaintext can have."""
+    least = size + AGE_NONCE + AGE_TAG * max(1, -(-size // AGE_CHUNK))
+    return least, least + AGE_HEADER_MAX
+
+
+@dataclass(frozen=True)
+class UploadUrlPolicy:
+    """How long an upload URL lives: only as long as an upload needs, so a URL kept cannot bring footage back
+    after the clip is gone (ingest deletes such an upload anyway) and a leaked one is soon worthless.
+
+    S3 checks a URL's expiry when a request begins, not when its body ends: a URL must last until its upload
+    starts. The gateway asks just before it uploads; the parts of a multipart upload start one after
+    another, so each part's URL lasts as long as the parts before it take at the slowest uplink planned for.
+    """
+
+    start_within: timedelta
+    min_bytes_per_s: int
+    maximum: timedelta
+
+    def ttl(self, bytes_before: int, retain_until: datetime, now: datetime) -> timedelta | None:
+        """The lifetime of a URL whose upload follows `bytes_before` bytes; None once retention is over."""
+        if retain_until <= now:
+            return None
+        wanted = self.start_within + timedelta(seconds=bytes_before / self.min_bytes_per_s)
+        # Whole seconds (what a presigned URL carries), at least one.
+        return timedelta(seconds=max(1, int(min(wanted, self.maximum, retain_until - now).total_seconds())))
 
 
 def clip_id_for(site: str, registration: Registration) -> str:
@@ -162,15 +208,33 @@ class ClipRecord(BaseModel):
     holds: frozenset[str] = Field(default=frozenset(), description="ids of the cases that hold the clip")
 
 
+class StoredVersion(BaseModel):
+    """One object version the archive keeps for a clip: what expiry deletes, exactly, without listing."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    version_id: str
+
+
+GONE = frozenset({ClipStatus.EXPIRED, ClipStatus.ERASED})
+
+
 class Clip(ClipRecord):
     """The index record of one clip."""
 
     gateway_id: str
     object_key: str
-    object_version: str | None = None
+    object_version: str | None = None  # the playable clip's version at object_key
     sealed: SealedFile | None = None
+    sealed_version: str | None = None  # the sealed upload ingest took (deleted once opened and indexed)
     multipart_upload_id: str | None = None
+    part_sha256: tuple[str, ...] = ()  # what the gateway declared for each part: signed into the part URLs
     thumbnail_keys: tuple[str, ...] = ()
+    thumbnail_versions: tuple[str, ...] = ()
+    bytes_verified: bool = Field(
+        default=False, description="ingest hashed the upload and found exactly the bytes registered"
+    )
 
     def same_registration(self, registration: Registration) -> bool:
         return (
@@ -197,10 +261,31 @@ class Clip(ClipRecord):
         return self.sealed.sha256 if self.sealed else self.sha256
 
     @property
+    def claimed_version(self) -> str | None:
+        """The version of the upload ingest took to judge."""
+        return self.sealed_version if self.sealed else self.object_version
+
+    @property
     def received(self) -> bool:
-        """The archive holds the bytes (or has judged them): the gateway may delete its copy."""
-        return self.status in (ClipStatus.UPLOADED, ClipStatus.INDEXED, ClipStatus.QUARANTINED)
+        """Ingest found exactly the registered bytes (an indexed clip always had them): the gateway may delete
+        its copy. A clip quarantined because its bytes differ is not received: the gateway's copy is the true one."""
+        return self.status == ClipStatus.INDEXED or self.bytes_verified
 
     @property
     def registered_seconds(self) -> float:
         return (self.end - self.start).total_seconds()
+
+    def stored_versions(self) -> list[StoredVersion] | None:
+        """Every object version the archive keeps for the clip, once ingest has judged it; None while that is
+        not known exactly (still awaited or being judged, or a record from before versions were recorded)."""
+        if self.status not in (ClipStatus.INDEXED, ClipStatus.QUARANTINED):
+            return None
+        if len(self.thumbnail_versions) != len(self.thumbnail_keys):
+            return None
+        thumbnails = zip(self.thumbnail_keys, self.thumbnail_versions, strict=True)
+        stored = [StoredVersion(key=key, version_id=version) for key, version in thumbnails]
+        if self.object_version:
+            stored.append(StoredVersion(key=self.object_key, version_id=self.object_version))
+        if self.sealed_version:
+            stored.append(StoredVersion(key=self.upload_key, version_id=self.sealed_version))
+        return stored

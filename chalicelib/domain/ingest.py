@@ -1,8 +1,40 @@
-"""What makes an uploaded clip acceptable: the bytes registered, and a video as long as registered."""
+"""What makes an uploaded clip acceptable: the bytes registered, and a video as long as registered; and what
+becomes of an object that arrives for a clip no longer awaiting it."""
 
 from __future__ import annotations
 
-from chalicelib.domain.clips import Clip, VideoFacts
+from enum import StrEnum
+
+from chalicelib.domain.clips import GONE, Clip, ClipStatus, VideoFacts
+
+
+class UploadFate(StrEnum):
+    TAKE = "take"  # the upload the clip awaits (or the one being judged, after a crash): judge it
+    DUPLICATE = "duplicate"  # a version the archive holds already (a notification delivered again)
+    DISCARD = "discard"  # a stray version for a clip that has its footage or is being judged: delete it alone
+    DISCARD_ALL = "discard_all"  # anything for an erased or expired clip: delete every version
+
+
+def upload_fate(clip: Clip, key: str, version_id: str) -> tuple[UploadFate, str]:
+    """What to do with object version `version_id` at `key`, one of the clip's keys; the reason for a discard.
+
+    Footage never outlives its erasure or expiry: an upload URL kept from before, or still valid, must not
+    bring it back.
+    """
+    if clip.status in GONE:
+        return UploadFate.DISCARD_ALL, f"an upload for a clip that is {clip.status}: every version deleted"
+    if key == clip.upload_key:
+        if clip.status == ClipStatus.REGISTERED or (
+            clip.status == ClipStatus.UPLOADED and version_id == clip.claimed_version
+        ):
+            return UploadFate.TAKE, ""
+        if version_id == clip.claimed_version:
+            return UploadFate.DUPLICATE, ""
+        return UploadFate.DISCARD, f"a second upload for a clip already {clip.status}: that version deleted"
+    # A sealed clip's own key: ingest alone writes the opened clip there, while the clip is being judged.
+    if clip.status == ClipStatus.UPLOADED or version_id == clip.object_version:
+        return UploadFate.DUPLICATE, ""
+    return UploadFate.DISCARD, "an object the archive did not write, at a sealed clip's key: that version deleted"
 
 
 def upload_problem(clip: Clip, stored_size: int, stored_sha256: str) -> str | None:

@@ -39,3 +39,4 @@ class Principal:
 
 
 SYSTEM = Principal(id="system:retention", role=Role.SYSTEM, sites=frozenset())
+INGEST = Principal(id="system:ingest", role=Role.SYSTEM, sites=frozenset())

@@ -16,6 +16,8 @@ from chalicelib.domain.clips import UtcTime
 MAX_SPAN_S = 120.0  # as ExportLimits.max_excerpt_s: one redaction covers what one export may ask for
 MAX_MANUAL_BOXES = 50
 MAX_TRACK_IDS = 500
+MAX_PIXELS = 16384  # beyond any frame a clip may have (media limits refuse larger): DynamoDB stores it as given
+MAX_SECONDS = 86400.0
 
 
 class NewRedaction(BaseModel):
@@ -24,8 +26,8 @@ class NewRedaction(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     clip_id: str = Field(min_length=1, max_length=64)
-    start_s: float = Field(ge=0, description="seconds from the clip's first frame")
-    end_s: float = Field(gt=0)
+    start_s: float = Field(ge=0, le=MAX_SECONDS, description="seconds from the clip's first frame")
+    end_s: float = Field(gt=0, le=MAX_SECONDS)
 
     @model_validator(mode="after")
     def _span(self) -> NewRedaction:
@@ -70,9 +72,9 @@ class RequesterMark(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    at_s: float = Field(ge=0, description="seconds from the clip's first frame")
-    x: float = Field(ge=0)
-    y: float = Field(ge=0)
+    at_s: float = Field(ge=0, le=MAX_SECONDS, description="seconds from the clip's first frame")
+    x: float = Field(ge=0, le=MAX_PIXELS)
+    y: float = Field(ge=0, le=MAX_PIXELS)
 
 
 class ManualBoxSpec(BaseModel):
@@ -80,12 +82,12 @@ class ManualBoxSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    first_s: float = Field(ge=0)
-    last_s: float = Field(ge=0)
-    x: int = Field(ge=0)
-    y: int = Field(ge=0)
-    width: int = Field(gt=0)
-    height: int = Field(gt=0)
+    first_s: float = Field(ge=0, le=MAX_SECONDS)
+    last_s: float = Field(ge=0, le=MAX_SECONDS)
+    x: int = Field(ge=0, le=MAX_PIXELS)
+    y: int = Field(ge=0, le=MAX_PIXELS)
+    width: int = Field(gt=0, le=MAX_PIXELS)
+    height: int = Field(gt=0, le=MAX_PIXELS)
 
     @model_validator(mode="after")
     def _span(self) -> ManualBoxSpec:

@@ -8,13 +8,12 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.catalog import Site
-from chalicelib.domain.clips import Clip, ClipStatus
+from chalicelib.domain.clips import GONE, Clip
 from chalicelib.domain.text import Statement
 from chalicelib.errors import InvalidRequest
 
 # EDPB Guidelines 3/2019 para. 121: beyond 72 hours, the longer the storage, the more argumentation is needed.
 DAYS_WITHOUT_JUSTIFICATION = 3
-_GONE = frozenset({ClipStatus.EXPIRED, ClipStatus.ERASED})
 
 
 class RetentionChange(BaseModel):
@@ -49,5 +48,5 @@ def plan_expiry(candidates: Iterable[Clip], now: datetime, retention_days: int |
     return [
         clip
         for clip in candidates
-        if effective_retain_until(clip, retention_days) <= now and clip.status not in _GONE and not clip.holds
+        if effective_retain_until(clip, retention_days) <= now and clip.status not in GONE and not clip.holds
     ]

@@ -1,45 +1,52 @@
-"""Ingest: verify an uploaded clip's bytes and video, make thumbnails from it, index it or quarantine it."""
+"""Ingest: verify an uploaded clip's bytes and video, make thumbnails from it, index it or quarantine it;
+and delete whatever arrives for a clip that no longer awaits it."""
 
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
+from tempfile import TemporaryDirectory
 from typing import Any
 from urllib.parse import unquote_plus
 
 import pyrage
 from pyrage import x25519
 
-from chalicelib.domain.clips import Clip, ClipStatus, VideoFacts, clip_id_from_key, is_sealed_key, thumbnail_prefix
-from chalicelib.domain.ingest import sealed_problem, upload_problem, video_problem
+from chalicelib.domain.audit import Outcome
+from chalicelib.domain.clips import GONE, Clip, ClipStatus, VideoFacts, clip_id_from_key, thumbnail_prefix
+from chalicelib.domain.ingest import UploadFate, sealed_problem, upload_fate, upload_problem, video_problem
+from chalicelib.domain.principal import INGEST
 from chalicelib.files import sha256_file
-from chalicelib.media.video import InvalidVideo, MediaLimits, probe, thumbnails
+from chalicelib.media.stills import Thumbnails, thumbnails
+from chalicelib.media.video import InvalidVideo, MediaLimits, probe
 from chalicelib.observability import logger
+from chalicelib.policy import Action
+from chalicelib.store.audit import AuditLog
 from chalicelib.store.catalog import Catalog
 from chalicelib.store.clips import ClipIndex
-from chalicelib.store.objects import CLIP_CONTENT_TYPE, ClipObjects, StoredBytes, copy_hashing
+from chalicelib.store.objects import CLIP_CONTENT_TYPE, ClipObjects, StoredBytes
 from chalicelib.store.sealing_keys import SealingKeys
 
 
 class Verdict(StrEnum):
-    UNSEALED = "unsealed"
     INDEXED = "indexed"
     QUARANTINED = "quarantined"
     DUPLICATE = "duplicate"
     FOREIGN = "foreign"
+    DISCARDED = "discarded"
 
 
 class Unacceptable(Exception):
-    """The uploaded object is not the registered clip: quarantine it, never retry it."""
+    """The uploaded object is not the registered clip, or no acceptable video: quarantine it, never retry it."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, bytes_verified: bool) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.bytes_verified = bytes_verified  # the bytes were the registered ones (the video is what is wrong)
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,15 @@ class UploadedObject:
     bucket: str
     key: str
     version_id: str | None  # S3 names the version; moto's notifications do not
+
+
+@dataclass(frozen=True)
+class Examined:
+    """An upload found to be the registered clip: the plaintext on local disk, what the video is, its stills."""
+
+    plaintext: Path
+    video: VideoFacts
+    stills: Thumbnails
 
 
 def uploaded_objects(message_body: str) -> Iterator[UploadedObject]:
@@ -70,6 +86,7 @@ class ClipIngest:
         index: ClipIndex,
         objects: ClipObjects,
         catalog: Catalog,
+        audit: AuditLog,
         limits: MediaLimits,
         duration_tolerance_s: float,
         workdir: Path,
@@ -78,6 +95,7 @@ class ClipIngest:
         self._index = index
         self._objects = objects
         self._catalog = catalog
+        self._audit = audit
         self._sealing_keys = sealing_keys
         self._limits = limits
         self._tolerance = duration_tolerance_s
@@ -86,91 +104,131 @@ class ClipIngest:
     def ingest(self, uploaded: UploadedObject, now: datetime) -> Verdict:
         """Judge one uploaded object version, at most once whatever the number of notifications."""
         clip_id = clip_id_from_key(uploaded.key)
-        registered = self._index.get(clip_id) if clip_id else None
-        if registered is not None and is_sealed_key(uploaded.key):
-            return self._unseal(registered, uploaded, now)
-        if registered is None or registered.object_key != uploaded.key:
+        clip = self._index.get(clip_id) if clip_id else None
+        if clip is None or uploaded.key not in (clip.object_key, clip.upload_key):
             logger.warning("object the archive did not register", extra={"key": uploaded.key})
             return Verdict.FOREIGN
         version_id = uploaded.version_id or self._objects.current_version(uploaded.key)
-        clip = self._index.claim_upload(registered.clip_id, version_id)
-        if clip is None:
-            return Verdict.DUPLICATE
-        # A temporary file, not memory: clips may be far larger than the function's RAM.
-        with tempfile.NamedTemporaryFile(dir=self._workdir, suffix=".mp4") as local:
-            stored = self._objects.download(clip.object_key, version_id, local)
+        if version_id is None:
+            return Verdict.DUPLICATE  # deleted since it was announced
+        fate, reason = upload_fate(clip, uploaded.key, version_id)
+        if fate == UploadFate.TAKE:
+            claimed = self._index.claim_upload(clip, version_id)
+            if claimed is not None:
+                return self._judge(claimed, version_id, resumed=clip.status == ClipStatus.UPLOADED, now=now)
+            # Judged, erased or expired since it was read: decide again on what it is now.
+            clip = self._index.get(clip.clip_id) or clip
+            fate, reason = upload_fate(clip, uploaded.key, version_id)
+        if fate == UploadFate.DISCARD and self._objects.delete_version_if_present(uploaded.key, version_id):
+            return self._discarded(clip, reason, now)
+        if fate == UploadFate.DISCARD_ALL and self._objects.delete_all_of(clip).removed:
+            return self._discarded(clip, reason, now)
+        return Verdict.DUPLICATE
+
+    def _discarded(self, clip: Clip, reason: str, now: datetime) -> Verdict:
+        logger.warning("upload discarded", extra={"clip_id": clip.clip_id, "reason": reason})
+        self._audit.record(
+            INGEST, Action.DISCARD_UPLOAD, clip.site, f"clip:{clip.clip_id}", Outcome.REFUSED, now, reason=reason
+        )
+        return Verdict.DISCARDED
+
+    def _judge(self, clip: Clip, version_id: str, *, resumed: bool, now: datetime) -> Verdict:
+        """Verify, examine and index (or quarantine) the claimed upload, sealed or not, in this one run."""
+        if resumed:
+            # A run that crashed may have stored thumbnails (and an opened clip) no record names: start clean.
+            self._objects.delete_everything_under(thumbnail_prefix(clip.site, clip.camera_id, clip.clip_id))
+            if clip.sealed:
+                self._objects.delete_everything_under(clip.object_key)
+        # Temporary files, not memory: clips may be far larger than the function's RAM.
+        with TemporaryDirectory(dir=self._workdir) as work:
             try:
-                video, jpegs = self._examine(clip, stored, Path(local.name))
+                examined = self._examine(clip, version_id, Path(work))
             except Unacceptable as refusal:
                 logger.warning("clip quarantined", extra={"clip_id": clip.clip_id, "reason": refusal.reason})
-                self._index.mark_quarantined(clip, refusal.reason, now)
+                if self._index.mark_quarantined(clip, refusal.reason, refusal.bytes_verified, now) is None:
+                    return self._settle(clip, now)
                 return Verdict.QUARANTINED
-        prefix = thumbnail_prefix(clip.site, clip.camera_id, clip.clip_id)
-        # The strip's first still is the poster (the first keyframe).
-        keys = [f"{prefix}{'poster' if i == 0 else f'strip-{i}'}.jpg" for i in range(len(jpegs))]
-        for key, jpeg in zip(keys, jpegs, strict=True):
-            self._objects.put_jpeg(key, jpeg)
-        if self._index.mark_indexed(clip, video, keys, now) is None:
-            return Verdict.DUPLICATE
-        self._catalog.record_clip_time(clip.camera_id, clip.end, clip.clip_id, keys[0] if keys else None)
+            object_version = version_id
+            if clip.sealed:
+                object_version = self._objects.put_file(
+                    clip.object_key, examined.plaintext, CLIP_CONTENT_TYPE, clip.sha256
+                )
+        thumbnails_stored = self._store_stills(clip, examined.stills)
+        if self._index.mark_indexed(clip, examined.video, thumbnails_stored, object_version, now) is None:
+            return self._settle(clip, now)
+        if clip.sealed:
+            # Exactly the version opened: listing versions per clip is what made moto's memory grow without end.
+            self._objects.delete_version(clip.upload_key, version_id)
+        poster_key, _ = thumbnails_stored[0]  # every indexed clip has its poster, stored first
+        self._catalog.record_clip_time(clip.camera_id, clip.end, clip.clip_id, poster_key)
         logger.info("clip indexed", extra={"clip_id": clip.clip_id, "camera_id": clip.camera_id})
         return Verdict.INDEXED
 
-    def _unseal(self, clip: Clip, uploaded: UploadedObject, now: datetime) -> Verdict:
-        """Open a sealed upload with the site's private key and store the plaintext as the clip.
+    def _settle(self, clip: Clip, now: datetime) -> Verdict:
+        """The verdict could not be written: if the clip was erased or expired meanwhile, nothing this run
+        stored may stay."""
+        current = self._index.get(clip.clip_id)
+        if current is not None and current.status in GONE:
+            self._objects.delete_all_of(current)
+            return self._discarded(current, f"the clip was {current.status} while being ingested", now)
+        return Verdict.DUPLICATE
 
-        Its ObjectCreated event then brings the plaintext through the ordinary path (hash, probe, index),
-        so a sealed clip and a plain one are judged by the same code.
-        """
-        if clip.status != ClipStatus.REGISTERED or clip.sealed is None:
-            return Verdict.DUPLICATE
-        opened = self._objects.open_version(uploaded.key, uploaded.version_id)
-        if opened is None:
-            return Verdict.DUPLICATE  # unsealed before: the sealed object is already gone
-        body, sealed_version = opened
-        with tempfile.TemporaryDirectory(dir=self._workdir) as work:
-            sealed, plaintext = Path(work) / "clip.age", Path(work) / "clip.mp4"
-            with sealed.open("wb") as sink:
-                stored = copy_hashing(body, sink)
-            problem = sealed_problem(clip, stored.size, stored.sha256)
+    def _store_stills(self, clip: Clip, stills: Thumbnails) -> list[tuple[str, str]]:
+        """The poster and the strip (one image), as (key, version) pairs."""
+        prefix = thumbnail_prefix(clip.site, clip.camera_id, clip.clip_id)
+        images = {f"{prefix}poster.jpg": stills.poster} | ({f"{prefix}strip.jpg": stills.strip} if stills.strip else {})
+        return [(key, self._objects.put_jpeg(key, jpeg)) for key, jpeg in images.items()]
+
+    def _examine(self, clip: Clip, version_id: str, work: Path) -> Examined:
+        """The plaintext of the upload, checked against the registration, with its video's facts and stills;
+        or Unacceptable with the reason to quarantine it for."""
+        download = work / "upload"
+        with download.open("wb") as sink:
+            stored = self._objects.download(clip.upload_key, version_id, sink)
+        plaintext = self._open_sealed(clip, download, stored, work) if clip.sealed else download
+        if not clip.sealed:
+            problem = upload_problem(clip, stored.size, stored.sha256)
             if problem:
-                return self._quarantine_sealed(clip, f"sealed file: {problem}", now)
-            identities = self._sealing_keys.identities(clip.site)  # rotated keys too: sealed before, opened now
-            if not identities:
-                raise RuntimeError(f"site {clip.site} has no sealing key: make one (safe-society-admin), then redrive")
-            try:
-                pyrage.decrypt_file(str(sealed), str(plaintext), [x25519.Identity.from_str(i) for i in identities])
-            except pyrage.DecryptError:
-                return self._quarantine_sealed(clip, "the sealed file does not open with the site's key", now)
-            inside = StoredBytes(size=plaintext.stat().st_size, sha256=sha256_file(plaintext))
-            problem = upload_problem(clip, inside.size, inside.sha256)
-            if problem:
-                return self._quarantine_sealed(clip, f"opened clip: {problem}", now)
-            self._objects.put_file(clip.object_key, plaintext, CLIP_CONTENT_TYPE)
-        # Exactly the version opened: listing versions per clip is what made moto's memory grow without end.
-        self._objects.delete_version(uploaded.key, sealed_version)
-        logger.info("sealed clip opened", extra={"clip_id": clip.clip_id})
-        return Verdict.UNSEALED
-
-    def _quarantine_sealed(self, clip: Clip, reason: str, now: datetime) -> Verdict:
-        logger.warning("sealed clip quarantined", extra={"clip_id": clip.clip_id, "reason": reason})
-        self._index.quarantine_registered(clip, reason, now)
-        return Verdict.QUARANTINED
-
-    def _examine(self, clip: Clip, stored: StoredBytes, path: Path) -> tuple[VideoFacts, list[bytes]]:
-        """The video's facts and thumbnails, or Unacceptable with the reason to quarantine it for."""
-        problem = upload_problem(clip, stored.size, stored.sha256)
-        if problem:
-            raise Unacceptable(problem)
+                raise Unacceptable(problem, bytes_verified=False)
         try:
-            info = probe(path, self._limits)
+            info = probe(plaintext, self._limits)
             video = VideoFacts(
                 codec=info.codec, width=info.width, height=info.height, fps=info.fps, duration_s=info.duration_s
             )
             problem = video_problem(clip, video, self._tolerance)
             if problem:
-                raise Unacceptable(problem)
-            made = thumbnails(path)
+                raise Unacceptable(problem, bytes_verified=True)
+            stills = thumbnails(plaintext)
         except InvalidVideo as invalid:
-            raise Unacceptable(invalid.reason) from invalid
-        return video, list(made.strip) or [made.poster]
+            raise Unacceptable(invalid.reason, bytes_verified=True) from invalid
+        return Examined(plaintext=plaintext, video=video, stills=stills)
+
+    def _open_sealed(self, clip: Clip, sealed: Path, stored: StoredBytes, work: Path) -> Path:
+        """Open a sealed upload with the site's private key; the plaintext, checked against the registration."""
+        problem = sealed_problem(clip, stored.size, stored.sha256)
+        if problem:
+            raise Unacceptable(f"sealed file: {problem}", bytes_verified=False)
+        plaintext = work / "clip.mp4"
+        # Failing with the cached key, once more with the secret read anew: the site's key may have been rotated.
+        opened = self._decrypt(clip.site, sealed, plaintext, fresh=False) or self._decrypt(
+            clip.site, sealed, plaintext, fresh=True
+        )
+        if not opened:
+            raise Unacceptable("the sealed file does not open with the site's key", bytes_verified=True)
+        problem = upload_problem(clip, plaintext.stat().st_size, sha256_file(plaintext))
+        if problem:
+            # The sealed bytes are those registered: the gateway's copy holds the same wrong clip.
+            raise Unacceptable(f"opened clip: {problem}", bytes_verified=True)
+        return plaintext
+
+    def _decrypt(self, site: str, sealed: Path, plaintext: Path, *, fresh: bool) -> bool:
+        identities = self._sealing_keys.identities(site, fresh=fresh)  # rotated keys too: sealed before, opened now
+        if not identities:
+            if not fresh:
+                return False
+            raise RuntimeError(f"site {site} has no sealing key: make one (safe-society-admin), then redrive")
+        try:
+            pyrage.decrypt_file(str(sealed), str(plaintext), [x25519.Identity.from_str(i) for i in identities])
+        except pyrage.DecryptError:
+            return False
+        return True

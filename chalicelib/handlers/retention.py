@@ -7,7 +7,7 @@ from datetime import datetime
 
 from chalicelib.domain.audit import Outcome
 from chalicelib.domain.catalog import Site
-from chalicelib.domain.clips import Clip, thumbnail_prefix
+from chalicelib.domain.clips import Clip
 from chalicelib.domain.principal import SYSTEM
 from chalicelib.domain.redaction import redaction_prefix
 from chalicelib.domain.retention import effective_retain_until, plan_expiry
@@ -77,10 +77,15 @@ class RetentionSweep:
         return deleted
 
     def _expire(self, clip: Clip, site: Site, now: datetime) -> int | None:
-        """The footage goes first, so a crash leaves only a record to finish; None if a case held it meanwhile."""
-        footage = self._objects.delete_everything_under(clip.object_key)
-        thumbnails = self._objects.delete_everything_under(thumbnail_prefix(clip.site, clip.camera_id, clip.clip_id))
-        if footage.refused or thumbnails.refused or self._index.mark_expired(clip, now) is None:
+        """The footage goes first, so a crash leaves only a record to finish; None if a case held it meanwhile.
+
+        A judged clip's record names every version stored, so exactly those are deleted (no listing, no LIST
+        request billed per clip); one still awaited or being judged is looked for under each of its keys, its
+        multipart upload aborted. An upload arriving after the tombstone is deleted by ingest.
+        """
+        stored = clip.stored_versions()
+        deletion = self._objects.delete_all_of(clip) if stored is None else self._objects.delete_versions(stored)
+        if deletion.refused or self._index.mark_expired(clip, now) is None:
             logger.info("clip held since it was found due; kept", extra={"clip_id": clip.clip_id})
             return None
         self._audit.record(
@@ -93,4 +98,4 @@ class RetentionSweep:
             reason=f"retention of {site.retention_days} days ended "
             f"{iso(effective_retain_until(clip, site.retention_days))}",
         )
-        return footage.removed + thumbnails.removed
+        return deletion.removed

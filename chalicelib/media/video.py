@@ -1,8 +1,7 @@
-"""Probe and thumbnail uploaded surveillance clips with PyAV; no AWS, no environment."""
+"""Probe uploaded surveillance clips with PyAV; no AWS, no environment."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,11 +10,11 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from av.container import InputContainer
-    from av.video.frame import VideoFrame
     from av.video.stream import VideoStream
 
-# `av` (and PIL, which `to_image` pulls in) is imported inside the functions below: the API side
-# imports this module for InvalidVideo and MediaLimits and must not pay ~90 ms of cold start for them.
+# `av` is imported inside the functions below: the API side imports this module for InvalidVideo and
+# MediaLimits and must not pay ~90 ms of cold start for them. Stills (and Pillow) are in media.stills: the
+# gateway probes clips but makes no stills.
 
 ACCEPTED_CODECS = frozenset({"h264", "hevc"})
 # FFmpeg's one demuxer for the ISO-BMFF family; it names itself "mov,mp4,m4a,3gp,3g2,mj2".
@@ -53,14 +52,6 @@ class VideoInfo:
     fps: float
     duration_s: float
     container: str
-
-
-@dataclass(frozen=True)
-class Thumbnails:
-    """JPEG stills: the first keyframe, and frames spread evenly over the clip."""
-
-    poster: bytes
-    strip: tuple[bytes, ...]
 
 
 @contextmanager
@@ -174,61 +165,3 @@ def probe(path: Path, limits: MediaLimits) -> VideoInfo:
             duration_s=duration_s,
             container=_container_name(container),
         )
-
-
-def _strip_frame(container: InputContainer, stream: VideoStream, target: int, after: int) -> VideoFrame | None:
-    """Return the keyframe at or before `target`; if that is not past `after`, the frame at `target`."""
-    context = stream.codec_context
-    context.skip_frame = "NONKEY"
-    container.seek(target, stream=stream)
-    frame = next(container.decode(stream), None)
-    if frame is None or frame.pts is None or frame.pts > after:
-        return frame
-    # Keyframes are further apart than the strip spacing (short clip, long GOP): decode on from
-    # the keyframe so the strip still moves; costs at most one GOP of decoding.
-    context.skip_frame = "DEFAULT"
-    container.seek(target, stream=stream)
-    return next((f for f in container.decode(stream) if f.pts is None or f.pts >= target), None)
-
-
-def _jpeg(frame: VideoFrame, width: int, quality: int) -> bytes:
-    """Scale `frame` to `width` px wide (never up) keeping its aspect, and encode it as JPEG."""
-    out_width = min(width, frame.width)
-    out_height = max(1, round(frame.height * out_width / frame.width))
-    # Scaling inside swscale while converting to RGB costs ~1 ms at 720p; converting the full frame
-    # and then shrinking it with Pillow costs ~8 ms.
-    image = frame.to_image(width=out_width, height=out_height, interpolation="AREA")
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue()
-
-
-def thumbnails(path: Path, *, strip_count: int = 4, width: int = 320, quality: int = 80) -> Thumbnails:
-    """Make the poster (first keyframe) and a strip of `strip_count` evenly spread stills, as JPEGs."""
-    import av
-
-    if strip_count < 0 or width < 1 or not 1 <= quality <= 95:
-        raise ValueError(f"bad thumbnail settings: {strip_count=} {width=} {quality=}")
-    with _opened(path) as container:
-        stream = _video_stream(container)
-        start = stream.start_time or 0
-        declared = _declared_duration_s(container, stream) or 0.0
-        span = int(declared / stream.time_base)
-        try:
-            stream.codec_context.skip_frame = "NONKEY"
-            frame = next(container.decode(stream), None)
-            if frame is None:
-                raise InvalidVideo("truncated: no decodable keyframe")
-            poster = _jpeg(frame, width, quality)
-            previous = frame.pts if frame.pts is not None else start
-            # The 0% still is the first keyframe, which is the poster: reuse it rather than decode again.
-            strip = [poster] if strip_count else []
-            for index in range(1, strip_count):
-                frame = _strip_frame(container, stream, start + span * index // strip_count, previous)
-                if frame is None:
-                    raise InvalidVideo(f"truncated: no frame at {100 * index // strip_count}% of the clip")
-                strip.append(_jpeg(frame, width, quality))
-                previous = frame.pts if frame.pts is not None else previous
-        except av.FFmpegError as exc:
-            raise InvalidVideo(f"corrupt: decoding failed ({exc})") from exc
-        return Thumbnails(poster=poster, strip=tuple(strip))

@@ -77,7 +77,10 @@ class GapList(BaseModel):
 
 
 class SearchedClip(ClipRecord):
-    thumbnails: list[str] = Field(description="signed URLs: the poster first, then the strip of stills")
+    thumbnails: list[str] = Field(
+        description="signed URLs of JPEGs made from keyframes: the poster, then (if the clip has further keyframes) "
+        "the strip, one image of the following stills side by side, each as wide as the poster"
+    )
 
 
 class ClipPage(BaseModel):

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.audit import Outcome
 from chalicelib.domain.catalog import Site
-from chalicelib.domain.clips import Clip, ClipStatus, UtcTime, thumbnail_prefix
+from chalicelib.domain.clips import Clip, ClipStatus, UtcTime
 from chalicelib.domain.principal import Principal
 from chalicelib.domain.retention import RetentionChange, check_retention_change
 from chalicelib.domain.text import Statement
@@ -120,10 +120,10 @@ class Governance:
             )
         if clip.status in (ClipStatus.EXPIRED, ClipStatus.ERASED):
             raise Conflict(f"clip {clip_id} is already {clip.status}")
-        footage = self._objects.delete_everything_under(clip.object_key)
-        thumbnails = self._objects.delete_everything_under(thumbnail_prefix(clip.site, clip.camera_id, clip.clip_id))
+        # Everything, listed (not only the versions recorded): an erasure is rare and must leave nothing.
+        deletion = self._objects.delete_all_of(clip)
         tombstone = None
-        if not (footage.refused or thumbnails.refused):
+        if not deletion.refused:
             tombstone = self._index.mark_erased(clip, principal.id, request.reason, now)
         if tombstone is None:
             raise RefusedConflict(

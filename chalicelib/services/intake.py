@@ -3,41 +3,61 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from chalicelib.domain.audit import Outcome
 from chalicelib.domain.catalog import Gateway
 from chalicelib.domain.clips import (
+    CAMERA_ID_PATTERN,
+    SHA256_PATTERN,
     Clip,
     ClipStatus,
     Registration,
     RegistrationLimits,
+    UploadUrlPolicy,
+    UtcTime,
     check_registration,
     clip_id_for,
     object_key,
     retain_until,
-    sealed_key,
 )
 from chalicelib.domain.gaps import DropReport, Gap
 from chalicelib.domain.principal import Principal
 from chalicelib.errors import AccessRefused, Conflict, HiddenRefusal, InvalidRequest, NotFound
 from chalicelib.policy import Action, authorize
+from chalicelib.store.audit import AuditLog
 from chalicelib.store.catalog import Catalog
 from chalicelib.store.clips import ClipIndex
 from chalicelib.store.gaps import GapLog
-from chalicelib.store.objects import CLIP_CONTENT_TYPE, SEALED_CONTENT_TYPE, ClipObjects, UploadTicket
+from chalicelib.store.objects import (
+    CLIP_CONTENT_TYPE,
+    SEALED_CONTENT_TYPE,
+    SINGLE_PUT_BYTES,
+    ClipObjects,
+    UploadTicket,
+)
 
 # Clips over 100 MB go in parts, so a broken uplink costs one part, not the clip (DESIGN.md, gateway API).
-MULTIPART_ABOVE = 100_000_000
+MULTIPART_ABOVE = SINGLE_PUT_BYTES
 PART_SIZE = 16 << 20
+MAX_PARTS = 10_000  # S3's limit for one multipart upload
+
+
+# Bounds that every real gateway is far within, and DynamoDB's numbers too (it refuses magnitudes beyond 1e126
+# and below 1e-130: a 500). Seconds are kept to the millisecond, which is all a heartbeat can tell.
+_COUNT = Field(default=0, ge=0, le=2**53)
+_SECONDS = 10**9  # about 30 years
+Milliseconds = Annotated[float, AfterValidator(lambda seconds: round(seconds, 3))]
 
 
 class CameraProgress(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    last_segment_at: str | None = None
-    restarts: int = Field(default=0, ge=0)
+    last_segment_at: UtcTime | None = None
+    restarts: int = _COUNT
 
 
 class Heartbeat(BaseModel):
@@ -46,13 +66,15 @@ class Heartbeat(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: str = Field(default="", max_length=64)
-    spool_clips: int = Field(default=0, ge=0)
-    spool_bytes: int = Field(default=0, ge=0)
-    oldest_pending_s: float = Field(default=0, ge=0)
-    dropped_clips: int = Field(default=0, ge=0)
-    free_disk_bytes: int = Field(default=0, ge=0)
-    clock_offset_s: float = 0.0
-    cameras: dict[str, CameraProgress] = Field(default_factory=dict, max_length=256)
+    spool_clips: int = _COUNT
+    spool_bytes: int = _COUNT
+    oldest_pending_s: Milliseconds = Field(default=0, ge=0, le=_SECONDS)
+    dropped_clips: int = _COUNT
+    free_disk_bytes: int = _COUNT
+    clock_offset_s: Milliseconds = Field(default=0.0, ge=-_SECONDS, le=_SECONDS)
+    cameras: dict[Annotated[str, Field(pattern=CAMERA_ID_PATTERN)], CameraProgress] = Field(
+        default_factory=dict, max_length=256
+    )
 
 
 class GatewayClipState(BaseModel):
@@ -69,10 +91,25 @@ class GatewayClipState(BaseModel):
 
 class RegistrationAnswer(GatewayClipState):
     upload: UploadTicket | None = Field(description="how to PUT the bytes; none once received, or for multipart")
+    part_size: int | None = Field(
+        default=None,
+        description="multipart: the bytes of each part but the last (shorter); give each part's sha256 in that size",
+    )
 
 
 class PartTicket(UploadTicket):
     part_number: int
+
+
+class MultipartRequest(BaseModel):
+    """The SHA-256 of each part as the gateway will send it (parts of `part_size` bytes, the last one shorter):
+    signed into each part's URL, so S3 refuses any other bytes for that part."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    part_sha256: list[Annotated[str, StringConstraints(pattern=SHA256_PATTERN)]] = Field(
+        min_length=1, max_length=MAX_PARTS
+    )
 
 
 class MultipartPlan(BaseModel):
@@ -97,7 +134,10 @@ class RegisteredClip:
     received: bool  # the archive has the bytes already: nothing (more) to upload
 
     def answer(self) -> RegistrationAnswer:
-        return RegistrationAnswer(**gateway_clip_view(self.clip, self.received).model_dump(), upload=self.upload)
+        state = gateway_clip_view(self.clip, self.received)
+        return RegistrationAnswer(
+            **state.model_dump(), upload=self.upload, part_size=PART_SIZE if state.multipart else None
+        )
 
 
 class Intake:
@@ -107,15 +147,17 @@ class Intake:
         index: ClipIndex,
         objects: ClipObjects,
         limits: RegistrationLimits,
-        upload_ttl: timedelta,
+        urls: UploadUrlPolicy,
         gaps: GapLog,
+        audit: AuditLog,
     ) -> None:
         self._gaps = gaps
         self._catalog = catalog
         self._index = index
         self._objects = objects
         self._limits = limits
-        self._upload_ttl = upload_ttl
+        self._urls = urls
+        self._audit = audit
 
     def register(self, principal: Principal, registration: Registration, now: datetime) -> RegisteredClip:
         """Register a clip (or return the same one again) with a signed upload while it awaits its bytes."""
@@ -130,6 +172,9 @@ class Intake:
             )
         authorize(principal, Action.REGISTER_CLIP, gateway.site_id, target=registration.camera_id)
         check_registration(registration, now, self._limits)
+        upload_size = registration.sealed.size if registration.sealed else registration.size
+        if len(part_sizes(upload_size, PART_SIZE)) > MAX_PARTS:
+            raise InvalidRequest(f"a clip may be uploaded in at most {MAX_PARTS} parts of {PART_SIZE} bytes")
         site = self._catalog.get_site(gateway.site_id)
         if site is None:
             raise NotFound(f"site {gateway.site_id} is not configured")
@@ -160,6 +205,8 @@ class Intake:
             clip = self._index.get(clip_id)
             if clip is None or not clip.same_registration(registration):
                 raise Conflict(f"clip {clip_id} was registered with different end or size")
+            if clip.status == ClipStatus.QUARANTINED and not clip.bytes_verified:
+                clip = self._reopen(principal, clip, now)
             if clip.status == ClipStatus.REGISTERED and registration.sealed != clip.sealed:
                 # The gateway sealed it anew (age uses a fresh key each time): upload what it holds now.
                 clip = self._index.reseal(clip_id, registration.sealed) or clip
@@ -169,24 +216,52 @@ class Intake:
         upload = None if received else self._upload_ticket(clip, now)
         return RegisteredClip(clip=clip, upload=upload, created=created, received=received)
 
-    def multipart(self, principal: Principal, clip_id: str, now: datetime) -> MultipartPlan:
-        """Start, or resume, a large clip's multipart upload: URLs for exactly the parts S3 does not hold yet."""
+    def _reopen(self, principal: Principal, clip: Clip, now: datetime) -> Clip:
+        """What S3 got was not the registered bytes (the gateway was never told `received`): the gateway asks
+        again, so the wrong bytes go and the clip awaits the true ones, on the record."""
+        self._objects.delete_all_of(clip)
+        reopened = self._index.reopen(clip)
+        if reopened is None:
+            return self._index.get(clip.clip_id) or clip
+        self._audit.record(
+            principal,
+            Action.REGISTER_CLIP,
+            clip.site,
+            f"clip:{clip.clip_id}",
+            Outcome.ALLOWED,
+            now,
+            reason=f"upload asked for again: {clip.quarantine_reason}",
+        )
+        return reopened
+
+    def multipart(self, principal: Principal, clip_id: str, request: MultipartRequest, now: datetime) -> MultipartPlan:
+        """Start, or resume, a large clip's multipart upload: URLs for exactly the parts S3 does not hold yet,
+        each with its declared SHA-256 signed in."""
         clip = self._registered_clip(principal, clip_id)
+        sizes = part_sizes(clip.upload_size, PART_SIZE)
+        if len(request.part_sha256) != len(sizes):
+            raise InvalidRequest(f"the clip goes in {len(sizes)} parts of {PART_SIZE} bytes: give a sha256 for each")
         upload_id = clip.multipart_upload_id
+        declared = list(request.part_sha256)
         stored = self._objects.stored_parts(clip.upload_key, upload_id) if upload_id else None
-        if upload_id is None or stored is None:  # none yet, or aborted (incomplete uploads go after a day)
+        if upload_id is not None and stored is not None and list(clip.part_sha256) != declared:
+            # Other parts than before (sealed anew): the stored ones are not these.
+            self._objects.abort_multipart(clip.upload_key, upload_id)
+            stored = None
+        if upload_id is None or stored is None:  # none yet, aborted (incomplete uploads go after a day), replaced
             content_type = SEALED_CONTENT_TYPE if clip.sealed else CLIP_CONTENT_TYPE
             started = self._objects.start_multipart(clip.upload_key, content_type)
-            if self._index.start_multipart(clip_id, started, upload_id) is None:
+            if self._index.start_multipart(clip_id, started, declared, upload_id) is None:
                 raise Conflict(f"clip {clip_id} is being uploaded by another request: ask again")
             upload_id, stored = started, []
-        sizes = part_sizes(clip.upload_size, PART_SIZE)
         held = {part.number for part in stored if part.number <= len(sizes) and part.size == sizes[part.number - 1]}
-        missing = [
-            PartTicket(part_number=number, **self._part_ticket(clip, upload_id, number, size, now).model_dump())
-            for number, size in enumerate(sizes, start=1)
-            if number not in held
-        ]
+        missing: list[PartTicket] = []
+        before = 0
+        for number, size in enumerate(sizes, start=1):
+            if number not in held:
+                ticket = self._part_ticket(clip, upload_id, number, size, declared[number - 1], before, now)
+                missing.append(PartTicket(part_number=number, **ticket.model_dump()))
+                before += size  # the parts still to send go one after another
         return MultipartPlan(
             clip_id=clip_id,
             upload_id=upload_id,
@@ -196,8 +271,13 @@ class Intake:
             parts=missing,
         )
 
-    def _part_ticket(self, clip: Clip, upload_id: str, number: int, size: int, now: datetime) -> UploadTicket:
-        return self._objects.part_ticket(clip.upload_key, upload_id, number, size, self._upload_ttl, now)
+    def _part_ticket(
+        self, clip: Clip, upload_id: str, number: int, size: int, sha256: str, before: int, now: datetime
+    ) -> UploadTicket:
+        ttl = self._urls.ttl(before, clip.retain_until, now)
+        if ttl is None:
+            raise Conflict(f"clip {clip.clip_id}'s retention is over: nothing to upload")
+        return self._objects.part_ticket(clip.upload_key, upload_id, number, size, sha256, ttl, now)
 
     def complete_multipart(self, principal: Principal, clip_id: str) -> MultipartAssembled:
         """Assemble the parts S3 holds, once they are all there; the clip then goes to ingest as any other."""
@@ -213,7 +293,10 @@ class Intake:
         if missing:
             raise Conflict(f"parts {missing} are not stored yet")
         self._objects.complete_multipart(
-            clip.upload_key, clip.multipart_upload_id, [by_number[n] for n in range(1, len(sizes) + 1)]
+            clip.upload_key,
+            clip.multipart_upload_id,
+            [by_number[n] for n in range(1, len(sizes) + 1)],
+            list(clip.part_sha256),
         )
         return MultipartAssembled(clip_id=clip_id, parts=len(sizes))
 
@@ -224,38 +307,32 @@ class Intake:
         return clip
 
     def _upload_ticket(self, clip: Clip, now: datetime) -> UploadTicket | None:
-        if clip.status != ClipStatus.REGISTERED or clip.upload_size > MULTIPART_ABOVE:
+        ttl = self._urls.ttl(0, clip.retain_until, now)
+        if clip.status != ClipStatus.REGISTERED or clip.upload_size > MULTIPART_ABOVE or ttl is None:
             return None
-        if clip.sealed is None:
-            return self._objects.upload_ticket(
-                clip.object_key, clip.sha256, clip.size, CLIP_CONTENT_TYPE, self._upload_ttl, now
-            )
-        key = sealed_key(clip.site, clip.camera_id, clip.start, clip.clip_id)
+        content_type = SEALED_CONTENT_TYPE if clip.sealed else CLIP_CONTENT_TYPE
         return self._objects.upload_ticket(
-            key, clip.sealed.sha256, clip.sealed.size, SEALED_CONTENT_TYPE, self._upload_ttl, now
+            clip.upload_key, clip.upload_sha256, clip.upload_size, content_type, ttl, now
         )
 
     def gateway_report(self, principal: Principal, clip_id: str) -> GatewayClipState:
-        """The gateway's view of its clip, `received` as soon as S3 holds exactly the bytes registered.
+        """The gateway's view of its clip, `received` as soon as the archive holds exactly the bytes registered.
 
-        Not only once ingest has taken them in: S3 has verified the signed checksum, and a copy the
-        gateway kept could not change ingest's verdict. So the gateway's spool empties at the pace of its
-        uplink, not of the archive's processing.
+        For a single PUT, as soon as S3 vouches for them (it verified the SHA-256 signed into the URL), not
+        only once ingest has taken them in: a copy the gateway kept could not change ingest's verdict, so
+        its spool empties at the pace of its uplink. A multipart upload carries only its parts' checksums,
+        so it is received once ingest has hashed the whole object.
         """
         clip = self.clip_state(principal, clip_id)
         return gateway_clip_view(clip, self._holds_bytes(clip))
 
     def _holds_bytes(self, clip: Clip) -> bool:
-        """Ingest has judged the clip, or, still registered, S3 holds exactly the bytes registered: the
-        sealed upload, or (once ingest has opened it and removed it, before the plaintext's own event is
-        handled) the clip itself."""
+        """Ingest found the registered bytes, or, not judged yet, S3 vouches for them (see gateway_report)."""
         if clip.received:
             return True
-        if clip.status != ClipStatus.REGISTERED:
+        if clip.status not in (ClipStatus.REGISTERED, ClipStatus.UPLOADED):
             return False
-        if self._objects.holds(clip.upload_key, clip.upload_size, clip.upload_sha256):
-            return True
-        return clip.sealed is not None and self._objects.holds(clip.object_key, clip.size, clip.sha256)
+        return self._objects.holds(clip.upload_key, clip.upload_size, clip.upload_sha256)
 
     def clip_state(self, principal: Principal, clip_id: str) -> Clip:
         gateway = self._gateway(principal)
@@ -285,7 +362,7 @@ class Intake:
         authorize(principal, Action.HEARTBEAT, gateway.site_id)
         # Another site's camera shown as healthy would hide that it went silent.
         _refuse_other_cameras(gateway, list(heartbeat.cameras), Action.HEARTBEAT)
-        self._catalog.record_heartbeat(gateway.gateway_id, heartbeat.model_dump(), now)
+        self._catalog.record_heartbeat(gateway.gateway_id, heartbeat.model_dump(mode="json"), now)
 
     def _gateway(self, principal: Principal) -> Gateway:
         gateway_id = principal.id.removeprefix("gateway:")

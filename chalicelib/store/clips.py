@@ -10,7 +10,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from chalicelib.domain.clips import Clip, ClipStatus, SealedFile, VideoFacts
+from chalicelib.domain.clips import GONE, Clip, ClipStatus, SealedFile, VideoFacts
 from chalicelib.domain.timeutil import iso
 from chalicelib.store.dynamo import (
     decode_cursor,
@@ -27,7 +27,12 @@ EXPIRY_QUEUE = "expiry_queue"  # the clip's site, while footage exists: the swee
 BY_CAMERA_INDEX = "by_camera"
 BY_EXPIRY_INDEX = "by_expiry"  # expiry_queue + retain_until: due by the date set when the clip came
 BY_SITE_START_INDEX = "by_site_start"  # expiry_queue + start: due by a policy shortened since
-_GONE = [ClipStatus.EXPIRED.value, ClipStatus.ERASED.value]
+_GONE = sorted(status.value for status in GONE)
+# What a tombstone keeps none of: the video's facts and where its footage was.
+_STORAGE = (
+    "video, thumbnail_keys, thumbnail_versions, quarantine_reason, object_version, sealed_version, "
+    "multipart_upload_id, part_sha256"
+)
 _CAMERA_PAGE_KEYS = {"clip_id": str, LISTED_CAMERA: str, "start": str}
 
 
@@ -57,41 +62,62 @@ class ClipIndex:
         item = self._table.get_item(Key={"clip_id": clip_id}, ConsistentRead=True).get("Item")
         return _clip(item) if item else None
 
-    def claim_upload(self, clip_id: str, version_id: str) -> Clip | None:
-        """Mark the clip uploaded by this object version; None if it was already judged (a duplicate event).
+    def claim_upload(self, clip: Clip, version_id: str) -> Clip | None:
+        """Mark the clip uploaded by this version of its upload; None if it was judged meanwhile (or erased).
 
         A redelivery of the same version while still `uploaded` claims again, so a crash mid-ingest resumes.
         """
+        claimed = "sealed_version" if clip.sealed else "object_version"
         condition = Attr("status").eq(ClipStatus.REGISTERED.value) | (
-            Attr("status").eq(ClipStatus.UPLOADED.value) & Attr("object_version").eq(version_id)
+            Attr("status").eq(ClipStatus.UPLOADED.value) & Attr(claimed).eq(version_id)
         )
         return self._update(
-            clip_id,
-            "SET #status = :uploaded, object_version = :version",
+            clip.clip_id,
+            f"SET #status = :uploaded, {claimed} = :version",
             {":uploaded": ClipStatus.UPLOADED.value, ":version": version_id},
             condition,
         )
 
-    def mark_indexed(self, clip: Clip, video: VideoFacts, thumbnail_keys: list[str], now: datetime) -> Clip | None:
+    def mark_indexed(
+        self,
+        clip: Clip,
+        video: VideoFacts,
+        thumbnails: list[tuple[str, str]],
+        object_version: str,
+        now: datetime,
+    ) -> Clip | None:
+        """The verdict: footage, listed for its camera, with the exact versions stored (the clip's and each
+        thumbnail's: `thumbnails` is (key, version) pairs), so expiry deletes them without listing."""
         return self._update(
             clip.clip_id,
-            "SET #status = :indexed, video = :video, thumbnail_keys = :thumbs, ingested_at = :now, "
-            f"{LISTED_CAMERA} = :camera",
+            "SET #status = :indexed, video = :video, thumbnail_keys = :thumbs, thumbnail_versions = :versions, "
+            f"object_version = :object, bytes_verified = :true, ingested_at = :now, {LISTED_CAMERA} = :camera "
+            "REMOVE part_sha256",
             {
                 ":indexed": ClipStatus.INDEXED.value,
                 ":video": to_item(video.model_dump()),
-                ":thumbs": thumbnail_keys,
+                ":thumbs": [key for key, _ in thumbnails],
+                ":versions": [version for _, version in thumbnails],
+                ":object": object_version,
+                ":true": True,
                 ":now": iso(now),
                 ":camera": clip.camera_id,
             },
             self._judging(clip),
         )
 
-    def mark_quarantined(self, clip: Clip, reason: str, now: datetime) -> Clip | None:
+    def mark_quarantined(self, clip: Clip, reason: str, bytes_verified: bool, now: datetime) -> Clip | None:
+        """Set aside with the reason; `bytes_verified` if the bytes were the registered ones (a video problem)."""
         return self._update(
             clip.clip_id,
-            "SET #status = :quarantined, quarantine_reason = :reason, ingested_at = :now",
-            {":quarantined": ClipStatus.QUARANTINED.value, ":reason": reason[:500], ":now": iso(now)},
+            "SET #status = :quarantined, quarantine_reason = :reason, bytes_verified = :verified, ingested_at = :now "
+            "REMOVE part_sha256",
+            {
+                ":quarantined": ClipStatus.QUARANTINED.value,
+                ":reason": reason[:500],
+                ":verified": bytes_verified,
+                ":now": iso(now),
+            },
             self._judging(clip),
         )
 
@@ -99,8 +125,7 @@ class ClipIndex:
         """Keep ids and times only; None if a hold arrived or another sweep got there first."""
         return self._update(
             clip.clip_id,
-            "SET #status = :expired, expired_at = :now REMOVE video, thumbnail_keys, quarantine_reason, "
-            f"object_version, {LISTED_CAMERA}, {EXPIRY_QUEUE}",
+            f"SET #status = :expired, expired_at = :now REMOVE {_STORAGE}, {LISTED_CAMERA}, {EXPIRY_QUEUE}",
             {":expired": ClipStatus.EXPIRED.value, ":now": iso(now)},
             ~Attr("status").is_in(_GONE) & Attr("holds").not_exists(),
         )
@@ -110,10 +135,19 @@ class ClipIndex:
         return self._update(
             clip.clip_id,
             "SET #status = :erased, erased_at = :now, erased_by = :by, erasure_reason = :reason "
-            "REMOVE video, thumbnail_keys, quarantine_reason, object_version, "
-            f"{LISTED_CAMERA}, {EXPIRY_QUEUE}",
+            f"REMOVE {_STORAGE}, {LISTED_CAMERA}, {EXPIRY_QUEUE}",
             {":erased": ClipStatus.ERASED.value, ":now": iso(now), ":by": by, ":reason": reason},
             ~Attr("status").is_in(_GONE) & Attr("holds").not_exists(),
+        )
+
+    def reopen(self, clip: Clip) -> Clip | None:
+        """Await the clip's bytes again after an upload that was not them; None if that changed meanwhile."""
+        return self._update(
+            clip.clip_id,
+            "SET #status = :registered REMOVE quarantine_reason, ingested_at, object_version, sealed_version, "
+            "multipart_upload_id, part_sha256",
+            {":registered": ClipStatus.REGISTERED.value},
+            Attr("status").eq(ClipStatus.QUARANTINED.value) & Attr("bytes_verified").eq(False),
         )
 
     def reseal(self, clip_id: str, sealed: SealedFile | None) -> Clip | None:
@@ -127,25 +161,19 @@ class ClipIndex:
             Attr("status").eq(ClipStatus.REGISTERED.value),
         )
 
-    def start_multipart(self, clip_id: str, upload_id: str, replacing: str | None) -> Clip | None:
-        """Record the clip's multipart upload; None if another request recorded a different one first."""
+    def start_multipart(
+        self, clip_id: str, upload_id: str, part_sha256: list[str], replacing: str | None
+    ) -> Clip | None:
+        """Record the clip's multipart upload and the sha256 declared for each part (signed into the part URLs);
+        None if another request recorded a different upload first."""
         condition: Any = (
             Attr("multipart_upload_id").not_exists() if replacing is None else Attr("multipart_upload_id").eq(replacing)
         )
         return self._update(
             clip_id,
-            "SET multipart_upload_id = :upload",
-            {":upload": upload_id},
+            "SET multipart_upload_id = :upload, part_sha256 = :parts",
+            {":upload": upload_id, ":parts": part_sha256},
             condition & Attr("status").eq(ClipStatus.REGISTERED.value),
-        )
-
-    def quarantine_registered(self, clip: Clip, reason: str, now: datetime) -> Clip | None:
-        """Quarantine before any plaintext exists (a sealed upload that does not open or does not match)."""
-        return self._update(
-            clip.clip_id,
-            "SET #status = :quarantined, quarantine_reason = :reason, ingested_at = :now",
-            {":quarantined": ClipStatus.QUARANTINED.value, ":reason": reason[:500], ":now": iso(now)},
-            Attr("status").eq(ClipStatus.REGISTERED.value),
         )
 
     def add_hold(self, clip_id: str, case_id: str) -> Clip | None:
@@ -197,8 +225,9 @@ class ClipIndex:
 
     @staticmethod
     def _judging(clip: Clip) -> Any:
-        # Only the worker that claimed this object version may give the verdict.
-        return Attr("status").eq(ClipStatus.UPLOADED.value) & Attr("object_version").eq(clip.object_version)
+        # Only the worker that claimed this version of the upload may give the verdict.
+        claimed = "sealed_version" if clip.sealed else "object_version"
+        return Attr("status").eq(ClipStatus.UPLOADED.value) & Attr(claimed).eq(clip.claimed_version)
 
     def _update(self, clip_id: str, expression: str, values: dict[str, Any], condition: Any) -> Clip | None:
         try:

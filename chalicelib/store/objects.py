@@ -13,9 +13,12 @@ from typing import IO, Any, Literal
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
+from chalicelib.domain.clips import Clip, StoredVersion, thumbnail_prefix
 from chalicelib.domain.timeutil import iso
 
 _CHUNK = 1 << 20
+# Files up to this size are stored in one PUT (the size above which gateways upload in parts).
+SINGLE_PUT_BYTES = 100_000_000
 CLIP_CONTENT_TYPE = "video/mp4"
 SEALED_CONTENT_TYPE = "application/octet-stream"  # an age file: opaque until ingest opens it
 
@@ -88,24 +91,25 @@ class ClipObjects:
         return UploadTicket(url=url, method="PUT", headers=headers, expires_at=iso(now + ttl))
 
     def holds(self, key: str, size: int, sha256_hex: str) -> bool:
-        """Whether the key's current object has `size` bytes and, if S3 reports its SHA-256, this one.
+        """Whether S3 vouches that the key's current object is exactly these bytes: a presigned PUT signs the
+        whole object's SHA-256 in, S3 verifies it on receipt and reports it here.
 
-        A presigned PUT signs the checksum in, so S3 verified it on receipt and reports it here; an object
-        stored without one (a multipart upload's, whose parts carry none) is judged by its size.
+        An object without that checksum (a multipart upload's carries only its parts'; an S3 that stores none,
+        moto among them) is never taken on its size: only ingest's own hash then says it arrived.
         """
         try:
             head = self._s3.head_object(Bucket=self._bucket, Key=key, ChecksumMode="ENABLED")
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+            if _missing(error):
                 return False
             raise
-        reported = head.get("ChecksumSHA256")
-        return head.get("ContentLength") == size and reported in (None, _checksum(sha256_hex))
+        return head.get("ContentLength") == size and head.get("ChecksumSHA256") == _checksum(sha256_hex)
 
     def start_multipart(self, key: str, content_type: str) -> str:
-        """A multipart upload for a large clip (encrypted like any other); its upload id."""
+        """A multipart upload for a large clip (encrypted like any other, each part's SHA-256 checked by S3);
+        its upload id."""
         created = self._s3.create_multipart_upload(
-            Bucket=self._bucket, Key=key, ContentType=content_type, **self._encryption()
+            Bucket=self._bucket, Key=key, ContentType=content_type, ChecksumAlgorithm="SHA256", **self._encryption()
         )
         return str(created["UploadId"])
 
@@ -122,8 +126,10 @@ class ClipObjects:
         return parts
 
     def part_ticket(
-        self, key: str, upload_id: str, number: int, size: int, ttl: timedelta, now: datetime
+        self, key: str, upload_id: str, number: int, size: int, sha256_hex: str, ttl: timedelta, now: datetime
     ) -> UploadTicket:
+        """A presigned UploadPart with its length and the part's SHA-256 signed in: S3 refuses other bytes."""
+        checksum = _checksum(sha256_hex)
         url = self._s3.generate_presigned_url(
             "upload_part",
             Params={
@@ -132,20 +138,35 @@ class ClipObjects:
                 "UploadId": upload_id,
                 "PartNumber": number,
                 "ContentLength": size,
+                "ChecksumSHA256": checksum,
             },
             ExpiresIn=int(ttl.total_seconds()),
         )
         # An explicit Content-Type: HTTP clients otherwise label a bare body as a form, which some servers parse.
-        headers = {"Content-Length": str(size), "Content-Type": SEALED_CONTENT_TYPE}
+        headers = {"Content-Length": str(size), "Content-Type": SEALED_CONTENT_TYPE, "x-amz-checksum-sha256": checksum}
         return UploadTicket(url=url, method="PUT", headers=headers, expires_at=iso(now + ttl))
 
-    def complete_multipart(self, key: str, upload_id: str, parts: list[StoredPart]) -> None:
+    def complete_multipart(self, key: str, upload_id: str, parts: list[StoredPart], part_sha256: list[str]) -> None:
+        """Assemble the parts, each with the SHA-256 it was signed with (S3 checks them against what it holds)."""
         self._s3.complete_multipart_upload(
             Bucket=self._bucket,
             Key=key,
             UploadId=upload_id,
-            MultipartUpload={"Parts": [{"PartNumber": p.number, "ETag": p.etag} for p in parts]},
+            MultipartUpload={
+                "Parts": [
+                    {"PartNumber": p.number, "ETag": p.etag, "ChecksumSHA256": _checksum(sha)}
+                    for p, sha in zip(parts, part_sha256, strict=True)
+                ]
+            },
         )
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        """Drop an incomplete multipart upload and every part stored for it (gone already: nothing to do)."""
+        try:
+            self._s3.abort_multipart_upload(Bucket=self._bucket, Key=key, UploadId=upload_id)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "NoSuchUpload":
+                raise
 
     def view_url(self, key: str, version_id: str | None, ttl: timedelta, *, save_as: str | None = None) -> str:
         """A signed GET; with `save_as`, browsers save the bytes under that name instead of showing them."""
@@ -161,9 +182,15 @@ class ClipObjects:
         """Stream one object version into `sink`, hashing on the way: memory stays flat whatever the size."""
         return copy_hashing(self._s3.get_object(Bucket=self._bucket, Key=key, VersionId=version_id)["Body"], sink)
 
-    def current_version(self, key: str) -> str:
-        """The version id of the key's current object ("null" in a bucket without versioning)."""
-        return str(self._s3.head_object(Bucket=self._bucket, Key=key).get("VersionId") or "null")
+    def current_version(self, key: str) -> str | None:
+        """The version id of the key's current object ("null" in a bucket without versioning); None if none."""
+        try:
+            head = self._s3.head_object(Bucket=self._bucket, Key=key)
+        except ClientError as error:
+            if _missing(error):
+                return None
+            raise
+        return str(head.get("VersionId") or "null")
 
     def open_version(self, key: str, version_id: str | None) -> tuple[Any, str] | None:
         """A streaming body of one object version (the current one when `version_id` is None) and its version
@@ -180,15 +207,58 @@ class ClipObjects:
     def delete_version(self, key: str, version_id: str) -> None:
         self._s3.delete_object(Bucket=self._bucket, Key=key, VersionId=version_id)
 
-    def put_file(self, key: str, path: Path, content_type: str) -> None:
-        """Upload a local file (streamed, multipart when large), encrypted under the archive's key."""
+    def delete_version_if_present(self, key: str, version_id: str) -> bool:
+        """Delete one version; False if it was not there (deleted before: a notification delivered again)."""
+        try:
+            self._s3.head_object(Bucket=self._bucket, Key=key, VersionId=version_id)
+        except ClientError as error:
+            if _missing(error):
+                return False
+            raise
+        self.delete_version(key, version_id)
+        return True
+
+    def delete_versions(self, versions: list[StoredVersion]) -> Deletion:
+        """Delete exactly these versions (DELETE requests, which S3 does not bill, and no listing); a version
+        under an Object Lock legal hold stays (refused)."""
+        removed = refused = 0
+        for stored in versions:
+            try:
+                self.delete_version(stored.key, stored.version_id)
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "AccessDenied":
+                    raise
+                refused += 1
+            else:
+                removed += 1
+        return Deletion(removed=removed, refused=refused)
+
+    def put_file(self, key: str, path: Path, content_type: str, sha256_hex: str | None = None) -> str:
+        """Store a local file, encrypted under the archive's key; its version id.
+
+        One PUT (with the SHA-256, if given, which S3 checks and keeps) up to the size gateways upload whole;
+        larger files go in parts, streamed.
+        """
+        if path.stat().st_size <= SINGLE_PUT_BYTES:
+            checksum = {"ChecksumSHA256": _checksum(sha256_hex)} if sha256_hex else {}
+            with path.open("rb") as body:
+                stored = self._s3.put_object(
+                    Bucket=self._bucket, Key=key, Body=body, ContentType=content_type, **checksum, **self._encryption()
+                )
+            return str(stored.get("VersionId") or "null")
         self._s3.upload_file(str(path), self._bucket, key, ExtraArgs={"ContentType": content_type} | self._encryption())
+        return self.current_version(key) or "null"
 
-    def put_jpeg(self, key: str, jpeg: bytes) -> None:
-        self.put_bytes(key, jpeg, "image/jpeg")
+    def put_jpeg(self, key: str, jpeg: bytes) -> str:
+        """Store a thumbnail; its version id."""
+        return self.put_bytes(key, jpeg, "image/jpeg")
 
-    def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
-        self._s3.put_object(Bucket=self._bucket, Key=key, Body=data, ContentType=content_type, **self._encryption())
+    def put_bytes(self, key: str, data: bytes, content_type: str) -> str:
+        """Store a small object (a thumbnail, a tracks file), encrypted under the archive's key; its version id."""
+        stored = self._s3.put_object(
+            Bucket=self._bucket, Key=key, Body=data, ContentType=content_type, **self._encryption()
+        )
+        return str(stored.get("VersionId") or "null")
 
     def read_bytes(self, key: str) -> bytes | None:
         """A small object's current bytes (a tracks file); None if it is gone."""
@@ -216,6 +286,19 @@ class ClipObjects:
             removed += len(doomed) - len(errors)
         return Deletion(removed=removed, refused=refused)
 
+    def delete_all_of(self, clip: Clip) -> Deletion:
+        """Every version of everything the clip may have in the bucket (its footage, a sealed upload, its
+        thumbnails), found by listing, and its multipart upload if one is under way: for erasure, and for a
+        clip whose stored versions are not known exactly (not yet judged)."""
+        if clip.multipart_upload_id:
+            self.abort_multipart(clip.upload_key, clip.multipart_upload_id)
+        prefixes = {clip.object_key, clip.upload_key, thumbnail_prefix(clip.site, clip.camera_id, clip.clip_id)}
+        deletions = [self.delete_everything_under(prefix) for prefix in sorted(prefixes)]
+        return Deletion(
+            removed=sum(deletion.removed for deletion in deletions),
+            refused=sum(deletion.refused for deletion in deletions),
+        )
+
     def set_legal_hold(self, prefix: str, on: bool) -> int:
         """Object Lock legal hold on (or off) every version under `prefix`: S3 itself then refuses deletion."""
         status = {"Status": "ON" if on else "OFF"}
@@ -234,6 +317,10 @@ class ClipObjects:
                     continue
                 changed += 1
         return changed
+
+
+def _missing(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NoSuchVersion")
 
 
 def _checksum(sha256_hex: str) -> str:

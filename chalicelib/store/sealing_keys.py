@@ -6,26 +6,48 @@ alone reads them. A rotation adds a key and keeps every older one, so what was s
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 
 class SealingKeys:
-    def __init__(self, secrets_client: Any, prefix: str, kms_key_id: str = "") -> None:
+    def __init__(
+        self,
+        secrets_client: Any,
+        prefix: str,
+        kms_key_id: str = "",
+        *,
+        cache_s: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._secrets = secrets_client
         self._prefix = prefix.rstrip("/")
         self._kms_key_id = kms_key_id
+        self._cache_s = cache_s
+        self._clock = clock
+        self._cached: dict[str, tuple[float, list[str]]] = {}
 
-    def identities(self, site: str) -> list[str]:
-        """Every AGE-SECRET-KEY of the site, newest first; none if it has no key yet. Read each time: a
-        rotation takes at once."""
+    def identities(self, site: str, *, fresh: bool = False) -> list[str]:
+        """Every AGE-SECRET-KEY of the site, newest first; none if it has no key yet.
+
+        Read once per `cache_s` per site (a warm function would otherwise list and read the site's secrets for
+        every sealed clip); a caller whose file opens with none of the cached keys asks again with `fresh`, so
+        a rotation takes effect at the first clip sealed to the new key, and a stale list lives `cache_s` at most.
+        """
+        now = self._clock()
+        cached = self._cached.get(site)
+        if fresh or cached is None or now - cached[0] >= self._cache_s:
+            cached = self._cached[site] = (now, self._read(site))
+        return cached[1]
+
+    def _read(self, site: str) -> list[str]:
         names = []
         mine = f"{self._prefix}/{site}/"
         pages = self._secrets.get_paginator("list_secrets").paginate(Filters=[{"Key": "name", "Values": [mine]}])
         for page in pages:
             # The name filter matches prefixes of words, not of strings: keep only this site's own keys.
-            names += [
-                entry["Name"] for entry in page["SecretList"] if entry["Name"].startswith(f"{self._prefix}/{site}/")
-            ]
+            names += [entry["Name"] for entry in page["SecretList"] if entry["Name"].startswith(mine)]
         return [self._secrets.get_secret_value(SecretId=name)["SecretString"] for name in sorted(names, reverse=True)]
 
     def store(self, site: str, key_id: str, identity: str) -> None:
@@ -37,3 +59,4 @@ class SealingKeys:
             Description=f"age identity of site {site}: opens clips its gateways sealed",
             **extra,
         )
+        self._cached.pop(site, None)

@@ -41,7 +41,7 @@ from gateway.agent.config import AgentConfig
 from gateway.agent.durable import remove_durably
 from gateway.agent.logs import event
 from gateway.agent.rtsp import make_sources
-from gateway.agent.sealing import digest_of, parse_recipient, seal_to_temp
+from gateway.agent.sealing import digest_of, parse_recipient, part_digests, seal_to_temp
 from gateway.agent.sources import Segment, Source
 from gateway.agent.spool import (
     FAILED,
@@ -456,7 +456,9 @@ class Agent:
             record, registered = self._register(record)
             ticket = registered.upload
             if ticket is None and registered.multipart:
-                return self._send_multipart(record, now)
+                if registered.part_size is None:
+                    raise Refused(0, "no_part_size", "the archive asks for parts but does not say their size")
+                return self._send_multipart(record, registered.part_size, now)
             if ticket is None:
                 return self._mark_uploaded(record, now)  # the archive has the bytes already
             server_now = now + timedelta(seconds=self.api.clock_offset_s or 0.0)
@@ -485,7 +487,7 @@ class Agent:
 
     # uploading in parts -------------------------------------------------------------------------------
 
-    def _send_multipart(self, record: ClipRecord, now: datetime) -> ClipRecord | None:
+    def _send_multipart(self, record: ClipRecord, part_size: int, now: datetime) -> ClipRecord | None:
         """Send the parts S3 lacks and have the archive assemble them: the record in state UPLOADED, or
         None to go on at a later pass (stopping, or URLs expiring faster than parts go).
 
@@ -499,11 +501,13 @@ class Agent:
             # Parts take long; each URL's expiry is judged at the time of its own PUT.
             return now + timedelta(seconds=time.monotonic() - started)
 
+        # Declared up front: each part's URL carries its sha256, so S3 stores only these bytes for it.
+        part_sha256 = part_digests(self.spool.sealed_path(record.name), part_size)
         idle = 0
         while idle < MULTIPART_IDLE_ROUNDS and not self._stop.is_set():
             sent = 0
             try:
-                record, plan = self._plan_multipart(record)
+                record, plan = self._plan_multipart(record, part_sha256)
                 record, sent, finished = self._send_parts(record, plan, current)
                 if finished and not self._stop.is_set():
                     self.api.complete_multipart(plan.clip_id)
@@ -517,11 +521,11 @@ class Agent:
             idle = 0 if sent else idle + 1
         return None
 
-    def _plan_multipart(self, record: ClipRecord) -> tuple[ClipRecord, MultipartPlan]:
+    def _plan_multipart(self, record: ClipRecord, part_sha256: list[str]) -> tuple[ClipRecord, MultipartPlan]:
         """Ask the archive to start or resume the clip's upload; its list of stored parts goes to the sidecar."""
         if record.clip_id is None:  # cannot happen after a registration
             raise Refused(0, "no_clip_id", "multipart upload of a clip that is not registered")
-        plan = self.api.start_multipart(record.clip_id)
+        plan = self.api.start_multipart(record.clip_id, part_sha256)
         known = record.multipart
         progress = MultipartProgress(plan.upload_id, plan.part_size, plan.parts_total, plan.parts_stored)
         fields: dict[str, Any] = {

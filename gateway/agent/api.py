@@ -89,8 +89,9 @@ class Registered:
     clip_id: str
     status: str
     upload: UploadTicket | None
-    # No ticket and multipart: the bytes are still wanted, in parts (see `start_multipart`).
+    # No ticket and multipart: the bytes are still wanted, in parts of `part_size` (see `start_multipart`).
     multipart: bool = False
+    part_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,7 @@ class ArchiveApi:
             status=str(answer.get("status", "")),
             upload=_ticket(upload) if upload is not None else None,
             multipart=answer.get("multipart") is True,
+            part_size=answer["part_size"] if _counts(answer.get("part_size")) else None,
         )
 
     def clip_state(self, clip_id: str) -> ArchiveClip:
@@ -214,11 +216,12 @@ class ArchiveApi:
             multipart=answer.get("multipart") is True,
         )
 
-    def start_multipart(self, clip_id: str) -> MultipartPlan:
-        """POST /gateway/clips/{clip_id}/multipart: start the upload, or resume the one under way
-        (a new one if it was aborted); tickets only for the parts S3 does not hold yet."""
-        answer = self._json("POST", f"/gateway/clips/{quote(clip_id, safe='')}/multipart", {})
-        return _plan(answer, clip_id)
+    def start_multipart(self, clip_id: str, part_sha256: list[str]) -> MultipartPlan:
+        """POST /gateway/clips/{clip_id}/multipart with each part's sha256: start the upload, or resume the one
+        under way (a new one if it was aborted); tickets, each with its part's sha256 signed in, only for the
+        parts S3 does not hold yet."""
+        path = f"/gateway/clips/{quote(clip_id, safe='')}/multipart"
+        return _plan(self._json("POST", path, {"part_sha256": part_sha256}), clip_id)
 
     def complete_multipart(self, clip_id: str) -> None:
         """POST …/multipart/complete: 200 once every part is stored; 409 (Refused) if some are missing."""

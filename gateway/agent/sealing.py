@@ -36,6 +36,21 @@ def digest_of(path: Path) -> Digest:
     return Digest(size=size, sha256=digest.hexdigest())
 
 
+def part_digests(path: Path, part_size: int) -> list[str]:
+    """The sha256 of each `part_size` piece of the file (the last one shorter), as a multipart upload sends it."""
+    digests: list[str] = []
+    with path.open("rb") as handle:
+        while True:
+            digest = hashlib.sha256()
+            left = part_size
+            while left and (chunk := handle.read(min(_CHUNK, left))):
+                digest.update(chunk)
+                left -= len(chunk)
+            if left == part_size:
+                return digests
+            digests.append(digest.hexdigest())
+
+
 def parse_recipient(text: str) -> Any:
     """The pyrage recipient for an `age1…` public key (pyrage ships no type hints, hence Any)."""
     return pyrage.x25519.Recipient.from_str(text)

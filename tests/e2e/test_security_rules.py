@@ -279,6 +279,8 @@ def test_clip_far_shorter_than_registered_is_quarantined(upload, record):
         ({"sha256": "not-a-hash"}, "sha256"),
         ({"size": 0}, "size"),
         ({"size": 10 * 1024**3}, "at most"),
+        # A terabyte "sealed" upload of a small clip: once 201 and 65,536 part URLs.
+        ({"sealed": {"size": 10**12, "sha256": "a" * 64}}, "age file"),
         ({"end": "2001-01-01T00:00:00Z"}, "after start"),
         ({"start": "2020-01-01T00:00:00"}, "zone"),
         ({"camera_id": "Robert'); DROP TABLE"}, "camera_id"),

@@ -36,9 +36,9 @@ def indexed(number: int, **kwargs) -> Clip:
     index = wiring.clip_index()
     new = index.register(clip(number, **kwargs))
     assert new is not None
-    claimed = index.claim_upload(new.clip_id, "v1")
+    claimed = index.claim_upload(new, "v1")
     assert claimed is not None
-    done = index.mark_indexed(claimed, VIDEO, [], NOW)
+    done = index.mark_indexed(claimed, VIDEO, [], "v1", NOW)
     assert done is not None
     return done
 
@@ -51,16 +51,16 @@ def test_a_clip_id_is_registered_once(deployed):
 
 def test_a_judged_clip_cannot_be_claimed_again(deployed):
     done = indexed(1)
-    assert wiring.clip_index().claim_upload(done.clip_id, "v1") is None
-    assert wiring.clip_index().claim_upload(done.clip_id, "v2") is None
+    assert wiring.clip_index().claim_upload(done, "v1") is None
+    assert wiring.clip_index().claim_upload(done, "v2") is None
 
 
 def test_another_version_cannot_steal_a_claim(deployed):
     index = wiring.clip_index()
     index.register(clip(1))
-    claimed = index.claim_upload(clip(1).clip_id, "v1")
-    assert index.claim_upload(clip(1).clip_id, "v2") is None
-    assert index.mark_indexed(claimed.model_copy(update={"object_version": "v2"}), VIDEO, [], NOW) is None
+    claimed = index.claim_upload(clip(1), "v1")
+    assert index.claim_upload(clip(1), "v2") is None
+    assert index.mark_indexed(claimed.model_copy(update={"object_version": "v2"}), VIDEO, [], "v2", NOW) is None
 
 
 def test_search_sees_only_indexed_clips_of_the_camera_in_the_window(deployed):

@@ -7,14 +7,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
+import pyrage
 import pytest
 from chalice.test import Client
+from pyrage import x25519
 
 from app import app
 from chalicelib import wiring
 from chalicelib.domain.catalog import Camera, Gateway
-from chalicelib.domain.clips import Registration, SealedFile
+from chalicelib.domain.clips import Clip, Registration, SealedFile
 from chalicelib.domain.principal import Principal, Role
+from chalicelib.store.sealing_keys import SealingKeys
 from gateway.clipmaker import make_clip
 from gateway.uplink import sha256_of
 from tests.integration.conftest import TEST_SITE
@@ -110,7 +113,7 @@ def test_a_crash_after_claiming_resumes_on_redelivery(site, tmp_path):
     clip_id = registered_upload(site, clip_path)
     index = wiring.clip_index()
     version = wiring.clip_objects().current_version(index.get(clip_id).object_key)
-    index.claim_upload(clip_id, version)  # a worker claimed it, then died
+    index.claim_upload(index.get(clip_id), version)  # a worker claimed it, then died
 
     invoke_ingest([s3_event(index.get(clip_id).object_key, wiring.get_settings().clips_bucket)])
 
@@ -165,25 +168,71 @@ def test_a_gateway_may_delete_its_copy_once_s3_holds_the_registered_bytes_before
     assert report()["status"] == "indexed" and report()["received"] is True
 
 
-def test_a_sealed_clip_counts_as_received_also_once_ingest_has_opened_it_and_removed_the_sealed_file(site, tmp_path):
-    path = tmp_path / "clip.mp4"
-    make_clip(path, seconds=2, width=320, height=240, fps=10)
-    end = NOW - timedelta(seconds=40)
+def sealed_upload(gateway: Principal, path: Path, identity: x25519.Identity, tmp_path: Path, ended_ago_s: int) -> Clip:
+    """Register `path` sealed to `identity`'s public key and store the sealed bytes where its URL points."""
+    sealed = tmp_path / f"{path.name}.age"
+    pyrage.encrypt_file(str(path), str(sealed), [identity.to_public()])
+    end = NOW - timedelta(seconds=ended_ago_s)
     registration = Registration(
         camera_id="cam-1",
         start=end - timedelta(seconds=2),
         end=end,
         size=path.stat().st_size,
         sha256=sha256_of(path),
-        sealed=SealedFile(size=path.stat().st_size + 200, sha256="c" * 64),
+        sealed=SealedFile(size=sealed.stat().st_size, sha256=sha256_of(sealed)),
     )
-    clip = wiring.intake().register(site, registration, NOW).clip
-    assert wiring.intake().gateway_report(site, clip.clip_id).received is False
+    clip = wiring.intake().register(gateway, registration, NOW).clip
+    boto3.client("s3").put_object(
+        Bucket=wiring.get_settings().clips_bucket, Key=clip.upload_key, Body=sealed.read_bytes()
+    )
+    return clip
 
-    # Ingest opened the sealed upload, stored the clip and deleted the sealed file; the clip's own event waits.
+
+def site_keys() -> SealingKeys:
+    """The keys as the API makes them: its own client, so ingest's cached list is not told of a new key."""
+    return SealingKeys(boto3.client("secretsmanager"), wiring.get_settings().sealing_keys_prefix)
+
+
+def versions_under(prefix: str) -> list[str]:
+    listed = boto3.client("s3").list_object_versions(Bucket=wiring.get_settings().clips_bucket, Prefix=prefix)
+    return sorted(version["VersionId"] for version in listed.get("Versions", []))
+
+
+def test_a_sealed_clip_is_opened_and_indexed_in_one_run_and_its_own_notification_redoes_nothing(site, tmp_path):
+    identity = x25519.Identity.generate()
+    site_keys().store("aizkraukle", "01KEY1", str(identity))
+    path = tmp_path / "clip.mp4"
+    make_clip(path, seconds=2, width=320, height=240, fps=10)
+    clip = sealed_upload(site, path, identity, tmp_path, ended_ago_s=40)
     bucket = wiring.get_settings().clips_bucket
-    s3 = boto3.client("s3")
-    s3.put_object(Bucket=bucket, Key=clip.object_key, Body=path.read_bytes(), ChecksumAlgorithm="SHA256")
-    report = wiring.intake().gateway_report(site, clip.clip_id)
-    assert (report.status, report.received) == ("registered", True)
-    assert wiring.intake().register(site, registration, NOW).upload is None
+
+    invoke_ingest([s3_event(clip.upload_key, bucket)])
+
+    indexed = wiring.clip_index().get(clip.clip_id)
+    assert (indexed.status, indexed.received) == ("indexed", True)
+    assert versions_under(clip.object_key) == [indexed.object_version]
+    assert versions_under(clip.upload_key) == []  # the sealed file is gone once its clip is indexed
+    stills = versions_under(f"thumbnails/aizkraukle/cam-1/{clip.clip_id}/")
+    # The opened clip's own notification (S3 sends one for ingest's PUT too) finds its work done.
+    invoke_ingest([s3_event(clip.object_key, bucket)])
+    assert wiring.clip_index().get(clip.clip_id) == indexed
+    assert versions_under(f"thumbnails/aizkraukle/cam-1/{clip.clip_id}/") == stills
+    assert versions_under(clip.object_key) == [indexed.object_version]
+
+
+def test_a_clip_sealed_to_the_sites_new_key_opens_at_once_after_a_rotation(site, tmp_path):
+    old, new = x25519.Identity.generate(), x25519.Identity.generate()
+    site_keys().store("aizkraukle", "01KEY1", str(old))
+    first, second = tmp_path / "first.mp4", tmp_path / "second.mp4"
+    make_clip(first, seconds=2, width=160, height=120, fps=10, label="first")
+    make_clip(second, seconds=2, width=160, height=120, fps=10, label="second")
+    bucket = wiring.get_settings().clips_bucket
+    before = sealed_upload(site, first, old, tmp_path, ended_ago_s=60)
+    invoke_ingest([s3_event(before.upload_key, bucket)])  # the warm function now holds the old key
+
+    site_keys().store("aizkraukle", "01KEY2", str(new))
+    after = sealed_upload(site, second, new, tmp_path, ended_ago_s=20)
+    invoke_ingest([s3_event(after.upload_key, bucket)])
+
+    assert wiring.clip_index().get(before.clip_id).status == "indexed"
+    assert wiring.clip_index().get(after.clip_id).status == "indexed"

@@ -52,7 +52,7 @@ HEARTBEAT_KEYS = {
     "cameras",
 }
 SIGNED_PUT_HEADERS = {"content-length", "content-type", "x-amz-checksum-sha256"}
-SIGNED_PART_HEADERS = {"content-length", "content-type"}
+SIGNED_PART_HEADERS = {"content-length", "content-type", "x-amz-checksum-sha256"}
 PART_CONTENT_TYPE = "application/octet-stream"
 
 
@@ -77,6 +77,7 @@ class FakeUpload:
 
     upload_id: str
     clip_id: str
+    part_sha256: list[str] = field(default_factory=list)  # declared by the gateway, signed into each part URL
     parts: dict[int, bytes] = field(default_factory=dict)
 
 
@@ -179,7 +180,13 @@ class FakeArchive:
             multipart = self._multipart(clip)
             upload = None if clip.received or multipart else self._ticket(clip)
         status = "uploaded" if clip.received else "registered"
-        answer = {"clip_id": clip_id, "status": status, "upload": upload, "multipart": multipart}
+        answer = {
+            "clip_id": clip_id,
+            "status": status,
+            "upload": upload,
+            "multipart": multipart,
+            "part_size": self.part_size if multipart else None,
+        }
         return (201 if created else 200), answer
 
     def _multipart(self, clip: FakeClip) -> bool:
@@ -235,19 +242,25 @@ class FakeArchive:
     def start_multipart(self, clip_id: str, body: dict[str, Any]) -> tuple[int, Any]:
         """POST /gateway/clips/{id}/multipart: start or resume; tickets only for the parts not stored."""
         clip = self.clips.get(clip_id)
-        if body != {}:
+        if set(body) != {"part_sha256"}:
             return 400, {"error": "invalid_request", "message": f"keys {sorted(body)}"}
         if clip is None:
             return 404, {"error": "not_found", "message": clip_id}
         if clip.received:
             return 409, {"error": "conflict", "message": f"clip {clip_id} is uploaded: nothing left to upload"}
+        sizes = part_sizes(clip.registration["sealed"]["size"], self.part_size)
+        if len(body["part_sha256"]) != len(sizes):
+            return 400, {"error": "invalid_request", "message": f"{len(sizes)} parts, not {len(body['part_sha256'])}"}
         with self.lock:
             upload = self.uploads.get(clip.upload_id) if clip.upload_id else None
+            if upload is not None and upload.part_sha256 != body["part_sha256"]:
+                upload = None  # other parts than the upload under way's: a new one
             if upload is None:  # none yet, or aborted
-                upload = FakeUpload(f"U{len(self.multipart_answers) + 1:04d}-{clip_id[:8]}", clip_id)
+                upload = FakeUpload(
+                    f"U{len(self.multipart_answers) + 1:04d}-{clip_id[:8]}", clip_id, body["part_sha256"]
+                )
                 self.uploads[upload.upload_id] = upload
                 clip.upload_id = upload.upload_id
-            sizes = part_sizes(clip.registration["sealed"]["size"], self.part_size)
             held = sorted(n for n, data in upload.parts.items() if n <= len(sizes) and len(data) == sizes[n - 1])
             answer = {
                 "clip_id": clip_id,
@@ -270,7 +283,11 @@ class FakeArchive:
             "part_number": number,
             "url": f"{self.url}/bucket/{upload.clip_id}?{query}",
             "method": "PUT",
-            "headers": {"Content-Length": str(size), "Content-Type": PART_CONTENT_TYPE},
+            "headers": {
+                "Content-Length": str(size),
+                "Content-Type": PART_CONTENT_TYPE,
+                "x-amz-checksum-sha256": base64.b64encode(bytes.fromhex(upload.part_sha256[number - 1])).decode(),
+            },
             "expires_at": self._expires_at(),
         }
 
@@ -307,11 +324,14 @@ class FakeArchive:
             return 400, "InvalidRequest"
         sizes = part_sizes(clip.registration["sealed"]["size"], self.part_size)
         unsigned = set(headers) - SIGNED_PART_HEADERS - {"host"}
-        if unsigned or not 1 <= number <= len(sizes) or headers.get("content-length") != str(sizes[number - 1]):
+        tampered = unsigned or not 1 <= number <= len(sizes) or headers.get("content-length") != str(sizes[number - 1])
+        declared = base64.b64encode(bytes.fromhex(upload.part_sha256[number - 1])).decode() if not tampered else ""
+        if tampered or headers.get("x-amz-checksum-sha256") != declared:
             return 403, "SignatureDoesNotMatch"
         if headers.get("content-type") != PART_CONTENT_TYPE or len(body) != sizes[number - 1]:
             return 400, "IncompleteBody"
-        return None
+        # S3 checks a part's bytes against the SHA-256 signed into its URL.
+        return (400, "BadDigest") if base64.b64encode(hashlib.sha256(body).digest()).decode() != declared else None
 
     def take_hold(self, number: int) -> bool:
         with self.lock:

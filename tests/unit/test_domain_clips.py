@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import pyrage
 import pytest
 from pydantic import TypeAdapter, ValidationError
+from pyrage import x25519
 from ulid import ULID
 
 from chalicelib.domain.clips import (
@@ -15,12 +18,14 @@ from chalicelib.domain.clips import (
     ClipStatus,
     Registration,
     RegistrationLimits,
+    UploadUrlPolicy,
     UtcTime,
     check_registration,
     clip_id_for,
     clip_id_from_key,
     object_key,
     retain_until,
+    sealed_size_range,
 )
 from chalicelib.errors import InvalidRequest
 
@@ -99,6 +104,25 @@ def test_end_beyond_clock_skew_refused() -> None:
 
 def test_size_exactly_max_bytes_accepted() -> None:
     check_registration(registration(size=LIMITS.max_bytes), NOW, LIMITS)
+
+
+def test_a_sealed_size_beyond_what_age_adds_to_the_clip_is_refused() -> None:
+    # A registration with a 1 TB sealed size got 201 and then 65,536 part URLs: the cap held for the plaintext only.
+    with pytest.raises(InvalidRequest, match="age file"):
+        check_registration(registration(size=1_000, sealed={"size": 10**12, "sha256": SHA}), NOW, LIMITS)
+    low, high = sealed_size_range(1_000)
+    with pytest.raises(InvalidRequest, match="age file"):
+        check_registration(registration(size=1_000, sealed={"size": high + 1, "sha256": SHA}), NOW, LIMITS)
+    with pytest.raises(InvalidRequest, match="age file"):
+        check_registration(registration(size=1_000, sealed={"size": low - 1, "sha256": SHA}), NOW, LIMITS)
+
+
+@pytest.mark.parametrize("size", [1, 65_535, 65_536, 65_537, 1_000_003])
+def test_what_age_makes_of_a_clip_lies_within_the_sealed_size_range(size: int) -> None:
+    identity = x25519.Identity.generate()
+    sealed = len(pyrage.encrypt(os.urandom(size), [identity.to_public()]))
+    low, high = sealed_size_range(size)
+    assert low <= sealed <= high
 
 
 def test_size_over_max_bytes_refused() -> None:
@@ -274,3 +298,18 @@ def test_utc_times_sort_as_text_like_times() -> None:
     texts = [UTC_TIME.dump_python(moment, mode="json") for moment in moments]
     assert {len(text) for text in texts} == {len("2026-11-25T14:00:00.000Z")}
     assert sorted(texts) == [UTC_TIME.dump_python(moment, mode="json") for moment in sorted(moments)]
+
+
+URLS = UploadUrlPolicy(start_within=timedelta(minutes=2), min_bytes_per_s=125_000, maximum=timedelta(minutes=15))
+
+
+def test_an_upload_url_lives_until_its_upload_can_have_started() -> None:
+    assert URLS.ttl(0, NOW + timedelta(days=7), NOW) == timedelta(minutes=2)
+    # The part after 16 MiB of earlier parts starts at most 134 s later on a 1 Mbit/s uplink.
+    assert URLS.ttl(16 << 20, NOW + timedelta(days=7), NOW) == timedelta(seconds=120 + 134)
+    assert URLS.ttl(10**9, NOW + timedelta(days=7), NOW) == timedelta(minutes=15)
+
+
+def test_an_upload_url_never_outlives_the_clips_retention() -> None:
+    assert URLS.ttl(0, NOW + timedelta(seconds=30), NOW) == timedelta(seconds=30)
+    assert URLS.ttl(0, NOW, NOW) is None

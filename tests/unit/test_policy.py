@@ -56,6 +56,7 @@ EXPECTED: dict[Action, set[Role]] = {
     Action.REVOKE_GATEWAY: {Role.ADMIN},
     Action.LIST_GATEWAYS: {Role.ADMIN},
     Action.EXPIRE_CLIP: {Role.SYSTEM},
+    Action.DISCARD_UPLOAD: {Role.SYSTEM},
 }
 FOOTAGE = (Action.SEARCH_CLIPS, Action.READ_CLIP, Action.VIEW_CLIP, Action.DOWNLOAD_CLIP)
 
@@ -126,7 +127,7 @@ def test_operator_cannot_read_audit() -> None:
 
 
 def test_system_only_expires_clips() -> None:
-    assert allowed_actions(Role.SYSTEM) == {Action.EXPIRE_CLIP}
+    assert allowed_actions(Role.SYSTEM) == {Action.EXPIRE_CLIP, Action.DISCARD_UPLOAD}
 
 
 def test_operator_cannot_view_other_site() -> None:

@@ -12,9 +12,10 @@ from typing import cast
 import av
 import pytest
 from av.video.stream import VideoStream
-from PIL import Image
+from PIL import Image, ImageChops, ImageStat
 
-from chalicelib.media.video import InvalidVideo, MediaLimits, Thumbnails, probe, thumbnails
+from chalicelib.media.stills import Thumbnails, thumbnails
+from chalicelib.media.video import InvalidVideo, MediaLimits, probe
 from gateway.clipmaker import make_clip
 
 SECONDS = 4.0
@@ -171,21 +172,53 @@ def test_poster_is_scaled_down_to_requested_width(clip: tuple[str, str, Path]) -
     assert _decode_jpeg(thumbnails(clip[2], width=160).poster).size == (160, 120)
 
 
-def test_strip_has_requested_count_of_same_size_jpegs(clip_thumbnails: Thumbnails) -> None:
-    assert [_decode_jpeg(still).size for still in clip_thumbnails.strip] == [(WIDTH, HEIGHT)] * 4
+def _tiles(strip: bytes, still_width: int) -> list[Image.Image]:
+    sheet = _decode_jpeg(strip)
+    return [sheet.crop((x, 0, x + still_width, sheet.height)) for x in range(0, sheet.width, still_width)]
 
 
-def test_strip_stills_differ_because_picture_moves(clip_thumbnails: Thumbnails) -> None:
-    assert len(set(clip_thumbnails.strip)) == 4
+def _difference(a: Image.Image, b: Image.Image) -> float:
+    """Mean absolute difference of two same-size pictures' grey levels, 0..255."""
+    return float(ImageStat.Stat(ImageChops.difference(a.convert("L"), b.convert("L"))).mean[0])
 
 
-def test_strip_starts_with_poster(clip_thumbnails: Thumbnails) -> None:
-    assert clip_thumbnails.strip[0] == clip_thumbnails.poster
+def test_two_keyframes_give_the_poster_and_a_strip_of_one(clip_thumbnails: Thumbnails) -> None:
+    # 4 s with a keyframe every 2 s: the times 0, 1, 2, 3 s find the keyframes at 0 and 2 s, each shown once.
+    assert (clip_thumbnails.stills, clip_thumbnails.still_width, clip_thumbnails.still_height) == (2, WIDTH, HEIGHT)
+    assert clip_thumbnails.strip is not None
+    assert _decode_jpeg(clip_thumbnails.strip).size == (WIDTH, HEIGHT)
+
+
+def test_the_strip_shows_the_keyframes_at_evenly_spaced_times(tmp_path: Path) -> None:
+    path = tmp_path / "every-second.mp4"
+    make_clip(path, seconds=8, width=WIDTH, height=HEIGHT, fps=FPS, keyframe_every_s=1)
+
+    made = thumbnails(path)
+
+    with av.open(str(path)) as container:
+        frames = {frame.pts or 0: frame.to_image() for frame in container.decode(video=0)}
+        time_base = container.streams.video[0].time_base
+    at = {round(float(pts * time_base), 2): image for pts, image in frames.items()}
+    assert made.stills == 4 and made.strip is not None
+    # Each tile is the keyframe at 2, 4 and 6 s: nearer to it than to the frames just before and after it.
+    for tile, second in zip(_tiles(made.strip, made.still_width), (2.0, 4.0, 6.0), strict=True):
+        neighbours = [at[round(second + offset / FPS, 2)] for offset in (-3, -2, -1, 1, 2, 3)]
+        assert _difference(tile, at[second]) < min(_difference(tile, frame) for frame in neighbours)
+
+
+def test_a_clip_with_a_single_keyframe_gets_the_poster_alone(tmp_path: Path) -> None:
+    path = tmp_path / "one-keyframe.mp4"
+    make_clip(path, seconds=SECONDS, width=WIDTH, height=HEIGHT, fps=FPS, keyframe_every_s=10)
+
+    made = thumbnails(path)
+
+    assert (made.stills, made.strip) == (1, None)
+    assert _decode_jpeg(made.poster).size == (WIDTH, HEIGHT)
 
 
 def test_strip_count_zero_gives_poster_only(clip: tuple[str, str, Path]) -> None:
     result = thumbnails(clip[2], strip_count=0)
-    assert (len(result.strip), _decode_jpeg(result.poster).size) == (0, (WIDTH, HEIGHT))
+    assert (result.stills, result.strip, _decode_jpeg(result.poster).size) == (1, None, (WIDTH, HEIGHT))
 
 
 def test_thumbnails_of_unopenable_file_refused(tmp_path: Path) -> None:
