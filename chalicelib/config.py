@@ -41,6 +41,7 @@ class Settings(BaseModel):
     shares_table: str = Field(min_length=1)
     subject_requests_table: str = Field(min_length=1)
     exports_queue_url: str = Field(min_length=1)
+    redactions_queue_url: str = Field(min_length=1, description="the redaction function's queue")
     gaps_table: str = Field(min_length=1)
     notifications_table: str = Field(min_length=1, description="which notices were told, so each is told once")
     notifications_topic_arn_prefix: str = Field(

@@ -41,6 +41,7 @@ class Action(StrEnum):
     LIST_CASES = "cases.list"
     SUBJECT_REQUESTS = "subject_request"
     EXPORT_FOOTAGE = "subject_request.export"
+    REDACT_FOOTAGE = "subject_request.redact"
     REQUEST_SHARE = "share.request"
     APPROVE_SHARE = "share.approve"
     REVOKE_SHARE = "share.revoke"
@@ -92,6 +93,8 @@ ALLOWED_ROLES: dict[Action, frozenset[Role]] = {
     Action.LIST_CASES: frozenset({Role.INVESTIGATOR, Role.DPO}),
     Action.SUBJECT_REQUESTS: frozenset({Role.DPO}),
     Action.EXPORT_FOOTAGE: frozenset({Role.DPO}),
+    # Finding and reviewing what to mask: the thumbnail strips are footage of other people.
+    Action.REDACT_FOOTAGE: frozenset({Role.DPO}),
     Action.REQUEST_SHARE: frozenset({Role.INVESTIGATOR}),
     Action.APPROVE_SHARE: frozenset({Role.DPO}),
     Action.REVOKE_SHARE: frozenset({Role.INVESTIGATOR, Role.DPO}),

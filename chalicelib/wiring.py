@@ -27,6 +27,7 @@ from chalicelib.services.footage import Footage, UrlPolicy
 from chalicelib.services.governance import Governance
 from chalicelib.services.intake import Intake
 from chalicelib.services.officials import Officials
+from chalicelib.services.redactions import Redactions
 from chalicelib.services.registry import Registry
 from chalicelib.services.shares import Shares
 from chalicelib.services.subject_access import SubjectAccess
@@ -270,6 +271,13 @@ def subject_access() -> SubjectAccess:
     return SubjectAccess(
         subject_request_book(), catalog(), clip_index(), clip_objects(), audit_log(), exports, url_policy().default
     )
+
+
+@functools.cache
+def redactions() -> Redactions:
+    settings = get_settings()
+    queue = WorkQueue(boto3.client("sqs", region_name=settings.region), settings.redactions_queue_url)
+    return Redactions(subject_request_book(), clip_index(), clip_objects(), audit_log(), queue, url_policy().default)
 
 
 @functools.cache

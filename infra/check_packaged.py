@@ -75,7 +75,8 @@ def _function_problems(
     required: frozenset[str],
 ) -> list[str]:
     found: list[str] = []
-    if properties.get("Runtime") != RUNTIME:
+    # A container image (the redaction function) brings its own runtime: its Dockerfile pins the base image.
+    if properties.get("PackageType") != "Image" and properties.get("Runtime") != RUNTIME:
         found.append(f"{name}: Runtime {properties.get('Runtime')!r}, not {RUNTIME!r}")
     role = properties.get("Role")
     if _arn_of(role, resources) != "AWS::IAM::Role":

@@ -33,6 +33,8 @@ LOCALLY_UNUSED = frozenset(
         "AWS::WAFv2::WebACLAssociation",
         "AWS::Logs::SubscriptionFilter",
         "AWS::Lambda::Permission",
+        # The redaction function (a container image): locally local/jobs.py drains its queue into its handler.
+        "AWS::Serverless::Function",
     }
 )
 _SUB = re.compile(r"\$\{([A-Za-z0-9:.]+)\}")
@@ -133,7 +135,11 @@ def deploy(aws: AwsEndpoint, stack_name: str, stage: str, template_path: Path = 
     cloudformation.create_stack(
         StackName=stack_name,
         TemplateBody=json.dumps(standalone_part(template)),
-        Parameters=[{"ParameterKey": "Stage", "ParameterValue": stage}],
+        Parameters=[
+            {"ParameterKey": "Stage", "ParameterValue": stage},
+            # The function it names is not deployed here (LOCALLY_UNUSED): local/jobs.py runs its handler.
+            {"ParameterKey": "RedactionImageUri", "ParameterValue": "local"},
+        ],
     )
     _wait_for_stack(cloudformation, stack_name)
     account = aws.client("sts").get_caller_identity()["Account"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import base64
 import gzip
+import importlib
 import json
 import os
 import signal
@@ -81,10 +82,10 @@ def scheduled_event(now: datetime, region: str) -> dict[str, Any]:
 
 
 def drain_queue(handler_name: str, queue_url: str, stop: threading.Event) -> None:
-    """Lambda's SQS event source, locally: receive, call the handler, delete what it did not report failed."""
-    import app
-
-    handler = getattr(app, handler_name)
+    """Lambda's SQS event source, locally: receive, call the handler, delete what it did not report failed.
+    `handler_name` is one of app.py's handlers, or module:function for a function of its own (redaction)."""
+    module, _, function = handler_name.rpartition(":")
+    handler = getattr(importlib.import_module(module or "app"), function)
     sqs = boto3.client("sqs")
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     while not stop.is_set():

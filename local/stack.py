@@ -214,6 +214,8 @@ class LocalArchive:
                 f"ingest_clips={self.stack.outputs['IngestQueueUrl']}",
                 "--queue",
                 f"make_exports={self.stack.outputs['ExportsQueueUrl']}",
+                "--queue",
+                f"redaction.handler:find_tracks={self.stack.outputs['RedactionsQueueUrl']}",
                 "--retention-every",
                 str(self.options.retention_every_s),
                 "--access-log",

@@ -8,6 +8,7 @@ from chalicelib import wiring
 from chalicelib.api.contract import Auth
 from chalicelib.api.http import api_route
 from chalicelib.domain.principal import Principal
+from chalicelib.domain.redaction import NewRedaction, Redaction, Review
 from chalicelib.domain.subject_requests import (
     Closing,
     Export,
@@ -17,6 +18,7 @@ from chalicelib.domain.subject_requests import (
     NewSubjectRequest,
     SubjectRequest,
 )
+from chalicelib.services.redactions import RedactionView
 from chalicelib.services.subject_access import ExportState, RequestList, RequestQuery, SubjectRequestDetail
 
 subject_requests_api = Blueprint(__name__)
@@ -91,7 +93,10 @@ def close_subject_request(principal: Principal, request_id: str, body: Closing) 
     subject_requests_api,
     "/subject-requests/{request_id}/exports",
     method="POST",
-    summary="Export stills and an excerpt of a matching clip with other people masked; made asynchronously (dpo)",
+    summary=(
+        "Export stills and an excerpt of a matching clip masked as its reviewed redaction decides; refused (409) "
+        "without one; made asynchronously (dpo)"
+    ),
     auth=Auth.OFFICIAL,
     body=ExportRequest,
     answer=ExportView,
@@ -111,3 +116,46 @@ def export_footage(principal: Principal, request_id: str, body: ExportRequest) -
 )
 def export_status(principal: Principal, request_id: str, export_id: str) -> ExportState:
     return wiring.subject_access().export_status(principal, request_id, export_id, wiring.now())
+
+
+@api_route(
+    subject_requests_api,
+    "/subject-requests/{request_id}/redactions",
+    method="POST",
+    summary="Find the faces, people, plates and moving things of a matching clip's excerpt, for review (dpo)",
+    auth=Auth.OFFICIAL,
+    body=NewRedaction,
+    answer=Redaction,
+    status=202,
+    errors=(409,),
+)
+def start_redaction(principal: Principal, request_id: str, body: NewRedaction) -> Redaction:
+    return wiring.redactions().start(principal, request_id, body, wiring.now())
+
+
+@api_route(
+    subject_requests_api,
+    "/subject-requests/{request_id}/redactions/{redaction_id}",
+    summary="A redaction's tracks, each with its time span and a short-lived link to its thumbnails (dpo)",
+    auth=Auth.OFFICIAL,
+    answer=RedactionView,
+)
+def read_redaction(principal: Principal, request_id: str, redaction_id: str) -> RedactionView:
+    return wiring.redactions().view(principal, request_id, redaction_id, wiring.now())
+
+
+@api_route(
+    subject_requests_api,
+    "/subject-requests/{request_id}/redactions/{redaction_id}/review",
+    method="PUT",
+    summary=(
+        "Decide what is masked: every track unless kept or the requester's (marked by a click), plus boxes "
+        "added by hand; for a public release everyone. Stored and audited (dpo)"
+    ),
+    auth=Auth.OFFICIAL,
+    body=Review,
+    answer=Redaction,
+    errors=(409,),
+)
+def review_redaction(principal: Principal, request_id: str, redaction_id: str, body: Review) -> Redaction:
+    return wiring.redactions().review(principal, request_id, redaction_id, body, wiring.now())

@@ -123,9 +123,14 @@ class ExportRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     clip_id: str = Field(min_length=1, max_length=64)
+    redaction_id: str | None = Field(
+        default=None, max_length=64, description="the reviewed redaction of this clip whose decisions are applied"
+    )
     stills_at_s: tuple[float, ...] = Field(default=(), max_length=20)
     excerpt: Excerpt | None = None
-    boxes: tuple[MaskBox, ...] = Field(default=(), max_length=50)
+    boxes: tuple[MaskBox, ...] = Field(
+        default=(), max_length=50, description="boxes masked over the whole excerpt on top of the redaction's"
+    )
 
     @model_validator(mode="after")
     def _something(self) -> ExportRequest:

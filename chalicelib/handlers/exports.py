@@ -1,5 +1,7 @@
-"""Make a subject access export: stills and an excerpt of one clip with the dpo's boxes masked, zipped with
-a manifest (sha256 of every file, the source clip and its hash, who asked and when), stored encrypted."""
+"""Make a subject access export: stills and an excerpt of one clip masked as the dpo's review of its redaction
+decided (every track masked frame by frame unless kept or the requester's, plus the dpo's boxes), zipped with a
+manifest (sha256 of every file, the source clip and its hash, who asked and when) and the redaction report,
+stored encrypted."""
 
 from __future__ import annotations
 
@@ -10,10 +12,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from chalicelib.domain.redaction import Audience, Redaction, tracks_key
 from chalicelib.domain.subject_requests import Export, ExportStatus, export_key
 from chalicelib.domain.timeutil import iso
 from chalicelib.files import sha256_file
-from chalicelib.media.masking import Box, InvalidExport, masked_excerpt, masked_stills
+from chalicelib.media.masking import Box, InvalidExport, check_boxes, redacted_excerpt, redacted_stills
+from chalicelib.media.redaction.plan import ManualBox, MaskPlan, plan_for
+from chalicelib.media.redaction.tracking import Box as TrackBox
+from chalicelib.media.redaction.tracks_file import TracksFile
 from chalicelib.media.video import InvalidVideo
 from chalicelib.observability import logger
 from chalicelib.store.clips import ClipIndex
@@ -46,18 +52,26 @@ class ExportMaker:
             return self._book.finish_export(
                 export.model_copy(update={"status": ExportStatus.FAILED, "failure": "the clip's footage is gone"})
             )
+        redaction = self._redaction(export)
+        if isinstance(redaction, str):
+            return self._book.finish_export(
+                export.model_copy(update={"status": ExportStatus.FAILED, "failure": redaction})
+            )
         with tempfile.TemporaryDirectory(dir=self._workdir) as work:
             folder = Path(work)
             source = folder / "source.mp4"
             with source.open("wb") as sink:
                 self._objects.download(clip.object_key, clip.object_version, sink)
             try:
-                files = self._render(export, source, folder)
+                files = _render(export, redaction, source, folder)
             except (InvalidExport, InvalidVideo) as refusal:
                 logger.warning("export refused", extra={"export_id": export_id, "reason": refusal.reason})
                 return self._book.finish_export(
                     export.model_copy(update={"status": ExportStatus.FAILED, "failure": refusal.reason})
                 )
+            report = folder / "redaction-report.json"
+            report.write_text(json.dumps(_report(redaction[0]), indent=2, ensure_ascii=False))
+            files.append(report)
             manifest = {
                 "request_id": request_id,
                 "export_id": export_id,
@@ -72,6 +86,9 @@ class ExportMaker:
                     "end": iso(clip.end),
                     "sha256": clip.sha256,
                 },
+                "redaction_id": export.request.redaction_id,
+                # subject: the requester visible; police: masked as reviewed; public: everyone masked.
+                "redacted_for": redaction[0].review.audience.value if redaction[0].review else None,
                 "masked_boxes": [box.model_dump() for box in export.request.boxes],
                 "files": [
                     {"name": path.name, "size": path.stat().st_size, "sha256": sha256_file(path)} for path in files
@@ -94,20 +111,95 @@ class ExportMaker:
                 )
             )
 
-    @staticmethod
-    def _render(export: Export, source: Path, folder: Path) -> list[Path]:
-        boxes = [Box(box.x, box.y, box.width, box.height) for box in export.request.boxes]
-        files = []
-        if export.request.stills_at_s:
-            for number, jpeg in enumerate(masked_stills(source, export.request.stills_at_s, boxes), start=1):
-                still = folder / f"still-{number:02d}.jpg"
-                still.write_bytes(jpeg)
-                files.append(still)
-        if export.request.excerpt is not None:
-            excerpt = folder / "excerpt.mp4"
-            masked_excerpt(source, export.request.excerpt.start_s, export.request.excerpt.end_s, boxes, excerpt)
-            files.append(excerpt)
-        return files
+    def _redaction(self, export: Export) -> tuple[Redaction, TracksFile] | str:
+        """The export's reviewed redaction and its tracks, or why there is none (the API refuses such exports;
+        this holds if one slipped past, as a message queued before its redaction was reviewed again would)."""
+        redaction_id = export.request.redaction_id
+        redaction = self._book.get_redaction(export.request_id, redaction_id) if redaction_id else None
+        if redaction is None or redaction.review is None or redaction.clip_id != export.clip_id:
+            return "the export has no reviewed redaction of its clip"
+        data = self._objects.read_bytes(tracks_key(redaction.site, redaction.request_id, redaction.redaction_id))
+        if data is None:
+            return f"redaction {redaction.redaction_id}'s tracks are gone"
+        return redaction, TracksFile.from_json(data)
+
+
+def _plan(redaction: Redaction, tracks: TracksFile, boxes: list[Box]) -> MaskPlan:
+    """The reviewed decisions as masks per frame of the redaction; the export's own boxes on every frame."""
+    review = redaction.review
+    assert review is not None
+    manual = [
+        ManualBox(
+            tracks.frame_at(box.first_s),
+            tracks.frame_at(box.last_s),
+            TrackBox(box.x, box.y, box.width, box.height),
+        )
+        for box in review.manual
+    ] + [ManualBox(0, tracks.frames - 1, TrackBox(b.x, b.y, b.width, b.height)) for b in boxes]
+    # The tracks the review left unmasked are the ones it named: tracks found later are masked.
+    spared = set() if review.audience == Audience.PUBLIC else set(review.kept) | set(review.requester_tracks)
+    return plan_for(tracks.tracks, kept=spared, manual=manual, everyone=review.audience == Audience.PUBLIC)
+
+
+def _render(export: Export, redaction: tuple[Redaction, TracksFile], source: Path, folder: Path) -> list[Path]:
+    record, tracks = redaction
+    boxes = [Box(box.x, box.y, box.width, box.height) for box in export.request.boxes]
+    check_boxes(boxes, tracks.width, tracks.height)
+    plan = _plan(record, tracks, boxes)
+
+    def masks(frame: int) -> list[Box]:
+        return [Box(b.x, b.y, b.width, b.height) for b in plan.boxes(frame)]
+
+    files = []
+    if export.request.stills_at_s:
+        frames = [tracks.frame_at(at_s) for at_s in export.request.stills_at_s]
+        for number, jpeg in enumerate(
+            redacted_stills(source, export.request.stills_at_s, lambda n: masks(frames[n])), start=1
+        ):
+            still = folder / f"still-{number:02d}.jpg"
+            still.write_bytes(jpeg)
+            files.append(still)
+    if export.request.excerpt is not None:
+        excerpt = folder / "excerpt.mp4"
+        # The excerpt's n-th frame is the redaction's (offset + n)-th: both count frames from their start time.
+        offset = tracks.frame_at(export.request.excerpt.start_s)
+        redacted_excerpt(
+            source,
+            export.request.excerpt.start_s,
+            export.request.excerpt.end_s,
+            lambda n: masks(offset + n),
+            excerpt,
+        )
+        files.append(excerpt)
+    return files
+
+
+def _report(redaction: Redaction) -> dict[str, Any]:
+    """What was found, what was masked and kept, and who decided: the redaction report in the zip."""
+    review = redaction.review
+    assert review is not None
+    decision = dict.fromkeys(review.masked, "masked") | dict.fromkeys(review.kept, "kept")
+    decision |= dict.fromkeys(review.requester_tracks, "requester")
+    return {
+        "redaction_id": redaction.redaction_id,
+        "clip_id": redaction.clip_id,
+        "span_s": [redaction.start_s, redaction.end_s],
+        "found_at": iso(redaction.found_at) if redaction.found_at else None,
+        "audience": review.audience.value,
+        "reviewed_by": review.reviewed_by,
+        "reviewed_at": iso(review.reviewed_at),
+        "tracks": [
+            track.model_dump(mode="json") | {"decision": decision.get(track.track_id, "masked")}
+            for track in redaction.tracks
+        ],
+        "manual_boxes": [box.model_dump(mode="json") for box in review.manual],
+        "counts": {
+            "found": len(redaction.tracks),
+            "masked": len(review.masked) if review.audience != Audience.PUBLIC else len(redaction.tracks),
+            "kept": len(review.kept) if review.audience != Audience.PUBLIC else 0,
+            "requester": len(review.requester_tracks),
+        },
+    }
 
 
 def _zip(package: Path, files: list[Path], manifest: dict[str, Any]) -> None:

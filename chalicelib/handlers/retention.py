@@ -9,6 +9,7 @@ from chalicelib.domain.audit import Outcome
 from chalicelib.domain.catalog import Site
 from chalicelib.domain.clips import Clip
 from chalicelib.domain.principal import SYSTEM
+from chalicelib.domain.redaction import redaction_prefix
 from chalicelib.domain.retention import effective_retain_until, plan_expiry
 from chalicelib.domain.timeutil import iso
 from chalicelib.observability import logger
@@ -65,6 +66,10 @@ class RetentionSweep:
         for export in self._exports.exports_due(site_id, now):
             if export.object_key:
                 deleted += self._objects.delete_everything_under(export.object_key).removed
+            # Its redaction's tracks and thumbnail strips (faces of passers-by) go with it.
+            if export.request.redaction_id:
+                prefix = redaction_prefix(site_id, export.request_id, export.request.redaction_id)
+                deleted += self._objects.delete_everything_under(prefix).removed
             self._exports.mark_export_deleted(export)
             self._audit.record(
                 SYSTEM, Action.EXPORT_FOOTAGE, site_id, f"export:{export.export_id} deleted", Outcome.ALLOWED, now

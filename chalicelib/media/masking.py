@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import itertools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from av.video.frame import VideoFrame
     from av.video.plane import VideoPlane
     from av.video.stream import VideoStream
+    from PIL import Image
 
 # As in video.py, `av` and PIL are imported inside the functions: the API imports this module for
 # Box, ExportLimits and InvalidExport and must not pay PyAV's cold start for them.
@@ -104,6 +105,11 @@ def _regions(boxes: Sequence[Box], width: int, height: int, limits: ExportLimits
     return tuple(regions)
 
 
+def check_boxes(boxes: Sequence[Box], width: int, height: int, limits: ExportLimits = _DEFAULT_LIMITS) -> None:
+    """Refuse too many boxes, or one wholly outside the `width` x `height` frame."""
+    _regions(boxes, width, height, limits)
+
+
 def _check_time(name: str, seconds: float, duration_s: float, *, at_end: bool = False) -> None:
     """Refuse a time outside the clip: [0, duration), or [0, duration] if `at_end` (an excerpt's end)."""
     inside = 0 <= seconds <= duration_s + _TIME_SLACK_S if at_end else 0 <= seconds < duration_s
@@ -149,24 +155,47 @@ def _cell(width: int, height: int) -> int:
     return max(_MIN_CELL, math.ceil(max(width, height) / _CELLS_ACROSS))
 
 
-def _pixelate(plane: VideoPlane, region: _Region, cell: int) -> None:
-    """Replace `region` of the 8-bit `plane`, in place, by the mean of each cell, blurred."""
+def _pixelated(whole: Image.Image, region: _Region, cell: int) -> Image.Image:
+    """`region` of the 8-bit plane image `whole` as the mean of each cell, blurred."""
     from PIL import Image, ImageFilter
 
-    view = memoryview(plane)
-    stride = plane.line_size
     width, height = region.right - region.left, region.bottom - region.top
-    whole = Image.frombuffer("L", (stride, plane.height), cast(bytes, view), "raw", "L", 0, 1)
     cells = (math.ceil(width / cell), math.ceil(height / cell))
     # BOX averages every source pixel of a cell into one value; nothing of the detail survives.
     coarse = whole.crop(region).resize(cells, Image.Resampling.BOX)
     # Blurred a cell wide to hide the grid, at _BLUR_STEPS px a cell: blurring at full size costs 10x more.
     steps = (cells[0] * _BLUR_STEPS, cells[1] * _BLUR_STEPS)
     smooth = coarse.resize(steps, Image.Resampling.BILINEAR).filter(ImageFilter.GaussianBlur(_BLUR_STEPS))
-    data = smooth.resize((width, height), Image.Resampling.BILINEAR).tobytes()
-    for row in range(height):
-        offset = (region.top + row) * stride + region.left
-        view[offset : offset + width] = data[row * width : (row + 1) * width]
+    return smooth.resize((width, height), Image.Resampling.BILINEAR)
+
+
+def _mask_plane(plane: VideoPlane, regions: Sequence[_Region], cells: Sequence[int]) -> None:
+    """Pixelate every region of the 8-bit `plane`, in place, in order (a later box sees an earlier one's mask).
+    The plane is copied out and back once: writing it row by row costs more than the masking itself."""
+    from PIL import Image
+
+    if not regions:
+        return
+    view = memoryview(plane)
+    whole = Image.frombytes("L", (plane.line_size, plane.height), bytes(view))
+    for region, cell in zip(regions, cells, strict=True):
+        whole.paste(_pixelated(whole, region, cell), (region.left, region.top))
+    view[:] = whole.tobytes()
+
+
+def _outermost(regions: Sequence[_Region]) -> list[_Region]:
+    """The regions less those wholly inside another (a face inside its person's box): the outer one's coarser
+    cells mask them as well, once."""
+    by_area = sorted(set(regions), key=lambda r: -(r.right - r.left) * (r.bottom - r.top))
+    kept: list[_Region] = []
+    for region in by_area:
+        inside = any(
+            o.left <= region.left and o.top <= region.top and o.right >= region.right and o.bottom >= region.bottom
+            for o in kept
+        )
+        if not inside:
+            kept.append(region)
+    return kept
 
 
 def _masked(frame: VideoFrame, regions: Sequence[_Region]) -> VideoFrame:
@@ -177,13 +206,13 @@ def _masked(frame: VideoFrame, regions: Sequence[_Region]) -> VideoFrame:
     # unshared would corrupt every later frame predicted from this one. This copies only if shared.
     frame.make_writable()
     luma, *chroma = frame.planes
-    for region in regions:
-        cell = _cell(region.right - region.left, region.bottom - region.top)
-        _pixelate(luma, region, cell)
-        # 4:2:0 chroma: half size, rounded outwards so every chroma sample touching the box is masked.
-        half = _Region(region.left // 2, region.top // 2, -(-region.right // 2), -(-region.bottom // 2))
-        for plane in chroma:
-            _pixelate(plane, half, max(1, -(-cell // 2)))
+    regions = _outermost(regions)
+    cells = [_cell(region.right - region.left, region.bottom - region.top) for region in regions]
+    _mask_plane(luma, regions, cells)
+    # 4:2:0 chroma: half size, rounded outwards so every chroma sample touching the box is masked.
+    halves = [_Region(r.left // 2, r.top // 2, -(-r.right // 2), -(-r.bottom // 2)) for r in regions]
+    for plane in chroma:
+        _mask_plane(plane, halves, [max(1, -(-cell // 2)) for cell in cells])
     return frame
 
 
@@ -202,12 +231,30 @@ def masked_stills(
         raise InvalidExport(f"{len(times_s)} stills, allowed 1 to {limits.max_stills}")
     info = probe(source, MediaLimits())
     regions = _regions(boxes, info.width, info.height, limits)
+    return _stills(source, times_s, lambda _: regions, info, quality)
+
+
+def redacted_stills(
+    source: Path, times_s: Sequence[float], boxes_at: Callable[[int], Sequence[Box]], *, quality: int = 90
+) -> tuple[bytes, ...]:
+    """As masked_stills, but each still has its own boxes: `boxes_at(n)` for the n-th time."""
+    info = probe(source, MediaLimits())
+    return _stills(source, times_s, lambda n: _clipped(boxes_at(n), info.width, info.height), info, quality)
+
+
+def _stills(
+    source: Path,
+    times_s: Sequence[float],
+    regions_at: Callable[[int], Sequence[_Region]],
+    info: VideoInfo,
+    quality: int,
+) -> tuple[bytes, ...]:
     for at_s in times_s:
         _check_time("still at", at_s, info.duration_s)
     stills = []
     with _opened(source) as container:
         stream = _video_stream(container)
-        for at_s in times_s:
+        for number, at_s in enumerate(times_s):
             target = _ticks(stream, at_s)
             shown: VideoFrame | None = None
             # The first frame at or after the target; past the last frame's start, the last frame.
@@ -218,7 +265,7 @@ def masked_stills(
             if shown is None:
                 raise InvalidVideo(f"truncated: no frame at {at_s}s")
             buffer = io.BytesIO()
-            _masked(shown, regions).to_image().save(buffer, format="JPEG", quality=quality)
+            _masked(shown, regions_at(number)).to_image().save(buffer, format="JPEG", quality=quality)
             stills.append(buffer.getvalue())
     return tuple(stills)
 
@@ -240,6 +287,54 @@ def masked_excerpt(
     limits: ExportLimits = _DEFAULT_LIMITS,
 ) -> ExcerptInfo:
     """Write the frames with start_s <= t < end_s, every box masked, as a faststart H.264 MP4."""
+    info = _excerpt_info(source, start_s, end_s, limits)
+    regions = _regions(boxes, info.width, info.height, limits)
+    return _write_excerpt(source, (start_s, end_s), lambda _: regions, info, destination)
+
+
+def redacted_excerpt(
+    source: Path,
+    start_s: float,
+    end_s: float,
+    boxes_at: Callable[[int], Sequence[Box]],
+    destination: Path,
+    *,
+    limits: ExportLimits = _DEFAULT_LIMITS,
+) -> ExcerptInfo:
+    """As masked_excerpt, but the boxes change frame by frame: `boxes_at(n)` for the excerpt's n-th frame."""
+    info = _excerpt_info(source, start_s, end_s, limits)
+    return _write_excerpt(
+        source, (start_s, end_s), lambda n: _clipped(boxes_at(n), info.width, info.height), info, destination
+    )
+
+
+def _clipped(boxes: Sequence[Box], width: int, height: int) -> tuple[_Region, ...]:
+    """Each box clipped to the frame; boxes wholly outside it (a track leaving the picture) are dropped."""
+    regions = (_Region(max(0, b.x), max(0, b.y), min(width, b.x + b.width), min(height, b.y + b.height)) for b in boxes)
+    return tuple(r for r in regions if r.left < r.right and r.top < r.bottom)
+
+
+def _write_excerpt(
+    source: Path,
+    span_s: tuple[float, float],
+    regions_at: Callable[[int], Sequence[_Region]],
+    info: VideoInfo,
+    destination: Path,
+) -> ExcerptInfo:
+    _check_time("start", span_s[0], info.duration_s)
+    _check_time("end", span_s[1], info.duration_s, at_end=True)
+    # Written beside the destination and renamed at the end: a failure leaves no partial export behind.
+    partial = destination.with_name(f".{destination.name}.partial")
+    try:
+        result = _encode_excerpt(source, span_s, regions_at, info, partial)
+        partial.replace(destination)
+    finally:
+        partial.unlink(missing_ok=True)
+    return result
+
+
+def _excerpt_info(source: Path, start_s: float, end_s: float, limits: ExportLimits) -> VideoInfo:
+    """The clip's header, once the span is one an export may ask for and the frame one H.264 can carry."""
     if not (math.isfinite(start_s) and math.isfinite(end_s)):
         raise InvalidExport(f"start {start_s}s and end {end_s}s must be finite")
     if end_s <= start_s:
@@ -249,21 +344,15 @@ def masked_excerpt(
     info = probe(source, MediaLimits())
     if info.width % 2 or info.height % 2:
         raise InvalidExport(f"{info.width}x{info.height} cannot be encoded as 4:2:0 H.264 without cropping")
-    regions = _regions(boxes, info.width, info.height, limits)
-    _check_time("start", start_s, info.duration_s)
-    _check_time("end", end_s, info.duration_s, at_end=True)
-    # Written beside the destination and renamed at the end: a failure leaves no partial export behind.
-    partial = destination.with_name(f".{destination.name}.partial")
-    try:
-        result = _encode_excerpt(source, (start_s, end_s), regions, info, partial)
-        partial.replace(destination)
-    finally:
-        partial.unlink(missing_ok=True)
-    return result
+    return info
 
 
 def _encode_excerpt(
-    source: Path, span_s: tuple[float, float], regions: Sequence[_Region], info: VideoInfo, destination: Path
+    source: Path,
+    span_s: tuple[float, float],
+    regions_at: Callable[[int], Sequence[_Region]],
+    info: VideoInfo,
+    destination: Path,
 ) -> ExcerptInfo:
     """Stream decode, mask and encode frame by frame from `source` to `destination`."""
     import av
@@ -291,7 +380,7 @@ def _encode_excerpt(
                     continue
                 first = pts if first is None else first
                 last_end = pts + (frame.duration or round(1 / (rate * time_base)))
-                masked = _masked(frame, regions)
+                masked = _masked(frame, regions_at(frames))
                 masked.pts, masked.time_base = pts - first, time_base
                 # The decoder marks the source's keyframes, and libx264 would obey: keep to the 2 s GOP instead.
                 masked.pict_type = PictureType.NONE

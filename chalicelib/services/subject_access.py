@@ -11,6 +11,7 @@ from ulid import ULID
 from chalicelib.domain.audit import Outcome
 from chalicelib.domain.clips import ClipRecord, ClipStatus, UtcTime
 from chalicelib.domain.principal import Principal
+from chalicelib.domain.redaction import RedactionStatus
 from chalicelib.domain.subject_requests import (
     Closing,
     Export,
@@ -61,6 +62,22 @@ class SubjectRequestDetail(ListedRequest):
 class ExportState(ExportView):
     url: str | None = Field(default=None, description="once ready: a short-lived download link of the zip")
     url_expires_at: UtcTime | None = None
+
+
+def covered_clip(index: ClipIndex, request: SubjectRequest, clip_id: str) -> ClipRecord:
+    """The clip, if it is indexed footage of the request's cameras in its window (else refused)."""
+    clip = index.get(clip_id)
+    matches = (
+        clip is not None
+        and clip.site == request.site
+        and clip.camera_id in request.camera_ids
+        and request.start <= clip.start <= request.end
+    )
+    if clip is None or not matches:
+        raise InvalidRequest(f"clip {clip_id} is not footage this request covers")
+    if clip.status != ClipStatus.INDEXED:
+        raise Conflict(f"clip {clip_id} is {clip.status}: there is no footage to export")
+    return clip
 
 
 class SubjectAccess:
@@ -156,17 +173,18 @@ class SubjectAccess:
         request = self._request(principal, Action.EXPORT_FOOTAGE, request_id)
         if request.status != RequestStatus.OPEN:
             raise Conflict(f"request {request_id} is closed")
-        clip = self._index.get(wanted.clip_id)
-        matches = (
-            clip is not None
-            and clip.site == request.site
-            and clip.camera_id in request.camera_ids
-            and request.start <= clip.start <= request.end
-        )
-        if clip is None or not matches:
-            raise InvalidRequest(f"clip {wanted.clip_id} is not footage this request covers")
-        if clip.status != ClipStatus.INDEXED:
-            raise Conflict(f"clip {wanted.clip_id} is {clip.status}: there is no footage to export")
+        clip = covered_clip(self._index, request, wanted.clip_id)
+        refusal = self._unreviewed(request, wanted)
+        if refusal:
+            self._audit.record(
+                principal,
+                Action.EXPORT_FOOTAGE,
+                request.site,
+                f"subject_request:{request_id} export of clip:{clip.clip_id}: {refusal}",
+                Outcome.REFUSED,
+                now,
+            )
+            raise Conflict(refusal)
         export = Export(
             export_id=str(ULID.from_datetime(now)),
             request_id=request_id,
@@ -183,6 +201,21 @@ class SubjectAccess:
             principal, Action.EXPORT_FOOTAGE, request, now, f"export {export.export_id} of clip:{clip.clip_id}"
         )
         return export
+
+    def _unreviewed(self, request: SubjectRequest, wanted: ExportRequest) -> str | None:
+        """Why the export may not be made yet: it must apply a reviewed redaction covering what it shows."""
+        if wanted.redaction_id is None:
+            return "an export applies a reviewed redaction: redact the excerpt and review its tracks first"
+        redaction = self._book.get_redaction(request.request_id, wanted.redaction_id)
+        if redaction is None or redaction.clip_id != wanted.clip_id:
+            return f"redaction {wanted.redaction_id} is not one of clip {wanted.clip_id}"
+        if redaction.status != RedactionStatus.REVIEWED or redaction.review is None:
+            return f"redaction {wanted.redaction_id} is {redaction.status}: review its tracks first"
+        span = (redaction.start_s, redaction.end_s)
+        times = [*wanted.stills_at_s, *((wanted.excerpt.start_s, wanted.excerpt.end_s) if wanted.excerpt else ())]
+        if any(not span[0] <= t <= span[1] for t in times):
+            return f"the export reaches outside redaction {wanted.redaction_id} ({span[0]}-{span[1]} s)"
+        return None
 
     def export_status(self, principal: Principal, request_id: str, export_id: str, now: datetime) -> ExportState:
         """The export's state; once ready, a short-lived download link, with the manifest and its sha256."""

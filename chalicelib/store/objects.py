@@ -251,10 +251,19 @@ class ClipObjects:
 
     def put_jpeg(self, key: str, jpeg: bytes) -> str:
         """Store a thumbnail; its version id."""
+        return self.put_bytes(key, jpeg, "image/jpeg")
+
+    def put_bytes(self, key: str, data: bytes, content_type: str) -> str:
+        """Store a small object (a thumbnail, a tracks file), encrypted under the archive's key; its version id."""
         stored = self._s3.put_object(
-            Bucket=self._bucket, Key=key, Body=jpeg, ContentType="image/jpeg", **self._encryption()
+            Bucket=self._bucket, Key=key, Body=data, ContentType=content_type, **self._encryption()
         )
         return str(stored.get("VersionId") or "null")
+
+    def read_bytes(self, key: str) -> bytes | None:
+        """A small object's current bytes (a tracks file); None if it is gone."""
+        opened = self.open_version(key, None)
+        return opened[0].read() if opened else None
 
     def _versions(self, prefix: str) -> Iterator[list[dict[str, str]]]:
         """Pages of every version and delete marker under `prefix`."""

@@ -1,4 +1,5 @@
-"""Subject requests and their exports in one table: item `REQUEST`, and `EXPORT#<id>` per export."""
+"""Subject requests, their exports and redactions in one table: item `REQUEST`, `EXPORT#<id>` per export and
+`REDACTION#<id>` per redaction."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
+from chalicelib.domain.redaction import Redaction, RedactionStatus, ReviewRecord
 from chalicelib.domain.subject_requests import Export, ExportStatus, RequestStatus, SubjectRequest
 from chalicelib.domain.timeutil import iso
 from chalicelib.errors import Conflict
@@ -17,6 +19,7 @@ from chalicelib.store.dynamo import from_item, is_condition_failure, query_items
 
 REQUEST_ITEM = "REQUEST"
 EXPORT_PREFIX = "EXPORT#"
+REDACTION_PREFIX = "REDACTION#"
 BY_SITE_DEADLINE_INDEX = "by_site_deadline"  # requests only: site + deadline
 BY_EXPORT_EXPIRY_INDEX = "by_export_expiry"  # ready exports only: export_expiry (site) + expires_at
 EXPORT_EXPIRY = "export_expiry"
@@ -116,6 +119,44 @@ class SubjectRequestBook:
             f"export {export.export_id} is not ready",
         )
 
+    def add_redaction(self, redaction: Redaction) -> None:
+        item = to_item(redaction.model_dump(mode="json")) | {"item": f"{REDACTION_PREFIX}{redaction.redaction_id}"}
+        self._table.put_item(Item=item, ConditionExpression=Attr("request_id").not_exists())
+
+    def get_redaction(self, request_id: str, redaction_id: str) -> Redaction | None:
+        key = {"request_id": request_id, "item": f"{REDACTION_PREFIX}{redaction_id}"}
+        item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
+        return _redaction(from_item(item)) if item else None
+
+    def finish_redaction(self, redaction: Redaction) -> Redaction:
+        """Record what the redaction function found (or why it failed), once, while pending."""
+        values = to_item(
+            redaction.model_dump(
+                mode="json", include={"status", "found_at", "frames", "width", "height", "tracks", "failure"}
+            )
+        )
+        return _redaction(
+            self._update(
+                {"request_id": redaction.request_id, "item": f"{REDACTION_PREFIX}{redaction.redaction_id}"},
+                "SET " + ", ".join(f"#{name} = :{name}" for name in values),
+                {f":{name}": value for name, value in values.items()},
+                Attr("status").eq(RedactionStatus.PENDING.value),
+                f"redaction {redaction.redaction_id} was already finished",
+            )
+        )
+
+    def review_redaction(self, request_id: str, redaction_id: str, review: ReviewRecord) -> Redaction:
+        """Store the dpo's decisions on found tracks; a later review replaces an earlier one (both are audited)."""
+        return _redaction(
+            self._update(
+                {"request_id": request_id, "item": f"{REDACTION_PREFIX}{redaction_id}"},
+                "SET #status = :reviewed, #review = :review",
+                {":reviewed": RedactionStatus.REVIEWED.value, ":review": to_item(review.model_dump(mode="json"))},
+                Attr("status").is_in([RedactionStatus.FOUND.value, RedactionStatus.REVIEWED.value]),
+                f"redaction {redaction_id} has no tracks to review yet",
+            )
+        )
+
     def _update(
         self, key: dict[str, str], expression: str, values: dict[str, Any], condition: Any, conflict: str
     ) -> dict[str, Any]:
@@ -143,3 +184,7 @@ def _request(values: dict[str, Any]) -> SubjectRequest:
 
 def _export(values: dict[str, Any]) -> Export:
     return Export.model_validate({k: v for k, v in values.items() if k not in ("item", EXPORT_EXPIRY)})
+
+
+def _redaction(values: dict[str, Any]) -> Redaction:
+    return Redaction.model_validate({k: v for k, v in values.items() if k != "item"})

@@ -1,4 +1,5 @@
-"""Right of access over HTTP: the request, its deadline, and an export that never shows other people."""
+"""Right of access over HTTP: the request, its deadline, and an export that never shows other people: made only
+from a redaction the dpo has reviewed (the redaction function runs in the local jobs, as on AWS)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,22 @@ def wait_for_export(dpo, request_id: str, export_id: str, timeout_s: float = 60)
             return state
         time.sleep(0.3)
     raise AssertionError(f"export {export_id} still pending after {timeout_s} s")
+
+
+def reviewed_redaction(dpo, request_id: str, clip_id: str, end_s: float, timeout_s: float = 180) -> str:
+    """Redact the clip's first `end_s` seconds and review it keeping every track: only the export's boxes mask."""
+    started = dpo.post(
+        f"/subject-requests/{request_id}/redactions", {"clip_id": clip_id, "start_s": 0.0, "end_s": end_s}
+    ).expect(202)
+    path = f"/subject-requests/{request_id}/redactions/{started['redaction_id']}"
+    deadline = time.monotonic() + timeout_s
+    while (found := dpo.get(path).expect(200))["status"] == "pending":
+        assert time.monotonic() < deadline, f"redaction still pending after {timeout_s} s"
+        time.sleep(0.5)
+    assert found["status"] == "found", found.get("failure")
+    keep = [track["track_id"] for track in found["tracks"]]
+    dpo.request("PUT", f"{path}/review", {"audience": "subject", "keep": keep}).expect(200)
+    return str(started["redaction_id"])
 
 
 def frames(path: Path) -> list[Image.Image]:
@@ -112,10 +129,13 @@ def test_export_masks_other_people_and_carries_a_manifest_of_hashes(record, uplo
     clip_id = upload("aizkraukle", clip)["clip_id"]
     request = open_request(official, clip)
     dpo = official("dpo", "aizkraukle")
+    asked = {"clip_id": clip_id, "stills_at_s": [1.0], "excerpt": {"start_s": 0.5, "end_s": 2.5}, "boxes": [BOX]}
+    refused = dpo.post(f"/subject-requests/{request['request_id']}/exports", asked)
+    assert refused.status == 409  # not before the dpo has reviewed a redaction of it
+    redaction_id = reviewed_redaction(dpo, request["request_id"], clip_id, 3.0)
 
     queued = dpo.post(
-        f"/subject-requests/{request['request_id']}/exports",
-        {"clip_id": clip_id, "stills_at_s": [1.0], "excerpt": {"start_s": 0.5, "end_s": 2.5}, "boxes": [BOX]},
+        f"/subject-requests/{request['request_id']}/exports", asked | {"redaction_id": redaction_id}
     ).expect(202)
     ready = wait_for_export(dpo, request["request_id"], queued["export_id"])
     assert ready["status"] == "ready", ready.get("failure")
@@ -148,10 +168,16 @@ def test_an_export_with_a_box_outside_the_picture_fails_with_its_reason(record, 
     clip_id = upload("aizkraukle", clip)["clip_id"]
     request = open_request(official, clip)
     dpo = official("dpo", "aizkraukle")
+    redaction_id = reviewed_redaction(dpo, request["request_id"], clip_id, 2.0)
 
     queued = dpo.post(
         f"/subject-requests/{request['request_id']}/exports",
-        {"clip_id": clip_id, "stills_at_s": [0.5], "boxes": [{"x": 5000, "y": 5000, "width": 10, "height": 10}]},
+        {
+            "clip_id": clip_id,
+            "redaction_id": redaction_id,
+            "stills_at_s": [0.5],
+            "boxes": [{"x": 5000, "y": 5000, "width": 10, "height": 10}],
+        },
     ).expect(202)
     failed = wait_for_export(dpo, request["request_id"], queued["export_id"])
 
@@ -177,8 +203,10 @@ def test_exports_are_deleted_when_their_time_is_up(record, upload, official, arc
     clip_id = upload("aizkraukle", clip)["clip_id"]
     request = open_request(official, clip)
     dpo = official("dpo", "aizkraukle")
+    redaction_id = reviewed_redaction(dpo, request["request_id"], clip_id, 2.0)
     queued = dpo.post(
-        f"/subject-requests/{request['request_id']}/exports", {"clip_id": clip_id, "stills_at_s": [0.5]}
+        f"/subject-requests/{request['request_id']}/exports",
+        {"clip_id": clip_id, "redaction_id": redaction_id, "stills_at_s": [0.5]},
     ).expect(202)
     ready = wait_for_export(dpo, request["request_id"], queued["export_id"])
 

@@ -15,7 +15,7 @@ from packaging.requirements import Requirement
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 EXTRAS: dict[str, list[str]] = PROJECT["optional-dependencies"]
-OURS = {"chalicelib", "gateway", "admin", "app", "local", "infra"}
+OURS = {"chalicelib", "gateway", "admin", "app", "local", "infra", "redaction"}
 
 
 def requirement_lines(name: str) -> list[str]:
@@ -65,8 +65,32 @@ def test_requirements_txt_is_the_lambda_extra() -> None:
     assert requirement_lines("requirements.txt") == EXTRAS["lambda"]
 
 
-def test_requirements_dev_txt_is_the_lambda_set_and_the_dev_and_admin_extras() -> None:
-    assert requirement_lines("requirements-dev.txt") == ["-r requirements.txt", *EXTRAS["dev"], *EXTRAS["admin"]]
+def test_requirements_dev_txt_is_the_redaction_set_and_the_dev_and_admin_extras() -> None:
+    assert requirement_lines("requirements-dev.txt") == [
+        "-r requirements-redaction.txt",
+        *EXTRAS["dev"],
+        *EXTRAS["admin"],
+    ]
+
+
+def test_requirements_redaction_txt_is_the_lambda_set_and_the_redaction_extra() -> None:
+    assert requirement_lines("requirements-redaction.txt") == ["-r requirements.txt", *EXTRAS["redaction"]]
+
+
+def test_the_redaction_extra_is_what_the_redaction_function_imports_beyond_the_lambda_set() -> None:
+    imported = third_party_imports(sorted((ROOT / "redaction").glob("*.py")))
+    providers = packages_distributions()
+    needed = {distribution(providers[name][0]) for name in imported}
+    # boto3 comes with Lambda's Python base image, as with Lambda's runtime for the other functions.
+    provided = {distribution(requirement) for requirement in EXTRAS["lambda"]} | {"boto3", "botocore"}
+    assert needed - provided == {distribution(requirement) for requirement in EXTRAS["redaction"]}
+
+
+def test_the_api_package_imports_nothing_of_the_redaction_function() -> None:
+    """Chalice packages app.py and chalicelib/ with requirements.txt: numpy, OpenCV and ONNX Runtime would not
+    be there, and the API's package must not grow by them."""
+    imported = third_party_imports([ROOT / "app.py"])
+    assert imported.isdisjoint({"numpy", "cv2", "onnx", "onnxruntime"})
 
 
 def test_the_gateway_extra_is_what_the_agent_imports_and_nothing_else() -> None:

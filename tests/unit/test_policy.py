@@ -40,6 +40,7 @@ EXPECTED: dict[Action, set[Role]] = {
     Action.LIST_CASES: {Role.INVESTIGATOR, Role.DPO},
     Action.SUBJECT_REQUESTS: {Role.DPO},
     Action.EXPORT_FOOTAGE: {Role.DPO},
+    Action.REDACT_FOOTAGE: {Role.DPO},
     Action.REQUEST_SHARE: {Role.INVESTIGATOR},
     Action.APPROVE_SHARE: {Role.DPO},
     Action.REVOKE_SHARE: {Role.INVESTIGATOR, Role.DPO},

@@ -1,5 +1,6 @@
-"""A subject access request recorded in the console, boxes drawn on a still, and the masked export downloaded:
-its manifest's sha256 values match its files."""
+"""A subject access request recorded in the console, its excerpt redacted and reviewed (a box drawn on a still
+for someone the detectors missed), and the masked export downloaded: its manifest's sha256 values match its
+files, and its redaction report holds the review."""
 
 from __future__ import annotations
 
@@ -36,10 +37,14 @@ def test_a_request_with_boxes_drawn_in_the_browser_gives_a_zip_whose_manifest_ma
 
     expect(tab.page.get_by_role("heading", name="Subject access request", exact=True)).to_be_visible()
     tab.page.get_by_role("button", name=clip.camera_id, exact=False).first.click()
-    canvas = tab.page.get_by_test_id("box-canvas")
+    tab.page.get_by_role("button", name="Find faces, people and plates to mask").click()
+    review = tab.page.get_by_role("form", name="Review what was found")
+    expect(review).to_be_visible(timeout=120_000)
+    canvas = review.get_by_test_id("box-canvas")
     still = canvas.locator("img")
     expect(still).to_be_visible()
     still.evaluate("image => image.decode()")
+    canvas.scroll_into_view_if_needed()  # below the strips of what was found
     box = canvas.bounding_box()
     assert box is not None
     assert still.evaluate("image => image.clientWidth") == 640
@@ -47,8 +52,9 @@ def test_a_request_with_boxes_drawn_in_the_browser_gives_a_zip_whose_manifest_ma
     tab.page.mouse.down()
     tab.page.mouse.move(box["x"] + 140, box["y"] + 110, steps=5)
     tab.page.mouse.up()
-    expect(tab.page.get_by_role("list", name="Boxes to mask").get_by_role("listitem")).to_have_count(1)
-    tab.screenshot("box-drawn-on-the-still")
+    expect(review.get_by_role("list", name="Boxes to mask").get_by_role("listitem")).to_have_count(1)
+    tab.screenshot("review-with-a-box-drawn")
+    review.get_by_role("button", name="Save the review").click()
     tab.page.get_by_role("button", name="Make the export").click()
 
     download_link = tab.page.get_by_test_id("export-download")
@@ -62,9 +68,12 @@ def test_a_request_with_boxes_drawn_in_the_browser_gives_a_zip_whose_manifest_ma
     assert hashlib.sha256(package.read_bytes()).hexdigest() == tab.page.get_by_test_id("export-sha256").inner_text()
     with zipfile.ZipFile(package) as archive:
         manifest = json.loads(archive.read("manifest.json"))
+        report = json.loads(archive.read("redaction-report.json"))
         assert manifest["source"]["clip_id"] == clip_id
         assert manifest["files"], manifest
         for entry in manifest["files"]:
             assert hashlib.sha256(archive.read(entry["name"])).hexdigest() == entry["sha256"]
+    assert report["reviewed_by"] == "user:dpo-aizkraukle"
     # Drawn from (20, 20) to (140, 110) on the still shown 640 px wide: in the 320×240 video's own pixels.
-    assert manifest["masked_boxes"] == [{"x": 10, "y": 10, "width": 60, "height": 45}]
+    (manual,) = report["manual_boxes"]
+    assert {k: manual[k] for k in ("x", "y", "width", "height")} == {"x": 10, "y": 10, "width": 60, "height": 45}

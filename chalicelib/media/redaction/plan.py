@@ -1,0 +1,160 @@
+"""From the tracks found and the reviewer's decisions to the boxes masked in each frame. Pure Python (the API
+and the exports function use it; neither has numpy).
+
+Rules: every track is masked unless the reviewer keeps it; the requester's tracks are kept, with the tracks
+that spend most of their life inside them (the requester's own face inside their body); a kept track never
+protects pixels from another track's mask; every mask grows by a margin for its size and its speed; a
+manual box is masked over its span whatever else is decided.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from chalicelib.media.redaction.tracking import Box
+
+# A mask grows on every side by this share of the box's size, plus the distance it moves in this many
+# frames (a box interpolated between detections lags an object that turns or speeds up), plus a pixel floor.
+MARGIN_SHARE = 0.15
+# A moving region is already grown (joined across gaps) around what moved: a smaller share of its size.
+MARGIN_SHARE_MOVING = 0.05
+MARGIN_MOTION_FRAMES = 1
+MARGIN_FLOOR = 2.0
+# A track is the requester's own if in at least OWN_SHARE of its frames it and a requester's box cover each
+# other (the smaller of the two lies at least OWN_INSIDE inside the larger: the face in the body, the moving
+# region around them) and it is at most OWN_LARGER times the requester's box (not a crowd that holds them).
+OWN_SHARE = 0.7
+OWN_INSIDE = 0.7
+OWN_LARGER = 3.0
+
+
+@dataclass(frozen=True)
+class TrackRecord:
+    """A track as stored: its boxes frame by frame (frame index within the excerpt)."""
+
+    track_id: str
+    kind: str
+    boxes: dict[int, Box]
+    detections: int = 0
+    score: float = 0.0
+
+    @property
+    def first(self) -> int:
+        return min(self.boxes)
+
+    @property
+    def last(self) -> int:
+        return max(self.boxes)
+
+    def speed(self) -> float:
+        """The fastest its centre moves between consecutive frames, pixels a frame."""
+        frames = sorted(self.boxes)
+        fastest = 0.0
+        for a, b in zip(frames, frames[1:], strict=False):
+            (ax, ay), (bx, by) = self.boxes[a].centre, self.boxes[b].centre
+            fastest = max(fastest, math.hypot(bx - ax, by - ay) / (b - a))
+        return fastest
+
+
+@dataclass(frozen=True)
+class ManualBox:
+    """A box the reviewer drew, masked on frames first..last (inclusive), or a manual track's keyframe span."""
+
+    first: int
+    last: int
+    box: Box
+
+
+@dataclass(frozen=True)
+class IntBox:
+    """A mask in whole pixels, rounded outwards."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+
+
+def _outward(box: Box) -> IntBox:
+    left, top = math.floor(box.x), math.floor(box.y)
+    return IntBox(left, top, math.ceil(box.x + box.width) - left, math.ceil(box.y + box.height) - top)
+
+
+# A reviewer's click picks a person before a face, a face before a moving region, and those before a plate.
+_PICKED_FIRST = {"person": 0, "face": 1, "moving": 2}
+
+
+def tracks_at(tracks: Iterable[TrackRecord], frame: int, x: float, y: float) -> list[str]:
+    """The tracks whose box in `frame` holds the point (a reviewer's click): people, faces, moving regions,
+    then anything else, the smallest box first within each."""
+    hits = [
+        (_PICKED_FIRST.get(t.kind, len(_PICKED_FIRST)), t.boxes[frame].width * t.boxes[frame].height, t.track_id)
+        for t in tracks
+        if frame in t.boxes and t.boxes[frame].contains(x, y)
+    ]
+    return [track_id for _, _, track_id in sorted(hits)]
+
+
+def requester_tracks(tracks: Sequence[TrackRecord], marked: Iterable[str]) -> set[str]:
+    """The marked tracks and those that go with them for most of their life (the requester's face, the moving
+    region around them)."""
+    own = set(marked)
+    marked_records = [t for t in tracks if t.track_id in own]
+    for track in tracks:
+        if track.track_id in own:
+            continue
+        together = sum(
+            1
+            for frame, box in track.boxes.items()
+            if any(frame in m.boxes and _together(box, m.boxes[frame]) for m in marked_records)
+        )
+        if together >= OWN_SHARE * len(track.boxes):
+            own.add(track.track_id)
+    return own
+
+
+def _together(box: Box, requester: Box) -> bool:
+    area, theirs = box.width * box.height, requester.width * requester.height
+    if area > OWN_LARGER * theirs:
+        return False
+    covered = box.overlap(requester) if area <= theirs else requester.overlap(box)
+    return covered >= OWN_INSIDE
+
+
+@dataclass
+class MaskPlan:
+    """The masks of each frame: `boxes(frame)`."""
+
+    tracks: Sequence[TrackRecord]
+    masked: set[str]
+    manual: Sequence[ManualBox] = ()
+
+    def __post_init__(self) -> None:
+        self._speeds = {t.track_id: t.speed() for t in self.tracks}
+
+    def boxes(self, frame: int) -> list[IntBox]:
+        out = []
+        for track in self.tracks:
+            if track.track_id in self.masked and (box := track.boxes.get(frame)) is not None:
+                share = MARGIN_SHARE_MOVING if track.kind == "moving" else MARGIN_SHARE
+                grow = MARGIN_FLOOR + share * box.size + MARGIN_MOTION_FRAMES * self._speeds[track.track_id]
+                out.append(_outward(box.grown(grow)))
+        out.extend(_outward(m.box.grown(MARGIN_FLOOR)) for m in self.manual if m.first <= frame <= m.last)
+        return out
+
+
+def plan_for(
+    tracks: Sequence[TrackRecord],
+    kept: Iterable[str] = (),
+    requester: Iterable[str] = (),
+    manual: Sequence[ManualBox] = (),
+    *,
+    everyone: bool = False,
+) -> MaskPlan:
+    """Mask every track but those kept and the requester's; `everyone` (a public release) masks all."""
+    if everyone:
+        return MaskPlan(tracks, {t.track_id for t in tracks}, manual)
+    spared = set(kept) | requester_tracks(tracks, requester)
+    return MaskPlan(tracks, {t.track_id for t in tracks} - spared, manual)
