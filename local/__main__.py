@@ -72,6 +72,9 @@ def run(arguments: argparse.Namespace) -> int:
                 assert archive.info is not None
                 write_private(info_file, json.dumps(archive.info.as_json(info_file), indent=2).encode())
                 print(_banner(archive.info, info_file), flush=True)
+                # From here Ctrl-C asks to stop, as SIGTERM does: a second one while everything stops must not
+                # interrupt the stopping (a KeyboardInterrupt inside Event.wait broke its lock, and the stop).
+                signal.signal(signal.SIGINT, lambda *_: stopped.set())
                 stopped.wait()
         except PortTaken as taken:
             print(f"Cannot start: {taken}.", file=sys.stderr)
