@@ -40,6 +40,7 @@ import yaml
 from pyrage import x25519
 
 from chalicelib.domain.timeutil import parse_time
+from gateway.agent.config import AgentConfig
 from gateway.agent.sealing import part_digests
 from gateway.clipmaker import make_clip
 from gateway.uplink import put_clip, sha256_of
@@ -50,7 +51,7 @@ from local.stack import ROOT, LocalArchive, LocalOptions, RunInfo
 HOURS_PER_MONTH = 730  # AWS's month
 GIB = 1 << 30
 FULL_VCPU_MB = 1769  # Lambda gives one whole vCPU at this memory
-HEARTBEAT_S = 30
+HEARTBEAT_S = AgentConfig.heartbeat_seconds  # the agent's default
 PLATFORM_LOG_BYTES = 330  # Lambda's START, END and REPORT lines of one invocation
 ACCESS_LOG_BYTES = 260  # API Gateway's access log line of one request
 SITE, CAMERA = "aizkraukle", "aizkraukle-square"
@@ -694,7 +695,7 @@ def report(measured: Measured, functions: Functions, prices: dict[str, Any], pla
         "|---|---|---:|---:|",
     ]
     lines += [f"| {r.service} | {r.item} | {r.per_clip:,.4g} | {r.usd_per_clip * per_month * eur:.3f} |" for r in rows]
-    shared = f"the gateway's heartbeat every {HEARTBEAT_S} s, shared by {plan.cameras_per_gateway} cameras"
+    shared = f"the gateway's heartbeat every {HEARTBEAT_S:g} s, shared by {plan.cameras_per_gateway} cameras"
     lines.append(f"| API Gateway, Lambda, DynamoDB | {shared} | — | {heartbeat * eur:.3f} |")
     lines += [f"| {r.service} | {r.item} | {r.per_clip:,.0f} B | {r.usd_per_clip * eur:.3f} |" for r in stored]
     requests_usd = sum(r.usd_per_clip for r in rows) * per_month + heartbeat
