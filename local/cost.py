@@ -53,7 +53,6 @@ GIB = 1 << 30
 FULL_VCPU_MB = 1769  # Lambda gives one whole vCPU at this memory
 HEARTBEAT_S = AgentConfig.heartbeat_seconds  # the agent's default
 PLATFORM_LOG_BYTES = 330  # Lambda's START, END and REPORT lines of one invocation
-ACCESS_LOG_BYTES = 260  # API Gateway's access log line of one request
 SITE, CAMERA = "aizkraukle", "aizkraukle-square"
 # The local jobs process's other threads run on a timer, whatever the clips: fixed costs, not per clip.
 TIMER_THREADS = {"schedules", "access-log", "make_exports"}
@@ -204,6 +203,23 @@ def per_clip_call(line: dict[str, Any]) -> bool:
     return line["thread"] not in TIMER_THREADS
 
 
+def logged_bytes(log: Path, start_byte: int) -> int:
+    """Bytes of what CloudWatch Logs would take in from `log` after `start_byte`: the functions' JSON lines
+    (and API Gateway's access log), not the local servers' own lines nor local/jobs.py's invocation reports
+    (Lambda's REPORT lines are counted apart, PLATFORM_LOG_BYTES an invocation)."""
+    taken = 0
+    with log.open("rb") as lines:
+        lines.seek(start_byte)
+        for raw in lines:
+            try:
+                line = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(line, dict) and line.get("message") != "invocation":
+                taken += len(raw)
+    return taken
+
+
 def invocations(log: Path, start_byte: int, function: str, calls: Calls) -> Invocations:
     """The local Lambda REPORT lines (local/jobs.py) of `function` written after `start_byte`, which made `calls`."""
     found = Invocations(calls=calls)
@@ -257,7 +273,17 @@ class Gateway:
             raise RuntimeError(f"{method} {path}: {answer.status} {answer.body}")
         return answer.body
 
-    def send(self, clip: Path, start: datetime, seconds: int) -> str:
+    def sealed(self, clip: Path) -> Path:
+        """What the agent uploads for `clip`: the clip itself, or (sealing) its age file, made when spooled."""
+        if self.recipient is None:
+            return clip
+        upload = self.work / f"{clip.name}.age"
+        pyrage.encrypt_file(str(clip), str(upload), [self.recipient])
+        return upload
+
+    def send(self, clip: Path, start: datetime, seconds: int, upload: Path | None = None) -> str:
+        """Register `clip` and upload it (or `upload`, its sealed file made beforehand); its id."""
+        upload = upload or self.sealed(clip)
         body: dict[str, Any] = {
             "camera_id": CAMERA,
             "start": start.isoformat(),
@@ -265,10 +291,7 @@ class Gateway:
             "size": clip.stat().st_size,
             "sha256": sha256_of(clip),
         }
-        upload = clip
-        if self.recipient is not None:
-            upload = self.work / f"{clip.name}.age"
-            pyrage.encrypt_file(str(clip), str(upload), [self.recipient])
+        if upload != clip:
             body["sealed"] = {"size": upload.stat().st_size, "sha256": sha256_of(upload)}
         registered = self._api("POST", "/gateway/clips", body)
         if registered["multipart"]:
@@ -301,13 +324,13 @@ def _window(data: bytes, work: Path) -> Path:
     return part
 
 
-def wait_indexed(session: Session, clip_ids: list[str], timeout_s: float = 600) -> None:
+def wait_indexed(session: Session, clip_ids: list[str], timeout_s: float = 600, poll_s: float = 0.2) -> None:
     deadline = time.monotonic() + timeout_s
     for clip_id in clip_ids:
         while session.get(f"/gateway/clips/{clip_id}").body["status"] not in ("indexed", "quarantined"):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"clip {clip_id} was not indexed in time")
-            time.sleep(0.2)
+            time.sleep(poll_s)
         if session.get(f"/gateway/clips/{clip_id}").body["status"] != "indexed":
             raise RuntimeError(f"clip {clip_id} was quarantined")
 
@@ -356,7 +379,7 @@ def measure(arguments: argparse.Namespace, functions: Functions, work: Path) -> 
         calls = log.since(mark, keep=per_clip_call)
         ingest_calls = log.since(mark, keep=lambda line: line["thread"] == "ingest_clips")
         api_calls = log.since(mark, keep=lambda line: line["pid"] == info.pids["api"])
-        log_bytes = sum(path.stat().st_size - size for path, size in zip(logs, log_sizes, strict=True))
+        log_bytes = sum(logged_bytes(path, size) for path, size in zip(logs, log_sizes, strict=True))
         ingest = invocations(Path(info.logs["jobs"]), jobs_start, "ingest_clips", ingest_calls)
         api = Invocations(count=gateway.requests, wall_s=gateway.seconds, calls=api_calls)
 
@@ -563,7 +586,6 @@ def request_rows(measured: Measured, functions: Functions, prices: dict[str, Any
     log_bytes = (
         measured.log_bytes
         + (measured.api.count * 2 + measured.ingest.count) * PLATFORM_LOG_BYTES
-        + measured.api.count * ACCESS_LOG_BYTES
     ) / n
     logs = prices["logs"]
     rows.append(
