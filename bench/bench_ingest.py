@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from gateway.uplink import put_clip
+from local.api_client import Session
 from local.aws import AwsEndpoint
-from local.cost import Gateway, make_clips, wait_indexed
+from local.cost import Gateway, make_clips
 from local.stack import LocalArchive, LocalOptions
 
 CLIP_SECONDS = 60
@@ -54,6 +55,17 @@ def bare_put(s3: Any, path: Path, number: int) -> float:
     started = time.perf_counter()
     put_clip({"url": url, "method": "PUT", "headers": headers}, path)
     return time.perf_counter() - started
+
+
+def wait_indexed(session: Session, clip_ids: list[str], timeout_s: float = 600, poll_s: float = 0.2) -> None:
+    deadline = time.monotonic() + timeout_s
+    for clip_id in clip_ids:
+        while session.get(f"/gateway/clips/{clip_id}").body["status"] not in ("indexed", "quarantined"):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"clip {clip_id} was not indexed in time")
+            time.sleep(poll_s)
+        if session.get(f"/gateway/clips/{clip_id}").body["status"] != "indexed":
+            raise RuntimeError(f"clip {clip_id} was quarantined")
 
 
 def pipeline(gateway: Gateway, clip: Path, upload: Path, start: datetime) -> tuple[float, float]:
