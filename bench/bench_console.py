@@ -40,15 +40,6 @@ SITE = "aizkraukle"
 ZONE = "Europe/Riga"
 
 
-def add_cameras(admin: Session, count: int) -> list[str]:
-    existing = [c["camera_id"] for c in admin.get(f"/sites/{SITE}/cameras").expect(200)["cameras"]]
-    added = [f"{SITE}-bench-{number:03d}" for number in range(count - len(existing))]
-    for camera_id in added:
-        body = {"camera_id": camera_id, "name": f"Bench camera {camera_id[-3:]}", "location": "benchmark"}
-        admin.post(f"/sites/{SITE}/cameras", body).expect(201)
-    return existing + added
-
-
 def upload_one(uplink: Uplink, camera_id: str, clip: Path, end: datetime) -> str:
     registered = uplink.register(camera_id, end - timedelta(seconds=3), end, clip)
     put_clip(registered["upload"], clip)
@@ -143,15 +134,15 @@ def row(name: str, value: float, baseline: float | None, unit: str = "s") -> str
 def main() -> None:
     with (
         tempfile.TemporaryDirectory() as workdir,
-        LocalArchive(LocalOptions(workdir=Path(workdir), simulator=False, retention_every_s=3600)) as archive,
+        LocalArchive(
+            LocalOptions(workdir=Path(workdir), simulator=False, retention_every_s=3600, cameras={SITE: CAMERAS})
+        ) as archive,
     ):
         info = archive.info
         assert info is not None
         api = ApiClient(info.api_url, AwsEndpoint(info.aws_endpoint), info.user_pool_client_id)
-        admin = api.login(f"admin-{SITE}", DEMO_PASSWORD)
-        cameras = add_cameras(admin, CAMERAS)
-        gateway = admin.post("/gateways", {"site_id": SITE, "name": "bench", "camera_ids": cameras}).expect(201)
-        uplink = Uplink(info.api_url, gateway["token"])
+        cameras = info.gateways[SITE]["camera_ids"]
+        uplink = Uplink(info.api_url, info.gateways[SITE]["token"])
         clip = Path(workdir) / "clip.mp4"
         make_clip(clip, seconds=3, width=640, height=360, fps=10, label="bench")
         end = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=30)

@@ -10,6 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
+from local import demo
 from local.private_files import private_dir, write_private
 from local.processes import PortTaken
 from local.stack import ROOT, LocalArchive, LocalOptions, RunInfo
@@ -42,6 +43,11 @@ Ctrl-C stops everything.
 def run(arguments: argparse.Namespace) -> int:
     run_dir: Path = arguments.run_dir
     info_file = run_dir / "run-info.json"
+    try:
+        demo.demo_cameras(demo.demo_plan(), dict(arguments.cameras))
+    except ValueError as error:
+        print(f"Cannot start: {error}.", file=sys.stderr)
+        return 1
     private_dir(run_dir)
     with (run_dir / "lock").open("w") as lock:
         try:
@@ -57,6 +63,7 @@ def run(arguments: argparse.Namespace) -> int:
             retention_every_s=arguments.retention_every,
             state_dir=run_dir / "state",
             fresh=arguments.fresh,
+            cameras=dict(arguments.cameras),
         )
         stopped = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stopped.set())
@@ -77,6 +84,13 @@ def run(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _camera_count(text: str) -> tuple[str, int]:
+    site, _, count = text.partition("=")
+    if not site or not count.isdigit() or not 1 <= int(count) <= 500:
+        raise argparse.ArgumentTypeError(f"{text!r}: want SITE=N with N from 1 to 500, e.g. aizkraukle=90")
+    return site, int(count)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -89,6 +103,15 @@ def main() -> int:
         "--run-dir", type=Path, default=DEFAULT_RUN_DIR, help="logs, lock, run-info.json and the saved data (state/)"
     )
     run_parser.add_argument("--fresh", action="store_true", help="forget the data of earlier runs and start empty")
+    run_parser.add_argument(
+        "--cameras",
+        type=_camera_count,
+        action="append",
+        default=[],
+        metavar="SITE=N",
+        help="give a demo site N cameras (Aizkraukle reports 90: --cameras aizkraukle=90); applies when the demo "
+        "is first seeded, so with --fresh on a kept archive",
+    )
     arguments = parser.parse_args()
     return run(arguments)
 

@@ -7,6 +7,7 @@ the way a site's admin makes it, through the API: the sites from local/demo_site
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,9 @@ from local.aws import AwsEndpoint
 
 DEMO_SITES = Path(__file__).resolve().parent / "demo_sites.yaml"
 DEMO_PASSWORD = "Demo-Password-2026"
+# The simulator uploads often enough that every camera is heard within this, well inside the 10 minutes after
+# which the wall calls a camera silent.
+EVERY_CAMERA_HEARD_WITHIN_S = 240.0
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,28 @@ def demo_sites() -> dict[str, Site]:
         site_id: configured_site(None, site_id, SiteConfiguration.model_validate(config))
         for site_id, config in demo_plan()["sites"].items()
     }
+
+
+def demo_cameras(plan: dict[str, Any], counts: Mapping[str, int]) -> dict[str, list[dict[str, str]]]:
+    """Each site's cameras: the demo's named ones, then numbered ones up to the count asked for (Aizkraukle
+    reports 90), so the console can be tried at a real site's size."""
+    unknown = sorted(set(counts) - set(plan["sites"]))
+    if unknown:
+        raise ValueError(f"no demo site {', '.join(unknown)} (the demo's sites: {', '.join(plan['sites'])})")
+    cameras = {}
+    for site, named in plan["cameras"].items():
+        numbered = [
+            {"camera_id": f"{site}-camera-{n:03d}", "name": f"Camera {n}", "location": "Demo camera"}
+            for n in range(len(named) + 1, counts.get(site, 0) + 1)
+        ]
+        cameras[site] = [*named, *numbered]
+    return cameras
+
+
+def simulator_interval(camera_count: int, preferred_s: float) -> float:
+    """Seconds between the simulator's uploads: its preferred pace, faster when there are so many cameras that
+    one of them would otherwise look silent between its clips."""
+    return min(preferred_s, EVERY_CAMERA_HEARD_WITHIN_S / max(camera_count, 1))
 
 
 def catalog_of(aws: AwsEndpoint, environment: dict[str, str]) -> Catalog:
@@ -76,9 +102,12 @@ def demo_officials(site_ids: list[str]) -> list[Official]:
     ]
 
 
-def seed(aws: AwsEndpoint, environment: dict[str, str], api: ApiClient) -> dict[str, Any]:
+def seed(
+    aws: AwsEndpoint, environment: dict[str, str], api: ApiClient, camera_counts: Mapping[str, int]
+) -> dict[str, Any]:
     """Load the demo; returns the officials' logins and each site's gateway token."""
     plan = demo_plan()
+    cameras = demo_cameras(plan, camera_counts)
     site_ids = list(plan["sites"])
     officials = demo_officials(site_ids)
     for official in officials:
@@ -88,9 +117,9 @@ def seed(aws: AwsEndpoint, environment: dict[str, str], api: ApiClient) -> dict[
         admin = api.login(f"admin-{site}", DEMO_PASSWORD)
         admin.request("PUT", f"/sites/{site}/configuration", plan["sites"][site]).expect(200)
         admin.post(f"/sites/{site}/sealing-keys", {}).expect(201)
-        for camera in plan["cameras"][site]:
+        for camera in cameras[site]:
             admin.post(f"/sites/{site}/cameras", camera).expect(201)
-        camera_ids = [camera["camera_id"] for camera in plan["cameras"][site]]
+        camera_ids = [camera["camera_id"] for camera in cameras[site]]
         created = admin.post("/gateways", {"site_id": site, "name": f"{site} gateway", "camera_ids": camera_ids})
         gateways[site] = created.expect(201)
     return {

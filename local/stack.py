@@ -39,6 +39,7 @@ class LocalOptions:
     extra_environment: dict[str, str] = field(default_factory=dict)
     state_dir: Path | None = None  # the archive's data, kept here across restarts; None: in memory only
     fresh: bool = False  # forget what state_dir holds and start empty
+    cameras: dict[str, int] = field(default_factory=dict)  # a site's camera count, when seeding, beyond the demo's
 
 
 @dataclass
@@ -133,7 +134,7 @@ class LocalArchive:
             officials, gateways = saved.officials, saved.gateways
         else:
             client = ApiClient(api_url, aws, environment["SAFE_USER_POOL_CLIENT_ID"])
-            seeded = demo.seed(aws, environment, client)
+            seeded = demo.seed(aws, environment, client, options.cameras)
             officials, gateways = seeded["officials"], seeded["gateways"]
             self._save_stack(SavedStack(aws.url or "", self.stack, officials, gateways))
         tokens = [gateway["token"] for gateway in gateways.values()]
@@ -271,6 +272,8 @@ class LocalArchive:
             "gateways": [{"token": g["token"], "camera_ids": g["camera_ids"]} for g in gateways.values()],
         }
         write_private(config_path, json.dumps(config).encode())
+        camera_count = sum(len(g["camera_ids"]) for g in gateways.values())
+        every_s = demo.simulator_interval(camera_count, self.options.simulator_every_s)
         self._spawn(
             "gateway-simulator",
             [
@@ -280,7 +283,7 @@ class LocalArchive:
                 "--config",
                 str(config_path),
                 "--every",
-                str(self.options.simulator_every_s),
+                f"{every_s:.3f}",
             ],
             {"PYTHONPATH": str(ROOT), "PATH": os.environ.get("PATH", ""), "PYTHONUNBUFFERED": "1"},
         )

@@ -1,7 +1,7 @@
 """The officials' console, served from the API's own origin (no CORS), and what it needs to log in.
 
-The console is built from console/ into chalicelib/console_assets (scripts/build-console): `index.html`
-and hashed files under `console/`. It is a client of the public API only.
+The console is built from console/ into chalicelib/console_assets (scripts/build-console): `index.html`,
+the API reference page `api-docs.html` and hashed files under `console/`. It is a client of the public API only.
 """
 
 from __future__ import annotations
@@ -96,7 +96,22 @@ def front_page() -> Response:
     media_type="text/html",
 )
 def console_page() -> Response:
-    page = _asset("index.html")
+    return _page("index.html")
+
+
+@api_route(
+    console_api,
+    "/api-docs",
+    summary="The API's reference for integrators (Swagger UI over /openapi.json, served with the console)",
+    answer=str,
+    media_type="text/html",
+)
+def api_docs_page() -> Response:
+    return _page("api-docs.html")
+
+
+def _page(name: str) -> Response:
+    page = _asset(name)
     if page is None:
         raise ConsoleNotBuilt("the console is not built here: run scripts/build-console")
     headers: Headers = security_headers() | {

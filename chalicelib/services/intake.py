@@ -6,17 +6,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from chalicelib.domain.audit import Outcome
 from chalicelib.domain.catalog import Gateway
 from chalicelib.domain.clips import (
+    CAMERA_ID_PATTERN,
     SHA256_PATTERN,
     Clip,
     ClipStatus,
     Registration,
     RegistrationLimits,
     UploadUrlPolicy,
+    UtcTime,
     check_registration,
     clip_id_for,
     object_key,
@@ -44,11 +46,18 @@ PART_SIZE = 16 << 20
 MAX_PARTS = 10_000  # S3's limit for one multipart upload
 
 
+# Bounds that every real gateway is far within, and DynamoDB's numbers too (it refuses magnitudes beyond 1e126
+# and below 1e-130: a 500). Seconds are kept to the millisecond, which is all a heartbeat can tell.
+_COUNT = Field(default=0, ge=0, le=2**53)
+_SECONDS = 10**9  # about 30 years
+Milliseconds = Annotated[float, AfterValidator(lambda seconds: round(seconds, 3))]
+
+
 class CameraProgress(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    last_segment_at: str | None = None
-    restarts: int = Field(default=0, ge=0)
+    last_segment_at: UtcTime | None = None
+    restarts: int = _COUNT
 
 
 class Heartbeat(BaseModel):
@@ -57,13 +66,15 @@ class Heartbeat(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: str = Field(default="", max_length=64)
-    spool_clips: int = Field(default=0, ge=0)
-    spool_bytes: int = Field(default=0, ge=0)
-    oldest_pending_s: float = Field(default=0, ge=0)
-    dropped_clips: int = Field(default=0, ge=0)
-    free_disk_bytes: int = Field(default=0, ge=0)
-    clock_offset_s: float = 0.0
-    cameras: dict[str, CameraProgress] = Field(default_factory=dict, max_length=256)
+    spool_clips: int = _COUNT
+    spool_bytes: int = _COUNT
+    oldest_pending_s: Milliseconds = Field(default=0, ge=0, le=_SECONDS)
+    dropped_clips: int = _COUNT
+    free_disk_bytes: int = _COUNT
+    clock_offset_s: Milliseconds = Field(default=0.0, ge=-_SECONDS, le=_SECONDS)
+    cameras: dict[Annotated[str, Field(pattern=CAMERA_ID_PATTERN)], CameraProgress] = Field(
+        default_factory=dict, max_length=256
+    )
 
 
 class GatewayClipState(BaseModel):
@@ -351,7 +362,7 @@ class Intake:
         authorize(principal, Action.HEARTBEAT, gateway.site_id)
         # Another site's camera shown as healthy would hide that it went silent.
         _refuse_other_cameras(gateway, list(heartbeat.cameras), Action.HEARTBEAT)
-        self._catalog.record_heartbeat(gateway.gateway_id, heartbeat.model_dump(), now)
+        self._catalog.record_heartbeat(gateway.gateway_id, heartbeat.model_dump(mode="json"), now)
 
     def _gateway(self, principal: Principal) -> Gateway:
         gateway_id = principal.id.removeprefix("gateway:")

@@ -3,51 +3,54 @@ flushed with a cold start metric, the Tracer only where X-Ray is on and never at
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from chalicelib.observability import logger, metrics, observed, tracing_active
-from local.jobs import LocalLambdaContext
+from chalicelib.observability import tracing_active
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@dataclass
-class Event:
-    context: Any
+def run_in_lambda_like_process(script: str, **environ: str) -> list[dict[str, Any]]:
+    """Run `script` in a process of its own, as a function's container is (logging set up by nothing else that a
+    test session imported), and the JSON lines it printed."""
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env={"PATH": "", "PYTHONPATH": str(ROOT), "POWERTOOLS_METRICS_DISABLED": "false"} | environ,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
 
 
-def test_an_invocation_logs_its_lambda_context_and_flushes_metrics_with_a_cold_start(monkeypatch, capfd) -> None:
-    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
-    context = LocalLambdaContext("expire_retention", aws_request_id="req-1")
-    log = io.StringIO()
-    handler = logger.registered_handler
-    assert isinstance(handler, logging.StreamHandler)
-    previous = handler.setStream(log)
+def test_an_invocation_logs_its_lambda_context_and_flushes_metrics_with_a_cold_start() -> None:
+    script = (
+        "from chalicelib.observability import logger, metrics, observed\n"
+        "from local.jobs import LocalLambdaContext\n"
+        "class Event: context = LocalLambdaContext('expire_retention', aws_request_id='req-1')\n"
+        "def handle(event):\n"
+        "    logger.info('sweeping')\n"
+        "    metrics.add_metric(name='Expired', unit='Count', value=2)\n"
+        "    return 'done'\n"
+        "assert observed(Event(), handle) == 'done'\n"
+    )
+    printed = run_in_lambda_like_process(script)
 
-    def handle(_event: Any) -> str:
-        logger.info("sweeping")
-        metrics.add_metric(name="Expired", unit="Count", value=2)
-        return "done"
-
-    try:
-        assert observed(Event(context), handle) == "done"
-    finally:
-        handler.setStream(previous)
-
-    (logged,) = [json.loads(line) for line in log.getvalue().splitlines()]
+    (logged,) = [line for line in printed if line.get("message") == "sweeping"]
     assert (logged["function_name"], logged["function_request_id"]) == ("expire_retention", "req-1")
-    assert "cold_start" in logged
-    flushed = [json.loads(line) for line in capfd.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    assert logged["cold_start"] is True
+    flushed = [line for line in printed if "_aws" in line]
     assert any(line.get("Expired") == [2.0] for line in flushed)
+    assert any(line.get("ColdStart") == [1.0] for line in flushed)
 
 
 @pytest.mark.parametrize(
@@ -73,19 +76,14 @@ def test_import_app_never_imports_the_tracer_which_comes_with_the_first_traced_i
         "from local.jobs import LocalLambdaContext\n"
         "class Event: context = LocalLambdaContext('api')\n"
         "observed(Event(), lambda event: None)\n"
-        "print('aws_xray_sdk' in sys.modules)\n"
+        "import json\n"
+        "print(json.dumps({'x_ray_sdk_loaded': 'aws_xray_sdk' in sys.modules}))\n"
     )
-    environ = {
-        "PATH": "",
-        "PYTHONPATH": str(ROOT),
-        "AWS_LAMBDA_FUNCTION_NAME": "api",
-        "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
-        "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
-        "POWERTOOLS_METRICS_DISABLED": "false",
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", script], env=environ, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    printed = run_in_lambda_like_process(
+        script,
+        AWS_LAMBDA_FUNCTION_NAME="api",
+        AWS_XRAY_DAEMON_ADDRESS="127.0.0.1:2000",
+        AWS_XRAY_CONTEXT_MISSING="IGNORE_ERROR",
     )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "True"
-    assert '"ColdStart":[1.0]' in result.stdout  # the first invocation of the process counts a cold start
+    assert printed[-1] == {"x_ray_sdk_loaded": True}
+    assert any(line.get("ColdStart") == [1.0] for line in printed)  # the process's first invocation is cold

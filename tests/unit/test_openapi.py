@@ -13,7 +13,7 @@ from app import app
 from chalicelib.api.contract import CONTRACTS
 from chalicelib.api.openapi import openapi_document
 
-PUBLIC = ("/", "/health", "/openapi.json", "/share-manifest", "/auth/config")
+PUBLIC = ("/", "/health", "/openapi.json", "/api-docs", "/share-manifest", "/auth/config")
 
 
 def served_operations() -> set[tuple[str, str]]:

@@ -44,3 +44,15 @@ def test_the_console_speaks_the_browsers_language_and_shows_site_times(tab_facto
     expect(latvian.page.get_by_role("heading", name="Kameros", level=1)).to_be_visible()
     expect(latvian.page.locator(".wall .tile").first).to_be_visible()
     latvian.screenshot("wall-switched-to-lithuanian")
+
+
+def test_the_api_reference_renders_the_served_contract_from_the_archive_itself(tab):
+    tab.page.goto(f"{tab.archive.api_url}/api-docs")
+
+    # Swagger UI is 1.6 MB of script to parse before it draws anything: more than the default 5 s on 2 busy cores.
+    title = tab.page.get_by_role("heading", level=1).filter(has_text="Safe Society footage archive")
+    expect(title).to_be_visible(timeout=30_000)
+    registration = tab.page.locator(".opblock-post .opblock-summary").filter(has_text="Register a clip")
+    registration.click()
+    expect(tab.page.locator(".opblock-section-request-body").first).to_contain_text("camera_id")
+    tab.screenshot("api-reference", ours=False)  # its nested buttons and grey-on-grey text are upstream markup
