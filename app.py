@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from chalice import Chalice, Cron, Rate, Response
 from chalice.app import CloudWatchEvent, Request, SQSEvent
 
@@ -30,6 +26,10 @@ from chalicelib.domain.timeutil import parse_time
 from chalicelib.handlers.exports import export_message
 from chalicelib.handlers.ingest import uploaded_objects
 from chalicelib.observability import logger, metrics, observed
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 app = Chalice(app_name="safe-society-archive")
 BLUEPRINTS = (
@@ -63,6 +63,22 @@ INGEST_QUEUE = "safe-society-ingest"
 EXPORTS_QUEUE = "safe-society-exports"
 
 
+def each_record(event: SQSEvent, record_handler: Callable[[SQSRecord], None]) -> PartialItemFailureResponse:
+    """Each record of the batch on its own; failures go back to the queue, then the DLQ."""
+    # Imported here: Powertools' batch utility (with asyncio) is half of what import app would add for the
+    # API's cold start, and only the queue functions use it.
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    return process_partial_response(
+        event=event.to_dict(),
+        record_handler=record_handler,
+        # A wholly failed batch is reported item by item too, not raised: each message retries on its own.
+        processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False),
+        context=cast(LambdaContext | None, event.context),
+    )
+
+
 def _ingest_record(record: SQSRecord) -> None:
     metrics.add_metric(name="IngestMessages", unit="Count", value=1)
     try:
@@ -77,14 +93,8 @@ def _ingest_record(record: SQSRecord) -> None:
 
 @app.on_sqs_message(queue=INGEST_QUEUE, batch_size=10)
 def ingest_clips(event: SQSEvent) -> PartialItemFailureResponse:
-    """S3 → SQS → here: each record judged on its own; failures go back to the queue, then the DLQ."""
-    return process_partial_response(
-        event=event.to_dict(),
-        record_handler=_ingest_record,
-        # A wholly failed batch is reported item by item too, not raised: each message retries on its own.
-        processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False),
-        context=cast(LambdaContext | None, event.context),
-    )
+    """S3 → SQS → here: each record judged on its own."""
+    return each_record(event, _ingest_record)
 
 
 def _export_record(record: SQSRecord) -> None:
@@ -95,12 +105,7 @@ def _export_record(record: SQSRecord) -> None:
 @app.on_sqs_message(queue=EXPORTS_QUEUE, batch_size=1)
 def make_exports(event: SQSEvent) -> PartialItemFailureResponse:
     """Subject access exports, made apart from the API (video work takes seconds, and PyAV)."""
-    return process_partial_response(
-        event=event.to_dict(),
-        record_handler=_export_record,
-        processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False),
-        context=cast(LambdaContext | None, event.context),
-    )
+    return each_record(event, _export_record)
 
 
 # On the interval's boundaries (a rate would drift off them by however late the rule was created).

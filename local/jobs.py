@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import gzip
 import importlib
 import json
 import os
+import resource
 import signal
 import threading
 import time
 import uuid
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,7 +107,8 @@ def _drain_once(sqs: Any, queue_url: str, queue_arn: str, handler_name: str, han
     if not messages:
         return
     context = LocalLambdaContext(handler_name, aws_request_id=str(uuid.uuid4()))
-    result = handler(sqs_event(messages, queue_arn, sqs.meta.region_name), context)
+    with invocation_report(handler_name, records=len(messages)):
+        result = handler(sqs_event(messages, queue_arn, sqs.meta.region_name), context)
     failed = {failure["itemIdentifier"] for failure in result.get("batchItemFailures", [])}
     for message in messages:
         if message["MessageId"] in failed:
@@ -126,10 +129,31 @@ def fire(handler_name: str, at: datetime) -> dict[str, Any]:
 
     handler = getattr(app, handler_name)
     region = boto3.session.Session().region_name or "eu-north-1"
-    result: dict[str, Any] = handler(
-        scheduled_event(at, region), LocalLambdaContext(handler_name, aws_request_id=str(uuid.uuid4()))
-    )
+    with invocation_report(handler_name, records=1):
+        result: dict[str, Any] = handler(
+            scheduled_event(at, region), LocalLambdaContext(handler_name, aws_request_id=str(uuid.uuid4()))
+        )
     return result
+
+
+@contextlib.contextmanager
+def invocation_report(function: str, records: int) -> Iterator[None]:
+    """What Lambda's REPORT line says of an invocation (duration, memory), plus the CPU time it took: the cost
+    command bills Lambda from these (CPU time runs slower on a function with less than one vCPU)."""
+    started, cpu = time.perf_counter(), time.process_time()
+    try:
+        yield
+    finally:
+        logger.info(
+            "invocation",
+            extra={
+                "function": function,
+                "records": records,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                "cpu_ms": round((time.process_time() - cpu) * 1000, 1),
+                "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            },
+        )
 
 
 def run_schedules(retention_every_s: float, stop: threading.Event) -> None:

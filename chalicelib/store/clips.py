@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -207,11 +209,31 @@ class ClipIndex:
         return ClipPage([_clip(item) for item in page["Items"]], encode_cursor(page.get("LastEvaluatedKey")))
 
     def due_for_expiry(self, site: str, now: datetime, retention_days: int, page_size: int) -> Iterator[list[Clip]]:
-        """Pages of a site's clips that may be due: past their stored date, or older than the current policy."""
+        """Pages of a site's clips that may be due and are held by no case: past their stored date, or older than
+        the current policy. The indexes hold dates and holds alone: the records of those found are read whole."""
         by_date = Key(EXPIRY_QUEUE).eq(site) & Key("retain_until").lte(iso(now))
-        yield from self._pages({"IndexName": BY_EXPIRY_INDEX, "KeyConditionExpression": by_date, "Limit": page_size})
         by_age = Key(EXPIRY_QUEUE).eq(site) & Key("start").lte(iso(now - timedelta(days=retention_days)))
-        yield from self._pages({"IndexName": BY_SITE_START_INDEX, "KeyConditionExpression": by_age, "Limit": page_size})
+        for index, condition in ((BY_EXPIRY_INDEX, by_date), (BY_SITE_START_INDEX, by_age)):
+            query = {"IndexName": index, "KeyConditionExpression": condition, "Limit": page_size}
+            for page in query_pages(self._table, query | {"FilterExpression": Attr("holds").not_exists()}):
+                if page:
+                    yield self._records([item["clip_id"] for item in page])
+
+    def _records(self, clip_ids: list[str]) -> list[Clip]:
+        """The clips' whole records, read consistently, in as few requests as DynamoDB allows (100 keys each)."""
+        found: list[Clip] = []
+        name = self._table.name
+        for first in range(0, len(clip_ids), 100):
+            request = {name: {"Keys": [{"clip_id": c} for c in clip_ids[first : first + 100]], "ConsistentRead": True}}
+            for attempt in itertools.count():
+                # The resource's own client: it takes and gives plain values, as the table does.
+                answer = self._table.meta.client.batch_get_item(RequestItems=request)
+                found += [_clip(item) for item in answer["Responses"].get(name, [])]
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(min(0.05 * 2**attempt, 2.0))  # keys left unread under throttling: back off, ask again
+        return found
 
     def camera_window(self, camera_id: str, start_from: datetime, start_to: datetime) -> Iterator[Clip]:
         """Every indexed clip of a camera starting in the window (cases hold, subject requests find them)."""

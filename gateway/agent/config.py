@@ -83,7 +83,9 @@ class AgentConfig:
     quota_bytes: int
     max_clip_age_days: float
     cameras: tuple[CameraConfig, ...]
-    heartbeat_seconds: float = 30.0
+    # Cameras count as silent after 10 minutes (camera_silent_seconds): five heartbeats in that window are
+    # plenty, and each is an API request billed per camera-month (scripts/cost).
+    heartbeat_seconds: float = 120.0
     poll_seconds: float = 2.0
     # A watched file is taken once unchanged over two polls AND for this long: an FTP upload that
     # stalls for a few seconds must not be taken half written (a fragmented MP4 cut between

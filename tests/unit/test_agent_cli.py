@@ -170,7 +170,7 @@ def test_the_example_config_refuses_to_start_until_filled_in(tmp_path: Path) -> 
     raw = tomllib.loads(EXAMPLE.read_text())
     raw |= {"token": TOKEN, "site_recipient": str(pyrage.x25519.Identity.generate().to_public())}
     config = parse_config(raw)
-    assert config.heartbeat_seconds == 30 and len(config.cameras) == 2 and config.gateway_id == "gw-test-site-1"
+    assert config.heartbeat_seconds == 120 and len(config.cameras) == 2 and config.gateway_id == "gw-test-site-1"
 
 
 @pytest.mark.parametrize(

@@ -70,6 +70,8 @@ def test_import_app_never_imports_the_tracer_which_comes_with_the_first_traced_i
         "import sys\n"
         "import app\n"
         "assert 'aws_xray_sdk' not in sys.modules, 'import app pulled in the X-Ray SDK'\n"
+        "assert 'aws_lambda_powertools.utilities.batch' not in sys.modules, 'import app pulled in the batch utility'\n"
+        "assert not {'av', 'PIL'} & set(sys.modules), 'import app pulled in PyAV or Pillow'\n"
         "from chalicelib.observability import observed\n"
         "from local.jobs import LocalLambdaContext\n"
         "class Event: context = LocalLambdaContext('api')\n"

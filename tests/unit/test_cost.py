@@ -1,0 +1,56 @@
+"""The cost command's arithmetic: DynamoDB's write units as DynamoDB bills them (local/call_log.py) and Lambda's
+GB-seconds at a memory below one vCPU (local/cost.py)."""
+
+from __future__ import annotations
+
+from local.call_log import Table, item_size
+from local.cost import Calls, Invocations, gb_seconds
+
+CLIPS = Table(
+    {
+        "KeySchema": [{"AttributeName": "clip_id"}],
+        "GlobalSecondaryIndexes": [
+            {"KeySchema": [{"AttributeName": "camera_id"}], "Projection": {"ProjectionType": "ALL"}},
+            {"KeySchema": [{"AttributeName": "expires"}], "Projection": {"ProjectionType": "KEYS_ONLY"}},
+        ],
+    }
+)
+
+
+def clip(**extra: dict[str, str]) -> dict[str, dict[str, str]]:
+    return {"clip_id": {"S": "c1"}, "camera_id": {"S": "cam-1"}, **extra}
+
+
+def test_an_items_size_is_its_names_and_values() -> None:
+    assert item_size({"name": {"S": "ab"}, "n": {"N": "12345"}}) == (4 + 2) + (1 + 3)
+
+
+def test_a_write_costs_a_unit_per_kb_of_the_larger_item_and_of_each_index_entry_it_changes() -> None:
+    before = clip(status={"S": "registered"})
+    after = clip(status={"S": "indexed"}, facts={"S": "x" * 1500})
+
+    # 2 units for the table (1.5 KB), 2 for the ALL index rewritten in place, none for the index it is not in.
+    assert CLIPS.write_units(before, after) == 4
+    # Put into the sparse index too: its entry (keys alone) costs one more.
+    assert CLIPS.write_units(before, after | {"expires": {"S": "2026-12-09"}}) == 5
+    # An attribute the keys-only index does not hold: that index is not written.
+    held = after | {"expires": {"S": "a"}}
+    assert CLIPS.write_units(held, held | {"status": {"S": "expired"}}) == 2 + 2
+    assert CLIPS.write_units(held, held) == 2  # nothing an index holds changed: the table alone
+
+
+def test_a_deletion_costs_the_old_item_and_its_index_entries() -> None:
+    assert CLIPS.write_units(clip(expires={"S": "a"}), None) == 3
+
+
+def test_below_one_vcpu_cpu_time_is_stretched() -> None:
+    assert gb_seconds(1.0, 0.0, 1024) == 1.0
+    assert gb_seconds(1.0, 1.0, 1769) == 1769 / 1024
+    assert gb_seconds(1.0, 0.5, 512) == (1.0 + 0.5 * (1769 / 512 - 1)) / 2
+
+
+def test_waiting_on_the_local_stack_is_replaced_by_the_requests_time_on_aws() -> None:
+    calls = Calls(local_s=1.5, aws_s=0.2)
+    assert Invocations(count=1, wall_s=2.0, cpu_s=0.4, calls=calls).aws_wall_s == 2.0 - 1.5 + 0.2
+    # Never less than the CPU time it took.
+    assert Invocations(count=1, wall_s=2.0, cpu_s=1.0, calls=calls).aws_wall_s == 1.0
