@@ -287,11 +287,8 @@ def _looks_away(detection: Detection, moving: dict[int, list[Box]], settings: Fi
     detection, and then some. A whole-frame detection (every full_stride frames) is held that long only where
     nothing moves: something moving is followed by motion every frame, and a long still hold would mask where
     it has walked away from."""
-    # Not plates: a small plate's moving region comes and goes (measured: a 40 px plate went unmasked 27 frames).
-    if (
-        detection.kind != "plate"
-        and detection.every > settings.motion_stride
-        and any(box.overlap(detection.box) >= 0.5 for box in moving.get(detection.frame, ()))
+    if detection.every > settings.motion_stride and any(
+        box.overlap(detection.box) >= 0.5 for box in moving.get(detection.frame, ())
     ):
         return settings.face_stride
     return detection.every
