@@ -166,7 +166,7 @@ def gateways_revoke(api: Api, arguments: argparse.Namespace) -> Any:
 
 
 def health(api: Api, arguments: argparse.Namespace) -> Any:
-    """Each gateway's last word and the cameras gone silent: what needs a visit."""
+    """Each gateway's last word, the cameras gone silent and the clips refused on the box: what needs a visit."""
     gateways = api.call("GET", "/gateways")["gateways"]
     return {
         "gateways": [
@@ -176,6 +176,7 @@ def health(api: Api, arguments: argparse.Namespace) -> Any:
                 "revoked": gateway["revoked_at"] is not None,
                 "last_seen_at": gateway["last_seen_at"],
                 "silent_cameras": gateway["silent_cameras"],
+                "failed_clips": gateway["failed_clips"],
             }
             for gateway in gateways
         ]

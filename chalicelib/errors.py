@@ -19,6 +19,13 @@ class InvalidRequest(ArchiveError):
     code = "invalid_request"
 
 
+class NotYet(InvalidRequest):
+    """A time the archive's clock has not reached yet: the same request can succeed later, so a
+    gateway waits and retries instead of counting it as a refusal."""
+
+    code = "not_yet"
+
+
 class NotFound(ArchiveError):
     status = 404
     code = "not_found"

@@ -13,8 +13,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializ
 from ulid import ULID
 
 from chalicelib.domain.timeutil import iso, parse_time
-from chalicelib.errors import InvalidRequest
+from chalicelib.errors import InvalidRequest, NotYet
 
+CLOCK_CORRECTION = "seconds the gateway moved the recording's times back: its source's clock ran ahead of the archive's"
+CLOCK_CORRECTION_LIMIT_S = 366 * 86400
 CAMERA_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 _SEALED_KEY = re.compile(
@@ -64,6 +66,9 @@ class Registration(BaseModel):
     size: int = Field(gt=0)
     sha256: str = Field(pattern=SHA256_PATTERN, description="hex sha256 of the clip's bytes")
     sealed: SealedFile | None = Field(default=None, description="present when the gateway uploads the clip sealed")
+    clock_correction_s: float | None = Field(
+        default=None, ge=0, le=CLOCK_CORRECTION_LIMIT_S, description=CLOCK_CORRECTION
+    )
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,7 @@ def check_registration(registration: Registration, now: datetime, limits: Regist
     if registration.end - registration.start > limits.max_duration:
         raise InvalidRequest(f"a clip may last at most {int(limits.max_duration.total_seconds())} s")
     if registration.end > now + limits.clock_skew:
-        raise InvalidRequest(f"end {iso(registration.end)} is in the future (server time {iso(now)})")
+        raise NotYet(f"end {iso(registration.end)} is in the future (server time {iso(now)})")
     if registration.size > limits.max_bytes:
         raise InvalidRequest(f"a clip may be at most {limits.max_bytes} bytes")
     if registration.sealed is not None:
@@ -200,6 +205,7 @@ class ClipRecord(BaseModel):
     registered_at: UtcTime
     video: VideoFacts | None = None
     quarantine_reason: str | None = None
+    clock_correction_s: float | None = Field(default=None, description=CLOCK_CORRECTION)
     ingested_at: UtcTime | None = None
     expired_at: UtcTime | None = None
     erased_at: UtcTime | None = None

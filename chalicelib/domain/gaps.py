@@ -1,4 +1,5 @@
-"""Gaps: footage a gateway dropped at the edge (full spool, too old, corrupt), so officials see why it is missing."""
+"""Gaps: footage a gateway dropped at the edge (full spool, too old, corrupt) or could not upload (refused by
+the archive), so officials see why it is missing."""
 
 from __future__ import annotations
 
@@ -7,12 +8,18 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chalicelib.domain.clips import CAMERA_ID_PATTERN, UtcTime
+from chalicelib.domain.text import PlainText
 
 
 class DropReason(StrEnum):
     QUOTA = "quota"
     TOO_OLD = "too_old"
     CORRUPT = "corrupt"
+    # The archive refused the clip for good: it waits in the gateway's failed/ folder for a person.
+    REFUSED = "refused"
+
+
+DETAIL = "what the gateway knows of why (for `refused`: the archive's last answer)"
 
 
 class Drop(BaseModel):
@@ -22,6 +29,7 @@ class Drop(BaseModel):
     start: UtcTime
     end: UtcTime
     reason: DropReason
+    detail: PlainText | None = Field(default=None, max_length=300, description=DETAIL)
 
     @model_validator(mode="after")
     def _forwards(self) -> Drop:
@@ -44,5 +52,6 @@ class Gap(BaseModel):
     start: UtcTime
     end: UtcTime
     reason: DropReason
+    detail: str | None = Field(default=None, description=DETAIL)
     gateway_id: str
     reported_at: UtcTime

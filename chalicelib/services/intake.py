@@ -70,6 +70,9 @@ class Heartbeat(BaseModel):
     spool_bytes: int = _COUNT
     oldest_pending_s: Milliseconds = Field(default=0, ge=0, le=_SECONDS)
     dropped_clips: int = _COUNT
+    failed_clips: int = Field(
+        default=0, ge=0, le=2**53, description="clips the archive refused for good, kept on the box"
+    )
     free_disk_bytes: int = _COUNT
     clock_offset_s: Milliseconds = Field(default=0.0, ge=-_SECONDS, le=_SECONDS)
     cameras: dict[Annotated[str, Field(pattern=CAMERA_ID_PATTERN)], CameraProgress] = Field(
@@ -198,6 +201,7 @@ class Intake:
             registered_at=now,
             object_key=object_key(site.site_id, registration.camera_id, registration.start, clip_id),
             sealed=registration.sealed,
+            clock_correction_s=registration.clock_correction_s,
         )
         clip = self._index.register(new)
         created = clip is not None

@@ -55,6 +55,10 @@ class CreatedGateway(GatewayView):
 
 class GatewayHealth(GatewayView):
     silent_cameras: list[str] = Field(description="cameras of the gateway with nothing heard for a while")
+    failed_clips: int = Field(
+        description="clips the archive refused for good, waiting in the gateway's failed/ folder for a person "
+        "(from its last heartbeat; each is also a gap with reason `refused`)"
+    )
 
 
 class GatewayList(BaseModel):
@@ -213,7 +217,8 @@ class Registry:
             last_clip = {camera.camera_id: camera.last_clip_at for camera in self._catalog.cameras_of_site(site)}
             for gateway in self._catalog.gateways_of_site(site):
                 silent = silent_cameras(gateway, last_clip, now, self._silent_after)
-                views.append(GatewayHealth(**gateway.model_dump(), silent_cameras=silent))
+                failed = (gateway.last_heartbeat or {}).get("failed_clips", 0)
+                views.append(GatewayHealth(**gateway.model_dump(), silent_cameras=silent, failed_clips=failed))
         return GatewayList(gateways=views)
 
 

@@ -36,7 +36,7 @@ from gateway.agent.api import (
     Unauthorized,
     UploadExpired,
 )
-from gateway.agent.clock import iso, parse_iso, stamp, to_ms
+from gateway.agent.clock import iso, on_archive_clock, parse_iso, stamp, to_ms
 from gateway.agent.config import AgentConfig
 from gateway.agent.durable import remove_durably
 from gateway.agent.logs import event
@@ -70,6 +70,13 @@ _UNKNOWN_GAP = timedelta(seconds=1)
 # Rounds of a multipart upload (ask for tickets, send parts, complete) in a row that store no part
 # before the clip waits for a later pass; a 409 in the last of them counts as a refusal.
 MULTIPART_IDLE_ROUNDS = 3
+# The archive's code for a time its clock has not reached yet: time cures it, so it is no refusal.
+NOT_YET = "not_yet"
+# Officials read a refused clip's gap with the archive's last answer, cut to what the archive keeps.
+DETAIL_CHARS = 300
+# How an archive before not_yet refused a clip from the future: such a clip in failed/ (put there by an
+# agent that counted it as a refusal) is only waiting for time, so a start gives it back to the uploads.
+_OLD_NOT_YET = " is in the future"
 
 
 class Backoff:
@@ -138,7 +145,8 @@ class Agent:
     # start-up ---------------------------------------------------------------------------------------
 
     def recover(self) -> None:
-        """Repair the spool after a crash, then delete any plaintext a committed record was made from.
+        """Repair the spool after a crash, then delete any plaintext a committed record was made from, and
+        give back to the uploads a clip an older agent failed for being from the future.
 
         The second half covers a kill between a clip's commit (its sidecar) and its plaintext's deletion:
         deciding by the sidecar, not by the plaintext, the clip is taken once.
@@ -158,6 +166,11 @@ class Agent:
                 event(log, logging.ERROR, "plaintext_not_removed", path=str(path), error=str(error))
             else:
                 event(log, logging.WARNING, "plaintext_removed_after_restart", path=str(path))
+        for record in self.spool.clips(FAILED):
+            if _OLD_NOT_YET in (record.last_error or "") and self.spool.sealed_path(record.name, FAILED).exists():
+                state = ClipState.SEALED if record.clip_id is None else ClipState.REGISTERED
+                self.spool.move_to_pending(replace(record, state=state, refusals=0, retry_at=None))
+                event(log, logging.WARNING, "failed_clip_retried", name=record.name, error=record.last_error)
 
     # one step of everything -------------------------------------------------------------------------
 
@@ -185,11 +198,12 @@ class Agent:
         recorded = self._recorded_span(source, segment, now)
         if isinstance(recorded, str):
             return recorded
-        start, end = recorded
         plain = digest_of(segment.path)
         if plain.size != segment.size:
             return "changed"  # written to since the polls agreed: offered again once stable
-        registration = Registration(segment.camera_id, iso(start), iso(end), plain.size, plain.sha256)
+        recording = Registration(segment.camera_id, iso(recorded[0]), iso(recorded[1]), plain.size, plain.sha256)
+        registration = self._judged(recording, now)
+        start, end = registration.start_at, registration.end_at
         name = clip_name(segment.camera_id, start, plain.sha256)
         source_file = SourceFile(str(segment.path), segment.size, segment.mtime_ns)
         if now - start > timedelta(days=self.config.max_clip_age_days):
@@ -249,9 +263,8 @@ class Agent:
             )
             # Order: sealed file, sidecar (the commit point), then the plaintext. See spool.py.
             self.spool.commit_new(temp, record)
-            last = self._state.last_segment_at.get(segment.camera_id)
-            if last is None or last < registration.end:
-                self._state.last_segment_at[segment.camera_id] = registration.end
+            if _later(registration.end, self._state.last_taken_at.get(segment.camera_id)):
+                self._state.last_taken_at[segment.camera_id] = registration.end
                 self.spool.save_state(self._state)
             self._remove_plaintext(segment)
         event(
@@ -265,6 +278,32 @@ class Agent:
             size=registration.size,
         )
         return "spooled"
+
+    def _judged(self, registration: Registration, now: datetime) -> Registration:
+        """The registration with its times on the archive's clock: an NVR clock running ahead would have
+        the archive refuse the clip as from the future, so its times are moved back (see on_archive_clock),
+        and by how much is recorded on the clip."""
+        offset_s = self.api.clock_offset_s
+        end, correction = on_archive_clock(registration.end_at, now, offset_s)
+        if correction is None:
+            return registration
+        shift = registration.end_at - end
+        event(
+            log,
+            logging.WARNING,
+            "clock_corrected",
+            camera_id=registration.camera_id,
+            recorded_end=registration.end,
+            end=iso(end),
+            ahead_s=correction,
+            archive_offset_s=offset_s,
+        )
+        return replace(
+            registration,
+            start=iso(registration.start_at - shift),
+            end=iso(end),
+            clock_correction_s=round((registration.clock_correction_s or 0.0) + correction, 3),
+        )
 
     def _quarantine(self, segment: Segment, reason: str, now: datetime) -> None:
         """Seal a file that is not acceptable video into quarantine/, report it as a gap, delete the plaintext.
@@ -299,7 +338,7 @@ class Agent:
         event(log, logging.ERROR, "file_quarantined", name=name, path=str(segment.path), reason=reason)
 
     def _gap_start(self, camera_id: str, end: datetime) -> datetime:
-        last = self._state.last_segment_at.get(camera_id)
+        last = self._state.last_taken_at.get(camera_id)
         if last is not None and end - _MAX_GAP < parse_iso(last) < end:
             return parse_iso(last)
         return end - _UNKNOWN_GAP
@@ -476,6 +515,13 @@ class Agent:
 
     def _register(self, record: ClipRecord) -> tuple[ClipRecord, Registered]:
         registered = self.api.register(record.registration, record.sealed)
+        camera_id, end = record.registration.camera_id, record.registration.end
+        with self._lock:
+            # Only what the archive accepted says a camera is recording: a clip it refuses (one from the
+            # future above all) must not hide that the camera has gone silent.
+            if _later(end, self._state.last_segment_at.get(camera_id)):
+                self._state.last_segment_at[camera_id] = end
+                self.spool.save_state(self._state)
         changed = record
         if record.clip_id != registered.clip_id:
             changed = replace(changed, clip_id=registered.clip_id)
@@ -631,10 +677,21 @@ class Agent:
         record = self.spool.read_clip(name)  # the latest saved: it may carry a clip_id by now
         if record is None:
             return
+        if isinstance(refusal, Refused) and refusal.code == NOT_YET:
+            self._not_yet(record, refusal, now)
+            return
         refusals = record.refusals + 1
         if refusals >= self.config.max_refusals:
             failed = replace(record, state=ClipState.FAILED, refusals=refusals, last_error=str(refusal), retry_at=None)
+            registration = record.registration
+            detail = "".join(c for c in str(refusal) if c.isprintable())[:DETAIL_CHARS]
+            drop = DropRecord(
+                name, registration.camera_id, registration.start, registration.end, DropReason.REFUSED, iso(now),
+                record.source, detail=detail,
+            )  # fmt: skip
             with self._lock:
+                # The gap first: a clip in failed/ is never without the report that tells officials of it.
+                self._record_drop(drop)
                 self.spool.move_to_failed(failed)
             event(log, logging.ERROR, "clip_failed", name=name, refusals=refusals, error=str(refusal))
             return
@@ -642,6 +699,20 @@ class Agent:
         retry_at = iso(now + timedelta(seconds=delay))
         self.spool.save(replace(record, refusals=refusals, last_error=str(refusal), retry_at=retry_at))
         event(log, logging.WARNING, "clip_refused", name=name, refusals=refusals, error=str(refusal), retry_at=retry_at)
+
+    def _not_yet(self, record: ClipRecord, refusal: Refused, now: datetime) -> None:
+        """The archive's clock has not reached the clip's end: time cures that, so the refusal budget is
+        left alone. A clip the archive never took is judged again against the offset known now (the take
+        may have had none yet); it is tried again once its end has passed on the archive's clock."""
+        registration = record.registration
+        if record.clip_id is None:
+            registration = self._judged(registration, now)
+        offset = timedelta(seconds=self.api.clock_offset_s or 0.0)
+        wait_s = (registration.end_at - (now + offset)).total_seconds()
+        delay = min(self.config.backoff_cap_seconds, max(self.config.refusal_delay_seconds, wait_s))
+        retry_at = iso(now + timedelta(seconds=delay))
+        self.spool.save(replace(record, registration=registration, last_error=str(refusal), retry_at=retry_at))
+        event(log, logging.WARNING, "clip_not_yet", name=record.name, error=str(refusal), retry_at=retry_at)
 
     def _report_drops(self, now: datetime) -> None:
         with self._lock:
@@ -690,6 +761,7 @@ class Agent:
             "spool_bytes": usage.total_bytes,
             "oldest_pending_s": round(max(0.0, (now - oldest).total_seconds()), 3) if oldest else 0.0,
             "dropped_clips": self._state.dropped_total,
+            "failed_clips": usage.failed.items,
             "free_disk_bytes": shutil.disk_usage(self.spool.root).free,
             "clock_offset_s": self.api.clock_offset_s or 0.0,
             "cameras": {
@@ -762,6 +834,11 @@ class Agent:
     def _heartbeat_step(self, now: datetime) -> float:
         self.heartbeat(now)
         return self.config.heartbeat_seconds
+
+
+def _later(moment: str, than: str | None) -> bool:
+    """Whether `moment` is after `than` (None: nothing yet); both fixed-width UTC ISO, so text order is time order."""
+    return than is None or than < moment
 
 
 def _progressed(record: ClipRecord, state: ClipState) -> ClipRecord:

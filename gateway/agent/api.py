@@ -189,6 +189,8 @@ class ArchiveApi:
             "sha256": registration.sha256,
             "sealed": {"size": sealed.size, "sha256": sealed.sha256},
         }
+        if registration.clock_correction_s is not None:
+            body["clock_correction_s"] = registration.clock_correction_s
         answer = self._json("POST", "/gateway/clips", body)
         if not isinstance(answer, dict) or not isinstance(answer.get("clip_id"), str):
             raise NetworkError(f"registration answer without clip_id: {str(answer)[:200]}")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+# The Date header has whole seconds, so an offset measured from it is good to about a second: an NVR
+# time within this of the archive's clock is taken as it is.
+CLOCK_TOLERANCE = timedelta(seconds=2)
 
 
 def to_ms(moment: datetime) -> datetime:
@@ -36,3 +40,19 @@ def from_ns(nanoseconds: int) -> datetime:
 def stamp(moment: datetime) -> str:
     """`20261125T140000.000Z`: a time fit for a file name that still sorts as text."""
     return iso(moment).replace("-", "").replace(":", "")
+
+
+def on_archive_clock(
+    recorded_end: datetime, now: datetime, offset_s: float | None, tolerance: timedelta = CLOCK_TOLERANCE
+) -> tuple[datetime, float | None]:
+    """A recording's end judged against the archive's clock (our `now` plus the measured offset, or our
+    own clock while no answer has told us the offset): an end later than that is an NVR clock running
+    ahead, so it is clamped to the archive's now, and the seconds it was moved back are the correction.
+
+    A segment is taken after it ended, so its true end is no later than now: the clamp is the closest
+    time that is surely not in the future. (end, correction in seconds or None if not moved).
+    """
+    archive_now = to_ms(now + timedelta(seconds=offset_s or 0.0))
+    if recorded_end <= archive_now + tolerance:
+        return recorded_end, None
+    return archive_now, round((recorded_end - archive_now).total_seconds(), 3)

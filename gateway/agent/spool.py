@@ -62,6 +62,7 @@ class DropReason(StrEnum):
     QUOTA = "quota"
     TOO_OLD = "too_old"
     CORRUPT = "corrupt"
+    REFUSED = "refused"  # refused by the archive for good: the clip stays in failed/, the gap is reported
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,8 @@ class Registration:
     end: str
     size: int
     sha256: str
+    # Seconds the times were moved back because the NVR's clock ran ahead of the archive's (None: not moved).
+    clock_correction_s: float | None = None
 
     @property
     def start_at(self) -> datetime:
@@ -182,10 +185,12 @@ class DropRecord:
     attempts: int = 0
     retry_at: str | None = None
     last_error: str | None = None
+    detail: str | None = None  # why, for officials (a refused clip: the archive's last answer)
 
     def report(self) -> dict[str, str]:
         """Exactly the keys the archive accepts for one drop."""
-        return {"camera_id": self.camera_id, "start": self.start, "end": self.end, "reason": self.reason.value}
+        report = {"camera_id": self.camera_id, "start": self.start, "end": self.end, "reason": self.reason.value}
+        return report | ({"detail": self.detail} if self.detail else {})
 
     def to_json(self) -> dict[str, Any]:
         return {"format": RECORD_FORMAT} | asdict(self)
@@ -214,7 +219,10 @@ class AgentState:
     last_upload_at: str | None = None
     dropped_total: int = 0
     dropped_by_reason: dict[str, int] = field(default_factory=dict)
+    # Each camera's newest clip the archive accepted (the heartbeat's, for the silence check) and the
+    # newest taken into the spool (where a corrupt file's gap starts).
     last_segment_at: dict[str, str] = field(default_factory=dict)
+    last_taken_at: dict[str, str] = field(default_factory=dict)
     # Clips (and their sealed bytes) the archive has confirmed, ever: `status --follow` measures progress by them.
     uploaded_clips: int = 0
     uploaded_bytes: int = 0
@@ -330,6 +338,15 @@ class Spool:
         fsync_dir(self.area(PENDING))
         remove_durably([self.sidecar_path(record.name, PENDING)])
 
+    def move_to_pending(self, record: ClipRecord) -> None:
+        """Give a failed clip back to the uploads: pending/ sidecar, sealed file, and the failed/ sidecar
+        last, so a crash before that leaves it failed (recover() completes a move to failed/)."""
+        self.save(record)
+        self.sealed_path(record.name, FAILED).replace(self.sealed_path(record.name))
+        fsync_dir(self.area(PENDING))
+        fsync_dir(self.area(FAILED))
+        remove_durably([self.sidecar_path(record.name, FAILED)])
+
     def clip_bytes(self, name: str, area: str = PENDING) -> int:
         return sum(_size(path) for path in (self.sealed_path(name, area), self.sidecar_path(name, area)))
 
@@ -427,7 +444,8 @@ class Spool:
 
         - temp files: an interrupted write; the thing written is redone from its source.
         - a name with a sidecar in failed/: a move to failed/ cut short; complete it.
-        - a drop record whose clip is still spooled: a drop cut short; finish deleting the clip.
+        - a drop record whose clip is still spooled: a drop cut short; finish deleting the clip (not for a
+          refused clip: its gap is reported while the clip itself stays in failed/ for a person).
         - a sidecar without its sealed file: a removal cut short (the sealed file goes first); finish it.
         - a sealed file without any sidecar: a take cut short before its commit point; the plaintext
           is still in the watched folder (it is deleted only after the sidecar), so drop the sealed file.
@@ -463,6 +481,8 @@ class Spool:
 
     def _finish_drops(self, report: Recovery) -> None:
         for drop in self.drops():
+            if drop.reason is DropReason.REFUSED:
+                continue
             for area in (PENDING, FAILED):
                 if self.sealed_path(drop.name, area).exists() or self.sidecar_path(drop.name, area).exists():
                     self.remove_clip(drop.name, area)

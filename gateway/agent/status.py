@@ -1,12 +1,14 @@
 """`python -m gateway status`: what the spool holds, read from disk alone (works while the agent runs or not).
 
 With `--follow` it reads the spool again every few seconds and draws a progress bar while a backlog drains:
-what the archive has confirmed since the command started against what is still waiting, with the rate and
-the time left at that rate; it ends when nothing waits any more.
+what the archive has confirmed since the command started against what is still waiting, with the rate over
+the last RATE_WINDOW_S seconds and the time left at that rate (not since the start: an outage before the
+drain would make the rate tiny and the time left huge); it ends when nothing waits any more.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TextIO
@@ -17,6 +19,7 @@ from gateway.agent.spool import FAILED, PENDING, ClipState, MultipartProgress, S
 _STATES = (ClipState.SEALED, ClipState.REGISTERED, ClipState.UPLOADED, ClipState.FAILED)
 _WAITING = (ClipState.SEALED, ClipState.REGISTERED, ClipState.UPLOADED)  # what the agent has still to send
 BAR_WIDTH = 30
+RATE_WINDOW_S = 20.0
 
 
 def status_report(spool: Spool, quota_bytes: int, now: datetime) -> dict[str, Any]:
@@ -96,14 +99,14 @@ def render_status(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_progress(first: dict[str, Any], latest: dict[str, Any], elapsed_s: float) -> str:
-    """One line: a bar of what was confirmed since `first` against what `latest` still has waiting, by bytes."""
+def render_progress(first: dict[str, Any], latest: dict[str, Any], rate: float) -> str:
+    """One line: a bar of what was confirmed since `first` against what `latest` still has waiting, by
+    bytes, with `rate` (bytes/s) and the time left at it."""
     done_clips = latest["uploaded"]["clips"] - first["uploaded"]["clips"]
     done_bytes = latest["uploaded"]["bytes"] - first["uploaded"]["bytes"]
     left_clips, left_bytes = latest["waiting"]["clips"], latest["waiting"]["bytes"]
     share = done_bytes / (done_bytes + left_bytes) if done_bytes + left_bytes else 1.0
     filled = round(share * BAR_WIDTH)
-    rate = done_bytes / elapsed_s if elapsed_s > 0 else 0.0
     if not left_clips:
         eta = "done"
     elif rate > 0:
@@ -116,19 +119,40 @@ def render_progress(first: dict[str, Any], latest: dict[str, Any], elapsed_s: fl
     )
 
 
+class RecentRate:
+    """Bytes confirmed per second over about the last `window_s`: readings (time, bytes uploaded ever) are
+    kept back to the newest one at least `window_s` old, so the rate spans the window once it has filled."""
+
+    def __init__(self, window_s: float = RATE_WINDOW_S) -> None:
+        self._window_s = window_s
+        self._readings: deque[tuple[float, int]] = deque()
+
+    def add(self, at: float, uploaded_bytes: int) -> float:
+        """Note a reading; the rate up to it (0 until there are two)."""
+        self._readings.append((at, uploaded_bytes))
+        while len(self._readings) > 2 and at - self._readings[1][0] >= self._window_s:
+            self._readings.popleft()
+        (since, before), (_, now) = self._readings[0], self._readings[-1]
+        return (now - before) / (at - since) if at > since else 0.0
+
+
 def follow(
     read: Callable[[], dict[str, Any]],
     out: TextIO,
     wait: Callable[[float], object],
     clock: Callable[[], float],
     every_s: float = 2.0,
+    window_s: float = RATE_WINDOW_S,
 ) -> None:
     """Draw the progress bar every `every_s` until nothing waits (on a terminal, over the same line)."""
-    first, started = read(), clock()
+    first = read()
+    recent = RecentRate(window_s)
+    recent.add(clock(), first["uploaded"]["bytes"])
     end = "\r" if out.isatty() else "\n"
     while True:
         latest = read()
-        out.write(render_progress(first, latest, clock() - started) + end)
+        rate = recent.add(clock(), latest["uploaded"]["bytes"])
+        out.write(render_progress(first, latest, rate) + end)
         out.flush()
         if not latest["waiting"]["clips"]:
             out.write("\n" if end == "\r" else "")

@@ -70,7 +70,9 @@ def agent(archive, uplink, tmp_path) -> Iterator[Callable[..., RunningAgent]]:
     """A configured agent for the Aizkraukle gateway, its uplink through `uplink`; killed after the test."""
     started: list[RunningAgent] = []
 
-    def configure(quota_bytes: int = 1_000_000_000, rtsp: dict[str, str] | None = None) -> RunningAgent:
+    def configure(
+        quota_bytes: int = 1_000_000_000, rtsp: dict[str, str] | None = None, max_clip_age_days: int = 7
+    ) -> RunningAgent:
         """`rtsp`: camera id → RTSP URL of cameras the agent records itself, in 2 s segments."""
         folders = {camera: tmp_path / "nvr" / camera for camera in CAMERAS}
         for folder in folders.values():
@@ -88,7 +90,8 @@ def agent(archive, uplink, tmp_path) -> Iterator[Callable[..., RunningAgent]]:
             f'api_url = "{archive.api_url}"\nproxy_url = "{uplink.url}"\n'
             f'token = "{archive.gateways["aizkraukle"]["token"]}"\n'
             f'site_recipient = "{archive.gateways["aizkraukle"]["site_recipient"]}"\n'
-            f'spool_dir = "{spool}"\nquota_bytes = {quota_bytes}\nmax_clip_age_days = 7\nheartbeat_seconds = 2\n'
+            f'spool_dir = "{spool}"\nquota_bytes = {quota_bytes}\nmax_clip_age_days = {max_clip_age_days}\n'
+            "heartbeat_seconds = 2\n"
             "poll_seconds = 0.3\nsettle_seconds = 0.5\nquarantine_after_seconds = 1\n"
             "backoff_base_seconds = 0.2\nbackoff_cap_seconds = 2\nrefusal_delay_seconds = 0.5\n" + cameras
         )
@@ -347,6 +350,51 @@ def test_a_full_spool_drops_the_oldest_clips_and_the_gap_is_visible(agent, offic
     wait_for(lambda: len(kept_ends()) + len(quota_gaps()) == 6, "all six recordings accounted for")
     dropped_ends = [gap["end"] for gap in quota_gaps()]
     assert dropped_ends and kept_ends() and max(dropped_ends) < min(kept_ends())  # the oldest were dropped
+
+
+def test_a_fast_nvr_clock_is_corrected_and_a_clip_refused_for_good_is_a_gap_officials_see(agent, archive, official):
+    # Issue 12: a clip whose file time is 10 minutes ahead used to be refused as "in the future" until it
+    # went to failed/, unreported, while its end in the heartbeat hid the camera from the silence check.
+    running = agent(max_clip_age_days=8)  # the agent keeps a day longer than the site's retention of 7
+    began = datetime.now(UTC)
+    fast = drop_clip(running.folders["aizkraukle-square"], "fast.mp4", timedelta(minutes=-10))
+    drop_clip(running.folders["aizkraukle-park"], "stale.mp4", timedelta(days=7, hours=12))  # retention over
+    running.start()
+    operator, admin = official("operator", "aizkraukle"), official("admin", "aizkraukle")
+
+    def gateway() -> dict:
+        listed = admin.get("/gateways").expect(200)["gateways"]
+        return next(g for g in listed if g["gateway_id"] == archive.gateways["aizkraukle"]["gateway_id"])
+
+    def square_segment_at() -> datetime | None:
+        cameras = (gateway()["last_heartbeat"] or {}).get("cameras", {})
+        at = cameras.get("aizkraukle-square", {}).get("last_segment_at")
+        return datetime.fromisoformat(at) if at else None
+
+    wait_for(lambda: (square_segment_at() or began) > began, "a heartbeat with this test's segment")
+    # Only what the archive accepted speaks for a camera: no segment later than the heartbeat's arrival.
+    assert square_segment_at() <= datetime.fromisoformat(gateway()["last_seen_at"])
+
+    wait_for(lambda: fast in indexed_hashes(official, "aizkraukle-square"), "the fast clock's clip indexed")
+    listed = operator.get("/cameras/aizkraukle-square/clips", {"limit": 100}).expect(200)["clips"]
+    (clip_id,) = [clip["clip_id"] for clip in listed if clip["sha256"] == fast]
+    clip = operator.get(f"/clips/{clip_id}").expect(200)
+    assert datetime.fromisoformat(clip["end"]) <= datetime.now(UTC) + timedelta(seconds=2)
+    assert 590 < clip["clock_correction_s"] < 610
+
+    stale_window = {
+        "from": (began - timedelta(days=7, hours=13)).isoformat(),
+        "to": (began - timedelta(days=7, hours=11)).isoformat(),
+    }
+
+    def refused_gaps() -> list[dict]:
+        gaps = operator.get("/cameras/aizkraukle-park/gaps", stale_window).expect(200)["gaps"]
+        return [gap for gap in gaps if gap["reason"] == "refused"]
+
+    wait_for(lambda: len(refused_gaps()) == 1, "the clip refused for good reported as a gap")
+    assert "retention" in refused_gaps()[0]["detail"]
+    wait_for(lambda: gateway()["failed_clips"] == 1, "the failed clip counted in GET /gateways")
+    assert len(list((running.spool / "failed").glob("*.json"))) == 1  # kept on the box for a person
 
 
 @needs_camera

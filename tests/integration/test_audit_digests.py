@@ -63,3 +63,15 @@ def test_digests_are_locked_in_compliance_mode_beyond_the_longest_hold(trail, de
     assert version.lock_mode == "COMPLIANCE"
     lock = timedelta(days=TEST_SITE.max_retention_days + TEST_SITE.max_hold_days)
     assert version.retain_until >= START + DIGEST_INTERVAL + lock
+
+
+def test_a_job_run_for_a_later_moment_records_when_it_ran_and_the_next_digest_still_verifies(trail):
+    """A job fired for tomorrow (as expiry tests do) decides by tomorrow but is recorded now: dated tomorrow, the
+    event would sit after the digest that covers it, which reads as forged."""
+    ran_at = datetime.now(UTC).replace(microsecond=0)  # the trail keeps milliseconds
+    event = trail.record(DPO, "clip.expire", SITE, "clip:1", Outcome.ALLOWED, ran_at + timedelta(days=1))
+    assert ran_at <= event.at <= datetime.now(UTC)
+
+    digest(interval_start(datetime.now(UTC)) + DIGEST_INTERVAL)
+    result = wiring.audit_trail().verify(DPO, SITE, datetime.now(UTC) + 2 * DIGEST_INTERVAL)
+    assert (result.intact, result.problems) == (True, [])

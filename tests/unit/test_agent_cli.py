@@ -135,6 +135,28 @@ def test_status_follow_draws_a_bar_while_the_backlog_drains_and_stops_when_it_is
     assert waits == [2.0, 2.0]  # no wait after the last line
 
 
+def test_status_follow_measures_the_rate_over_a_recent_window_not_since_an_outage_began() -> None:
+    # Ten minutes of outage with 20 clips of 5 MB waiting, then one clip confirmed every 2 s.
+    def report(sent: int) -> dict[str, Any]:
+        return {
+            "uploaded": {"clips": sent, "bytes": sent * 5_000_000},
+            "waiting": {"clips": 20 - sent, "bytes": (20 - sent) * 5_000_000},
+        }
+
+    times = [float(t) for t in range(0, 642, 2)]
+    sent = [max(0, (int(t) - 600) // 2) for t in times]
+    reads, ticks = iter([report(0), *map(report, sent)]), iter([0.0, *times])
+    out = io.StringIO()
+
+    follow(lambda: next(reads), out, lambda _s: None, lambda: next(ticks), every_s=2.0, window_s=20.0)
+
+    lines = out.getvalue().splitlines()
+    assert lines[times.index(300.0)].endswith("0.00 MB/s  no progress yet")
+    # 30 s into the drain: 15 sent, 25 MB left at the last 20 s's 2.5 MB/s (not 75 MB over 630 s).
+    assert lines[times.index(630.0)].endswith("15 sent, 5 waiting (25.0 MB)  2.50 MB/s  10s left")
+    assert lines[-1].endswith("done")
+
+
 def test_status_without_a_spool_says_so(site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = write_config(site, tmp_path / "gateway.toml")
     assert main(["status", "--config", str(config)]) == 1

@@ -41,12 +41,16 @@ from gateway.clipmaker import make_clip
 
 TOKEN = "gw-test-site-1." + "s" * 32
 REGISTRATION_KEYS = {"camera_id", "start", "end", "size", "sha256", "sealed"}
+OPTIONAL_REGISTRATION_KEYS = {"clock_correction_s"}
+DROP_KEYS = {"camera_id", "start", "end", "reason"}
+DROP_REASONS = ("quota", "too_old", "corrupt", "refused")
 HEARTBEAT_KEYS = {
     "version",
     "spool_clips",
     "spool_bytes",
     "oldest_pending_s",
     "dropped_clips",
+    "failed_clips",
     "free_disk_bytes",
     "clock_offset_s",
     "cameras",
@@ -118,6 +122,7 @@ class FakeArchive:
     cut_puts: int = 0
     received_on_put: bool = True
     date_offset_s: float = 0.0
+    clock_skew_s: float = 300.0  # as the archive: an end later than its clock plus this is refused, not yet
     latency_s: float = 0.0  # added to every answer: a slow link, so kills land mid-request
     # Multipart uploads (the archive: over 100_000_000 sealed bytes, 16 MiB parts).
     multipart_above: int = 100_000_000
@@ -162,8 +167,13 @@ class FakeArchive:
     # the routes ----------------------------------------------------------------------------------
 
     def register(self, body: dict[str, Any]) -> tuple[int, Any]:
-        if set(body) != REGISTRATION_KEYS or set(body["sealed"]) != {"size", "sha256"}:
+        if not REGISTRATION_KEYS <= set(body) <= REGISTRATION_KEYS | OPTIONAL_REGISTRATION_KEYS or set(
+            body["sealed"]
+        ) != {"size", "sha256"}:
             return 400, {"error": "invalid_request", "message": f"keys {sorted(body)}"}
+        archive_now = datetime.now(UTC) + timedelta(seconds=self.date_offset_s)
+        if datetime.fromisoformat(body["end"]) > archive_now + timedelta(seconds=self.clock_skew_s):
+            return 400, {"error": "not_yet", "message": f"end {body['end']} is in the future"}
         if self.refuse_registration(body):
             self.refused_registrations += 1
             return 403, {"error": "forbidden", "message": "camera is not one of this gateway's cameras"}
@@ -411,11 +421,7 @@ class FakeArchive:
         if set(body) != {"drops"} or not isinstance(drops, list) or self.refuse_drops:
             return 400, {"error": "invalid_request", "message": "drops refused"}
         for drop in drops:
-            if set(drop) != {"camera_id", "start", "end", "reason"} or drop["reason"] not in (
-                "quota",
-                "too_old",
-                "corrupt",
-            ):
+            if not DROP_KEYS <= set(drop) <= DROP_KEYS | {"detail"} or drop["reason"] not in DROP_REASONS:
                 return 400, {"error": "invalid_request", "message": f"bad drop {drop}"}
         with self.lock:
             self.drops += drops

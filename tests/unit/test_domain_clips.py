@@ -95,11 +95,21 @@ def test_end_exactly_at_clock_skew_accepted() -> None:
     check_registration(registration(start=end - timedelta(seconds=60), end=end), NOW, LIMITS)
 
 
-def test_end_beyond_clock_skew_refused() -> None:
+def test_end_beyond_clock_skew_refused_as_not_yet() -> None:
     end = NOW + LIMITS.clock_skew + timedelta(milliseconds=1)
     reg = registration(start=end - timedelta(seconds=60), end=end)
-    with pytest.raises(InvalidRequest, match="in the future"):
+    with pytest.raises(InvalidRequest, match="in the future") as refused:
         check_registration(reg, NOW, LIMITS)
+    # Its own code: the gateway waits for time to cure it instead of counting it toward giving up.
+    assert (refused.value.status, refused.value.code) == (400, "not_yet")
+    check_registration(reg, NOW + timedelta(milliseconds=1), LIMITS)  # and time does cure it
+
+
+def test_a_clock_correction_is_kept_apart_from_the_clips_identity() -> None:
+    corrected = registration(clock_correction_s=600.0)
+    assert clip_id_for("aizkraukle", corrected) == clip_id_for("aizkraukle", registration())
+    with pytest.raises(ValidationError, match="greater than or equal to 0"):
+        registration(clock_correction_s=-1)
 
 
 def test_size_exactly_max_bytes_accepted() -> None:

@@ -57,6 +57,7 @@ export const lt: Messages = {
   gap_quota: "Atmesta: šliuzo saugykla pilna",
   gap_too_old: "Atmesta: per senas įkėlimui",
   gap_corrupt: "Atmesta: sugadintas įrašas",
+  gap_refused: "Neįkelta: archyvas atmetė, laikoma šliuze",
   gap_silent: "Įrašų nėra: kamera tyli",
   still_of: "Kadras {number}",
   clips_in_day: {
@@ -257,6 +258,7 @@ export const lt: Messages = {
   gateways: "Šliuzai",
   last_seen: "Paskutinį kartą susisiekė",
   silent_cameras: "Tylinčios kameros",
+  failed_clips: "Atmesti klipai, laikomi šliuze",
   never: "niekada",
   revoked: "Atšauktas",
   revoke: "Atšaukti",

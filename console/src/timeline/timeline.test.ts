@@ -36,6 +36,11 @@ describe("segments", () => {
     ]);
   });
 
+  it("keeps why a refused clip is missing", () => {
+    const refused = { start: 0, end: 2 * S, reason: "refused" as const, detail: "HTTP 400: retention over" };
+    expect(segments({ start: 0, end: 2 * S }, [], [refused])).toEqual([{ kind: "gap", ...refused }]);
+  });
+
   it("shows a camera with no footage at all as silent for the whole window", () => {
     expect(segments(window, [], [])).toEqual([{ kind: "gap", start: 0, end: 600 * S, reason: "silent" }]);
   });

@@ -1,7 +1,7 @@
 // The camera timeline as a pure function of clips and reported gaps: what to draw, what plays at a moment,
 // what plays next. Times are UTC milliseconds.
 
-export type GapReason = "quota" | "too_old" | "corrupt" | "silent";
+export type GapReason = "quota" | "too_old" | "corrupt" | "refused" | "silent";
 
 export interface TimelineClip {
   id: string;
@@ -13,11 +13,13 @@ export interface ReportedGap {
   start: number;
   end: number;
   reason: Exclude<GapReason, "silent">;
+  /** The gateway's word on why (a refused clip: the archive's answer). */
+  detail?: string;
 }
 
 export type Segment<C extends TimelineClip> =
   | { kind: "clip"; start: number; end: number; clip: C }
-  | { kind: "gap"; start: number; end: number; reason: GapReason };
+  | { kind: "gap"; start: number; end: number; reason: GapReason; detail?: string };
 
 /** Shorter holes between clips are the cut between segments, not missing footage. */
 export const SILENCE_TOLERANCE_MS = 3000;
@@ -70,7 +72,7 @@ export function segments<C extends TimelineClip>(
     const reported = gaps.map((gap) => ({ gap, span: clipToWindow(gap, hole) })).filter((found) => found.span);
     for (const { gap, span } of reported) {
       if (span) {
-        shown.push({ kind: "gap", ...span, reason: gap.reason });
+        shown.push({ kind: "gap", ...span, reason: gap.reason, detail: gap.detail });
       }
     }
     const spans = reported.map((found) => found.span).filter((span): span is Span => span !== null);

@@ -114,17 +114,19 @@ function Gateways({ site, cameras }: { site: string; cameras: Schemas["Camera"][
             <th scope="col">{t("name")}</th>
             <th scope="col">{t("last_seen")}</th>
             <th scope="col">{t("silent_cameras")}</th>
+            <th scope="col">{t("failed_clips")}</th>
             <th scope="col">{t("status")}</th>
           </tr>
         </thead>
         <tbody>
           {mine.map((gateway) => (
-            <tr key={gateway.gateway_id} class={gateway.silent_cameras.length > 0 ? "refused" : ""}>
+            <tr key={gateway.gateway_id} class={gateway.silent_cameras.length > 0 || gateway.failed_clips > 0 ? "refused" : ""}>
               <td>
                 {gateway.name} <code>{gateway.gateway_id}</code>
               </td>
               <td>{gateway.last_seen_at ? time(gateway.last_seen_at, zone) : t("never")}</td>
               <td>{gateway.silent_cameras.join(", ") || "—"}</td>
+              <td>{gateway.failed_clips || "—"}</td>
               <td>
                 {gateway.revoked_at ? (
                   t("revoked")

@@ -62,7 +62,9 @@ function useFootage(
   const gaps = useLoad(async () => {
     const query = { from: new Date(span.from).toISOString(), to: new Date(span.to).toISOString() };
     const answer = await unwrap(api.GET("/cameras/{camera_id}/gaps", { params: { path: { camera_id: camera }, query } }));
-    return answer.gaps.map((gap): ReportedGap => ({ start: Date.parse(gap.start), end: Date.parse(gap.end), reason: gap.reason }));
+    return answer.gaps.map(
+      (gap): ReportedGap => ({ start: Date.parse(gap.start), end: Date.parse(gap.end), reason: gap.reason, detail: gap.detail ?? undefined }),
+    );
   }, [api, camera, span.from]);
   return {
     camera: cameras.data?.cameras.find((found) => found.camera_id === camera),

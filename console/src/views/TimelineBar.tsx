@@ -8,6 +8,7 @@ const GAP_LABEL: Record<GapReason, MessageKey> = {
   quota: "gap_quota",
   too_old: "gap_too_old",
   corrupt: "gap_corrupt",
+  refused: "gap_refused",
   silent: "gap_silent",
 };
 
@@ -37,7 +38,7 @@ export function TimelineBar({ window, segments, zone, onPick }: Props) {
           const span = `${time(iso(segment.start), zone)} – ${time(iso(segment.end), zone)}`;
           if (segment.kind === "gap") {
             return (
-              <span key={`gap-${segment.start}`} class={`gap ${segment.reason}`} style={place} title={`${t(GAP_LABEL[segment.reason])}: ${span}`} />
+              <span key={`gap-${segment.start}`} class={`gap ${segment.reason}`} style={place} title={`${t(GAP_LABEL[segment.reason])}: ${span}${segment.detail ? ` (${segment.detail})` : ""}`} />
             );
           }
           return (
