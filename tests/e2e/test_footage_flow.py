@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.domain.timeutil import parse_time
-from gateway.uplink import put_clip
+from gateway.uplink import Uplink, put_clip
 from local.api_client import http
 from tests.e2e.conftest import sweep_at, wait_for_status, wait_until_queue_empty
 
@@ -266,26 +266,40 @@ def test_an_operator_may_view_but_not_download(record, upload, official):
     assert answer.status == 403
 
 
-def test_the_wall_shows_each_cameras_latest_poster_and_forgets_an_erased_one(record, upload, official):
-    older = upload("aizkraukle", record("aizkraukle-station", ended_ago=timedelta(minutes=2)))
-    newest = upload("aizkraukle", record("aizkraukle-station", ended_ago=timedelta(seconds=1)))
+def test_the_wall_shows_each_cameras_latest_poster_and_forgets_an_erased_one(archive, record, official):
+    # A camera of its own, with its own gateway: the session's other tests record on the demo cameras.
+    admin = official("admin", "aizkraukle")
+    camera = {"camera_id": "aizkraukle-wall-check", "name": "Wall check", "location": "test"}
+    admin.post("/sites/aizkraukle/cameras", camera).expect(201)
+    token = admin.post(
+        "/gateways", {"site_id": "aizkraukle", "name": "wall check", "camera_ids": [camera["camera_id"]]}
+    ).expect(201)["token"]
+    uplink = Uplink(archive.api_url, token)
+
+    def uploaded(ended_ago: timedelta) -> str:
+        clip = record(camera["camera_id"], ended_ago=ended_ago)
+        registered = uplink.register(clip.camera_id, clip.start, clip.end, clip.path)
+        put_clip(registered["upload"], clip.path)
+        assert wait_for_status(uplink, registered["clip_id"], {"indexed"})
+        return str(registered["clip_id"])
+
+    older, newest = uploaded(timedelta(minutes=2)), uploaded(timedelta(seconds=1))
     operator = official("operator", "aizkraukle")
 
     wall = operator.get("/sites/aizkraukle/wall").expect(200)
-    station = next(c for c in wall["cameras"] if c["camera_id"] == "aizkraukle-station")
-    assert station["latest_clip_id"] == newest["clip_id"] != older["clip_id"]
-    assert station["state"] == "recording"
-    assert download(station["poster"])[:3] == b"\xff\xd8\xff"
-    assert "latest_poster_key" not in station
-    assert {c["camera_id"] for c in wall["cameras"]} == {"aizkraukle-square", "aizkraukle-station", "aizkraukle-park"}
+    tile = next(c for c in wall["cameras"] if c["camera_id"] == camera["camera_id"])
+    assert tile["latest_clip_id"] == newest != older
+    assert tile["state"] == "recording"
+    assert download(tile["poster"])[:3] == b"\xff\xd8\xff"
+    assert "latest_poster_key" not in tile
+    site_cameras = {c["camera_id"] for c in admin.get("/sites/aizkraukle/cameras").expect(200)["cameras"]}
+    assert {c["camera_id"] for c in wall["cameras"]} == site_cameras  # the site's cameras, no other site's
 
-    erased = official("dpo", "aizkraukle").post(
-        f"/clips/{newest['clip_id']}/erasure", {"reason": "erasure requested (Art. 17)"}
-    )
+    erased = official("dpo", "aizkraukle").post(f"/clips/{newest}/erasure", {"reason": "erasure requested (Art. 17)"})
     assert erased.expect(200)["status"] == "erased"
     again = operator.get("/sites/aizkraukle/wall").expect(200)
-    station = next(c for c in again["cameras"] if c["camera_id"] == "aizkraukle-station")
-    assert (station["latest_clip_id"], station["poster"]) == (None, None), (newest["clip_id"], older["clip_id"])
+    tile = next(c for c in again["cameras"] if c["camera_id"] == camera["camera_id"])
+    assert (tile["latest_clip_id"], tile["poster"]) == (None, None)
 
 
 def test_the_wall_is_footage_admins_and_other_sites_are_refused(official):
