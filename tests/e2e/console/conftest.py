@@ -23,6 +23,9 @@ from tests.e2e.console.footage import site_day_and_hour
 SCREENSHOTS = ROOT / "test-screenshots" / "console"
 AXE = ROOT / "console" / "node_modules" / "axe-core" / "axe.min.js"
 SERIOUS = ("serious", "critical")
+# What the console shows after an action is an API round trip through the local server, which serves one request
+# at a time while other test workers load the same two cores: 5 s (Playwright's default) is not always enough.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="session")
