@@ -543,37 +543,16 @@ def request_rows(measured: Measured, functions: Functions, prices: dict[str, Any
         )
     )
     wall = measured.api.aws_wall_s / n
-    for short, label, seconds in (
-        ("api", "API handler", wall),
-        ("auth", "gateway authorizer", wall),
+    for short, label, gbs in (
+        ("api", "API handler", gb_seconds(wall, 0.0, functions.memory["api"])),
+        ("auth", "gateway authorizer", gb_seconds(wall, 0.0, functions.memory["auth"])),
+        ("ingest", "ingest", measured.ingest.gb_seconds(functions.memory["ingest"]) / n),
+        ("retention", "expiry", measured.sweep_invocation.gb_seconds(functions.memory["retention"]) / n),
     ):
-        gbs = gb_seconds(seconds, 0.0, functions.memory[short])
+        memory, architecture = functions.memory[short], functions.architecture[short]
         rows.append(
-            Row(
-                "Lambda",
-                f"GB-s {label} ({functions.memory[short]} MB {functions.architecture[short]})",
-                gbs,
-                gbs * lam[f"{functions.architecture[short]}_gb_second"],
-            )
+            Row("Lambda", f"GB-s {label} ({memory} MB {architecture})", gbs, gbs * lam[f"{architecture}_gb_second"])
         )
-    ingest = measured.ingest.gb_seconds(functions.memory["ingest"]) / n
-    rows.append(
-        Row(
-            "Lambda",
-            f"GB-s ingest ({functions.memory['ingest']} MB {functions.architecture['ingest']})",
-            ingest,
-            ingest * lam[f"{functions.architecture['ingest']}_gb_second"],
-        )
-    )
-    sweep = measured.sweep_invocation.gb_seconds(functions.memory["retention"]) / n
-    rows.append(
-        Row(
-            "Lambda",
-            f"GB-s expiry ({functions.memory['retention']} MB {functions.architecture['retention']})",
-            sweep,
-            sweep * lam[f"{functions.architecture['retention']}_gb_second"],
-        )
-    )
     for operation in ("ListSecrets", "GetSecretValue"):  # a site's keys, cached by a warm ingest function
         read = calls.requests.get(("secretsmanager", operation), 0) / n
         if read:

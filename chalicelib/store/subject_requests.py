@@ -73,13 +73,11 @@ class SubjectRequestBook:
         return [_request(item) for item in query_items(self._table, query)]
 
     def add_export(self, export: Export) -> None:
-        item = to_item(export.model_dump(mode="json")) | {"item": f"{EXPORT_PREFIX}{export.export_id}"}
-        self._table.put_item(Item=item, ConditionExpression=Attr("request_id").not_exists())
+        self._add_child(export, f"{EXPORT_PREFIX}{export.export_id}")
 
     def get_export(self, request_id: str, export_id: str) -> Export | None:
-        key = {"request_id": request_id, "item": f"{EXPORT_PREFIX}{export_id}"}
-        item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
-        return _export(from_item(item)) if item else None
+        item = self._child(request_id, f"{EXPORT_PREFIX}{export_id}")
+        return _export(item) if item else None
 
     def finish_export(self, export: Export) -> Export:
         """Record a pending export's result; a ready one joins the expiry index so the sweep deletes it."""
@@ -120,13 +118,20 @@ class SubjectRequestBook:
         )
 
     def add_redaction(self, redaction: Redaction) -> None:
-        item = to_item(redaction.model_dump(mode="json")) | {"item": f"{REDACTION_PREFIX}{redaction.redaction_id}"}
-        self._table.put_item(Item=item, ConditionExpression=Attr("request_id").not_exists())
+        self._add_child(redaction, f"{REDACTION_PREFIX}{redaction.redaction_id}")
 
     def get_redaction(self, request_id: str, redaction_id: str) -> Redaction | None:
-        key = {"request_id": request_id, "item": f"{REDACTION_PREFIX}{redaction_id}"}
-        item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
-        return _redaction(from_item(item)) if item else None
+        item = self._child(request_id, f"{REDACTION_PREFIX}{redaction_id}")
+        return _redaction(item) if item else None
+
+    def _add_child(self, child: Export | Redaction, item_key: str) -> None:
+        """An export or a redaction, kept under its request's partition; written once."""
+        item = to_item(child.model_dump(mode="json")) | {"item": item_key}
+        self._table.put_item(Item=item, ConditionExpression=Attr("request_id").not_exists())
+
+    def _child(self, request_id: str, item_key: str) -> dict[str, Any] | None:
+        item = self._table.get_item(Key={"request_id": request_id, "item": item_key}, ConsistentRead=True).get("Item")
+        return from_item(item) if item else None
 
     def finish_redaction(self, redaction: Redaction) -> Redaction:
         """Record what the redaction function found (or why it failed), once, while pending."""
