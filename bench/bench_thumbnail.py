@@ -4,7 +4,7 @@ Run: `PYTHONPATH=. .venv/bin/python bench/bench_thumbnail.py [--runs 7]`. For ea
 - floor (baseline): PyAV opens the clip and decodes exactly the keyframes a strip of 4 stills shows (the
   keyframe at or before 0, 1/4, 2/4 and 3/4 of the clip, each once), converting nothing: what no method can
   undercut; and the poster's own floor, open + the first keyframe;
-- the poster alone, and poster + strip, as ingest makes them (JPEG included);
+- the poster alone, and all the stills in one JPEG (the poster first), as ingest makes them (JPEG included);
 - probe (header + every packet demuxed) and the ffmpeg CLI writing one poster, for reference.
 The methods run in turn, round after round (`--runs`), after a warm-up round; ratio = the median of each
 round's method / the strip floor of the same round.
@@ -85,8 +85,8 @@ def rows_for(path: Path, runs: int, work: Path) -> list[tuple[str, float, float]
     methods: dict[str, Callable[[], object]] = {
         f"floor: open + decode the strip's {keyframes} keyframe(s) (baseline)": lambda: floor(path, STILLS),
         "floor: open + decode the first keyframe": lambda: floor(path, 1),
-        "poster alone": lambda: thumbnails(path, strip_count=0),
-        f"poster + strip: {stills} still(s) in all": lambda: thumbnails(path, strip_count=STILLS),
+        "poster alone": lambda: thumbnails(path, count=0),
+        f"all stills in one JPEG: {stills} in all": lambda: thumbnails(path, count=STILLS),
         "probe: header + demux every packet": lambda: probe(path, MediaLimits()),
     }
     ffmpeg = shutil.which("ffmpeg")

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from chalicelib.domain.clips import CAMERA_ID_PATTERN, UtcTime
+from chalicelib.domain.clips import CAMERA_ID_PATTERN, Stills, UtcTime
 from chalicelib.domain.text import PlainText, Statement
 from chalicelib.domain.timeutil import parse_time
 
@@ -96,8 +96,10 @@ class Camera(BaseModel):
     created_at: UtcTime
     last_clip_at: UtcTime | None = None
     latest_clip_id: str | None = None
-    # A storage key: read by the wall to sign its URL, never part of an answer.
+    # The latest clip's stills (a storage key and their layout): read by the wall to sign its URL, never part
+    # of an answer.
     latest_poster_key: str | None = Field(default=None, exclude=True)
+    latest_stills: Stills | None = Field(default=None, exclude=True)
 
 
 class NewGateway(BaseModel):

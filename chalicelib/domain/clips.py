@@ -191,6 +191,20 @@ class VideoFacts(BaseModel):
     duration_s: float
 
 
+class Stills(BaseModel):
+    """How a clip's stills are laid out in their one JPEG: `count` side by side, the poster first."""
+
+    model_config = ConfigDict(frozen=True)
+
+    count: int = Field(ge=1, description="stills side by side; the first is the poster")
+    width: int = Field(ge=1, description="each still's width in px: still n starts at n × width")
+    height: int = Field(ge=1, description="each still's (and the image's) height in px")
+
+
+def thumbnail_key(site: str, camera_id: str, clip_id: str) -> str:
+    return f"{thumbnail_prefix(site, camera_id, clip_id)}stills.jpg"
+
+
 class ClipRecord(BaseModel):
     """A clip's index record as officials see it: no storage keys, no gateway."""
 
@@ -241,6 +255,7 @@ class Clip(ClipRecord):
     part_sha256: tuple[str, ...] = ()  # what the gateway declared for each part: signed into the part URLs
     thumbnail_keys: tuple[str, ...] = ()
     thumbnail_versions: tuple[str, ...] = ()
+    stills: Stills | None = None  # the layout of the JPEG at thumbnail_keys[0]
     bytes_verified: bool = Field(
         default=False, description="ingest hashed the upload and found exactly the bytes registered"
     )

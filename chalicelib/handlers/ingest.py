@@ -17,7 +17,16 @@ import pyrage
 from pyrage import x25519
 
 from chalicelib.domain.audit import Outcome
-from chalicelib.domain.clips import GONE, Clip, ClipStatus, VideoFacts, clip_id_from_key, thumbnail_prefix
+from chalicelib.domain.clips import (
+    GONE,
+    Clip,
+    ClipStatus,
+    Stills,
+    VideoFacts,
+    clip_id_from_key,
+    thumbnail_key,
+    thumbnail_prefix,
+)
 from chalicelib.domain.ingest import UploadFate, sealed_problem, upload_fate, upload_problem, video_problem
 from chalicelib.domain.principal import INGEST
 from chalicelib.files import sha256_file
@@ -153,14 +162,16 @@ class ClipIngest:
                 object_version = self._objects.put_file(
                     clip.object_key, examined.plaintext, CLIP_CONTENT_TYPE, clip.sha256
                 )
-        thumbnails_stored = self._store_stills(clip, examined.stills)
-        if self._index.mark_indexed(clip, examined.video, thumbnails_stored, object_version, now) is None:
+        stills = examined.stills
+        key = thumbnail_key(clip.site, clip.camera_id, clip.clip_id)
+        thumbnail = (key, self._objects.put_jpeg(key, stills.jpeg))
+        layout = Stills(count=stills.stills, width=stills.still_width, height=stills.still_height)
+        if self._index.mark_indexed(clip, examined.video, thumbnail, layout, object_version, now) is None:
             return self._settle(clip, now)
         if clip.sealed:
             # Exactly the version opened: listing versions per clip is what made moto's memory grow without end.
             self._objects.delete_version(clip.upload_key, version_id)
-        poster_key, _ = thumbnails_stored[0]  # every indexed clip has its poster, stored first
-        self._catalog.record_clip_time(clip.camera_id, clip.end, clip.clip_id, poster_key)
+        self._catalog.record_clip_time(clip.camera_id, clip.end, clip.clip_id, key, layout)
         logger.info("clip indexed", extra={"clip_id": clip.clip_id, "camera_id": clip.camera_id})
         return Verdict.INDEXED
 
@@ -172,12 +183,6 @@ class ClipIngest:
             self._objects.delete_all_of(current)
             return self._discarded(current, f"the clip was {current.status} while being ingested", now)
         return Verdict.DUPLICATE
-
-    def _store_stills(self, clip: Clip, stills: Thumbnails) -> list[tuple[str, str]]:
-        """The poster and the strip (one image), as (key, version) pairs."""
-        prefix = thumbnail_prefix(clip.site, clip.camera_id, clip.clip_id)
-        images = {f"{prefix}poster.jpg": stills.poster} | ({f"{prefix}strip.jpg": stills.strip} if stills.strip else {})
-        return [(key, self._objects.put_jpeg(key, jpeg)) for key, jpeg in images.items()]
 
     def _examine(self, clip: Clip, version_id: str, work: Path) -> Examined:
         """The plaintext of the upload, checked against the registration, with its video's facts and stills;

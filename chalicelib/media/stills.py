@@ -1,4 +1,5 @@
-"""Stills of an accepted clip (the poster and the strip), from its keyframes with PyAV and Pillow; no AWS."""
+"""Stills of an accepted clip (the poster first, side by side in one JPEG), from its keyframes with PyAV and
+Pillow; no AWS."""
 
 from __future__ import annotations
 
@@ -19,12 +20,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Thumbnails:
-    """JPEG stills made from keyframes only: the poster (the first keyframe) and the strip, one image of the
-    stills after it side by side, each `still_width` wide (None when the clip has no other keyframe to show)."""
+    """One JPEG of stills made from keyframes only, side by side: the poster (the first keyframe), then the
+    keyframes nearest evenly spaced times; `stills` of them, each `still_width` × `still_height`. One object
+    to store (a PUT per clip, not one per image); viewers crop the still they show."""
 
-    poster: bytes
-    strip: bytes | None
-    stills: int  # the poster included
+    jpeg: bytes
+    stills: int
     still_width: int
     still_height: int
 
@@ -59,6 +60,8 @@ def _jpeg(image: Image, quality: int) -> bytes:
 
 
 def _side_by_side(images: list[Image]) -> Image:
+    if len(images) == 1:
+        return images[0]
     from PIL import Image as Pillow
 
     sheet = Pillow.new("RGB", (sum(image.width for image in images), images[0].height))
@@ -67,17 +70,17 @@ def _side_by_side(images: list[Image]) -> Image:
     return sheet
 
 
-def thumbnails(path: Path, *, strip_count: int = 4, width: int = 320, quality: int = 80) -> Thumbnails:
-    """The poster and up to `strip_count` stills in all, from the keyframes at or before evenly spaced times.
+def thumbnails(path: Path, *, count: int = 4, width: int = 320, quality: int = 80) -> Thumbnails:
+    """The poster and up to `count` stills in all, from the keyframes at or before evenly spaced times.
 
     Only keyframes are decoded, each once: a clip whose keyframes are sparser than the spacing (Debian's
-    ffmpeg writes one every 10 s) gets a shorter strip rather than long runs of frames decoded to reach an
+    ffmpeg writes one every 10 s) gets fewer stills rather than long runs of frames decoded to reach an
     exact time. Cost: opening the file, one seek and one keyframe decode per still.
     """
     import av
 
-    if strip_count < 0 or width < 1 or not 1 <= quality <= 95:
-        raise ValueError(f"bad thumbnail settings: {strip_count=} {width=} {quality=}")
+    if count < 0 or width < 1 or not 1 <= quality <= 95:
+        raise ValueError(f"bad thumbnail settings: {count=} {width=} {quality=}")
     with _opened(path) as container:
         stream = _video_stream(container)
         stream.codec_context.skip_frame = "NONKEY"
@@ -86,8 +89,8 @@ def thumbnails(path: Path, *, strip_count: int = 4, width: int = 320, quality: i
         images: list[Image] = []
         shown: set[int | None] = set()
         try:
-            for index in range(max(strip_count, 1)):
-                packet = _keyframe(container, stream, start + span * index // strip_count if index else None)
+            for index in range(max(count, 1)):
+                packet = _keyframe(container, stream, start + span * index // count if index else None)
                 if packet is None or packet.pts in shown:
                     continue  # no keyframe there (checked below for the poster), or one already shown
                 frame = _decoded(stream, packet)
@@ -98,11 +101,9 @@ def thumbnails(path: Path, *, strip_count: int = 4, width: int = 320, quality: i
             raise InvalidVideo(f"corrupt: decoding failed ({exc})") from exc
         if not images:
             raise InvalidVideo("truncated: no decodable keyframe")
-        poster = images[0]
         return Thumbnails(
-            poster=_jpeg(poster, quality),
-            strip=_jpeg(_side_by_side(images[1:]), quality) if len(images) > 1 else None,
+            jpeg=_jpeg(_side_by_side(images), quality),
             stills=len(images),
-            still_width=poster.width,
-            still_height=poster.height,
+            still_width=images[0].width,
+            still_height=images[0].height,
         )

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from chalicelib.domain.audit import Outcome
 from chalicelib.domain.cases import CaseStatus
 from chalicelib.domain.catalog import Camera, is_silent
-from chalicelib.domain.clips import Clip, ClipRecord, ClipStatus, UtcTime
+from chalicelib.domain.clips import Clip, ClipRecord, ClipStatus, Stills, UtcTime
 from chalicelib.domain.gaps import Gap
 from chalicelib.domain.principal import Principal, Role
 from chalicelib.domain.query import Window, check_page_limit
@@ -76,11 +76,15 @@ class GapList(BaseModel):
     gaps: list[Gap]
 
 
+class StillsLink(Stills):
+    """A clip's stills, made from keyframes: one JPEG of `count` stills side by side, the poster first; a
+    viewer crops still n at x = n × width."""
+
+    url: str = Field(description="a signed GET of the JPEG, valid until the answer's expiry time")
+
+
 class SearchedClip(ClipRecord):
-    thumbnails: list[str] = Field(
-        description="signed URLs of JPEGs made from keyframes: the poster, then (if the clip has further keyframes) "
-        "the strip, one image of the following stills side by side, each as wide as the poster"
-    )
+    stills: StillsLink | None = Field(description="none for a clip indexed before its stills were recorded so")
 
 
 class ClipPage(BaseModel):
@@ -96,7 +100,7 @@ class CameraState(StrEnum):
 
 class WallCamera(Camera):
     state: CameraState = Field(description="silent: no clip for longer than the site's silence threshold")
-    poster: str | None = Field(description="a signed URL of the latest clip's poster, made from the video")
+    poster: StillsLink | None = Field(description="the latest clip's stills: the wall shows the first, its poster")
 
 
 class Wall(BaseModel):
@@ -153,12 +157,11 @@ class Footage:
         cameras = []
         for camera in self._catalog.cameras_of_site(site_id):
             silent = is_silent(camera.last_clip_at, now, self._silent_after)
-            poster_key = camera.latest_poster_key
             cameras.append(
                 WallCamera(
                     **camera.model_dump(),
                     state=CameraState.SILENT if silent else CameraState.RECORDING,
-                    poster=self._objects.view_url(poster_key, None, ttl) if poster_key else None,
+                    poster=self._stills_link(camera.latest_poster_key, camera.latest_stills, ttl),
                 )
             )
         posters = sum(1 for camera in cameras if camera.poster)
@@ -187,9 +190,7 @@ class Footage:
         page = self._index.camera_clips(camera_id, window.start, window.end, limit, cursor)
         ttl = self._urls.default
         clips = [
-            SearchedClip(
-                **clip.model_dump(), thumbnails=[self._objects.view_url(key, None, ttl) for key in clip.thumbnail_keys]
-            )
+            SearchedClip.model_validate(clip.model_dump() | {"stills": self._clip_stills(clip, ttl)})
             for clip in page.clips
         ]
         self._audit.record(
@@ -248,6 +249,14 @@ class Footage:
             case_id=request.case_id,
         )
         return ViewGrant(url=url, expires_at=now + ttl, expires_in_s=int(ttl.total_seconds()), sha256=clip.sha256)
+
+    def _clip_stills(self, clip: Clip, ttl: timedelta) -> StillsLink | None:
+        return self._stills_link(clip.thumbnail_keys[0] if clip.thumbnail_keys else None, clip.stills, ttl)
+
+    def _stills_link(self, key: str | None, stills: Stills | None, ttl: timedelta) -> StillsLink | None:
+        if key is None or stills is None:
+            return None
+        return StillsLink(**stills.model_dump(), url=self._objects.view_url(key, None, ttl))
 
     def _check_case(self, principal: Principal, action: Action, clip: Clip, case_id: str | None) -> None:
         """Police view footage for a case (DESIGN.md "Roles"): an open case of the clip's own site."""

@@ -10,6 +10,7 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from chalicelib.domain.catalog import Camera, Gateway, Site
+from chalicelib.domain.clips import Stills
 from chalicelib.domain.timeutil import iso
 from chalicelib.errors import Conflict
 from chalicelib.store.dynamo import from_item, is_condition_failure, query_items, to_item
@@ -59,16 +60,24 @@ class Catalog:
     def cameras_of_site(self, site_id: str) -> list[Camera]:
         return [Camera.model_validate(item) for item in self._query_site(self._cameras, site_id)]
 
-    def record_clip_time(self, camera_id: str, clip_end: datetime, clip_id: str, poster_key: str | None) -> None:
+    def record_clip_time(
+        self, camera_id: str, clip_end: datetime, clip_id: str, stills_key: str, stills: Stills
+    ) -> None:
         """Advance the camera's last clip (never backwards: clips arrive out of order after outages), with its
-        poster: the camera wall reads them with the cameras, not a query per camera."""
+        stills (the first is the poster): the camera wall reads them with the cameras, not a query per camera."""
         try:
             self._cameras.update_item(
                 Key={"camera_id": camera_id},
-                UpdateExpression="SET last_clip_at = :end, latest_clip_id = :clip, latest_poster_key = :poster",
+                UpdateExpression="SET last_clip_at = :end, latest_clip_id = :clip, latest_poster_key = :poster, "
+                "latest_stills = :stills",
                 ConditionExpression=Attr("camera_id").exists()
                 & (Attr("last_clip_at").not_exists() | Attr("last_clip_at").lt(iso(clip_end))),
-                ExpressionAttributeValues={":end": iso(clip_end), ":clip": clip_id, ":poster": poster_key},
+                ExpressionAttributeValues={
+                    ":end": iso(clip_end),
+                    ":clip": clip_id,
+                    ":poster": stills_key,
+                    ":stills": to_item(stills.model_dump()),
+                },
             )
         except ClientError as error:
             if not is_condition_failure(error):
@@ -79,7 +88,7 @@ class Catalog:
         try:
             self._cameras.update_item(
                 Key={"camera_id": camera_id},
-                UpdateExpression="REMOVE latest_clip_id, latest_poster_key",
+                UpdateExpression="REMOVE latest_clip_id, latest_poster_key, latest_stills",
                 ConditionExpression=Attr("latest_clip_id").eq(clip_id),
             )
         except ClientError as error:

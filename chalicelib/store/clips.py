@@ -12,7 +12,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from chalicelib.domain.clips import GONE, Clip, ClipStatus, SealedFile, VideoFacts
+from chalicelib.domain.clips import GONE, Clip, ClipStatus, SealedFile, Stills, VideoFacts
 from chalicelib.domain.timeutil import iso
 from chalicelib.store.dynamo import (
     decode_cursor,
@@ -32,7 +32,7 @@ BY_SITE_START_INDEX = "by_site_start"  # expiry_queue + start: due by a policy s
 _GONE = sorted(status.value for status in GONE)
 # What a tombstone keeps none of: the video's facts and where its footage was.
 _STORAGE = (
-    "video, thumbnail_keys, thumbnail_versions, quarantine_reason, object_version, sealed_version, "
+    "video, thumbnail_keys, thumbnail_versions, stills, quarantine_reason, object_version, sealed_version, "
     "multipart_upload_id, part_sha256"
 )
 _CAMERA_PAGE_KEYS = {"clip_id": str, LISTED_CAMERA: str, "start": str}
@@ -84,22 +84,24 @@ class ClipIndex:
         self,
         clip: Clip,
         video: VideoFacts,
-        thumbnails: list[tuple[str, str]],
+        thumbnail: tuple[str, str],
+        stills: Stills,
         object_version: str,
         now: datetime,
     ) -> Clip | None:
-        """The verdict: footage, listed for its camera, with the exact versions stored (the clip's and each
-        thumbnail's: `thumbnails` is (key, version) pairs), so expiry deletes them without listing."""
+        """The verdict: footage, listed for its camera, with the exact versions stored (the clip's and its
+        stills': `thumbnail` is their key and version), so expiry deletes them without listing."""
         return self._update(
             clip.clip_id,
             "SET #status = :indexed, video = :video, thumbnail_keys = :thumbs, thumbnail_versions = :versions, "
-            f"object_version = :object, bytes_verified = :true, ingested_at = :now, {LISTED_CAMERA} = :camera "
-            "REMOVE part_sha256",
+            "stills = :stills, object_version = :object, bytes_verified = :true, ingested_at = :now, "
+            f"{LISTED_CAMERA} = :camera REMOVE part_sha256",
             {
                 ":indexed": ClipStatus.INDEXED.value,
                 ":video": to_item(video.model_dump()),
-                ":thumbs": [key for key, _ in thumbnails],
-                ":versions": [version for _, version in thumbnails],
+                ":thumbs": [thumbnail[0]],
+                ":versions": [thumbnail[1]],
+                ":stills": to_item(stills.model_dump()),
                 ":object": object_version,
                 ":true": True,
                 ":now": iso(now),
@@ -158,9 +160,8 @@ class ClipIndex:
         awaited = Attr("status").eq(ClipStatus.REGISTERED.value)
         if sealed is None:
             return self._update(clip_id, "SET object_key = :key REMOVE sealed", {":key": object_key}, awaited)
-        return self._update(
-            clip_id, "SET sealed = :sealed, object_key = :key", {":sealed": sealed.model_dump(), ":key": object_key}, awaited
-        )
+        values = {":sealed": sealed.model_dump(), ":key": object_key}
+        return self._update(clip_id, "SET sealed = :sealed, object_key = :key", values, awaited)
 
     def start_multipart(
         self, clip_id: str, upload_id: str, part_sha256: list[str], replacing: str | None

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import urllib.parse
 import urllib.request
 from datetime import timedelta
 
 import pytest
+from PIL import Image
 
 from chalicelib.domain.timeutil import parse_time
 from gateway.uplink import Uplink, put_clip
@@ -54,10 +56,11 @@ def test_search_lists_clips_newest_first_with_short_lived_thumbnails(record, upl
 
     ids = [clip["clip_id"] for clip in page["clips"]]
     assert ids.index(newer["clip_id"]) < ids.index(older["clip_id"])
-    thumbnail = page["clips"][ids.index(newer["clip_id"])]["thumbnails"][0]
-    query = urllib.parse.parse_qs(urllib.parse.urlparse(thumbnail).query)
+    stills = page["clips"][ids.index(newer["clip_id"])]["stills"]
+    query = urllib.parse.parse_qs(urllib.parse.urlparse(stills["url"]).query)
     assert query["X-Amz-Expires"] == ["300"]
-    assert download(thumbnail)[:3] == b"\xff\xd8\xff"  # a JPEG made from the video
+    picture = Image.open(io.BytesIO(download(stills["url"])))  # a JPEG made from the video: its stills side by side
+    assert (picture.format, picture.size) == ("JPEG", (stills["count"] * stills["width"], stills["height"]))
 
 
 def test_search_pages_with_an_opaque_cursor(record, upload, official):
@@ -290,7 +293,7 @@ def test_the_wall_shows_each_cameras_latest_poster_and_forgets_an_erased_one(arc
     tile = next(c for c in wall["cameras"] if c["camera_id"] == camera["camera_id"])
     assert tile["latest_clip_id"] == newest != older
     assert tile["state"] == "recording"
-    assert download(tile["poster"])[:3] == b"\xff\xd8\xff"
+    assert download(tile["poster"]["url"])[:3] == b"\xff\xd8\xff"
     assert "latest_poster_key" not in tile
     site_cameras = {c["camera_id"] for c in admin.get("/sites/aizkraukle/cameras").expect(200)["cameras"]}
     assert {c["camera_id"] for c in wall["cameras"]} == site_cameras  # the site's cameras, no other site's

@@ -45,7 +45,7 @@ def test_no_log_of_the_stack_holds_a_token_password_or_url_signature(archive, of
     operator = official("operator", "birzai")
     window = {"from": (clip.start - timedelta(minutes=1)).isoformat(), "to": datetime.now(UTC).isoformat()}
     listed = operator.get("/cameras/birzai-castle/clips", window).expect(200)["clips"]
-    thumbnail = next(c for c in listed if c["clip_id"] == clip_id)["thumbnails"][0]
+    thumbnail = next(c for c in listed if c["clip_id"] == clip_id)["stills"]["url"]
     view = operator.post(f"/clips/{clip_id}/view", {"purpose": "checking the logs of the local stack"}).expect(200)
     for url in (thumbnail, view["url"]):
         with urllib.request.urlopen(url, timeout=30) as answer:  # noqa: S310 - the archive's signed URLs

@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 import boto3
 
 from chalicelib import wiring
-from chalicelib.domain.clips import Clip, ClipStatus, VideoFacts
+from chalicelib.domain.clips import Clip, ClipStatus, Stills, VideoFacts
 from tests.integration.conftest import TEST_SITE
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 VIDEO = VideoFacts(codec="h264", width=320, height=240, fps=10.0, duration_s=2.0)
+
+THUMBNAIL, STILLS = ("thumbnails/aizkraukle/cam-1/x/stills.jpg", "t1"), Stills(count=1, width=320, height=180)
 
 
 def clip(number: int, *, retain_days: float = 7, camera: str = "cam-1") -> Clip:
@@ -38,7 +40,7 @@ def indexed(number: int, **kwargs) -> Clip:
     assert new is not None
     claimed = index.claim_upload(new, "v1")
     assert claimed is not None
-    done = index.mark_indexed(claimed, VIDEO, [], "v1", NOW)
+    done = index.mark_indexed(claimed, VIDEO, THUMBNAIL, STILLS, "v1", NOW)
     assert done is not None
     return done
 
@@ -60,7 +62,8 @@ def test_another_version_cannot_steal_a_claim(deployed):
     index.register(clip(1))
     claimed = index.claim_upload(clip(1), "v1")
     assert index.claim_upload(clip(1), "v2") is None
-    assert index.mark_indexed(claimed.model_copy(update={"object_version": "v2"}), VIDEO, [], "v2", NOW) is None
+    stealing = claimed.model_copy(update={"object_version": "v2"})
+    assert index.mark_indexed(stealing, VIDEO, THUMBNAIL, STILLS, "v2", NOW) is None
 
 
 def test_search_sees_only_indexed_clips_of_the_camera_in_the_window(deployed):

@@ -15,7 +15,7 @@ from pyrage import x25519
 from app import app
 from chalicelib import wiring
 from chalicelib.domain.catalog import Camera, Gateway
-from chalicelib.domain.clips import Clip, Registration, SealedFile
+from chalicelib.domain.clips import Clip, Registration, SealedFile, Stills
 from chalicelib.domain.principal import Principal, Role
 from chalicelib.store.sealing_keys import SealingKeys
 from gateway.clipmaker import make_clip
@@ -100,11 +100,15 @@ def test_ingest_writes_thumbnails_made_from_the_video(site, tmp_path):
     invoke_ingest([s3_event(clip.object_key, wiring.get_settings().clips_bucket)])
 
     indexed = wiring.clip_index().get(clip_id)
-    assert indexed.thumbnail_keys[0].endswith("/poster.jpg")
+    # One object for all the stills (the poster first): one PUT a clip.
+    assert versions_under(f"thumbnails/aizkraukle/cam-1/{clip_id}/") == list(indexed.thumbnail_versions)
+    assert indexed.stills == Stills(count=1, width=160, height=120)  # 2 s with a single keyframe
     s3 = boto3.client("s3")
-    poster = s3.get_object(Bucket=wiring.get_settings().clips_bucket, Key=indexed.thumbnail_keys[0])
-    assert poster["Body"].read()[:3] == b"\xff\xd8\xff"
-    assert poster["ServerSideEncryption"] == "aws:kms"
+    stills = s3.get_object(Bucket=wiring.get_settings().clips_bucket, Key=indexed.thumbnail_keys[0])
+    assert stills["Body"].read()[:3] == b"\xff\xd8\xff"
+    assert stills["ServerSideEncryption"] == "aws:kms"
+    camera = wiring.catalog().get_camera("cam-1")
+    assert (camera.latest_poster_key, camera.latest_stills) == (indexed.thumbnail_keys[0], indexed.stills)
 
 
 def test_a_crash_after_claiming_resumes_on_redelivery(site, tmp_path):

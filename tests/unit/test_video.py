@@ -164,17 +164,20 @@ def test_other_container_refused(tmp_path: Path) -> None:
     assert _refusal(path) == "container matroska,webm not accepted"
 
 
+def _tiles(made: Thumbnails) -> list[Image.Image]:
+    """The stills of the one JPEG, cropped as viewers crop them (still n at x = n × still_width)."""
+    sheet = _decode_jpeg(made.jpeg)
+    assert sheet.size == (made.stills * made.still_width, made.still_height)
+    width = made.still_width
+    return [sheet.crop((x, 0, x + width, sheet.height)) for x in range(0, sheet.width, width)]
+
+
 def test_poster_is_jpeg_of_clip_width_when_clip_is_narrower(clip_thumbnails: Thumbnails) -> None:
-    assert _decode_jpeg(clip_thumbnails.poster).size == (WIDTH, HEIGHT)
+    assert _tiles(clip_thumbnails)[0].size == (WIDTH, HEIGHT)
 
 
 def test_poster_is_scaled_down_to_requested_width(clip: tuple[str, str, Path]) -> None:
-    assert _decode_jpeg(thumbnails(clip[2], width=160).poster).size == (160, 120)
-
-
-def _tiles(strip: bytes, still_width: int) -> list[Image.Image]:
-    sheet = _decode_jpeg(strip)
-    return [sheet.crop((x, 0, x + still_width, sheet.height)) for x in range(0, sheet.width, still_width)]
+    assert _tiles(thumbnails(clip[2], width=160))[0].size == (160, 120)
 
 
 def _difference(a: Image.Image, b: Image.Image) -> float:
@@ -182,14 +185,13 @@ def _difference(a: Image.Image, b: Image.Image) -> float:
     return float(ImageStat.Stat(ImageChops.difference(a.convert("L"), b.convert("L"))).mean[0])
 
 
-def test_two_keyframes_give_the_poster_and_a_strip_of_one(clip_thumbnails: Thumbnails) -> None:
+def test_two_keyframes_give_the_poster_and_one_still_beside_it(clip_thumbnails: Thumbnails) -> None:
     # 4 s with a keyframe every 2 s: the times 0, 1, 2, 3 s find the keyframes at 0 and 2 s, each shown once.
     assert (clip_thumbnails.stills, clip_thumbnails.still_width, clip_thumbnails.still_height) == (2, WIDTH, HEIGHT)
-    assert clip_thumbnails.strip is not None
-    assert _decode_jpeg(clip_thumbnails.strip).size == (WIDTH, HEIGHT)
+    assert _decode_jpeg(clip_thumbnails.jpeg).size == (2 * WIDTH, HEIGHT)
 
 
-def test_the_strip_shows_the_keyframes_at_evenly_spaced_times(tmp_path: Path) -> None:
+def test_the_stills_after_the_poster_are_the_keyframes_at_evenly_spaced_times(tmp_path: Path) -> None:
     path = tmp_path / "every-second.mp4"
     make_clip(path, seconds=8, width=WIDTH, height=HEIGHT, fps=FPS, keyframe_every_s=1)
 
@@ -199,10 +201,11 @@ def test_the_strip_shows_the_keyframes_at_evenly_spaced_times(tmp_path: Path) ->
         frames = {frame.pts or 0: frame.to_image() for frame in container.decode(video=0)}
         time_base = container.streams.video[0].time_base
     at = {round(float(pts * time_base), 2): image for pts, image in frames.items()}
-    assert made.stills == 4 and made.strip is not None
-    # Each tile is the keyframe at 2, 4 and 6 s: nearer to it than to the frames just before and after it.
-    for tile, second in zip(_tiles(made.strip, made.still_width), (2.0, 4.0, 6.0), strict=True):
-        neighbours = [at[round(second + offset / FPS, 2)] for offset in (-3, -2, -1, 1, 2, 3)]
+    assert made.stills == 4
+    # Each tile is the keyframe at 0 (the poster), 2, 4 and 6 s: nearer to it than to the frames beside it.
+    for tile, second in zip(_tiles(made), (0.0, 2.0, 4.0, 6.0), strict=True):
+        near = (round(second + offset / FPS, 2) for offset in (-3, -2, -1, 1, 2, 3))
+        neighbours = [at[moment] for moment in near if moment in at]  # the poster has none before it
         assert _difference(tile, at[second]) < min(_difference(tile, frame) for frame in neighbours)
 
 
@@ -212,13 +215,13 @@ def test_a_clip_with_a_single_keyframe_gets_the_poster_alone(tmp_path: Path) -> 
 
     made = thumbnails(path)
 
-    assert (made.stills, made.strip) == (1, None)
-    assert _decode_jpeg(made.poster).size == (WIDTH, HEIGHT)
+    assert made.stills == 1
+    assert _decode_jpeg(made.jpeg).size == (WIDTH, HEIGHT)
 
 
-def test_strip_count_zero_gives_poster_only(clip: tuple[str, str, Path]) -> None:
-    result = thumbnails(clip[2], strip_count=0)
-    assert (result.stills, result.strip, _decode_jpeg(result.poster).size) == (1, None, (WIDTH, HEIGHT))
+def test_count_zero_gives_poster_only(clip: tuple[str, str, Path]) -> None:
+    result = thumbnails(clip[2], count=0)
+    assert (result.stills, _decode_jpeg(result.jpeg).size) == (1, (WIDTH, HEIGHT))
 
 
 def test_thumbnails_of_unopenable_file_refused(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 // Boxes to mask, drawn with the mouse (or typed) on a still of the clip; kept in the video's own pixels.
 import { useRef, useState } from "preact/hooks";
 import type { Schemas } from "../api/client";
+import { Still, type Stills } from "../components/Still";
 import { type MessageKey, useI18n } from "../i18n/i18n";
 
 export type Box = Schemas["MaskBox"];
@@ -20,7 +21,7 @@ export function boxBetween(a: Point, b: Point, scale: number, video: { width: nu
 }
 
 export function BoxDrawer(props: {
-  still: string;
+  still: Stills;
   video: { width: number; height: number };
   boxes: Box[];
   onChange: (boxes: Box[]) => void;
@@ -56,7 +57,7 @@ export function BoxDrawer(props: {
           }
         }}
       >
-        <img ref={image} src={props.still} alt={t("still_to_mask")} draggable={false} />
+        <Still imageRef={image} stills={props.still} index={0} alt={t("still_to_mask")} />
         {props.boxes.map((box, index) => (
           <span key={index} class="mask" style={shown(box)} />
         ))}

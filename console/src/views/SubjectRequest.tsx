@@ -79,7 +79,7 @@ function useStill(clip: ClipRecord) {
   return useLoad(async () => {
     const query = { from: clip.start, to: clip.end, limit: 10 };
     const page = await unwrap(api.GET("/cameras/{camera_id}/clips", { params: { path: { camera_id: clip.camera_id }, query } }));
-    return page.clips.find((found) => found.clip_id === clip.clip_id)?.thumbnails[0] ?? null;
+    return page.clips.find((found) => found.clip_id === clip.clip_id)?.stills ?? null;
   }, [api, clip.clip_id]);
 }
 

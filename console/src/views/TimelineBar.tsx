@@ -1,6 +1,7 @@
 // The day as one bar: clips as buttons (hover or focus shows their stills), gaps coloured by their reason.
 import { useState } from "preact/hooks";
 import { type MessageKey, useI18n } from "../i18n/i18n";
+import { Still } from "../components/Still";
 import { type GapReason, type Segment, momentAt, percentOf } from "../timeline/timeline";
 import type { ListedClip } from "./Camera";
 
@@ -22,6 +23,7 @@ interface Props {
 export function TimelineBar({ window, segments, zone, onPick }: Props) {
   const { t, time } = useI18n();
   const [hovered, setHovered] = useState<ListedClip | null>(null);
+  const stills = hovered?.record.stills ?? null; // one image, each still cropped from it (fetched once)
   const iso = (ms: number) => new Date(ms).toISOString();
   const pickAt = (event: MouseEvent, start: number, end: number) => {
     const target = event.currentTarget as HTMLElement;
@@ -66,9 +68,11 @@ export function TimelineBar({ window, segments, zone, onPick }: Props) {
       </ul>
       {hovered ? (
         <figure class="strip" data-testid="strip">
-          {hovered.record.thumbnails.map((url, index) => (
-            <img key={url} src={url} alt={t("still_of", { number: index + 1 })} loading="lazy" />
-          ))}
+          {stills
+            ? Array.from({ length: stills.count }, (_, index) => (
+                <Still key={index} stills={stills} index={index} alt={t("still_of", { number: index + 1 })} loading="lazy" />
+              ))
+            : null}
           <figcaption>{`${time(hovered.record.start, zone)} – ${time(hovered.record.end, zone)}`}</figcaption>
         </figure>
       ) : null}

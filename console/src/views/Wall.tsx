@@ -3,6 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { unwrap } from "../api/client";
 import { useArchive } from "../components/context";
 import { useLoad } from "../components/load";
+import { Still, type Stills } from "../components/Still";
 import { Loading, Problem } from "../components/ui";
 import { useI18n } from "../i18n/i18n";
 import { hrefOf } from "./routes";
@@ -28,7 +29,7 @@ export function WallScreen({ site }: { site: string }) {
           {wall.data.cameras.map((camera) => (
             <li key={camera.camera_id} class={`tile ${camera.state}`}>
               <a href={hrefOf({ screen: "camera", site, camera: camera.camera_id, day: null })}>
-                <Poster url={camera.poster ?? null} name={camera.name} />
+                <Poster stills={camera.poster ?? null} name={camera.name} />
                 <span class="name">{camera.name}</span>
               </a>
               <span class="location">{camera.location}</span>
@@ -50,20 +51,13 @@ export function WallScreen({ site }: { site: string }) {
   );
 }
 
-/** The latest poster, loaded as it comes into view; none (or one erased since) says so instead. */
-function Poster({ url, name }: { url: string | null; name: string }) {
+/** The latest poster (the first of its clip's stills), loaded as it comes into view; none (or one erased
+ * since) says so instead. */
+function Poster({ stills, name }: { stills: Stills | null; name: string }) {
   const { t } = useI18n();
   const [failed, setFailed] = useState(false);
-  if (url === null || failed) {
+  if (stills === null || failed) {
     return <span class="no-poster">{t("no_footage_yet")}</span>;
   }
-  return (
-    <img
-      src={url}
-      alt={t("poster_of", { camera: name })}
-      loading="lazy"
-      width={320}
-      onError={() => setFailed(true)}
-    />
-  );
+  return <Still stills={stills} index={0} alt={t("poster_of", { camera: name })} loading="lazy" onError={() => setFailed(true)} />;
 }
