@@ -23,8 +23,6 @@ from chalicelib.api.shares import shares_api
 from chalicelib.api.subject_requests import subject_requests_api
 from chalicelib.domain.audit_chain import DIGEST_INTERVAL
 from chalicelib.domain.timeutil import parse_time
-from chalicelib.handlers.exports import export_message
-from chalicelib.handlers.ingest import uploaded_objects
 from chalicelib.observability import logger, metrics, observed
 
 if TYPE_CHECKING:
@@ -80,6 +78,8 @@ def each_record(event: SQSEvent, record_handler: Callable[[SQSRecord], None]) ->
 
 
 def _ingest_record(record: SQSRecord) -> None:
+    from chalicelib.handlers.ingest import uploaded_objects  # the queue functions' own modules: not the API's
+
     metrics.add_metric(name="IngestMessages", unit="Count", value=1)
     try:
         for uploaded in uploaded_objects(record.body):
@@ -98,6 +98,8 @@ def ingest_clips(event: SQSEvent) -> PartialItemFailureResponse:
 
 
 def _export_record(record: SQSRecord) -> None:
+    from chalicelib.handlers.exports import export_message
+
     request_id, export_id = export_message(record.body)
     wiring.export_maker().make(request_id, export_id, wiring.now())
 

@@ -22,6 +22,9 @@ HEAVY = ("av", "PIL", "aws_xray_sdk", "aws_lambda_powertools.utilities.batch", "
 
 def timed(statement: str) -> float:
     environment = os.environ | {"PYTHONPATH": str(ROOT), "AWS_LAMBDA_FUNCTION_NAME": "bench"}
+    # Bytecode written and read, as from an installed package: with PYTHONDONTWRITEBYTECODE set (as some shells
+    # have it) every module changed since its last .pyc was compiled again in each round, and timed with it.
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", statement], env=environment, cwd=ROOT, check=True)
     return time.perf_counter() - started

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import jwt
-
 from chalicelib.domain.catalog import secret_matches, split_gateway_token
 from chalicelib.domain.officials import OfficialAccount
 from chalicelib.domain.principal import OFFICIAL_ROLES, Principal, Role
@@ -29,12 +27,18 @@ class OfficialTokenVerifier:
     """Verifies Cognito ID tokens against the pool's published keys (RS256 only)."""
 
     def __init__(self, jwks_url: str, issuer: str, audience: str) -> None:
+        # Imported here: PyJWT brings in `cryptography` (a quarter of the API's import time), which only the
+        # officials' authorizer needs, not the gateways' nor the event handlers.
+        import jwt
+
         # PyJWKClient caches the key set, so a warm function fetches it once.
         self._keys = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=3600, timeout=5)
         self._issuer = issuer
         self._audience = audience
 
     def verify(self, token: str) -> Principal:
+        import jwt
+
         try:
             signing_key = self._keys.get_signing_key_from_jwt(token)
             claims: dict[str, Any] = jwt.decode(

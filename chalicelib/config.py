@@ -6,9 +6,10 @@ import functools
 import os
 from collections.abc import Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from chalicelib.domain.text import Statement
+from chalicelib.model import Model
 
 # Footage of EU residents stays in the EU/EEA (DESIGN.md "Data residency"): these regions are in member states.
 EU_REGIONS = frozenset({"eu-north-1", "eu-west-1", "eu-west-3", "eu-central-1", "eu-south-1", "eu-south-2"})
@@ -21,7 +22,7 @@ class ConfigurationError(RuntimeError):
     """The environment does not describe a usable deployment."""
 
 
-class Settings(BaseModel):
+class Settings(Model):
     """Everything the functions need to know about their deployment."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

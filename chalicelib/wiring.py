@@ -6,7 +6,7 @@ import functools
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -14,13 +14,6 @@ from botocore.config import Config
 from chalicelib.auth import GatewayAuthenticator, OfficialTokenVerifier
 from chalicelib.config import Settings, get_settings
 from chalicelib.domain.clips import RegistrationLimits, UploadUrlPolicy
-from chalicelib.handlers.audit_digest import DigestWriter
-from chalicelib.handlers.exports import ExportMaker
-from chalicelib.handlers.ingest import ClipIngest
-from chalicelib.handlers.notifications import Notifier
-from chalicelib.handlers.refusals import RefusalCounter, RefusalFolder
-from chalicelib.handlers.retention import RetentionSweep
-from chalicelib.media.video import MediaLimits
 from chalicelib.services.audit_trail import AuditTrail
 from chalicelib.services.cases import Cases
 from chalicelib.services.footage import Footage, UrlPolicy
@@ -46,6 +39,15 @@ from chalicelib.store.sealing_keys import SealingKeys
 from chalicelib.store.shares import ShareBook
 from chalicelib.store.signing import AuditSigner
 from chalicelib.store.subject_requests import SubjectRequestBook
+
+if TYPE_CHECKING:
+    # The event handlers' bodies are imported by their own getters below: the API's functions never load them.
+    from chalicelib.handlers.audit_digest import DigestWriter
+    from chalicelib.handlers.exports import ExportMaker
+    from chalicelib.handlers.ingest import ClipIngest
+    from chalicelib.handlers.notifications import Notifier
+    from chalicelib.handlers.refusals import RefusalCounter, RefusalFolder
+    from chalicelib.handlers.retention import RetentionSweep
 
 
 def now() -> datetime:
@@ -221,6 +223,8 @@ def audit_trail() -> AuditTrail:
 
 @functools.cache
 def digest_writer() -> DigestWriter:
+    from chalicelib.handlers.audit_digest import DigestWriter
+
     return DigestWriter(audit_log(), audit_digests(), audit_signer(), catalog())
 
 
@@ -231,16 +235,23 @@ def refusal_counts() -> RefusalCounts:
 
 @functools.cache
 def refusal_counter() -> RefusalCounter:
+    from chalicelib.handlers.refusals import RefusalCounter
+
     return RefusalCounter(refusal_counts())
 
 
 @functools.cache
 def refusal_folder() -> RefusalFolder:
+    from chalicelib.handlers.refusals import RefusalFolder
+
     return RefusalFolder(refusal_counts(), audit_log())
 
 
 @functools.cache
 def clip_ingest() -> ClipIngest:
+    from chalicelib.handlers.ingest import ClipIngest
+    from chalicelib.media.video import MediaLimits
+
     settings = get_settings()
     return ClipIngest(
         clip_index(),
@@ -256,6 +267,8 @@ def clip_ingest() -> ClipIngest:
 
 @functools.cache
 def retention_sweep() -> RetentionSweep:
+    from chalicelib.handlers.retention import RetentionSweep
+
     return RetentionSweep(clip_index(), clip_objects(), audit_log(), catalog(), subject_request_book())
 
 
@@ -282,6 +295,8 @@ def redactions() -> Redactions:
 
 @functools.cache
 def export_maker() -> ExportMaker:
+    from chalicelib.handlers.exports import ExportMaker
+
     settings = get_settings()
     return ExportMaker(
         subject_request_book(),
@@ -294,6 +309,8 @@ def export_maker() -> ExportMaker:
 
 @functools.cache
 def notifier() -> Notifier:
+    from chalicelib.handlers.notifications import Notifier
+
     settings = get_settings()
     return Notifier(
         catalog(),

@@ -12,11 +12,12 @@ from importlib import resources
 from pathlib import Path
 
 from chalice import Blueprint, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from chalicelib.api.http import Headers, api_route, security_headers
 from chalicelib.config import Settings, get_settings
 from chalicelib.errors import ArchiveError, NotFound
+from chalicelib.model import Model
 
 console_api = Blueprint(__name__)
 _ASSET_NAME = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.(js|css|svg|woff2)$")
@@ -33,7 +34,7 @@ class ConsoleNotBuilt(ArchiveError):
     code = "console_not_built"
 
 
-class LoginConfig(BaseModel):
+class LoginConfig(Model):
     region: str
     user_pool_client_id: str
     cognito_endpoint: str = Field(description="where the console sends Cognito's InitiateAuth and challenges")

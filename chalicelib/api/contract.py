@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from chalicelib.domain.audit import AuditFilter, Outcome
 from chalicelib.domain.clips import UtcTime
 from chalicelib.domain.query import MAX_PAGE, Window
+from chalicelib.model import Model
 
 
 class Auth(StrEnum):
@@ -55,13 +56,13 @@ def register_contract(contract: Contract) -> None:
     CONTRACTS[key] = contract
 
 
-class SiteQuery(BaseModel):
+class SiteQuery(Model):
     model_config = ConfigDict(frozen=True)
 
     site: str = Field(min_length=1, max_length=64, description="the site (municipality) id")
 
 
-class SpanQuery(BaseModel):
+class SpanQuery(Model):
     """A time window: `to` defaults to now, `from` to a day before `to`."""
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)

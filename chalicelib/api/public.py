@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from chalice import Blueprint
-from pydantic import BaseModel
 
 from chalicelib.api.http import api_route
 from chalicelib.api.openapi import openapi_document
+from chalicelib.model import Model
 
 public_api = Blueprint(__name__)
 
 
-class Health(BaseModel):
+class Health(Model):
     status: Literal["ok"]
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from chalicelib.domain.clips import UtcTime
+from chalicelib.model import Model
 
 NO_SITE = "-"
 
@@ -30,7 +31,7 @@ class AuditFilter:
         return {name: str(value) for name, value in chosen.items() if value is not None}
 
 
-class AuditEvent(BaseModel):
+class AuditEvent(Model):
     model_config = ConfigDict(frozen=True)
 
     event_id: str

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from chalicelib.domain.catalog import SITE_ID_PATTERN, Site
 from chalicelib.domain.clips import CAMERA_ID_PATTERN, UtcTime
 from chalicelib.domain.text import PlainText, Statement
 from chalicelib.errors import InvalidRequest
+from chalicelib.model import Model
 
 MAX_CLIPS_PER_REQUEST = 500
 
@@ -20,7 +21,7 @@ class CaseStatus(StrEnum):
     CLOSED = "closed"
 
 
-class NewCase(BaseModel):
+class NewCase(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     site_id: str = Field(pattern=SITE_ID_PATTERN)
@@ -29,7 +30,7 @@ class NewCase(BaseModel):
     review_date: UtcTime | None = Field(default=None, description="when the hold must be reviewed")
 
 
-class Case(BaseModel):
+class Case(Model):
     model_config = ConfigDict(frozen=True)
 
     case_id: str
@@ -44,7 +45,7 @@ class Case(BaseModel):
     closed_at: UtcTime | None = None
 
 
-class HoldRequest(BaseModel):
+class HoldRequest(Model):
     """Hold clips by id, or every clip of a camera in a time window."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

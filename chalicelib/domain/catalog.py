@@ -11,18 +11,19 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from chalicelib.domain.clips import CAMERA_ID_PATTERN, Stills, UtcTime
 from chalicelib.domain.text import PlainText, Statement
 from chalicelib.domain.timeutil import parse_time
+from chalicelib.model import Model
 
 SITE_ID_PATTERN = r"^[a-z][a-z0-9-]{1,30}$"
 _GATEWAY_ID = re.compile(r"^gw-[a-z0-9-]{1,60}$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
 
 
-class Site(BaseModel):
+class Site(Model):
     """A municipality running cameras: the data controller of its footage."""
 
     model_config = ConfigDict(frozen=True)
@@ -44,7 +45,7 @@ class Site(BaseModel):
     dpo_contact: str
 
 
-class SiteConfiguration(BaseModel):
+class SiteConfiguration(Model):
     """A site as its deployment configures it (a reviewed file, `safe-society-admin sites apply`): the legal
     limits and their basis are configuration, never literals in code. The retention policy in force is the
     DPO's (PUT /sites/{site}/retention); the initial one applies only when the site is created."""
@@ -77,7 +78,7 @@ class CameraStatus(StrEnum):
     RETIRED = "retired"
 
 
-class NewCamera(BaseModel):
+class NewCamera(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     camera_id: str = Field(pattern=CAMERA_ID_PATTERN)
@@ -85,7 +86,7 @@ class NewCamera(BaseModel):
     location: PlainText = Field(min_length=1, max_length=300)
 
 
-class Camera(BaseModel):
+class Camera(Model):
     model_config = ConfigDict(frozen=True)
 
     camera_id: str
@@ -102,7 +103,7 @@ class Camera(BaseModel):
     latest_stills: Stills | None = Field(default=None, exclude=True)
 
 
-class NewGateway(BaseModel):
+class NewGateway(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     site_id: str = Field(pattern=SITE_ID_PATTERN)
@@ -110,7 +111,7 @@ class NewGateway(BaseModel):
     camera_ids: tuple[str, ...] = Field(min_length=1, max_length=256)
 
 
-class Gateway(BaseModel):
+class Gateway(Model):
     """An edge box; its secret is stored only as a hash."""
 
     model_config = ConfigDict(frozen=True)

@@ -9,11 +9,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, ConfigDict, Field, PlainSerializer
 from ulid import ULID
 
 from chalicelib.domain.timeutil import iso, parse_time
 from chalicelib.errors import InvalidRequest, NotYet
+from chalicelib.model import Model
 
 CLOCK_CORRECTION = "seconds the gateway moved the recording's times back: its source's clock ran ahead of the archive's"
 CLOCK_CORRECTION_LIMIT_S = 366 * 86400
@@ -46,7 +47,7 @@ class ClipStatus(StrEnum):
     ERASED = "erased"
 
 
-class SealedFile(BaseModel):
+class SealedFile(Model):
     """The clip as the gateway sealed it to the site's public key (age format): what is actually uploaded."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -55,7 +56,7 @@ class SealedFile(BaseModel):
     sha256: str = Field(pattern=SHA256_PATTERN)
 
 
-class Registration(BaseModel):
+class Registration(Model):
     """What a gateway says about a clip before uploading it; `size` and `sha256` are of the plaintext."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -179,7 +180,7 @@ def retain_until(start: datetime, retention_days: int) -> datetime:
     return start + timedelta(days=retention_days)
 
 
-class VideoFacts(BaseModel):
+class VideoFacts(Model):
     """What probing the stored video found."""
 
     model_config = ConfigDict(frozen=True)
@@ -191,7 +192,7 @@ class VideoFacts(BaseModel):
     duration_s: float
 
 
-class Stills(BaseModel):
+class Stills(Model):
     """How a clip's stills are laid out in their one JPEG: `count` side by side, the poster first."""
 
     model_config = ConfigDict(frozen=True)
@@ -205,7 +206,7 @@ def thumbnail_key(site: str, camera_id: str, clip_id: str) -> str:
     return f"{thumbnail_prefix(site, camera_id, clip_id)}stills.jpg"
 
 
-class ClipRecord(BaseModel):
+class ClipRecord(Model):
     """A clip's index record as officials see it: no storage keys, no gateway."""
 
     model_config = ConfigDict(frozen=True)
@@ -231,7 +232,7 @@ class ClipRecord(BaseModel):
     holds: frozenset[str] = Field(default=frozenset(), description="ids of the cases that hold the clip")
 
 
-class StoredVersion(BaseModel):
+class StoredVersion(Model):
     """One object version the archive keeps for a clip: what expiry deletes, exactly, without listing."""
 
     model_config = ConfigDict(frozen=True)

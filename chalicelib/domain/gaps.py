@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from chalicelib.domain.clips import CAMERA_ID_PATTERN, UtcTime
 from chalicelib.domain.text import PlainText
+from chalicelib.model import Model
 
 
 class DropReason(StrEnum):
@@ -22,7 +23,7 @@ class DropReason(StrEnum):
 DETAIL = "what the gateway knows of why (for `refused`: the archive's last answer)"
 
 
-class Drop(BaseModel):
+class Drop(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     camera_id: str = Field(pattern=CAMERA_ID_PATTERN)
@@ -38,13 +39,13 @@ class Drop(BaseModel):
         return self
 
 
-class DropReport(BaseModel):
+class DropReport(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     drops: tuple[Drop, ...] = Field(min_length=1, max_length=100)
 
 
-class Gap(BaseModel):
+class Gap(Model):
     model_config = ConfigDict(frozen=True)
 
     camera_id: str

@@ -5,12 +5,13 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from chalicelib.domain.catalog import SITE_ID_PATTERN
 from chalicelib.domain.clips import UtcTime
 from chalicelib.domain.principal import Principal, Role
 from chalicelib.errors import AccessRefused, HiddenRefusal, InvalidRequest
+from chalicelib.model import Model
 
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{2,63}$"
 SiteId = Annotated[str, StringConstraints(pattern=SITE_ID_PATTERN)]
@@ -20,7 +21,7 @@ def parse_sites(text: str) -> frozenset[str]:
     return frozenset(site.strip() for site in text.split(",") if site.strip())
 
 
-class OfficialRole(BaseModel):
+class OfficialRole(Model):
     """The one role and the sites an account holds."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -40,7 +41,7 @@ class Official(OfficialRole):
     email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
 
 
-class OfficialAccount(BaseModel):
+class OfficialAccount(Model):
     model_config = ConfigDict(frozen=True)
 
     username: str

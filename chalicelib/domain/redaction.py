@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from chalicelib.domain.clips import UtcTime
+from chalicelib.model import Model
 
 MAX_SPAN_S = 120.0  # as ExportLimits.max_excerpt_s: one redaction covers what one export may ask for
 MAX_MANUAL_BOXES = 50
@@ -20,7 +21,7 @@ MAX_PIXELS = 16384  # beyond any frame a clip may have (media limits refuse larg
 MAX_SECONDS = 86400.0
 
 
-class NewRedaction(BaseModel):
+class NewRedaction(Model):
     """Find what to mask in one matching clip's excerpt."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -53,7 +54,7 @@ class Audience(StrEnum):
     PUBLIC = "public"  # the press, the public: everyone masked, whatever was kept
 
 
-class TrackSummary(BaseModel):
+class TrackSummary(Model):
     """One track as the reviewer sees it (its boxes frame by frame are in the redaction's tracks file)."""
 
     model_config = ConfigDict(frozen=True)
@@ -67,7 +68,7 @@ class TrackSummary(BaseModel):
     score: float
 
 
-class RequesterMark(BaseModel):
+class RequesterMark(Model):
     """The reviewer's click on the requester: a point in one frame."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -77,7 +78,7 @@ class RequesterMark(BaseModel):
     y: float = Field(ge=0, le=MAX_PIXELS)
 
 
-class ManualBoxSpec(BaseModel):
+class ManualBoxSpec(Model):
     """A box the reviewer adds, masked from first_s to last_s whatever else is decided."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -96,7 +97,7 @@ class ManualBoxSpec(BaseModel):
         return self
 
 
-class Review(BaseModel):
+class Review(Model):
     """The dpo's decisions: every track is masked unless listed in `keep` or the requester's."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -121,7 +122,7 @@ class Review(BaseModel):
         return self
 
 
-class ReviewRecord(BaseModel):
+class ReviewRecord(Model):
     """A review as stored: the decisions, the requester's tracks they resolved to, who and when."""
 
     model_config = ConfigDict(frozen=True)
@@ -135,7 +136,7 @@ class ReviewRecord(BaseModel):
     reviewed_at: UtcTime
 
 
-class Redaction(BaseModel):
+class Redaction(Model):
     model_config = ConfigDict(frozen=True)
 
     redaction_id: str

@@ -5,18 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from chalicelib.domain.catalog import Site
 from chalicelib.domain.clips import GONE, Clip
 from chalicelib.domain.text import Statement
 from chalicelib.errors import InvalidRequest
+from chalicelib.model import Model
 
 # EDPB Guidelines 3/2019 para. 121: beyond 72 hours, the longer the storage, the more argumentation is needed.
 DAYS_WITHOUT_JUSTIFICATION = 3
 
 
-class RetentionChange(BaseModel):
+class RetentionChange(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     days: int = Field(ge=1)

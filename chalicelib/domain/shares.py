@@ -8,11 +8,12 @@ import secrets
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from chalicelib.domain.clips import UtcTime
 from chalicelib.domain.text import PlainText, Statement
 from chalicelib.errors import InvalidRequest
+from chalicelib.model import Model
 
 MAX_SHARE_LIFETIME = timedelta(days=7)
 
@@ -23,7 +24,7 @@ class ShareStatus(StrEnum):
     REVOKED = "revoked"
 
 
-class NewShare(BaseModel):
+class NewShare(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     case_id: str = Field(min_length=1, max_length=64)
@@ -33,7 +34,7 @@ class NewShare(BaseModel):
     expires_at: UtcTime
 
 
-class ShareView(BaseModel):
+class ShareView(Model):
     """A share as officials see it: everything but its link's hash."""
 
     model_config = ConfigDict(frozen=True)

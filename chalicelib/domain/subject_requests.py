@@ -7,12 +7,13 @@ import re
 from datetime import date
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from chalicelib.domain.catalog import SITE_ID_PATTERN
 from chalicelib.domain.clips import CAMERA_ID_PATTERN, UtcTime
 from chalicelib.domain.query import MAX_WINDOW
 from chalicelib.domain.text import Statement
+from chalicelib.model import Model
 
 _CAMERA_ID = re.compile(CAMERA_ID_PATTERN)
 ANSWER_MONTHS = 1  # Art. 12(3): without undue delay and in any event within one month of receipt
@@ -31,7 +32,7 @@ class RequestStatus(StrEnum):
     CLOSED = "closed"
 
 
-class NewSubjectRequest(BaseModel):
+class NewSubjectRequest(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     site_id: str = Field(pattern=SITE_ID_PATTERN)
@@ -55,7 +56,7 @@ class NewSubjectRequest(BaseModel):
         return self
 
 
-class SubjectRequest(BaseModel):
+class SubjectRequest(Model):
     model_config = ConfigDict(frozen=True)
 
     request_id: str
@@ -87,19 +88,19 @@ def extended_deadline(received: date) -> date:
     return add_months(received, EXTENDED_MONTHS)
 
 
-class Extension(BaseModel):
+class Extension(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     reason: Statement = Field(min_length=5, max_length=1000, description="why: complexity or number of requests")
 
 
-class Closing(BaseModel):
+class Closing(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     outcome: Statement = Field(min_length=3, max_length=1000)
 
 
-class MaskBox(BaseModel):
+class MaskBox(Model):
     """A rectangle to mask, in the source video's pixels."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -110,14 +111,14 @@ class MaskBox(BaseModel):
     height: int = Field(gt=0)
 
 
-class Excerpt(BaseModel):
+class Excerpt(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     start_s: float = Field(ge=0)
     end_s: float = Field(gt=0)
 
 
-class ExportRequest(BaseModel):
+class ExportRequest(Model):
     """What to give the requester from one clip: stills and/or an excerpt, with other people masked."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -146,7 +147,7 @@ class ExportStatus(StrEnum):
     DELETED = "deleted"
 
 
-class ExportView(BaseModel):
+class ExportView(Model):
     """An export as the dpo sees it: no storage key."""
 
     model_config = ConfigDict(frozen=True)

@@ -13,9 +13,6 @@ from tempfile import TemporaryDirectory
 from typing import Any
 from urllib.parse import unquote_plus
 
-import pyrage
-from pyrage import x25519
-
 from chalicelib.domain.audit import Outcome
 from chalicelib.domain.clips import (
     GONE,
@@ -227,6 +224,9 @@ class ClipIngest:
         return plaintext
 
     def _decrypt(self, site: str, sealed: Path, plaintext: Path, *, fresh: bool) -> bool:
+        import pyrage  # sealed clips alone need it: not imported by the API's functions, which import this module
+        from pyrage import x25519
+
         identities = self._sealing_keys.identities(site, fresh=fresh)  # rotated keys too: sealed before, opened now
         if not identities:
             if not fresh:

@@ -24,9 +24,10 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from chalicelib.domain.catalog import Site
+from chalicelib.model import Model
 
 LANGUAGES: tuple[str, ...] = ("en", "lv", "lt")
 """Languages with a template; the notice's first language is always English."""
@@ -83,7 +84,7 @@ def render_notice(site: Site, language: str) -> dict[str, str]:
     }
 
 
-class PublicNotice(BaseModel):
+class PublicNotice(Model):
     """The body of `GET /public/sites/{site}/notice`."""
 
     site: str

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from cryptography.hazmat.primitives.serialization import load_der_public_key
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from chalicelib.domain.audit import NO_SITE, AuditEvent, AuditFilter, Outcome
 from chalicelib.domain.audit_chain import lock_period
@@ -14,6 +13,7 @@ from chalicelib.domain.audit_verify import verify_site
 from chalicelib.domain.principal import Principal, Role
 from chalicelib.domain.query import Window, check_page_limit
 from chalicelib.errors import AccessRefused
+from chalicelib.model import Model
 from chalicelib.policy import Action, authorize, require_role
 from chalicelib.store.audit import AuditLog
 from chalicelib.store.catalog import Catalog
@@ -21,12 +21,12 @@ from chalicelib.store.digests import AuditDigests
 from chalicelib.store.signing import AuditSigner
 
 
-class AuditPage(BaseModel):
+class AuditPage(Model):
     events: list[AuditEvent]
     cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
 
 
-class Verification(BaseModel):
+class Verification(Model):
     site: str
     intact: bool
     events: int = Field(description="events recomputed")
@@ -95,6 +95,8 @@ class AuditTrail:
 
     def _public_key(self) -> Any:
         if self._key is None:
+            from cryptography.hazmat.primitives.serialization import load_der_public_key  # verification alone
+
             self._key = load_der_public_key(self._signer.public_key_der)
         return self._key
 

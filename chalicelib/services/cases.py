@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from ulid import ULID
 
 from chalicelib.domain.audit import Outcome
@@ -17,6 +17,7 @@ from chalicelib.domain.query import Window
 from chalicelib.domain.shares import ShareStatus
 from chalicelib.domain.text import Statement
 from chalicelib.errors import Conflict, InvalidRequest, NotFound
+from chalicelib.model import Model
 from chalicelib.policy import Action, authorize, authorize_addressed
 from chalicelib.store.audit import AuditLog
 from chalicelib.store.cases import CaseBook
@@ -26,7 +27,7 @@ from chalicelib.store.objects import ClipObjects
 from chalicelib.store.shares import ShareBook
 
 
-class CloseRequest(BaseModel):
+class CloseRequest(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     reason: Statement = Field(default="", max_length=1000)
@@ -38,12 +39,12 @@ class CaseState(StrEnum):
     DUE_FOR_REVIEW = "due_for_review"
 
 
-class CaseQuery(BaseModel):
+class CaseQuery(Model):
     site: str = Field(min_length=1, max_length=64, description="the site (municipality) id")
     state: CaseState = Field(default=CaseState.OPEN, description="due_for_review: open cases past review (dpo)")
 
 
-class CaseList(BaseModel):
+class CaseList(Model):
     cases: list[Case]
 
 
@@ -51,12 +52,12 @@ class CaseDetail(Case):
     held_clips: list[str]
 
 
-class HoldResult(BaseModel):
+class HoldResult(Model):
     case_id: str
     held: list[str]
 
 
-class ReleaseResult(BaseModel):
+class ReleaseResult(Model):
     case_id: str
     released: str
     still_held_by: list[str] = Field(description="other cases that still hold the clip")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from chalicelib.domain.audit import Outcome
 from chalicelib.domain.cases import CaseStatus
@@ -19,6 +19,7 @@ from chalicelib.domain.query import Window, check_page_limit
 from chalicelib.domain.text import Statement
 from chalicelib.domain.timeutil import iso
 from chalicelib.errors import Conflict, InvalidRequest, NotFound, RefusedInvalid
+from chalicelib.model import Model
 from chalicelib.policy import Action, authorize, authorize_addressed, require_role
 from chalicelib.store.audit import AuditLog
 from chalicelib.store.cases import CaseBook
@@ -28,7 +29,7 @@ from chalicelib.store.gaps import GapLog
 from chalicelib.store.objects import ClipObjects
 
 
-class ViewRequest(BaseModel):
+class ViewRequest(Model):
     """Why the footage is needed: purpose limitation (GDPR Art. 5(1)(b)) needs it on record."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -56,7 +57,7 @@ class UrlPolicy:
         return timedelta(seconds=asked_seconds)
 
 
-class SiteSummary(BaseModel):
+class SiteSummary(Model):
     site_id: str
     name: str
     country: str
@@ -64,15 +65,15 @@ class SiteSummary(BaseModel):
     retention_days: int
 
 
-class SiteList(BaseModel):
+class SiteList(Model):
     sites: list[SiteSummary]
 
 
-class CameraList(BaseModel):
+class CameraList(Model):
     cameras: list[Camera]
 
 
-class GapList(BaseModel):
+class GapList(Model):
     gaps: list[Gap]
 
 
@@ -87,7 +88,7 @@ class SearchedClip(ClipRecord):
     stills: StillsLink | None = Field(description="none for a clip indexed before its stills were recorded so")
 
 
-class ClipPage(BaseModel):
+class ClipPage(Model):
     clips: list[SearchedClip]
     cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
     thumbnails_expire_at: UtcTime
@@ -103,13 +104,13 @@ class WallCamera(Camera):
     poster: StillsLink | None = Field(description="the latest clip's stills: the wall shows the first, its poster")
 
 
-class Wall(BaseModel):
+class Wall(Model):
     site: str
     cameras: list[WallCamera]
     posters_expire_at: UtcTime
 
 
-class ViewGrant(BaseModel):
+class ViewGrant(Model):
     url: str = Field(description="a signed GET of the clip's bytes, valid until expires_at")
     expires_at: UtcTime
     expires_in_s: int = Field(description="the URL's lifetime: a client with a wrong clock counts from receipt")

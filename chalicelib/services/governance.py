@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from chalicelib.domain.audit import Outcome
 from chalicelib.domain.catalog import Site
@@ -13,6 +13,7 @@ from chalicelib.domain.principal import Principal
 from chalicelib.domain.retention import RetentionChange, check_retention_change
 from chalicelib.domain.text import Statement
 from chalicelib.errors import Conflict, NotFound, RefusedConflict
+from chalicelib.model import Model
 from chalicelib.notices import PublicNotice, public_notice
 from chalicelib.policy import Action, authorize, authorize_addressed
 from chalicelib.store.audit import AuditLog
@@ -21,13 +22,13 @@ from chalicelib.store.clips import ClipIndex
 from chalicelib.store.objects import ClipObjects
 
 
-class ErasureRequest(BaseModel):
+class ErasureRequest(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     reason: Statement = Field(min_length=5, max_length=1000)
 
 
-class RetentionPolicy(BaseModel):
+class RetentionPolicy(Model):
     site_id: str
     retention_days: int
     retention_justification: str = Field(description="why more than 3 days, recorded with the last change")
@@ -37,17 +38,17 @@ class RetentionPolicy(BaseModel):
     legal_basis: str
 
 
-class PublicSite(BaseModel):
+class PublicSite(Model):
     site_id: str
     name: str
     controller: str
 
 
-class PublicSites(BaseModel):
+class PublicSites(Model):
     sites: list[PublicSite]
 
 
-class Tombstone(BaseModel):
+class Tombstone(Model):
     """What stays of an erased or expired clip: ids, times, who and why; no footage."""
 
     clip_id: str

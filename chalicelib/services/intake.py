@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
 from chalicelib.domain.audit import Outcome
 from chalicelib.domain.catalog import Gateway
@@ -27,6 +27,7 @@ from chalicelib.domain.clips import (
 from chalicelib.domain.gaps import DropReport, Gap
 from chalicelib.domain.principal import Principal
 from chalicelib.errors import AccessRefused, Conflict, HiddenRefusal, InvalidRequest, NotFound
+from chalicelib.model import Model
 from chalicelib.policy import Action, authorize
 from chalicelib.store.audit import AuditLog
 from chalicelib.store.catalog import Catalog
@@ -53,14 +54,14 @@ _SECONDS = 10**9  # about 30 years
 Milliseconds = Annotated[float, AfterValidator(lambda seconds: round(seconds, 3))]
 
 
-class CameraProgress(BaseModel):
+class CameraProgress(Model):
     model_config = ConfigDict(extra="forbid")
 
     last_segment_at: UtcTime | None = None
     restarts: int = _COUNT
 
 
-class Heartbeat(BaseModel):
+class Heartbeat(Model):
     """What a gateway reports every half minute: progress, not just liveness."""
 
     model_config = ConfigDict(extra="forbid")
@@ -80,7 +81,7 @@ class Heartbeat(BaseModel):
     )
 
 
-class GatewayClipState(BaseModel):
+class GatewayClipState(Model):
     """What a gateway may know of its clip: enough to decide whether to delete its copy."""
 
     clip_id: str
@@ -104,7 +105,7 @@ class PartTicket(UploadTicket):
     part_number: int
 
 
-class MultipartRequest(BaseModel):
+class MultipartRequest(Model):
     """The SHA-256 of each part as the gateway will send it (parts of `part_size` bytes, the last one shorter):
     signed into each part's URL, so S3 refuses any other bytes for that part."""
 
@@ -115,7 +116,7 @@ class MultipartRequest(BaseModel):
     )
 
 
-class MultipartPlan(BaseModel):
+class MultipartPlan(Model):
     clip_id: str
     upload_id: str
     part_size: int
@@ -124,7 +125,7 @@ class MultipartPlan(BaseModel):
     parts: list[PartTicket] = Field(description="signed URLs for exactly the parts S3 does not hold yet")
 
 
-class MultipartAssembled(BaseModel):
+class MultipartAssembled(Model):
     clip_id: str
     parts: int
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from chalicelib.domain.audit import Outcome
 from chalicelib.domain.officials import (
@@ -17,12 +17,13 @@ from chalicelib.domain.officials import (
 )
 from chalicelib.domain.principal import Principal
 from chalicelib.errors import NotFound
+from chalicelib.model import Model
 from chalicelib.policy import Action, require_role
 from chalicelib.store.audit import AuditLog
 from chalicelib.store.officials import OfficialDirectory
 
 
-class OfficialList(BaseModel):
+class OfficialList(Model):
     officials: list[OfficialAccount]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from ulid import ULID
 
 from chalicelib.domain.audit import Outcome
@@ -26,6 +26,7 @@ from chalicelib.domain.subject_requests import RequestStatus, SubjectRequest
 from chalicelib.errors import Conflict, InvalidRequest, NotFound
 from chalicelib.media.redaction.plan import requester_tracks, tracks_at
 from chalicelib.media.redaction.tracks_file import TracksFile
+from chalicelib.model import Model
 from chalicelib.policy import Action, authorize_addressed
 from chalicelib.services.subject_access import covered_clip
 from chalicelib.store.audit import AuditLog
@@ -44,7 +45,7 @@ class RedactionView(Redaction):
     urls_expire_at: UtcTime | None = None
 
 
-class RedactionMessage(BaseModel):
+class RedactionMessage(Model):
     request_id: str
     redaction_id: str
 

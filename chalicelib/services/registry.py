@@ -6,7 +6,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from ulid import ULID
 
 from chalicelib.domain.audit import Outcome
@@ -27,13 +27,14 @@ from chalicelib.domain.clips import UtcTime
 from chalicelib.domain.principal import Principal
 from chalicelib.domain.sites import changes, configured_site
 from chalicelib.errors import Conflict, InvalidRequest, NotFound
+from chalicelib.model import Model
 from chalicelib.policy import Action, authorize, require_role
 from chalicelib.store.audit import AuditLog
 from chalicelib.store.catalog import Catalog
 from chalicelib.store.sealing_keys import SealingKeys
 
 
-class GatewayView(BaseModel):
+class GatewayView(Model):
     """A gateway as admins see it: everything but its secret's hash."""
 
     gateway_id: str
@@ -61,7 +62,7 @@ class GatewayHealth(GatewayView):
     )
 
 
-class GatewayList(BaseModel):
+class GatewayList(Model):
     gateways: list[GatewayHealth]
 
 
@@ -74,13 +75,13 @@ class SiteConfigurationView(SiteConfiguration):
     sealing_key_id: str | None
 
 
-class NewSealingKey(BaseModel):
+class NewSealingKey(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     rotate: bool = Field(default=False, description="replace the site's key; the old one still opens what it sealed")
 
 
-class SealingKeyMade(BaseModel):
+class SealingKeyMade(Model):
     site_id: str
     key_id: str
     recipient: str = Field(description="the age public key: put it in the site's gateways' configuration")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from ulid import ULID
 
 from chalicelib.domain.audit import Outcome
@@ -22,6 +22,7 @@ from chalicelib.domain.shares import (
 )
 from chalicelib.domain.timeutil import iso
 from chalicelib.errors import AccessRefused, Conflict, InvalidRequest
+from chalicelib.model import Model
 from chalicelib.policy import Action, authorize, authorize_addressed
 from chalicelib.services.footage import UrlPolicy
 from chalicelib.store.audit import AuditLog
@@ -50,13 +51,13 @@ class ApprovedShare(ShareView):
     )
 
 
-class ShareLink(BaseModel):
+class ShareLink(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     token: str = Field(min_length=1, max_length=200, description="the token from the recipient's link")
 
 
-class SharedClip(BaseModel):
+class SharedClip(Model):
     clip_id: str
     camera_id: str
     start: UtcTime
@@ -65,7 +66,7 @@ class SharedClip(BaseModel):
     url: str = Field(description="a signed GET of the clip, valid until urls_expire_at")
 
 
-class SharedManifest(BaseModel):
+class SharedManifest(Model):
     share_id: str
     case_reference: str
     recipient: str
@@ -75,12 +76,12 @@ class SharedManifest(BaseModel):
     clips: list[SharedClip]
 
 
-class ShareQuery(BaseModel):
+class ShareQuery(Model):
     site: str = Field(min_length=1, max_length=64, description="the site (municipality) id")
     status: ShareStatus | None = Field(default=None, description="only shares in this state")
 
 
-class ShareList(BaseModel):
+class ShareList(Model):
     shares: list[ShareView]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from ulid import ULID
 
 from chalicelib.domain.audit import Outcome
@@ -27,6 +27,7 @@ from chalicelib.domain.subject_requests import (
 )
 from chalicelib.domain.timeutil import site_date
 from chalicelib.errors import Conflict, InvalidRequest, NotFound
+from chalicelib.model import Model
 from chalicelib.policy import Action, authorize, authorize_addressed
 from chalicelib.store.audit import AuditLog
 from chalicelib.store.catalog import Catalog
@@ -42,7 +43,7 @@ class RequestState(StrEnum):
     CLOSED = "closed"
 
 
-class RequestQuery(BaseModel):
+class RequestQuery(Model):
     site: str = Field(min_length=1, max_length=64, description="the site (municipality) id")
     state: RequestState = Field(default=RequestState.OPEN, description="overdue: open past the deadline")
 
@@ -51,7 +52,7 @@ class ListedRequest(SubjectRequest):
     overdue: bool = Field(description="open past its deadline")
 
 
-class RequestList(BaseModel):
+class RequestList(Model):
     requests: list[ListedRequest] = Field(description="earliest deadline first: overdue requests lead")
 
 

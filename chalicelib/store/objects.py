@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from chalicelib.domain.clips import Clip, StoredVersion, thumbnail_prefix
 from chalicelib.domain.timeutil import iso
+from chalicelib.model import Model
 
 _CHUNK = 1 << 20
 # Files up to this size are stored in one PUT (the size above which gateways upload in parts).
@@ -23,7 +24,7 @@ CLIP_CONTENT_TYPE = "video/mp4"
 SEALED_CONTENT_TYPE = "application/octet-stream"  # an age file: opaque until ingest opens it
 
 
-class UploadTicket(BaseModel):
+class UploadTicket(Model):
     """How to PUT a clip: the URL and the headers signed into it (send them all, exactly)."""
 
     model_config = ConfigDict(frozen=True)
