@@ -311,8 +311,10 @@ class Agent:
         Sealed like any clip: a truncated recording still shows people, and the box must leak nothing.
         """
         plain = digest_of(segment.path)
-        end = to_ms(segment.ended_at)
-        name = f"{segment.camera_id}--{stamp(end)}--{plain.sha256[:16]}"
+        recorded_end = to_ms(segment.ended_at)
+        name = f"{segment.camera_id}--{stamp(recorded_end)}--{plain.sha256[:16]}"
+        # The gap on the archive's clock like a clip's times (a fast NVR clock must not put it in the future).
+        end, _ = on_archive_clock(recorded_end, now, self.api.clock_offset_s)
         source_file = SourceFile(str(segment.path), segment.size, segment.mtime_ns)
         temp, _ = seal_to_temp(segment.path, self.spool.sealed_path(name, QUARANTINE), self._recipient)
         reason_text = format_reason(
@@ -322,7 +324,7 @@ class Agent:
                 "source_path": source_file.path,
                 "source_size": str(source_file.size),
                 "source_mtime_ns": str(source_file.mtime_ns),
-                "recorded_until": iso(end),
+                "recorded_until": iso(recorded_end),
                 "sha256": plain.sha256,
                 "quarantined_at": iso(now),
             }
@@ -398,12 +400,15 @@ class Agent:
             if record.name in self._in_flight or not self.spool.sidecar_path(record.name, area).exists():
                 return False
             registration = record.registration
-            drop = DropRecord(
-                record.name, registration.camera_id, registration.start, registration.end, reason, iso(now),
-                record.source,
-            )  # fmt: skip
-            # Drop record first: a crash before the clip is gone is finished by recover(), never uploaded.
-            self._record_drop(drop)
+            if area != FAILED:
+                drop = DropRecord(
+                    record.name, registration.camera_id, registration.start, registration.end, reason, iso(now),
+                    record.source,
+                )  # fmt: skip
+                # Drop record first: a crash before the clip is gone is finished by recover(), never uploaded.
+                self._record_drop(drop)
+            # A failed clip's gap was reported (reason refused) when it failed: deleting its copy here loses
+            # nothing more, so it is neither counted again nor reported with another reason.
             self.spool.remove_clip(record.name, area)
         # Loud: footage is lost here.
         event(
