@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from chalicelib.domain.catalog import SITE_ID_PATTERN
 from chalicelib.domain.clips import CAMERA_ID_PATTERN, UtcTime
 from chalicelib.domain.query import MAX_WINDOW
+from chalicelib.domain.redaction import Owner
 from chalicelib.domain.text import Statement
 
 _CAMERA_ID = re.compile(CAMERA_ID_PATTERN)
@@ -152,7 +153,8 @@ class ExportView(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     export_id: str
-    request_id: str
+    owner: Owner = Owner.SUBJECT_REQUEST
+    request_id: str = Field(description="its owner's id: the subject request's, or the share's")
     site: str
     clip_id: str
     request: ExportRequest
@@ -160,7 +162,7 @@ class ExportView(BaseModel):
     requested_by: str
     requested_at: UtcTime
     ready_at: UtcTime | None = None
-    expires_at: UtcTime | None = None
+    expires_at: UtcTime | None = Field(default=None, description="deleted then; a share's export: with the share")
     sha256: str | None = None
     manifest: dict[str, object] | None = None
     failure: str | None = None
