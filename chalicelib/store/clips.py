@@ -159,7 +159,10 @@ class ClipIndex:
         if sealed is None:
             return self._update(clip_id, "SET object_key = :key REMOVE sealed", {":key": object_key}, awaited)
         return self._update(
-            clip_id, "SET sealed = :sealed, object_key = :key", {":sealed": sealed.model_dump(), ":key": object_key}, awaited
+            clip_id,
+            "SET sealed = :sealed, object_key = :key",
+            {":sealed": sealed.model_dump(), ":key": object_key},
+            awaited,
         )
 
     def start_multipart(
