@@ -44,6 +44,7 @@ class Action(StrEnum):
     REDACT_FOOTAGE = "subject_request.redact"
     REQUEST_SHARE = "share.request"
     APPROVE_SHARE = "share.approve"
+    REDACT_SHARE = "share.redact"
     REVOKE_SHARE = "share.revoke"
     READ_SHARE = "share.read"
     LIST_SHARES = "shares.list"
@@ -97,6 +98,8 @@ ALLOWED_ROLES: dict[Action, frozenset[Role]] = {
     Action.REDACT_FOOTAGE: frozenset({Role.DPO}),
     Action.REQUEST_SHARE: frozenset({Role.INVESTIGATOR}),
     Action.APPROVE_SHARE: frozenset({Role.DPO}),
+    # The approver decides what a share may show: a redacted share is redacted and reviewed by the dpo.
+    Action.REDACT_SHARE: frozenset({Role.DPO}),
     Action.REVOKE_SHARE: frozenset({Role.INVESTIGATOR, Role.DPO}),
     Action.READ_SHARE: frozenset({Role.INVESTIGATOR, Role.DPO}),
     Action.LIST_SHARES: frozenset({Role.INVESTIGATOR, Role.DPO}),

@@ -201,7 +201,17 @@ def cases() -> Cases:
 
 @functools.cache
 def shares() -> Shares:
-    return Shares(share_book(), case_book(), clip_index(), clip_objects(), audit_log(), url_policy())
+    return Shares(
+        share_book(),
+        case_book(),
+        clip_index(),
+        clip_objects(),
+        audit_log(),
+        url_policy(),
+        redactions(),
+        subject_request_book(),
+        exports_queue(),
+    )
 
 
 @functools.cache
@@ -278,12 +288,16 @@ def subject_request_book() -> SubjectRequestBook:
 
 
 @functools.cache
-def subject_access() -> SubjectAccess:
+def exports_queue() -> WorkQueue:
+    """The masked exports' queue: subject access exports and redacted shares' exports."""
     settings = get_settings()
-    exports = WorkQueue(boto3.client("sqs", region_name=settings.region), settings.exports_queue_url)
-    return SubjectAccess(
-        subject_request_book(), catalog(), clip_index(), clip_objects(), audit_log(), exports, url_policy().default
-    )
+    return WorkQueue(boto3.client("sqs", region_name=settings.region), settings.exports_queue_url)
+
+
+@functools.cache
+def subject_access() -> SubjectAccess:
+    book, urls = subject_request_book(), url_policy()
+    return SubjectAccess(book, catalog(), clip_index(), clip_objects(), audit_log(), exports_queue(), urls.default)
 
 
 @functools.cache

@@ -8,7 +8,9 @@ from chalicelib import wiring
 from chalicelib.api.contract import Auth
 from chalicelib.api.http import api_route
 from chalicelib.domain.principal import Principal
+from chalicelib.domain.redaction import NewShareRedaction, Redaction, Review
 from chalicelib.domain.shares import NewShare, Share, ShareView
+from chalicelib.services.redactions import RedactionView
 from chalicelib.services.shares import ApprovedShare, SharedManifest, ShareLink, ShareList, ShareQuery
 
 shares_api = Blueprint(__name__)
@@ -56,13 +58,56 @@ def read_share(principal: Principal, share_id: str) -> Share:
     shares_api,
     "/shares/{share_id}/approval",
     method="POST",
-    summary="Approve a share (dpo, never its requester); the recipient's link is in this answer only",
+    summary="Approve a share (dpo, never its requester); the recipient's link is in this answer only. A redacted "
+    "share is refused (409) until its redaction is reviewed; approved, it delivers the masked export only",
     auth=Auth.OFFICIAL,
     answer=ApprovedShare,
     errors=(409,),
 )
 def approve_share(principal: Principal, share_id: str) -> ApprovedShare:
     return wiring.shares().approve(principal, share_id, wiring.now())
+
+
+@api_route(
+    shares_api,
+    "/shares/{share_id}/redactions",
+    method="POST",
+    summary="Make a requested share a redacted one: find the faces, people, plates and moving things of one of its "
+    "clips' excerpt, for review; the share then delivers that masked excerpt (and stills) only, never a clip (dpo)",
+    auth=Auth.OFFICIAL,
+    body=NewShareRedaction,
+    answer=Redaction,
+    status=202,
+    errors=(409,),
+)
+def start_share_redaction(principal: Principal, share_id: str, body: NewShareRedaction) -> Redaction:
+    return wiring.shares().start_redaction(principal, share_id, body, wiring.now())
+
+
+@api_route(
+    shares_api,
+    "/shares/{share_id}/redactions/{redaction_id}",
+    summary="A share's redaction: its tracks, each with its time span and a short-lived link to its thumbnails (dpo)",
+    auth=Auth.OFFICIAL,
+    answer=RedactionView,
+)
+def read_share_redaction(principal: Principal, share_id: str, redaction_id: str) -> RedactionView:
+    return wiring.shares().redaction(principal, share_id, redaction_id, wiring.now())
+
+
+@api_route(
+    shares_api,
+    "/shares/{share_id}/redactions/{redaction_id}/review",
+    method="PUT",
+    summary="Decide what a redacted share masks: for the police every track unless kept, plus boxes added by hand; "
+    "for the public (press) everyone. Stored and audited; no longer once the share is approved (dpo)",
+    auth=Auth.OFFICIAL,
+    body=Review,
+    answer=Redaction,
+    errors=(409,),
+)
+def review_share_redaction(principal: Principal, share_id: str, redaction_id: str, body: Review) -> Redaction:
+    return wiring.shares().review_redaction(principal, share_id, redaction_id, body, wiring.now())
 
 
 @api_route(
@@ -81,8 +126,9 @@ def revoke_share(principal: Principal, share_id: str) -> Share:
     shares_api,
     "/share-manifest",
     method="POST",
-    summary="The recipient's manifest: signed URLs and sha256 per clip the case still holds, until expiry, "
-    "revocation or the case's closing (410 after). The token travels in the body, never in a URL.",
+    summary="The recipient's manifest: signed URLs and sha256 per clip the case still holds (a redacted share: "
+    "its masked export's zip instead, never a clip), until expiry, revocation or the case's closing (410 after). "
+    "The token travels in the body, never in a URL.",
     body=ShareLink,
     answer=SharedManifest,
     errors=(410,),

@@ -1,8 +1,9 @@
 """Automatic redaction of an excerpt: the tracks the redaction function found, and the dpo's review of them.
 
-A redaction belongs to a subject request and one clip's excerpt. The redaction function finds the tracks
-(faces, people, plates, whatever moves); the dpo reviews them (mask or keep each, mark the requester, add
-boxes) and only a reviewed redaction can be exported. Plain values: no AWS, no numpy.
+A redaction belongs to one clip's excerpt and to its owner: a subject request (the requester's own footage) or
+a share the dpo chose to redact (police, press). The redaction function finds the tracks (faces, people,
+plates, whatever moves); the dpo reviews them (mask or keep each, mark the requester, add boxes) and only a
+reviewed redaction can be exported or shared. Plain values: no AWS, no numpy.
 """
 
 from __future__ import annotations
@@ -39,6 +40,27 @@ class NewRedaction(Model):
         return self
 
 
+class NewShareRedaction(NewRedaction):
+    """Redact one of a share's clips: the share then delivers this masked excerpt and these stills only."""
+
+    stills_at_s: tuple[float, ...] = Field(
+        default=(), max_length=20, description="stills delivered with the excerpt, in seconds within it"
+    )
+
+    @model_validator(mode="after")
+    def _stills_within(self) -> NewShareRedaction:
+        if any(not self.start_s <= at_s <= self.end_s for at_s in self.stills_at_s):
+            raise ValueError("stills_at_s must lie within start_s..end_s")
+        return self
+
+
+class Owner(StrEnum):
+    """What a redaction (and the export made from it) is for."""
+
+    SUBJECT_REQUEST = "subject_request"
+    SHARE = "share"
+
+
 class RedactionStatus(StrEnum):
     PENDING = "pending"  # queued for the redaction function
     FOUND = "found"  # tracks found, awaiting review
@@ -52,6 +74,9 @@ class Audience(StrEnum):
     SUBJECT = "subject"  # the requester (Art. 15): their own tracks visible, the rest masked unless kept
     POLICE = "police"  # a redacted share: masked as the dpo decided, no requester
     PUBLIC = "public"  # the press, the public: everyone masked, whatever was kept
+
+
+SHARE_AUDIENCES = frozenset({Audience.POLICE, Audience.PUBLIC})  # a share has no requester to leave visible
 
 
 class TrackSummary(Model):
@@ -140,7 +165,8 @@ class Redaction(Model):
     model_config = ConfigDict(frozen=True)
 
     redaction_id: str
-    request_id: str
+    owner: Owner = Owner.SUBJECT_REQUEST
+    request_id: str = Field(description="its owner's id: the subject request's, or the share's")
     site: str
     clip_id: str
     start_s: float
@@ -155,10 +181,11 @@ class Redaction(Model):
     tracks: tuple[TrackSummary, ...] = ()
     review: ReviewRecord | None = None
     failure: str | None = None
+    stills_at_s: tuple[float, ...] = Field(default=(), description="a share's: the stills it delivers")
 
 
 def redaction_prefix(site: str, request_id: str, redaction_id: str) -> str:
-    """Where its tracks file and thumbnail strips live: under exports/, so they go with the request's exports."""
+    """Where its tracks file and thumbnail strips live: under exports/, so they go with its owner's exports."""
     return f"exports/{site}/{request_id}/redactions/{redaction_id}/"
 
 

@@ -54,6 +54,12 @@ class ShareView(Model):
     approved_at: UtcTime | None = None
     revoked_by: str | None = None
     revoked_at: UtcTime | None = None
+    redaction_id: str | None = Field(
+        default=None,
+        description="a redacted share's redaction (chosen by the dpo): the share delivers its masked excerpt only, "
+        "never the clips, and is approved only once the redaction is reviewed",
+    )
+    export_id: str | None = Field(default=None, description="a redacted share's export, made when it is approved")
 
 
 class Share(ShareView):

@@ -12,6 +12,7 @@ from pydantic import ConfigDict, Field, model_validator
 from chalicelib.domain.catalog import SITE_ID_PATTERN
 from chalicelib.domain.clips import CAMERA_ID_PATTERN, UtcTime
 from chalicelib.domain.query import MAX_WINDOW
+from chalicelib.domain.redaction import Owner
 from chalicelib.domain.text import Statement
 from chalicelib.model import Model
 
@@ -153,7 +154,8 @@ class ExportView(Model):
     model_config = ConfigDict(frozen=True)
 
     export_id: str
-    request_id: str
+    owner: Owner = Owner.SUBJECT_REQUEST
+    request_id: str = Field(description="its owner's id: the subject request's, or the share's")
     site: str
     clip_id: str
     request: ExportRequest
@@ -161,7 +163,7 @@ class ExportView(Model):
     requested_by: str
     requested_at: UtcTime
     ready_at: UtcTime | None = None
-    expires_at: UtcTime | None = None
+    expires_at: UtcTime | None = Field(default=None, description="deleted then; a share's export: with the share")
     sha256: str | None = None
     manifest: dict[str, object] | None = None
     failure: str | None = None

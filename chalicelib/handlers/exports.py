@@ -1,7 +1,7 @@
-"""Make a subject access export: stills and an excerpt of one clip masked as the dpo's review of its redaction
-decided (every track masked frame by frame unless kept or the requester's, plus the dpo's boxes), zipped with a
-manifest (sha256 of every file, the source clip and its hash, who asked and when) and the redaction report,
-stored encrypted."""
+"""Make a masked export, for a subject request or a redacted share: stills and an excerpt of one clip masked as
+the dpo's review of its redaction decided (every track masked frame by frame unless kept or the requester's, plus
+the dpo's boxes), zipped with a manifest (sha256 of every file, the source clip and its hash, who asked and when)
+and the redaction report, stored encrypted."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from chalicelib.domain.redaction import Audience, Redaction, tracks_key
+from chalicelib.domain.redaction import Audience, Owner, Redaction, tracks_key
 from chalicelib.domain.subject_requests import Export, ExportStatus, export_key
 from chalicelib.domain.timeutil import iso
 from chalicelib.files import sha256_file
@@ -25,6 +25,9 @@ from chalicelib.observability import logger
 from chalicelib.store.clips import ClipIndex
 from chalicelib.store.objects import ClipObjects
 from chalicelib.store.subject_requests import SubjectRequestBook
+
+# How the manifest names what the export was made for.
+OWNER_FIELD = {Owner.SUBJECT_REQUEST: "request_id", Owner.SHARE: "share_id"}
 
 
 class ExportMaker:
@@ -73,7 +76,7 @@ class ExportMaker:
             report.write_text(json.dumps(_report(redaction[0]), indent=2, ensure_ascii=False))
             files.append(report)
             manifest = {
-                "request_id": request_id,
+                OWNER_FIELD[export.owner]: request_id,
                 "export_id": export_id,
                 "site": export.site,
                 "made_for": export.requested_by,
@@ -103,7 +106,8 @@ class ExportMaker:
                     update={
                         "status": ExportStatus.READY,
                         "ready_at": now,
-                        "expires_at": now + self._keep_for,
+                        # A share's export goes when the share does; the recipient can no longer ask for it then.
+                        "expires_at": export.expires_at or now + self._keep_for,
                         "object_key": key,
                         "sha256": sha256_file(package),
                         "manifest": manifest,

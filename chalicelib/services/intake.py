@@ -145,8 +145,9 @@ class RegisteredClip:
 
 
 def _object_key(site_id: str, registration: Registration, clip_id: str) -> str:
-    sealed = registration.sealed is not None
-    return object_key(site_id, registration.camera_id, registration.start, clip_id, sealed=sealed)
+    return object_key(
+        site_id, registration.camera_id, registration.start, clip_id, sealed=registration.sealed is not None
+    )
 
 
 class Intake:

@@ -3,17 +3,20 @@ reviewed redaction is exported (subject access) or shared redacted (police, pres
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import Field
 from ulid import ULID
 
 from chalicelib.domain.audit import Outcome
-from chalicelib.domain.clips import UtcTime
+from chalicelib.domain.clips import ClipRecord, UtcTime
 from chalicelib.domain.principal import Principal
 from chalicelib.domain.redaction import (
     Audience,
     NewRedaction,
+    NewShareRedaction,
+    Owner,
     Redaction,
     RedactionStatus,
     Review,
@@ -46,8 +49,22 @@ class RedactionView(Redaction):
 
 
 class RedactionMessage(Model):
-    request_id: str
+    request_id: str = Field(description="the redaction's owner's id")
     redaction_id: str
+
+
+@dataclass(frozen=True)
+class RedactionOwner:
+    """What a redaction is for, once the caller has been allowed to redact it: a subject request or a share."""
+
+    kind: Owner
+    owner_id: str
+    site: str
+    action: Action  # the audited action: redacting for a subject request, or a share
+
+    @property
+    def target(self) -> str:
+        return f"{self.kind.value}:{self.owner_id}"
 
 
 class Redactions:
@@ -68,55 +85,70 @@ class Redactions:
         self._thumbnail_ttl = thumbnail_ttl
 
     def start(self, principal: Principal, request_id: str, new: NewRedaction, now: datetime) -> Redaction:
-        """Queue the redaction function on one matching clip's excerpt."""
+        """Queue the redaction function on one of a subject request's matching clips' excerpt."""
         request = self._request(principal, request_id)
         if request.status != RequestStatus.OPEN:
             raise Conflict(f"request {request_id} is closed")
         clip = covered_clip(self._index, request, new.clip_id)
+        return self.start_for(principal, self._owner(request), clip, new, now)
+
+    def view(self, principal: Principal, request_id: str, redaction_id: str, now: datetime) -> RedactionView:
+        return self.view_of(principal, self._owner(self._request(principal, request_id)), redaction_id, now)
+
+    def review(
+        self, principal: Principal, request_id: str, redaction_id: str, review: Review, now: datetime
+    ) -> Redaction:
+        owner = self._owner(self._request(principal, request_id))
+        return self.review_of(principal, owner, redaction_id, review, now)
+
+    def start_for(
+        self, principal: Principal, owner: RedactionOwner, clip: ClipRecord, new: NewRedaction, now: datetime
+    ) -> Redaction:
+        """Queue the redaction function on a clip's excerpt, for an owner the caller may redact for."""
         if clip.video is not None and new.end_s > clip.video.duration_s + 0.001:
             raise InvalidRequest(f"end_s {new.end_s} is past the clip's end ({clip.video.duration_s:.3f} s)")
         redaction = Redaction(
             redaction_id=str(ULID.from_datetime(now)),
-            request_id=request_id,
-            site=request.site,
+            owner=owner.kind,
+            request_id=owner.owner_id,
+            site=owner.site,
             clip_id=clip.clip_id,
             start_s=new.start_s,
             end_s=new.end_s,
             status=RedactionStatus.PENDING,
             requested_by=principal.id,
             requested_at=now,
+            stills_at_s=new.stills_at_s if isinstance(new, NewShareRedaction) else (),
         )
         self._book.add_redaction(redaction)
-        self._queue.send(RedactionMessage(request_id=request_id, redaction_id=redaction.redaction_id).model_dump())
-        self._record(principal, request, now, f"redaction {redaction.redaction_id} of clip:{clip.clip_id} queued")
+        self._queue.send(RedactionMessage(request_id=owner.owner_id, redaction_id=redaction.redaction_id).model_dump())
+        self._record(principal, owner, now, f"redaction {redaction.redaction_id} of clip:{clip.clip_id} queued")
         return redaction
 
-    def view(self, principal: Principal, request_id: str, redaction_id: str, now: datetime) -> RedactionView:
+    def view_of(self, principal: Principal, owner: RedactionOwner, redaction_id: str, now: datetime) -> RedactionView:
         """The redaction, each found track with a short-lived link to its thumbnails (footage: audited)."""
-        request = self._request(principal, request_id)
-        redaction = self._redaction(request_id, redaction_id)
+        redaction = self.redaction_of(owner, redaction_id)
         ttl = self._thumbnail_ttl
         tracks = tuple(
             ReviewedTrack(
                 **track.model_dump(),
                 thumbnails_url=self._objects.view_url(
-                    thumbnails_key(redaction.site, request_id, redaction_id, track.track_id), None, ttl
+                    thumbnails_key(redaction.site, owner.owner_id, redaction_id, track.track_id), None, ttl
                 ),
             )
             for track in redaction.tracks
         )
         if tracks:
-            self._record(principal, request, now, f"redaction {redaction_id}: {len(tracks)} thumbnail strips shown")
+            self._record(principal, owner, now, f"redaction {redaction_id}: {len(tracks)} thumbnail strips shown")
         return RedactionView(
             **redaction.model_dump(exclude={"tracks"}), tracks=tracks, urls_expire_at=now + ttl if tracks else None
         )
 
-    def review(
-        self, principal: Principal, request_id: str, redaction_id: str, review: Review, now: datetime
+    def review_of(
+        self, principal: Principal, owner: RedactionOwner, redaction_id: str, review: Review, now: datetime
     ) -> Redaction:
         """Record the dpo's decisions (audited, each track named): what is masked, kept, and the requester's."""
-        request = self._request(principal, request_id)
-        redaction = self._redaction(request_id, redaction_id)
+        redaction = self.redaction_of(owner, redaction_id)
         if redaction.status not in (RedactionStatus.FOUND, RedactionStatus.REVIEWED):
             raise Conflict(f"redaction {redaction_id} is {redaction.status}: there are no tracks to review")
         found = {track.track_id for track in redaction.tracks}
@@ -140,16 +172,23 @@ class Redactions:
             reviewed_by=principal.id,
             reviewed_at=now,
         )
-        reviewed = self._book.review_redaction(request_id, redaction_id, record)
+        reviewed = self._book.review_redaction(owner.owner_id, redaction_id, record)
         self._record(
             principal,
-            request,
+            owner,
             now,
             f"redaction {redaction_id} reviewed for {review.audience}: masked {len(record.masked)} "
             f"[{' '.join(record.masked)}], kept [{' '.join(record.kept)}], requester "
             f"[{' '.join(record.requester_tracks)}], {len(record.manual)} manual boxes",
         )
         return reviewed
+
+    def redaction_of(self, owner: RedactionOwner, redaction_id: str) -> Redaction:
+        """One of the owner's redactions; another owner's is not found, whatever its id."""
+        redaction = self._book.get_redaction(owner.owner_id, redaction_id)
+        if redaction is None or redaction.owner != owner.kind:
+            raise NotFound(f"redaction {redaction_id} not found")
+        return redaction
 
     def _requester(self, redaction: Redaction, review: Review) -> set[str]:
         """The track under the reviewer's click (or the one picked), with those that go with it (their face,
@@ -175,18 +214,9 @@ class Redactions:
             principal, Action.REDACT_FOOTAGE, found, lambda r: r.site, f"subject_request:{request_id}"
         )
 
-    def _redaction(self, request_id: str, redaction_id: str) -> Redaction:
-        redaction = self._book.get_redaction(request_id, redaction_id)
-        if redaction is None:
-            raise NotFound(f"redaction {redaction_id} not found")
-        return redaction
+    @staticmethod
+    def _owner(request: SubjectRequest) -> RedactionOwner:
+        return RedactionOwner(Owner.SUBJECT_REQUEST, request.request_id, request.site, Action.REDACT_FOOTAGE)
 
-    def _record(self, principal: Principal, request: SubjectRequest, now: datetime, what: str) -> None:
-        self._audit.record(
-            principal,
-            Action.REDACT_FOOTAGE,
-            request.site,
-            f"subject_request:{request.request_id} {what}",
-            Outcome.ALLOWED,
-            now,
-        )
+    def _record(self, principal: Principal, owner: RedactionOwner, now: datetime, what: str) -> None:
+        self._audit.record(principal, owner.action, owner.site, f"{owner.target} {what}", Outcome.ALLOWED, now)

@@ -1,16 +1,28 @@
-"""Shares of held footage with police and prosecutors: four eyes, short-lived links, every use logged."""
+"""Shares of held footage with police and prosecutors: four eyes, short-lived links, every use logged.
+
+The dpo may make a requested share a redacted one (police: masked as reviewed; the press: everyone masked):
+it is approved only once its redaction is reviewed, and then delivers the masked export alone, never a clip."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import ConfigDict, Field
 from ulid import ULID
 
 from chalicelib.domain.audit import Outcome
 from chalicelib.domain.cases import CaseStatus
-from chalicelib.domain.clips import ClipStatus, UtcTime
+from chalicelib.domain.clips import Clip, ClipStatus, UtcTime
 from chalicelib.domain.principal import Principal, Role
+from chalicelib.domain.redaction import (
+    SHARE_AUDIENCES,
+    Audience,
+    NewShareRedaction,
+    Owner,
+    Redaction,
+    RedactionStatus,
+    Review,
+)
 from chalicelib.domain.shares import (
     NewShare,
     Share,
@@ -20,16 +32,20 @@ from chalicelib.domain.shares import (
     new_share_token,
     share_token_hash,
 )
+from chalicelib.domain.subject_requests import Excerpt, Export, ExportRequest, ExportStatus
 from chalicelib.domain.timeutil import iso
 from chalicelib.errors import AccessRefused, Conflict, InvalidRequest
 from chalicelib.model import Model
 from chalicelib.policy import Action, authorize, authorize_addressed
 from chalicelib.services.footage import UrlPolicy
+from chalicelib.services.redactions import RedactionOwner, Redactions, RedactionView
 from chalicelib.store.audit import AuditLog
 from chalicelib.store.cases import CaseBook
 from chalicelib.store.clips import ClipIndex
 from chalicelib.store.objects import ClipObjects
+from chalicelib.store.queues import WorkQueue
 from chalicelib.store.shares import ShareBook
+from chalicelib.store.subject_requests import SubjectRequestBook
 
 
 class ShareUnavailable(AccessRefused):
@@ -66,6 +82,19 @@ class SharedClip(Model):
     url: str = Field(description="a signed GET of the clip, valid until urls_expire_at")
 
 
+class SharedExcerpt(Model):
+    """A redacted share's delivery: the masked excerpt and stills of one clip, zipped with their manifest."""
+
+    clip_id: str
+    camera_id: str
+    start: UtcTime = Field(description="the clip's start; the excerpt's times are in its manifest")
+    audience: Audience = Field(description="police: masked as the dpo reviewed; public: everyone masked")
+    status: ExportStatus = Field(description="pending while it is made: ask again shortly")
+    sha256: str | None = Field(default=None, description="of the zip, once ready")
+    manifest: dict[str, object] | None = Field(default=None, description="the zip's manifest: each file's sha256")
+    url: str | None = Field(default=None, description="once ready: a signed GET of the zip, valid until urls_expire_at")
+
+
 class SharedManifest(Model):
     share_id: str
     case_reference: str
@@ -73,7 +102,9 @@ class SharedManifest(Model):
     purpose: str
     expires_at: UtcTime
     urls_expire_at: UtcTime
-    clips: list[SharedClip]
+    clips: list[SharedClip] = Field(description="the original clips; none for a redacted share")
+    redacted: bool = Field(default=False, description="a redacted share delivers masked excerpts only")
+    excerpts: list[SharedExcerpt] = Field(default=[], description="a redacted share's masked excerpts")
 
 
 class ShareQuery(Model):
@@ -94,6 +125,9 @@ class Shares:
         objects: ClipObjects,
         audit: AuditLog,
         urls: UrlPolicy,
+        redactions: Redactions,
+        work: SubjectRequestBook,
+        exports: WorkQueue,
     ) -> None:
         self._book = book
         self._cases = cases
@@ -101,6 +135,9 @@ class Shares:
         self._objects = objects
         self._audit = audit
         self._urls = urls
+        self._redactions = redactions
+        self._work = work  # a redacted share's redactions and export, as a subject request's
+        self._exports = exports
 
     def request(self, principal: Principal, new: NewShare, now: datetime) -> Share:
         """An investigator asks to disclose clips that the case holds (so they outlive the share)."""
@@ -144,10 +181,100 @@ class Shares:
             )
         if share.expires_at <= now:
             raise Conflict(f"share {share_id} expired before it was approved")
+        redaction = self._reviewed_redaction(principal, share, now)
+        export_id = str(ULID.from_datetime(now)) if redaction else None
         token, token_sha256 = new_share_token()
-        approved = self._book.approve(share_id, principal.id, token_sha256, now)
+        approved = self._book.approve(share_id, principal.id, token_sha256, now, export_id)
+        if redaction and export_id:
+            self._export(principal, approved, redaction, export_id, now)
         self._record(principal, Action.APPROVE_SHARE, approved, now)
         return ApprovedShare(**approved.model_dump(), link=f"{RECIPIENT_PAGE}{token}")
+
+    def _reviewed_redaction(self, principal: Principal, share: Share, now: datetime) -> Redaction | None:
+        """A redacted share's reviewed redaction; refused (409, audited) while it is not reviewed."""
+        if share.redaction_id is None:
+            return None
+        redaction = self._work.get_redaction(share.share_id, share.redaction_id)
+        if redaction is not None and redaction.status == RedactionStatus.REVIEWED and redaction.review is not None:
+            return redaction
+        state = redaction.status if redaction else "gone"
+        refusal = f"redaction {share.redaction_id} is {state}: review it before approving the redacted share"
+        self._audit.record(
+            principal,
+            Action.APPROVE_SHARE,
+            share.site,
+            f"share:{share.share_id}: {refusal}",
+            Outcome.REFUSED,
+            now,
+            case_id=share.case_reference,
+        )
+        raise Conflict(refusal)
+
+    def _export(self, principal: Principal, share: Share, redaction: Redaction, export_id: str, now: datetime) -> None:
+        """Queue the masked export the approved share delivers, made as a subject access export is; it is
+        deleted when the share expires."""
+        export = Export(
+            export_id=export_id,
+            owner=Owner.SHARE,
+            request_id=share.share_id,
+            site=share.site,
+            clip_id=redaction.clip_id,
+            request=ExportRequest(
+                clip_id=redaction.clip_id,
+                redaction_id=redaction.redaction_id,
+                stills_at_s=redaction.stills_at_s,
+                excerpt=Excerpt(start_s=redaction.start_s, end_s=redaction.end_s),
+            ),
+            status=ExportStatus.PENDING,
+            requested_by=principal.id,
+            requested_at=now,
+            expires_at=share.expires_at,
+        )
+        self._work.add_export(export)
+        self._exports.send({"request_id": share.share_id, "export_id": export_id})
+
+    def start_redaction(self, principal: Principal, share_id: str, new: NewShareRedaction, now: datetime) -> Redaction:
+        """Make a requested share a redacted one: the redaction function finds what to mask in one of its clips'
+        excerpt; the share then delivers that masked excerpt only (a later redaction replaces an earlier one)."""
+        share = self._share(principal, Action.REDACT_SHARE, share_id)
+        self._still_requested(share)
+        if new.clip_id not in share.clip_ids:
+            raise InvalidRequest(f"clip {new.clip_id} is not one of share {share_id}'s clips")
+        clip = self._held_clip(share, new.clip_id)
+        if clip is None:
+            raise Conflict(f"clip {new.clip_id} is no longer held for the case, or has no footage")
+        redaction = self._redactions.start_for(principal, _owner(share), clip, new, now)
+        self._book.redact(share_id, redaction.redaction_id)
+        return redaction
+
+    def redaction(self, principal: Principal, share_id: str, redaction_id: str, now: datetime) -> RedactionView:
+        share = self._share(principal, Action.REDACT_SHARE, share_id)
+        return self._redactions.view_of(principal, _owner(share), redaction_id, now)
+
+    def review_redaction(
+        self, principal: Principal, share_id: str, redaction_id: str, review: Review, now: datetime
+    ) -> Redaction:
+        """The dpo's decisions for the police (tracks kept stay visible) or the press (everyone masked)."""
+        share = self._share(principal, Action.REDACT_SHARE, share_id)
+        self._still_requested(share)
+        if review.audience not in SHARE_AUDIENCES:
+            raise InvalidRequest("a share is redacted for the police or the public: it has no requester")
+        if redaction_id != share.redaction_id:
+            raise Conflict(f"redaction {redaction_id} is not the one share {share_id} delivers")
+        return self._redactions.review_of(principal, _owner(share), redaction_id, review, now)
+
+    @staticmethod
+    def _still_requested(share: Share) -> None:
+        # Once approved, what the link delivers is fixed: the export is made from the review as it stood.
+        if share.status != ShareStatus.REQUESTED:
+            raise Conflict(f"share {share.share_id} is {share.status}: its redaction can no longer change")
+
+    def _held_clip(self, share: Share, clip_id: str) -> Clip | None:
+        """The clip, while the share's case holds it and its footage is indexed."""
+        if clip_id not in set(self._cases.held_clips(share.case_id)):
+            return None
+        clip = self._index.get(clip_id)
+        return clip if clip is not None and clip.status == ClipStatus.INDEXED else None
 
     def revoke(self, principal: Principal, share_id: str, now: datetime) -> Share:
         share = self._share(principal, Action.REVOKE_SHARE, share_id)
@@ -180,29 +307,16 @@ class Shares:
         if refusal:
             raise ShareUnavailable(refusal, action=Action.USE_SHARE, site=share.site, target=f"share:{share.share_id}")
         ttl = min(self._urls.default, share.expires_at - now)
-        # Only what the case still holds: a released clip follows normal retention and may be erased.
-        held = set(self._cases.held_clips(share.case_id))
-        clips = []
-        for clip_id in share.clip_ids:
-            clip = self._index.get(clip_id) if clip_id in held else None
-            if clip is None or clip.status != ClipStatus.INDEXED:
-                continue
-            clips.append(
-                SharedClip(
-                    clip_id=clip.clip_id,
-                    camera_id=clip.camera_id,
-                    start=clip.start,
-                    end=clip.end,
-                    sha256=clip.sha256,
-                    url=self._objects.view_url(clip.object_key, clip.object_version, ttl),
-                )
-            )
+        # A redacted share delivers its masked export alone: never a clip, whatever the share lists.
+        clips = [] if share.redaction_id else self._shared_clips(share, ttl)
+        excerpts = self._shared_excerpts(share, ttl)
+        delivered = f"{len(excerpts)} redacted excerpts" if share.redaction_id else f"{len(clips)} clips"
         recipient = Principal(id=f"share:{share.share_id}", role=Role.RECIPIENT, sites=frozenset({share.site}))
         self._audit.record(
             recipient,
             Action.USE_SHARE,
             share.site,
-            f"share:{share.share_id} ({len(clips)} clips)",
+            f"share:{share.share_id} ({delivered})",
             Outcome.ALLOWED,
             now,
             purpose=share.purpose,
@@ -217,7 +331,51 @@ class Shares:
             expires_at=share.expires_at,
             urls_expire_at=now + ttl,
             clips=clips,
+            redacted=share.redaction_id is not None,
+            excerpts=excerpts,
         )
+
+    def _shared_clips(self, share: Share, ttl: timedelta) -> list[SharedClip]:
+        # Only what the case still holds: a released clip follows normal retention and may be erased.
+        clips = []
+        for clip_id in share.clip_ids:
+            clip = self._held_clip(share, clip_id)
+            if clip is not None:
+                url = self._objects.view_url(clip.object_key, clip.object_version, ttl)
+                clips.append(
+                    SharedClip(
+                        clip_id=clip.clip_id,
+                        camera_id=clip.camera_id,
+                        start=clip.start,
+                        end=clip.end,
+                        sha256=clip.sha256,
+                        url=url,
+                    )
+                )
+        return clips
+
+    def _shared_excerpts(self, share: Share, ttl: timedelta) -> list[SharedExcerpt]:
+        """The masked export of an approved redacted share, while the case holds its clip."""
+        export = self._work.get_export(share.share_id, share.export_id) if share.export_id else None
+        redaction = self._work.get_redaction(share.share_id, share.redaction_id) if share.redaction_id else None
+        if export is None or redaction is None or redaction.review is None:
+            return []
+        clip = self._held_clip(share, export.clip_id)
+        if clip is None:
+            return []
+        key = export.object_key if export.status == ExportStatus.READY else None
+        return [
+            SharedExcerpt(
+                clip_id=clip.clip_id,
+                camera_id=clip.camera_id,
+                start=clip.start,
+                audience=redaction.review.audience,
+                status=export.status,
+                sha256=export.sha256,
+                manifest=export.manifest,
+                url=self._objects.view_url(key, None, ttl) if key else None,
+            )
+        ]
 
     def _share(self, principal: Principal, action: Action, share_id: str) -> Share:
         return authorize_addressed(principal, action, self._book.get(share_id), lambda s: s.site, f"share:{share_id}")
@@ -234,3 +392,7 @@ class Shares:
             case_id=share.case_reference,
             reason=f"recipient: {share.recipient}; expires {iso(share.expires_at)}",
         )
+
+
+def _owner(share: Share) -> RedactionOwner:
+    return RedactionOwner(Owner.SHARE, share.share_id, share.site, Action.REDACT_SHARE)

@@ -160,8 +160,12 @@ class ClipIndex:
         awaited = Attr("status").eq(ClipStatus.REGISTERED.value)
         if sealed is None:
             return self._update(clip_id, "SET object_key = :key REMOVE sealed", {":key": object_key}, awaited)
-        values = {":sealed": sealed.model_dump(), ":key": object_key}
-        return self._update(clip_id, "SET sealed = :sealed, object_key = :key", values, awaited)
+        return self._update(
+            clip_id,
+            "SET sealed = :sealed, object_key = :key",
+            {":sealed": sealed.model_dump(), ":key": object_key},
+            awaited,
+        )
 
     def start_multipart(
         self, clip_id: str, upload_id: str, part_sha256: list[str], replacing: str | None

@@ -48,11 +48,20 @@ class ShareBook:
             query["FilterExpression"] = matching
         return [Share.model_validate(from_item(item)) for item in query_items(self._table, query)]
 
-    def approve(self, share_id: str, by: str, token_sha256: str, now: datetime) -> Share:
+    def approve(self, share_id: str, by: str, token_sha256: str, now: datetime, export_id: str | None) -> Share:
+        values = {":approved": ShareStatus.APPROVED.value, ":by": by, ":now": iso(now), ":token": token_sha256}
+        expression = "SET #status = :approved, approved_by = :by, approved_at = :now, token_sha256 = :token"
+        if export_id is not None:
+            expression += ", export_id = :export"
+            values[":export"] = export_id
+        return self._move(share_id, expression, values, Attr("status").eq(ShareStatus.REQUESTED.value))
+
+    def redact(self, share_id: str, redaction_id: str) -> Share:
+        """Make a requested share a redacted one, delivering this redaction's excerpt (a later one replaces it)."""
         return self._move(
             share_id,
-            "SET #status = :approved, approved_by = :by, approved_at = :now, token_sha256 = :token",
-            {":approved": ShareStatus.APPROVED.value, ":by": by, ":now": iso(now), ":token": token_sha256},
+            "SET redaction_id = :redaction",
+            {":redaction": redaction_id},
             Attr("status").eq(ShareStatus.REQUESTED.value),
         )
 
@@ -65,14 +74,16 @@ class ShareBook:
         )
 
     def _move(self, share_id: str, expression: str, values: dict[str, Any], condition: Any) -> Share:
+        # `status` is a reserved word; DynamoDB refuses a name the expression does not use.
+        names = {"ExpressionAttributeNames": {"#status": "status"}} if "#status" in expression else {}
         try:
             result = self._table.update_item(
                 Key={"share_id": share_id},
                 UpdateExpression=expression,
                 ConditionExpression=condition,
-                ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
+                **names,
             )
         except ClientError as error:
             if is_condition_failure(error):

@@ -1,5 +1,6 @@
 """Subject requests, their exports and redactions in one table: item `REQUEST`, `EXPORT#<id>` per export and
-`REDACTION#<id>` per redaction."""
+`REDACTION#<id>` per redaction. A redacted share's redactions and export live here too, under the share's id
+(no `REQUEST` item there: the share itself is in the shares table)."""
 
 from __future__ import annotations
 

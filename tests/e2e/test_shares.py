@@ -4,8 +4,10 @@ every use audited (Directive 2016/680 Art. 25)."""
 from __future__ import annotations
 
 import hashlib
+import io
 import time
 import urllib.request
+import zipfile
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -67,6 +69,49 @@ def test_approved_share_serves_the_clips_with_their_hashes_and_logs_the_use(held
     assert used["actor"] == f"share:{share['share_id']}"
     assert used["case_id"] == "LT-2026-31"
     assert "Petraitis" in used["reason"]
+
+
+def wait_until(read, done, what: str, timeout_s: float = 180):
+    """Poll `read()` until `done(answer)`; the answer."""
+    deadline = time.monotonic() + timeout_s
+    while not done(answer := read()):
+        assert time.monotonic() < deadline, f"{what} after {timeout_s} s: {answer}"
+        time.sleep(0.5)
+    return answer
+
+
+def test_a_redacted_share_never_hands_its_recipient_the_original_clip(held_clip, official, archive):
+    case_id, clip, clip_id = held_clip
+    share = request_share(official, case_id, clip_id)
+    dpo = official("dpo", "birzai")
+    started = dpo.post(
+        f"/shares/{share['share_id']}/redactions",
+        {"clip_id": clip_id, "start_s": 0.0, "end_s": 1.0, "stills_at_s": [0.5]},
+    ).expect(202)
+    path = f"/shares/{share['share_id']}/redactions/{started['redaction_id']}"
+
+    refused = dpo.post(f"/shares/{share['share_id']}/approval")
+    found = wait_until(lambda: dpo.get(path).expect(200), lambda r: r["status"] != "pending", "redaction pending")
+    dpo.request("PUT", f"{path}/review", {"audience": "police"}).expect(200)
+    link = dpo.post(f"/shares/{share['share_id']}/approval").expect(200)["link"]
+    manifest = wait_until(
+        lambda: use(archive, link).expect(200), lambda m: m["excerpts"][0]["status"] != "pending", "export pending"
+    )
+
+    assert refused.status == 409 and refused.body["error"] == "conflict"
+    assert found["status"] == "found", found.get("failure")
+    assert manifest["redacted"] and manifest["clips"] == []
+    (excerpt,) = manifest["excerpts"]
+    assert excerpt["status"] == "ready" and excerpt["audience"] == "police"
+    original = clip.path.read_bytes()
+    with urllib.request.urlopen(excerpt["url"], timeout=30) as answer:  # noqa: S310 (a signed URL of the stack)
+        package = answer.read()
+    assert hashlib.sha256(package).hexdigest() == excerpt["sha256"]
+    with zipfile.ZipFile(io.BytesIO(package)) as archived:
+        delivered = {name: archived.read(name) for name in archived.namelist()}
+    assert set(delivered) == {"excerpt.mp4", "still-01.jpg", "manifest.json", "redaction-report.json"}
+    # Neither the zip nor anything in it is, or contains, the clip as recorded.
+    assert original not in package and all(original not in data for data in delivered.values())
 
 
 def test_the_requester_cannot_approve_their_own_share(held_clip, official):

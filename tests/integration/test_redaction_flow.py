@@ -137,7 +137,7 @@ def test_a_reviewed_redaction_masks_the_passer_by_in_every_frame_and_leaves_the_
         report = json.loads(archive.read("redaction-report.json"))
     assert report["reviewed_by"] == "user:dpo"
     assert {t["decision"] for t in report["tracks"]} >= {"masked", "requester"}
-    _judge(luma(Path(source).read_bytes()), luma(excerpt), truths, visible="face-0")
+    judge_masks(luma(Path(source).read_bytes()), luma(excerpt), truths, visible="face-0")
 
     # The same footage for the press: reviewed again, everyone masked.
     wiring.redactions().review(DPO, request.request_id, redaction.redaction_id, Review(audience=Audience.PUBLIC), now)
@@ -146,11 +146,13 @@ def test_a_reviewed_redaction_masks_the_passer_by_in_every_frame_and_leaves_the_
     made = wiring.subject_request_book().get_export(request.request_id, public.export_id)
     package = boto3.client("s3").get_object(Bucket=settings.clips_bucket, Key=made.object_key)["Body"].read()
     with zipfile.ZipFile(io.BytesIO(package)) as archive:
-        _judge(luma(Path(source).read_bytes()), luma(archive.read("excerpt.mp4")), truths, visible=None)
+        judge_masks(luma(Path(source).read_bytes()), luma(archive.read("excerpt.mp4")), truths, visible=None)
     assert made.manifest["redacted_for"] == "public"
 
 
-def _judge(source: list[np.ndarray], export: list[np.ndarray], truths: list[list[Truth]], visible: str | None) -> None:
+def judge_masks(
+    source: list[np.ndarray], export: list[np.ndarray], truths: list[list[Truth]], visible: str | None
+) -> None:
     assert len(export) == FRAMES
     for frame in range(FRAMES):
         for truth in truths[frame]:

@@ -43,6 +43,7 @@ EXPECTED: dict[Action, set[Role]] = {
     Action.REDACT_FOOTAGE: {Role.DPO},
     Action.REQUEST_SHARE: {Role.INVESTIGATOR},
     Action.APPROVE_SHARE: {Role.DPO},
+    Action.REDACT_SHARE: {Role.DPO},
     Action.REVOKE_SHARE: {Role.INVESTIGATOR, Role.DPO},
     Action.READ_SHARE: {Role.INVESTIGATOR, Role.DPO},
     Action.LIST_SHARES: {Role.INVESTIGATOR, Role.DPO},

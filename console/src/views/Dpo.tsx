@@ -61,6 +61,7 @@ function Approvals({ site }: { site: string }) {
               {t("clip_count", { count: share.clip_ids.length })} ·{" "}
               {t("expires", { time: time(share.expires_at, zoneOf(site), false) })} · {t("requested_by", { who: share.requested_by })}
             </p>
+            {share.redaction_id ? <p class="hint">{t("share_is_redacted")}</p> : null}
             {share.requested_by === `user:${identity.username}` ? (
               <p class="hint">{t("own_share_no_approval")}</p>
             ) : (
@@ -68,6 +69,9 @@ function Approvals({ site }: { site: string }) {
                 <button type="button" onClick={() => decide(share.share_id, true)} disabled={action.busy}>
                   {t("approve")}
                 </button>
+                <a class="button" href={hrefOf({ screen: "redact-share", shareId: share.share_id })}>
+                  {t(share.redaction_id ? "redact_share_again" : "redact_share")}
+                </a>
                 <button type="button" class="danger" onClick={() => decide(share.share_id, false)} disabled={action.busy}>
                   {t("refuse")}
                 </button>

@@ -1,6 +1,7 @@
-// A share's recipient (a prosecutor, a police unit): the link's token, read from the URL's fragment (which no
-// server ever sees) and posted to the archive, opens the shared clips with their sha256 for chain of custody.
-import { unwrap } from "../api/client";
+// A share's recipient (a prosecutor, a police unit, the press): the link's token, read from the URL's fragment
+// (which no server ever sees) and posted to the archive, opens the shared clips with their sha256 for chain of
+// custody; a redacted share, its masked excerpts only (a zip with its manifest and redaction report).
+import { type Schemas, unwrap } from "../api/client";
 import { useLoad } from "../components/load";
 import { Loading, Problem } from "../components/ui";
 import { useI18n } from "../i18n/i18n";
@@ -31,6 +32,7 @@ export function ShareScreen({ token }: { token: string }) {
             <dd>{time(shared.expires_at, zone)} UTC</dd>
           </dl>
           <p class="hint">{t("every_use_logged")}</p>
+          {shared.redacted ? <RedactedExcerpts excerpts={shared.excerpts ?? []} onReload={manifest.reload} /> : null}
           <ul class="shared">
             {shared.clips.map((clip) => (
               <li key={clip.clip_id} data-clip={clip.clip_id}>
@@ -48,5 +50,41 @@ export function ShareScreen({ token }: { token: string }) {
         </>
       ) : null}
     </main>
+  );
+}
+
+function RedactedExcerpts({ excerpts, onReload }: { excerpts: Schemas["SharedExcerpt"][]; onReload: () => void }) {
+  const { t, time } = useI18n();
+  return (
+    <section aria-labelledby="redacted">
+      <h2 id="redacted">{t("redacted_excerpts")}</h2>
+      <ul class="shared">
+        {excerpts.map((excerpt) => (
+          <li key={excerpt.clip_id} data-excerpt={excerpt.clip_id}>
+            <p>
+              {excerpt.camera_id} · {time(excerpt.start, "UTC")} UTC ·{" "}
+              {t(excerpt.audience === "public" ? "redacted_for_public" : "redacted_for_police")}
+            </p>
+            {excerpt.url ? (
+              <>
+                <p>
+                  {t("sha256")} <code>{excerpt.sha256}</code>
+                </p>
+                <a href={excerpt.url} download>
+                  {t("download_export")}
+                </a>
+              </>
+            ) : (
+              <p role="status">
+                {t(excerpt.status === "pending" ? "excerpt_being_made" : "excerpt_unavailable")}{" "}
+                <button type="button" onClick={onReload}>
+                  {t("reload")}
+                </button>
+              </p>
+            )}
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }

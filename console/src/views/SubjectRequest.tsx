@@ -1,13 +1,13 @@
 // One subject access request: its deadline, the clips it covers, and a masked export: the excerpt's faces,
 // people and plates found by the redaction function, reviewed here (keep, mask, mark the requester, add boxes),
 // then exported as the review decided.
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useMemo, useState } from "preact/hooks";
 import { type Schemas, unwrap } from "../api/client";
 import { useArchive } from "../components/context";
 import { useLoad } from "../components/load";
-import { Loading, Notice, Problem, formChecked, formValues, useAction } from "../components/ui";
-import { type MessageKey, useI18n } from "../i18n/i18n";
-import { type Box, BoxDrawer } from "./BoxDrawer";
+import { Loading, Notice, Problem, formValues, useAction } from "../components/ui";
+import { useI18n } from "../i18n/i18n";
+import { RedactStep, type RedactionTarget, ReviewStep } from "./Redaction";
 
 type Detail = Schemas["SubjectRequestDetail"];
 type ClipRecord = Schemas["ClipRecord"];
@@ -15,12 +15,6 @@ type ExportState = Schemas["ExportState"];
 type RedactionView = Schemas["RedactionView"];
 type Redaction = Schemas["Redaction"];
 const POLL_MS = 1000;
-const KINDS: Record<string, MessageKey> = {
-  face: "kind_face",
-  person: "kind_person",
-  plate: "kind_plate",
-  moving: "kind_moving",
-};
 
 export function RequestScreen({ requestId }: { requestId: string }) {
   const { api, zoneOf } = useArchive();
@@ -74,134 +68,38 @@ export function RequestScreen({ requestId }: { requestId: string }) {
   );
 }
 
-function useStill(clip: ClipRecord) {
+/** A subject request's redactions: the requester marked stays visible, stills are chosen at the export. */
+function useRequestTarget(requestId: string): RedactionTarget {
   const { api } = useArchive();
-  return useLoad(async () => {
-    const query = { from: clip.start, to: clip.end, limit: 10 };
-    const page = await unwrap(api.GET("/cameras/{camera_id}/clips", { params: { path: { camera_id: clip.camera_id }, query } }));
-    return page.clips.find((found) => found.clip_id === clip.clip_id)?.stills ?? null;
-  }, [api, clip.clip_id]);
+  return useMemo(() => {
+    const request_id = requestId;
+    return {
+      start: ({ clip_id, start_s, end_s }) =>
+        unwrap(api.POST("/subject-requests/{request_id}/redactions", { params: { path: { request_id } }, body: { clip_id, start_s, end_s } })),
+      read: (redaction_id) =>
+        unwrap(api.GET("/subject-requests/{request_id}/redactions/{redaction_id}", { params: { path: { request_id, redaction_id } } })),
+      review: (redaction_id, body) =>
+        unwrap(
+          api.PUT("/subject-requests/{request_id}/redactions/{redaction_id}/review", { params: { path: { request_id, redaction_id } }, body }),
+        ),
+      audiences: ["subject"],
+      stills: false,
+    };
+  }, [api, requestId]);
 }
 
 function ExportForm({ request, clip }: { request: Detail; clip: ClipRecord }) {
   const { t } = useI18n();
+  const target = useRequestTarget(request.request_id);
   const [found, setFound] = useState<RedactionView | null>(null);
   const [reviewed, setReviewed] = useState<Redaction | null>(null);
   return (
     <section class="panel" aria-labelledby="export">
       <h2 id="export">{t("masked_export")}</h2>
-      <RedactStep request={request} clip={clip} onFound={(view) => (setFound(view), setReviewed(null))} />
-      {found ? <ReviewStep requestId={request.request_id} clip={clip} redaction={found} onReviewed={setReviewed} /> : null}
+      <RedactStep target={target} clip={clip} onFound={(view) => (setFound(view), setReviewed(null))} />
+      {found ? <ReviewStep target={target} clip={clip} redaction={found} onReviewed={setReviewed} /> : null}
       {reviewed ? <ExportStep requestId={request.request_id} redaction={reviewed} /> : null}
     </section>
-  );
-}
-
-function RedactStep(props: { request: Detail; clip: ClipRecord; onFound: (found: RedactionView) => void }) {
-  const { api } = useArchive();
-  const { t } = useI18n();
-  const action = useAction();
-  const [waiting, setWaiting] = useState(false);
-  const duration = props.clip.video?.duration_s ?? 0;
-  const submit = (event: Event) => {
-    const values = formValues(event);
-    const body = { clip_id: props.clip.clip_id, start_s: Number(values.excerpt_from ?? "0"), end_s: Number(values.excerpt_to) };
-    action.run(async () => {
-      const path = { request_id: props.request.request_id };
-      const started = await unwrap(api.POST("/subject-requests/{request_id}/redactions", { params: { path }, body }));
-      setWaiting(true);
-      try {
-        const where = { params: { path: { ...path, redaction_id: started.redaction_id } } };
-        let view = await unwrap(api.GET("/subject-requests/{request_id}/redactions/{redaction_id}", where));
-        while (view.status === "pending") {
-          await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-          view = await unwrap(api.GET("/subject-requests/{request_id}/redactions/{redaction_id}", where));
-        }
-        if (view.status === "failed") {
-          throw new Error(t("redaction_failed", { why: view.failure ?? "" }));
-        }
-        props.onFound(view);
-      } finally {
-        setWaiting(false);
-      }
-    });
-  };
-  return (
-    <form onSubmit={submit} aria-label={t("find_to_mask")}>
-      <label>
-        {t("excerpt_from")}
-        <input name="excerpt_from" type="number" min={0} max={duration} step={0.1} defaultValue="0" />
-      </label>
-      <label>
-        {t("excerpt_to")}
-        <input name="excerpt_to" type="number" min={0} max={duration} step={0.1} defaultValue={String(Math.min(duration, 10))} />
-      </label>
-      <button type="submit" disabled={action.busy}>
-        {t("find_to_mask")}
-      </button>
-      {waiting ? <p role="status">{t("redaction_pending")}</p> : null}
-      <Problem error={action.error} />
-    </form>
-  );
-}
-
-function ReviewStep(props: {
-  requestId: string;
-  clip: ClipRecord;
-  redaction: RedactionView;
-  onReviewed: (reviewed: Redaction) => void;
-}) {
-  const { api } = useArchive();
-  const { t } = useI18n();
-  const still = useStill(props.clip);
-  const [boxes, setBoxes] = useState<Box[]>([]);
-  const action = useAction();
-  const { redaction } = props;
-  const video = { width: props.clip.video?.width ?? 1, height: props.clip.video?.height ?? 1 };
-  const submit = (event: Event) => {
-    event.preventDefault();
-    const keep = formChecked(event, "keep");
-    const requester = formChecked(event, "requester")[0] ?? null;
-    const manual = boxes.map((box) => ({ ...box, first_s: redaction.start_s, last_s: redaction.end_s }));
-    const body: Schemas["Review"] = { audience: "subject", keep, requester_track: requester, manual };
-    action.run(async () => {
-      const path = { request_id: props.requestId, redaction_id: redaction.redaction_id };
-      props.onReviewed(
-        await unwrap(api.PUT("/subject-requests/{request_id}/redactions/{redaction_id}/review", { params: { path }, body })),
-      );
-    });
-  };
-  return (
-    <form onSubmit={submit} aria-label={t("review_tracks")}>
-      <h3>{t("review_tracks")}</h3>
-      <p class="hint">{t("review_how")}</p>
-      {(redaction.tracks ?? []).length === 0 ? <p>{t("no_tracks")}</p> : null}
-      <ul class="tracks" aria-label={t("found_tracks")}>
-        {(redaction.tracks ?? []).map((track) => (
-          <li key={track.track_id}>
-            {track.thumbnails_url ? (
-              <img src={track.thumbnails_url} alt={t("track_strip", { id: track.track_id })} height={64} />
-            ) : null}
-            <span>
-              {t(KINDS[track.kind] ?? "kind_moving")} · {t("track_span", { from: track.first_s.toFixed(1), to: track.last_s.toFixed(1) })}
-            </span>
-            <label>
-              <input type="checkbox" name="keep" value={track.track_id} /> {t("keep_visible")}
-            </label>
-            <label>
-              <input type="radio" name="requester" value={track.track_id} /> {t("is_requester")}
-            </label>
-          </li>
-        ))}
-      </ul>
-      <p class="hint">{t("add_boxes_how")}</p>
-      <Problem error={still.error} />
-      {still.data ? <BoxDrawer still={still.data} video={video} boxes={boxes} onChange={setBoxes} /> : null}
-      <button type="submit" disabled={action.busy}>
-        {t("save_review")}
-      </button>
-      <Problem error={action.error} />
-    </form>
   );
 }
 

@@ -8,6 +8,7 @@ describe("routes", () => {
       { screen: "camera", site: "birzai", camera: "birzai-lake", day: "2026-12-01" },
       { screen: "case", caseId: "01J" },
       { screen: "request", requestId: "01K" },
+      { screen: "redact-share", shareId: "01S" },
       { screen: "share", token: "a-b_c" },
       { screen: "notice", site: "birzai" },
     ];
@@ -26,5 +27,6 @@ describe("routes", () => {
     expect(allowed("admin", { screen: "camera", site: "a", camera: "c", day: null })).toBe(false);
     expect(allowed("operator", { screen: "audit", site: "a" })).toBe(false);
     expect(allowed("dpo", { screen: "audit", site: "a" })).toBe(true);
+    expect(allowed("investigator", { screen: "redact-share", shareId: "01S" })).toBe(false);
   });
 });

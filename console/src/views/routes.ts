@@ -9,6 +9,7 @@ export type Route =
   | { screen: "case"; caseId: string }
   | { screen: "dpo"; site: string }
   | { screen: "request"; requestId: string }
+  | { screen: "redact-share"; shareId: string }
   | { screen: "audit"; site: string }
   | { screen: "admin"; site: string }
   | { screen: "notice"; site: string }
@@ -22,7 +23,7 @@ const PUBLIC: readonly Screen[] = ["notice", "share"];
 export const SCREENS_OF: Record<Role, readonly Screen[]> = {
   operator: ["wall", "camera"],
   investigator: ["wall", "camera", "cases", "case"],
-  dpo: ["wall", "camera", "cases", "case", "dpo", "request", "audit"],
+  dpo: ["wall", "camera", "cases", "case", "dpo", "request", "redact-share", "audit"],
   auditor: ["audit"],
   admin: ["admin"],
 };
@@ -52,6 +53,7 @@ const PARSERS: Record<string, Parser> = {
   camera: (site, camera, params) => (site && camera ? { screen: "camera", site, camera, day: params.get("day") } : null),
   case: (caseId) => (caseId ? { screen: "case", caseId } : null),
   request: (requestId) => (requestId ? { screen: "request", requestId } : null),
+  "redact-share": (shareId) => (shareId ? { screen: "redact-share", shareId } : null),
   s: (token) => (token ? { screen: "share", token } : null),
 };
 
@@ -73,6 +75,8 @@ export function hrefOf(route: Route): string {
       return `#/case/${part(route.caseId)}`;
     case "request":
       return `#/request/${part(route.requestId)}`;
+    case "redact-share":
+      return `#/redact-share/${part(route.shareId)}`;
     case "share":
       return `#/s/${part(route.token)}`;
     default:
