@@ -1,35 +1,53 @@
-"""The gateway agent: sealing cost, and draining a backlog into the local archive.
+"""The gateway agent: sealing cost, and draining a backlog through a slow uplink.
 
-Run: `PYTHONPATH=. .venv/bin/python bench/bench_gateway.py [--clips 1000] [--large 10]`. Three tables,
-each with a baseline measured in the same run:
+Run: `PYTHONPATH=. .venv/bin/python bench/bench_gateway.py [--clips 40] [--rtt-ms 100] [--before main]`.
+Two tables, each with a baseline measured in the same run:
 - seal and open 100 MB with age (pyrage) against copying the same file;
-- draining a backlog through the agent (seal, register, PUT, confirm) against bare presigned PUTs of the
-  same kind of files, with the agent's peak memory while it drains: N small one-second clips (the cost
-  per clip), then 30 MB clips (the cost per byte).
+- draining a backlog of real clips (bench/corpus.py: Debian's ffmpeg, 720p H.264 10 s in its three layouts)
+  through the test uplink proxy adding the round trip time, against bare presigned PUTs of the same files
+  through the same proxy to a scratch bucket of the same moto server (URLs signed beforehand, the checksum
+  signed in as the archive's are, sent by the agent's own HTTP client). Each at 1, 4 and 8 in flight; a
+  ratio is against bare PUTs with as many in flight, and against the fastest bare PUTs. The agent's backlog
+  is spooled while the link is down (sealed, as after an outage) and timed from the link's return until
+  the spool is empty. `--before REF` adds the agent as of that git ref (its own code, the same archive and
+  link, its default settings), for a before/after in one run.
+The ingest worker is paused (SIGSTOP) while anything is timed: its thumbnails would take the two cores the
+uploads, the API and moto share, and neither side waits for it.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
 import os
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pyrage
 from pyrage import x25519
 
-from gateway.clipmaker import make_clip
-from gateway.uplink import Uplink, put_clip
+from bench.corpus import CLIPS, corpus
+from gateway.agent.api import ArchiveApi, UploadTicket
+from gateway.agent.config import HttpProxy
+from local.aws import AwsEndpoint
 from local.stack import ROOT, LocalArchive, LocalOptions, RunInfo
+from tests.uplink_proxy import UplinkProxy
 
 MB = 1_000_000
+CAMERA = "birzai-market"
+SCRATCH_BUCKET = "bench-bare-puts"
+IN_FLIGHT = (1, 4, 8)
 
 
 def timed(action: object, *args: object) -> float:
@@ -58,93 +76,151 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
-def make_backlog(folder: Path, count: int, camera_id: str, size: int, ended_before: timedelta) -> list[Path]:
-    """`count` distinct one-second recordings, each grown to `size` bytes with an ISO-BMFF `free` box."""
+@dataclass(frozen=True)
+class Drained:
+    what: str
+    in_flight: int
+    seconds: float
+    rss_mb: float | None = None
+
+
+def backlog(folder: Path, sources: list[Path], count: int, ended_before: timedelta) -> list[Path]:
+    """`count` copies of the corpus clips as distinct 10 s recordings (12 s apart, the oldest first)."""
     folder.mkdir(parents=True)
-    template = folder.parent / f"template-{camera_id}.mp4"
-    make_clip(template, seconds=1, width=160, height=120, fps=10)
-    padding = max(0, size - template.stat().st_size)
-    if padding >= 8:
-        with template.open("ab") as grown:
-            grown.write(struct.pack(">I4s", padding, b"free") + bytes(padding - 8))
     clips = []
     for number in range(count):
-        clip = folder / f"{camera_id}-{number:05d}.mp4"
-        shutil.copyfile(template, clip)
-        # Each a distinct recording: two seconds apart, the oldest first.
-        ended = (datetime.now(UTC) - ended_before + timedelta(seconds=2 * number)).timestamp()
+        clip = folder / f"clip-{number:04d}.mp4"
+        shutil.copyfile(sources[number % len(sources)], clip)
+        ended = (datetime.now(UTC) - ended_before + timedelta(seconds=12 * number)).timestamp()
         os.utime(clip, (ended, ended))
         clips.append(clip)
     return clips
 
 
-def agent_config(work: Path, archive: RunInfo, camera_id: str, folder: Path) -> Path:
+def bare_puts(s3: Any, proxy: UplinkProxy, clips: list[Path], in_flight: int, run: int) -> Drained:
+    """The floor: each file PUT once to a URL signed beforehand, `in_flight` at a time."""
+    tickets = []
+    for clip in clips:
+        checksum = base64.b64encode(hashlib.sha256(clip.read_bytes()).digest()).decode()
+        size = clip.stat().st_size
+        params = {"Bucket": SCRATCH_BUCKET, "Key": f"bare/{run}/{clip.name}", "ContentLength": size}
+        params |= {"ContentType": "video/mp4", "ChecksumSHA256": checksum}
+        url = s3.generate_presigned_url("put_object", Params=params, ExpiresIn=3600)
+        headers = {"Content-Length": str(size), "Content-Type": "video/mp4", "x-amz-checksum-sha256": checksum}
+        tickets.append(UploadTicket(url, "PUT", headers, None))
+    client = ArchiveApi("http://127.0.0.1:1", "gw-bench.unused", proxy=HttpProxy("127.0.0.1", proxy.port, None))
+    started = time.perf_counter()
+    with ThreadPoolExecutor(in_flight) as pool:
+        vouched = list(pool.map(client.put, tickets, clips))
+    seconds = time.perf_counter() - started
+    if not all(vouched):
+        raise RuntimeError("S3 did not answer every PUT with its checksum")
+    return Drained("bare presigned PUTs", in_flight, seconds)
+
+
+def agent_config(work: Path, archive: RunInfo, proxy: UplinkProxy, folder: Path, in_flight: int | None) -> Path:
     gateway = archive.gateways["birzai"]
-    config = work / f"gateway-{camera_id}.toml"
+    config = work / f"{folder.name}.toml"
+    concurrency = f"upload_concurrency = {in_flight}\n" if in_flight is not None else ""
     config.write_text(
-        f'api_url = "{archive.api_url}"\ntoken = "{gateway["token"]}"\n'
-        f'site_recipient = "{gateway["site_recipient"]}"\nspool_dir = "{work / f"spool-{camera_id}"}"\n'
-        "quota_bytes = 10_000_000_000\nmax_clip_age_days = 7\nheartbeat_seconds = 30\n"
-        "poll_seconds = 0.5\nsettle_seconds = 0\n"
-        f'[[cameras]]\ncamera_id = "{camera_id}"\nwatch_dir = "{folder}"\n'
+        f'api_url = "{archive.api_url}"\nproxy_url = "{proxy.url}"\ntoken = "{gateway["token"]}"\n'
+        f'site_recipient = "{gateway["site_recipient"]}"\nspool_dir = "{work / f"spool-{folder.name}"}"\n'
+        "quota_bytes = 10_000_000_000\nmax_clip_age_days = 7\nheartbeat_seconds = 120\n"
+        "poll_seconds = 0.2\nsettle_seconds = 0\nbackoff_base_seconds = 0.1\nbackoff_cap_seconds = 0.3\n"
+        f'{concurrency}[[cameras]]\ncamera_id = "{CAMERA}"\nwatch_dir = "{folder}"\n'
     )
     return config
 
 
-def drain_rows(work: Path, archive: RunInfo, count: int, size: int, ended_before: timedelta) -> None:
-    """Baseline: the same kind of files, registered and PUT directly one after another. Then the agent,
-    timed from start until its folder and spool are empty (every clip sealed, sent and confirmed)."""
-    bare_camera, agent_camera = "birzai-lake", "birzai-market" if size < MB else "birzai-castle"
-    bare = make_backlog(work / f"bare-{agent_camera}", count, bare_camera, size, ended_before + timedelta(hours=1))
-    uplink = Uplink(archive.api_url, archive.gateways["birzai"]["token"])
-    started = time.perf_counter()
-    for clip in bare:
-        end = datetime.fromtimestamp(clip.stat().st_mtime, UTC)
-        put_clip(uplink.register(bare_camera, end - timedelta(seconds=1), end, clip)["upload"], clip)
-    bare_s = time.perf_counter() - started
-    folder = work / f"nvr-{agent_camera}"
-    backlog = make_backlog(folder, count, agent_camera, size, ended_before)
-    size_mb = sum(clip.stat().st_size for clip in backlog) / MB
+def agent_drain(
+    work: Path, archive: RunInfo, proxy: UplinkProxy, clips: list[Path], in_flight: int | None, code: Path
+) -> Drained:
+    """The agent (the code at `code`) takes the backlog while the link is down, then drains it once it is back."""
+    folder = clips[0].parent
+    pending = work / f"spool-{folder.name}" / "pending"
+    config = agent_config(work, archive, proxy, folder, in_flight)
+    proxy.cut()
     agent = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "run", "--config", str(agent_config(work, archive, agent_camera, folder))],
-        cwd=ROOT,
+        [sys.executable, "-m", "gateway", "run", "--config", str(config)],
+        cwd=code,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    pending = work / f"spool-{agent_camera}" / "pending"
-    started = time.perf_counter()
     try:
-        while any(folder.iterdir()) or not pending.exists() or any(pending.iterdir()):
-            time.sleep(0.2)
-        agent_s = time.perf_counter() - started
+        wait(lambda: not any(folder.iterdir()) and len(list(pending.glob("*.json"))) == len(clips), agent)
+        proxy.restore()
+        started = time.perf_counter()
+        wait(lambda: not any(pending.iterdir()), agent)
+        seconds = time.perf_counter() - started
         rss = peak_rss_mb(agent.pid)
     finally:
         agent.send_signal(signal.SIGTERM)
         agent.wait(timeout=60)
-    print(f"| {count} clips of {size_mb / count:.2f} MB | clips/s | MB/s | ratio | agent peak RSS MB |")
-    print("|---|---:|---:|---:|---:|")
-    print(f"| bare register + PUT (baseline) | {count / bare_s:.1f} | {size_mb / bare_s:.2f} | 1.0 | — |")
-    print(
-        f"| agent: seal, register, PUT, confirm | {count / agent_s:.1f} | {size_mb / agent_s:.2f} | "
-        f"{bare_s / agent_s:.2f} | {rss:.0f} |\n"
-    )
+    return Drained("agent" if code == ROOT else f"agent as of {code.name}", in_flight or 1, seconds, rss)
 
 
-def drain_tables(work: Path, count: int, large: int) -> None:
+def wait(condition: Callable[[], bool], agent: subprocess.Popen[bytes], timeout_s: float = 900) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if agent.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the agent stopped or stalled (exit {agent.returncode})")
+        time.sleep(0.05)
+
+
+def code_as_of(ref: str, work: Path) -> Path:
+    """The agent's code (with the archive modules it imports) as of git `ref`, unpacked under `work`."""
+    target = work / ref.replace("/", "-")
+    target.mkdir()
+    packed = subprocess.run(["git", "archive", ref, "gateway", "chalicelib"], cwd=ROOT, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(target)], input=packed.stdout, check=True)
+    return target
+
+
+def drain_table(work: Path, count: int, rtt_ms: float, before: str | None) -> None:
+    sources = list(corpus(tuple(clip.name for clip in CLIPS if clip.name.startswith("720p"))).values())
+    older = code_as_of(before, work) if before else None
+    runs: list[tuple[int | None, Path]] = [(n, ROOT) for n in IN_FLIGHT] + ([(None, older)] if older else [])
+    rows: list[Drained] = []
     with LocalArchive(LocalOptions(workdir=work / "run", simulator=False, retention_every_s=3600)) as archive:
         assert archive.info is not None
-        drain_rows(work, archive.info, count, 0, timedelta(hours=2))
-        drain_rows(work, archive.info, large, 30 * MB, timedelta(hours=5))  # a minute of 4 Mbit/s camera video
+        info = archive.info
+        s3 = AwsEndpoint(info.aws_endpoint).client("s3")
+        s3.create_bucket(Bucket=SCRATCH_BUCKET, CreateBucketConfiguration={"LocationConstraint": s3.meta.region_name})
+        proxy = UplinkProxy(rtt_s=rtt_ms / 1000)
+        os.kill(info.pids["jobs"], signal.SIGSTOP)  # no ingest while timing (see the module's doc)
+        try:
+            plain = backlog(work / "bare", sources, count, timedelta(hours=1))
+            rows += [bare_puts(s3, proxy, plain, in_flight, run) for run, in_flight in enumerate(IN_FLIGHT)]
+            for run, (in_flight, code) in enumerate(runs):
+                clips = backlog(work / f"nvr-{run}", sources, count, timedelta(hours=2 + run))
+                rows.append(agent_drain(work, info, proxy, clips, in_flight, code))
+        finally:
+            proxy.close()
+            os.kill(info.pids["jobs"], signal.SIGCONT)
+    size_mb = sum(clip.stat().st_size for clip in plain) / MB
+    bare = {row.in_flight: row.seconds for row in rows if row.rss_mb is None}
+    fastest = min(bare.values())
+    print(f"{count} clips of {size_mb / count:.2f} MB on average, through a link with {rtt_ms:.0f} ms round trips\n")
+    print("| | in flight | clips/s | MB/s | ratio: bare, as many in flight | ratio: fastest bare | peak RSS MB |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for row in rows:
+        rss = f"{row.rss_mb:.0f}" if row.rss_mb is not None else "—"
+        print(
+            f"| {row.what} | {row.in_flight} | {count / row.seconds:.1f} | {size_mb / row.seconds:.2f} | "
+            f"{bare[row.in_flight] / row.seconds:.2f} | {fastest / row.seconds:.2f} | {rss} |"
+        )
+    print()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--clips", type=int, default=200, help="small clips in the first backlog")
-    parser.add_argument("--large", type=int, default=10, help="30 MB clips in the second backlog")
+    parser.add_argument("--clips", type=int, default=40, help="clips in each backlog")
+    parser.add_argument("--rtt-ms", type=float, default=100.0, help="the uplink's round trip time")
+    parser.add_argument("--before", help="also the agent as of this git ref (e.g. main)")
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         sealing_table(Path(work))
-        drain_tables(Path(work), arguments.clips, arguments.large)
+        drain_table(Path(work), arguments.clips, arguments.rtt_ms, arguments.before)
 
 
 if __name__ == "__main__":

@@ -51,18 +51,20 @@ class Uplink:
         except urllib.error.HTTPError as error:
             raise UplinkError(error.code, error.read().decode(errors="replace")) from error
 
-    def register(self, camera_id: str, start: datetime, end: datetime, clip: Path) -> dict[str, Any]:
-        _, body = self._call(
-            "POST",
-            "/gateway/clips",
-            {
-                "camera_id": camera_id,
-                "start": _utc(start),
-                "end": _utc(end),
-                "size": clip.stat().st_size,
-                "sha256": sha256_of(clip),
-            },
-        )
+    def register(
+        self, camera_id: str, start: datetime, end: datetime, clip: Path, clock_correction_s: float | None = None
+    ) -> dict[str, Any]:
+        """`clock_correction_s`: how far the recorder's clock ran ahead (the times were moved back by it)."""
+        registration = {
+            "camera_id": camera_id,
+            "start": _utc(start),
+            "end": _utc(end),
+            "size": clip.stat().st_size,
+            "sha256": sha256_of(clip),
+        }
+        if clock_correction_s is not None:
+            registration["clock_correction_s"] = clock_correction_s
+        _, body = self._call("POST", "/gateway/clips", registration)
         return dict(body)
 
     def clip_state(self, clip_id: str) -> dict[str, Any]:

@@ -17,6 +17,12 @@ Patches of moto 5.2.5 (`patch_moto`) keep a long-running local archive's memory 
   the items it names only, and puts exactly those back if it fails.
 And two keep it fast: DynamoDB reads answer without moto's member-by-member serializer, and the service
 behind a host is looked up once.
+
+One makes S3 keep its word on checksums as real S3 does: a PUT that declares x-amz-checksum-sha256 (the
+archive signs it into every presigned upload) is refused with 400 BadDigest unless the body has that
+SHA-256, and a stored one keeps it (HeadObject reports it) and is answered with it. moto 5.2.5 takes the
+header only beside x-amz-sdk-checksum-algorithm, never checks it, and answers without it; the gateway
+agent trusts exactly that answer, so locally it must mean what it means on AWS.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import argparse
 import base64
 import copy
 import functools
+import hashlib
 import json
 import os
 import signal
@@ -42,6 +49,8 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoResult
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.s3.exceptions import S3ClientError
+from moto.s3.responses import S3Response
 from werkzeug.serving import run_simple
 
 from local.moto_state import MotoState, SavedStateMismatch
@@ -137,6 +146,26 @@ def _items_as_they_are(execute_result: ExecuteResult) -> ExecuteResult:
     return execute
 
 
+PutObject = Callable[[S3Response], TYPE_RESPONSE]
+
+
+def _verified_sha256(put_object: PutObject) -> PutObject:
+    def put(response: S3Response) -> TYPE_RESPONSE:
+        declared = response.headers.get("x-amz-checksum-sha256")
+        if not declared or response.headers.get("x-amz-sdk-checksum-algorithm"):
+            return put_object(response)  # boto3's own checksums: moto handles those
+        body = response.body if isinstance(response.body, bytes) else str(response.body or "").encode()
+        if base64.b64encode(hashlib.sha256(body).digest()).decode() != declared:
+            raise S3ClientError("BadDigest", "The SHA256 you specified did not match the calculated checksum.")
+        status, headers, answer = put_object(response)
+        stored = response.backend.get_object(response.bucket_name, response.parse_key_name())
+        if stored is not None:
+            stored.checksum_algorithm, stored.checksum_value = "SHA256", declared
+        return status, {**headers, "x-amz-checksum-sha256": declared}, answer
+
+    return put
+
+
 def patch_moto() -> None:
     """Apply the patches described above; once per process, before the first request."""
     BaseModel.__new__ = staticmethod(_untracked_new)  # type: ignore[method-assign]
@@ -149,6 +178,7 @@ def patch_moto() -> None:
     dynamodb_models.copy = types.SimpleNamespace(deepcopy=_deepcopy_all_but_tables)  # type: ignore[assignment]
     DynamoDBBackend.transact_write_items = _with_item_undo(DynamoDBBackend.transact_write_items)  # type: ignore[method-assign]
     DynamoResult.execute_result = _items_as_they_are(DynamoResult.execute_result)  # type: ignore[method-assign,assignment]
+    S3Response.put_object = _verified_sha256(S3Response.put_object)  # type: ignore[method-assign,assignment]
 
 
 def main() -> None:

@@ -3,13 +3,20 @@
 Every request of an agent configured with `proxy_url` (the API's and the presigned S3 PUTs alike) goes
 through it, so a test can cut the whole uplink and restore it, read which requests went out (the first
 line of each tunnel: plain HTTP locally), and stall one chosen request to kill the agent in the middle of it.
+
+With `rtt_s` it plays a long link as well (a rural site's uplink, a mobile one): opening a tunnel costs one
+round trip (the TCP handshake beyond the proxy) and every byte arrives half a round trip after it was sent,
+each way. Only latency: bytes are not held back by a bandwidth or a TCP window, so a request costs its
+round trips and not its size, the case where an uploader's extra requests weigh most.
 """
 
 from __future__ import annotations
 
+import queue
 import re
 import socket
 import threading
+import time
 from contextlib import suppress
 from dataclasses import dataclass, field
 
@@ -33,7 +40,8 @@ class _Stall:
 
 
 class UplinkProxy:
-    def __init__(self) -> None:
+    def __init__(self, rtt_s: float = 0.0) -> None:
+        self.rtt_s = rtt_s
         self.port = free_port()
         self.connects: list[Connect] = []
         self.requests: list[str] = []  # the request line of every tunnel, in the order they began
@@ -122,6 +130,7 @@ class UplinkProxy:
         if self.refuse_with is not None:
             client.sendall(f"HTTP/1.1 {self.refuse_with} Refused\r\nContent-Length: 0\r\n\r\n".encode())
             return False
+        time.sleep(self.rtt_s)  # the TCP handshake with the far end
         upstream = socket.create_connection(target, timeout=10)
         upstream.settimeout(None)  # the timeout was for connecting: a long upload may leave it quiet for long
         opened.append(upstream)
@@ -138,15 +147,16 @@ class UplinkProxy:
         if stall is not None and not stall.answer_lost:
             stall.reached.set()
             return True  # held: the client waits for an answer that never comes
-        upstream.sendall(first)
         if stall is not None:
+            upstream.sendall(first)
             threading.Thread(target=_pump, args=(client, upstream), daemon=True).start()
             upstream.recv(65536)  # the server has taken the request in and answers: drop it, break the link
             stall.reached.set()
             return False
-        back = threading.Thread(target=_pump, args=(upstream, client), daemon=True)
+        delay_s = self.rtt_s / 2
+        back = threading.Thread(target=_pump, args=(upstream, client, delay_s), daemon=True)
         back.start()
-        _pump(client, upstream)
+        _pump(client, upstream, delay_s, first)
         back.join()
         return False
 
@@ -174,9 +184,36 @@ def _headers_of(head: bytes) -> dict[str, str]:
     return dict(line.split(": ", 1) for line in lines if ": " in line)
 
 
-def _pump(source: socket.socket, sink: socket.socket) -> None:
+def _pump(source: socket.socket, sink: socket.socket, delay_s: float = 0.0, first: bytes = b"") -> None:
+    """Copy `first`, then all `source` sends, to `sink` until the end; each chunk `delay_s` after it came."""
+    if delay_s <= 0:
+        with suppress(OSError):
+            sink.sendall(first)
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        with suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+        return
+    # A delay line: read as it comes, deliver each chunk once its time is up (b"" marks the end).
+    line: queue.SimpleQueue[tuple[float, bytes]] = queue.SimpleQueue()
+    delivery = threading.Thread(target=_deliver, args=(line, sink), daemon=True)
+    delivery.start()
+    if first:
+        line.put((time.monotonic() + delay_s, first))
     with suppress(OSError):
         while chunk := source.recv(65536):
+            line.put((time.monotonic() + delay_s, chunk))
+    line.put((time.monotonic() + delay_s, b""))
+    delivery.join()
+
+
+def _deliver(line: queue.SimpleQueue[tuple[float, bytes]], sink: socket.socket) -> None:
+    with suppress(OSError):
+        while True:
+            due, chunk = line.get()
+            time.sleep(max(0.0, due - time.monotonic()))
+            if not chunk:
+                break
             sink.sendall(chunk)
     with suppress(OSError):
         sink.shutdown(socket.SHUT_WR)

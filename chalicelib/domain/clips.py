@@ -148,8 +148,11 @@ def clip_id_for(site: str, registration: Registration) -> str:
     return str(ULID.from_bytes(start_ms.to_bytes(6, "big") + tail))
 
 
-def object_key(site: str, camera_id: str, start: datetime, clip_id: str) -> str:
-    return f"clips/{site}/{camera_id}/{start:%Y/%m/%d}/{clip_id}.mp4"
+def object_key(site: str, camera_id: str, start: datetime, clip_id: str, *, sealed: bool = False) -> str:
+    """Where the playable clip lives: a plain clip where the gateway PUTs it (clips/, which S3 announces to
+    ingest); a sealed clip's plaintext, which ingest itself writes, under opened/, which S3 announces to
+    nobody, so ingest's own PUT starts no second ingest run."""
+    return f"{'opened' if sealed else 'clips'}/{site}/{camera_id}/{start:%Y/%m/%d}/{clip_id}.mp4"
 
 
 def sealed_key(site: str, camera_id: str, start: datetime, clip_id: str) -> str:

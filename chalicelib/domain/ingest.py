@@ -31,7 +31,8 @@ def upload_fate(clip: Clip, key: str, version_id: str) -> tuple[UploadFate, str]
         if version_id == clip.claimed_version:
             return UploadFate.DUPLICATE, ""
         return UploadFate.DISCARD, f"a second upload for a clip already {clip.status}: that version deleted"
-    # A sealed clip's own key: ingest alone writes the opened clip there, while the clip is being judged.
+    # A sealed clip's own key, announced only for clips registered when the opened clip went under clips/:
+    # ingest alone writes the opened clip there, while the clip is being judged.
     if clip.status == ClipStatus.UPLOADED or version_id == clip.object_version:
         return UploadFate.DUPLICATE, ""
     return UploadFate.DISCARD, "an object the archive did not write, at a sealed clip's key: that version deleted"

@@ -143,6 +143,12 @@ class RegisteredClip:
         )
 
 
+def _object_key(site_id: str, registration: Registration, clip_id: str) -> str:
+    return object_key(
+        site_id, registration.camera_id, registration.start, clip_id, sealed=registration.sealed is not None
+    )
+
+
 class Intake:
     def __init__(
         self,
@@ -199,7 +205,7 @@ class Intake:
             status=ClipStatus.REGISTERED,
             retain_until=keep_until,
             registered_at=now,
-            object_key=object_key(site.site_id, registration.camera_id, registration.start, clip_id),
+            object_key=_object_key(site.site_id, registration, clip_id),
             sealed=registration.sealed,
             clock_correction_s=registration.clock_correction_s,
         )
@@ -213,7 +219,8 @@ class Intake:
                 clip = self._reopen(principal, clip, now)
             if clip.status == ClipStatus.REGISTERED and registration.sealed != clip.sealed:
                 # The gateway sealed it anew (age uses a fresh key each time): upload what it holds now.
-                clip = self._index.reseal(clip_id, registration.sealed) or clip
+                resealed_key = _object_key(site.site_id, registration, clip_id)
+                clip = self._index.reseal(clip_id, registration.sealed, resealed_key) or clip
         # Asked again for a clip whose bytes S3 already holds (the answer to the PUT or to the multipart
         # completion was lost on the way back): no new URL, so nothing is sent twice.
         received = not created and self._holds_bytes(clip)

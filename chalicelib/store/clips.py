@@ -152,15 +152,17 @@ class ClipIndex:
             Attr("status").eq(ClipStatus.QUARANTINED.value) & Attr("bytes_verified").eq(False),
         )
 
-    def reseal(self, clip_id: str, sealed: SealedFile | None) -> Clip | None:
-        """Replace what the gateway will upload, while nothing has been uploaded yet."""
+    def reseal(self, clip_id: str, sealed: SealedFile | None, object_key: str) -> Clip | None:
+        """Replace what the gateway will upload, and where the playable clip will be (sealed or not), while
+        nothing has been uploaded yet."""
+        awaited = Attr("status").eq(ClipStatus.REGISTERED.value)
         if sealed is None:
-            return self._update(clip_id, "REMOVE sealed", {}, Attr("status").eq(ClipStatus.REGISTERED.value))
+            return self._update(clip_id, "SET object_key = :key REMOVE sealed", {":key": object_key}, awaited)
         return self._update(
             clip_id,
-            "SET sealed = :sealed",
-            {":sealed": sealed.model_dump()},
-            Attr("status").eq(ClipStatus.REGISTERED.value),
+            "SET sealed = :sealed, object_key = :key",
+            {":sealed": sealed.model_dump(), ":key": object_key},
+            awaited,
         )
 
     def start_multipart(

@@ -2,9 +2,12 @@
 and health. `run_once(now)` is one step of everything (tests drive it); `run()` is the service, with a
 thread each for the sources, the uploads and the heartbeat, so a long PUT never delays taking clips.
 
-Exactly once, end to end: the spool keeps a clip until the archive says it has received it, and a
+Exactly once, end to end: the spool keeps a clip until the archive holds exactly its bytes, and a
 registration is idempotent (the same camera, start and sha256 return the same clip), so a clip retried
-after any crash or lost answer is the same clip in the archive, never a second one.
+after any crash or lost answer is the same clip in the archive, never a second one. "Holds" is S3's own
+answer to the PUT where it can say so (the URL signs the sealed file's SHA-256 in, S3 refuses other bytes
+and answers stored ones with that checksum: see api._vouched); otherwise the archive is asked ("received?").
+A backlog goes `upload_concurrency` clips at a time, oldest first, each clip one worker's alone.
 
 A clip over 100 MB goes as a multipart upload (the archive decides: its registration answer says
 `multipart` instead of giving a URL). Each part confirmed is written to the clip's sidecar, and every
@@ -311,8 +314,10 @@ class Agent:
         Sealed like any clip: a truncated recording still shows people, and the box must leak nothing.
         """
         plain = digest_of(segment.path)
-        end = to_ms(segment.ended_at)
-        name = f"{segment.camera_id}--{stamp(end)}--{plain.sha256[:16]}"
+        recorded_end = to_ms(segment.ended_at)
+        name = f"{segment.camera_id}--{stamp(recorded_end)}--{plain.sha256[:16]}"
+        # The gap on the archive's clock like a clip's times (a fast NVR clock must not put it in the future).
+        end, _ = on_archive_clock(recorded_end, now, self.api.clock_offset_s)
         source_file = SourceFile(str(segment.path), segment.size, segment.mtime_ns)
         temp, _ = seal_to_temp(segment.path, self.spool.sealed_path(name, QUARANTINE), self._recipient)
         reason_text = format_reason(
@@ -322,7 +327,7 @@ class Agent:
                 "source_path": source_file.path,
                 "source_size": str(source_file.size),
                 "source_mtime_ns": str(source_file.mtime_ns),
-                "recorded_until": iso(end),
+                "recorded_until": iso(recorded_end),
                 "sha256": plain.sha256,
                 "quarantined_at": iso(now),
             }
@@ -398,12 +403,15 @@ class Agent:
             if record.name in self._in_flight or not self.spool.sidecar_path(record.name, area).exists():
                 return False
             registration = record.registration
-            drop = DropRecord(
-                record.name, registration.camera_id, registration.start, registration.end, reason, iso(now),
-                record.source,
-            )  # fmt: skip
-            # Drop record first: a crash before the clip is gone is finished by recover(), never uploaded.
-            self._record_drop(drop)
+            if area != FAILED:
+                drop = DropRecord(
+                    record.name, registration.camera_id, registration.start, registration.end, reason, iso(now),
+                    record.source,
+                )  # fmt: skip
+                # Drop record first: a crash before the clip is gone is finished by recover(), never uploaded.
+                self._record_drop(drop)
+            # A failed clip's gap was reported (reason refused) when it failed: deleting its copy here loses
+            # nothing more, so it is neither counted again nor reported with another reason.
             self.spool.remove_clip(record.name, area)
         # Loud: footage is lost here.
         event(
@@ -440,12 +448,7 @@ class Agent:
             self._report_drops(now)
             with self._lock:
                 records = self.spool.clips(PENDING)
-            for record in records:
-                if self._stop.is_set():
-                    return
-                if record.retry_at is not None and parse_iso(record.retry_at) > current():
-                    continue
-                self._advance(record.name, current())
+            self._advance_all([record for record in records if not _waiting(record, current())], current)
         except (NetworkError, Unauthorized) as error:
             delay = self._backoff.next_delay()
             self.next_upload_at = current() + timedelta(seconds=delay)
@@ -460,6 +463,40 @@ class Agent:
             return
         self._backoff.reset()
         self.next_upload_at = None
+
+    def _advance_all(self, records: list[ClipRecord], current: Callable[[], datetime]) -> None:
+        """Move the clips on, up to `upload_concurrency` at once, each taken oldest first: over a long round
+        trip a clip's requests mostly wait. Each clip is still one worker's alone, from its sidecar read to
+        its last write, and each of its steps is durable before the next, so a kill finds every clip in a
+        state `recover()` and the next pass continue from. The first network error (or anything a worker
+        did not expect) starts no further clip, lets the others finish their own, and is raised here."""
+        queue = iter(records)
+        failures: list[BaseException] = []
+        guard = threading.Lock()
+
+        def work() -> None:
+            while not self._stop.is_set():
+                with guard:
+                    record = None if failures else next(queue, None)
+                if record is None:
+                    return
+                try:
+                    self._advance(record.name, current())
+                except BaseException as failure:  # noqa: BLE001 - re-raised in the pass's own thread below
+                    with guard:
+                        failures.append(failure)
+
+        helpers = [
+            threading.Thread(target=work, name=f"upload-{number}", daemon=True)
+            for number in range(1, min(self.config.upload_concurrency, len(records)))
+        ]
+        for helper in helpers:
+            helper.start()
+        work()  # this thread is one of the workers
+        for helper in helpers:
+            helper.join()
+        if failures:
+            raise failures[0]
 
     def _advance(self, name: str, now: datetime) -> None:
         with self._lock:
@@ -489,7 +526,8 @@ class Agent:
         """Register (a fresh URL each time, asked for just before use) and PUT the sealed file, or send
         it in parts if the archive says so.
 
-        The record in state UPLOADED, or None to try again at a later pass.
+        The record in state UPLOADED (the archive is to be asked whether it has the bytes), or None: the
+        clip is received and gone from the spool, or is tried again at a later pass.
         """
         for attempt in range(2):
             record, registered = self._register(record)
@@ -498,18 +536,26 @@ class Agent:
                 if registered.part_size is None:
                     raise Refused(0, "no_part_size", "the archive asks for parts but does not say their size")
                 return self._send_multipart(record, registered.part_size, now)
+            if registered.received:  # an earlier PUT whose answer was lost (or a kill before the removal)
+                self._received(record, now, registered.status, None)
+                return None
             if ticket is None:
-                return self._mark_uploaded(record, now)  # the archive has the bytes already
+                return self._mark_uploaded(record, now)
             server_now = now + timedelta(seconds=self.api.clock_offset_s or 0.0)
             if attempt == 0 and ticket.expired(server_now):
                 event(log, logging.INFO, "upload_url_expired", name=record.name, before="put")
                 continue
             try:
-                self.api.put(ticket, self.spool.sealed_path(record.name))
+                vouched = self.api.put(ticket, self.spool.sealed_path(record.name))
             except UploadExpired as expired:
                 # Not the clip's fault and not a failure: a new registration brings a new URL.
                 event(log, logging.INFO, "upload_url_expired", name=record.name, before="answer", error=str(expired))
                 continue
+            if vouched:
+                # S3 verified the SHA-256 signed into the URL: the archive holds exactly these bytes, which is
+                # all its "received" would say, and ingest's verdict on them could not change with our copy.
+                self._received(record, now, registered.status, None)
+                return None
             return self._mark_uploaded(record, now)
         return None
 
@@ -638,8 +684,27 @@ class Agent:
         self.spool.save(uploaded)
         return uploaded
 
+    def _received(self, record: ClipRecord, now: datetime, status: str, quarantine_reason: str | None) -> None:
+        """The archive holds exactly the clip's bytes: delete the spooled copy, once."""
+        with self._lock:
+            self.spool.remove_clip(record.name)
+            self._state.last_upload_at = iso(now)
+            self._state.uploaded_clips += 1
+            self._state.uploaded_bytes += record.sealed.size
+            self.spool.save_state(self._state)
+        event(
+            log,
+            logging.WARNING if quarantine_reason else logging.INFO,
+            "clip_uploaded",
+            name=record.name,
+            clip_id=record.clip_id,
+            status=status,
+            quarantine_reason=quarantine_reason,
+        )
+
     def _confirm(self, record: ClipRecord, now: datetime) -> None:
-        """Delete the spooled copy once, and only once, the archive says it has received the clip."""
+        """Delete the spooled copy once, and only once, the archive says it has received the clip (asked
+        only where S3's answer did not vouch for the bytes: a multipart upload, a store without checksums)."""
         if record.clip_id is None:  # cannot happen after a registration; be safe and register again
             self.spool.save(replace(record, state=ClipState.REGISTERED))
             return
@@ -651,21 +716,7 @@ class Agent:
                 self.spool.save(replace(record, state=ClipState.REGISTERED, uploaded_at=None, multipart=None))
             raise
         if state.received:
-            with self._lock:
-                self.spool.remove_clip(record.name)
-                self._state.last_upload_at = iso(now)
-                self._state.uploaded_clips += 1
-                self._state.uploaded_bytes += record.sealed.size
-                self.spool.save_state(self._state)
-            event(
-                log,
-                logging.WARNING if state.quarantine_reason else logging.INFO,
-                "clip_uploaded",
-                name=record.name,
-                clip_id=record.clip_id,
-                status=state.status,
-                quarantine_reason=state.quarantine_reason,
-            )
+            self._received(record, now, state.status, state.quarantine_reason)
             return
         uploaded_at = parse_iso(record.uploaded_at) if record.uploaded_at else now
         if now - uploaded_at > timedelta(seconds=self.config.confirm_timeout_seconds):
@@ -839,6 +890,11 @@ class Agent:
 def _later(moment: str, than: str | None) -> bool:
     """Whether `moment` is after `than` (None: nothing yet); both fixed-width UTC ISO, so text order is time order."""
     return than is None or than < moment
+
+
+def _waiting(record: ClipRecord, now: datetime) -> bool:
+    """Whether a refused clip's retry time is still ahead."""
+    return record.retry_at is not None and parse_iso(record.retry_at) > now
 
 
 def _progressed(record: ClipRecord, state: ClipState) -> ClipRecord:

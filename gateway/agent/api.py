@@ -45,6 +45,7 @@ _TRANSIENT_STATUSES = frozenset({408, 429})
 _EXPIRED = b"request has expired"
 _S3_CODE = re.compile(rb"<Code>([^<]*)</Code>")
 _S3_MESSAGE = re.compile(rb"<Message>([^<]*)</Message>")
+_CHECKSUM_HEADER = "x-amz-checksum-sha256"
 # What the current archive reports for a clip whose bytes it holds, for answers without `received`.
 _RECEIVED_STATUSES = frozenset({"uploaded", "indexed", "quarantined", "expired", "erased"})
 
@@ -92,6 +93,8 @@ class Registered:
     # No ticket and multipart: the bytes are still wanted, in parts of `part_size` (see `start_multipart`).
     multipart: bool = False
     part_size: int | None = None
+    # The archive already holds exactly these bytes (an earlier PUT whose answer was lost): nothing to send.
+    received: bool = False
 
 
 @dataclass(frozen=True)
@@ -201,6 +204,7 @@ class ArchiveApi:
             upload=_ticket(upload) if upload is not None else None,
             multipart=answer.get("multipart") is True,
             part_size=answer["part_size"] if _counts(answer.get("part_size")) else None,
+            received=answer.get("received") is True,
         )
 
     def clip_state(self, clip_id: str) -> ArchiveClip:
@@ -239,8 +243,9 @@ class ArchiveApi:
 
     # the presigned PUT ------------------------------------------------------------------------------
 
-    def put(self, ticket: UploadTicket, path: Path) -> None:
-        """PUT the file at `path` to the ticket's URL with exactly its headers (plus Host).
+    def put(self, ticket: UploadTicket, path: Path) -> bool:
+        """PUT the file at `path` to the ticket's URL with exactly its headers (plus Host); whether S3
+        vouches for the bytes (see `_vouched`).
 
         The file is opened here, outside the network error handling: a missing or unreadable sealed
         file is the clip's problem (OSError), not an outage to wait out.
@@ -250,6 +255,7 @@ class ArchiveApi:
             headers = _with_length(ticket, size, f"the sealed file has {size}")
             answer = self._exchange(ticket.url, ticket.method, headers, sealed, self._upload_timeout_s)
         _raise_for(answer, upload=True)
+        return _vouched(ticket, answer)
 
     def put_part(self, ticket: UploadTicket, path: Path, offset: int, length: int) -> str | None:
         """PUT bytes [offset, offset + length) of the file at `path` as one part; S3's ETag.
@@ -386,6 +392,16 @@ def _error_of(body: bytes) -> tuple[str, str]:
             message.group(1).decode(errors="replace") if message else "",
         )
     return "", body[:200].decode(errors="replace")
+
+
+def _vouched(ticket: UploadTicket, answer: _Answer) -> bool:
+    """Whether a 2xx answer to a PUT says S3 stored exactly the ticket's bytes: the ticket signs their
+    SHA-256 in (x-amz-checksum-sha256), S3 refuses any other body (400 BadDigest) and answers a stored one
+    with the checksum it verified. That is what the archive's "received" would say (it asks S3 the same), so
+    no question after the PUT is needed. An answer without that checksum (a store that does not check it)
+    vouches for nothing: the archive is asked as before."""
+    signed = next((value for key, value in ticket.headers.items() if key.lower() == _CHECKSUM_HEADER), None)
+    return signed is not None and answer.headers.get(_CHECKSUM_HEADER) == signed
 
 
 def _with_length(ticket: UploadTicket, size: int, what: str) -> dict[str, str]:

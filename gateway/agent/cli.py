@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from gateway.agent.config import AgentConfig, ConfigError, load_config
 from gateway.agent.logs import event, setup_logging
 from gateway.agent.spool import Spool, SpoolError
-from gateway.agent.status import follow, render_status, status_report
+from gateway.agent.status import RATE_WINDOW_S, follow, render_status, status_report
 
 log = logging.getLogger("gateway.agent")
 LOCK_FILE = "agent.lock"
@@ -35,6 +35,13 @@ def main(argv: list[str] | None = None) -> int:
     status.add_argument(
         "--follow", action="store_true", help="then draw a progress bar until the backlog has drained (Ctrl-C stops)"
     )
+    status.add_argument(
+        "--window",
+        type=float,
+        default=RATE_WINDOW_S,
+        metavar="SECONDS",
+        help=f"with --follow: the rate and time left over the last SECONDS (default {RATE_WINDOW_S:.0f})",
+    )
     arguments = parser.parse_args(argv)
     try:
         config = load_config(arguments.config)
@@ -42,11 +49,11 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"gateway: {error}\n")
         return 2
     if arguments.command == "status":
-        return _status(config, as_json=arguments.json, follow_backlog=arguments.follow)
+        return _status(config, as_json=arguments.json, follow_window_s=arguments.window if arguments.follow else None)
     return _run(config, arguments.config)
 
 
-def _status(config: AgentConfig, *, as_json: bool, follow_backlog: bool) -> int:
+def _status(config: AgentConfig, *, as_json: bool, follow_window_s: float | None) -> int:
     try:
         # Read-only: `status` never creates, repairs or deletes anything in the spool.
         spool = Spool(config.spool_dir, create=False)
@@ -59,9 +66,9 @@ def _status(config: AgentConfig, *, as_json: bool, follow_backlog: bool) -> int:
 
     report = read()
     sys.stdout.write(json.dumps(report, indent=2) + "\n" if as_json else render_status(report))
-    if follow_backlog:
+    if follow_window_s is not None:
         with contextlib.suppress(KeyboardInterrupt):
-            follow(read, sys.stdout, time.sleep, time.monotonic)
+            follow(read, sys.stdout, time.sleep, time.monotonic, window_s=follow_window_s)
     return 0
 
 

@@ -54,7 +54,7 @@ RECORD_FORMAT = 1
 class ClipState(StrEnum):
     SEALED = "sealed"  # in pending/, not registered yet
     REGISTERED = "registered"  # the archive knows it (clip_id kept); its bytes are still to be sent
-    UPLOADED = "uploaded"  # the PUT (or, in parts, the completion) was answered 2xx; awaiting `received`
+    UPLOADED = "uploaded"  # answered 2xx without S3 vouching for the bytes (parts, say); awaiting `received`
     FAILED = "failed"  # in failed/: refused max_refusals times; needs a person
 
 

@@ -115,7 +115,7 @@ def render_progress(first: dict[str, Any], latest: dict[str, Any], rate: float) 
         eta = "no progress yet"
     return (
         f"[{'#' * filled}{'-' * (BAR_WIDTH - filled)}] {100 * share:5.1f}%  "
-        f"{done_clips} sent, {left_clips} waiting ({left_bytes / 1e6:.1f} MB)  {rate / 1e6:.2f} MB/s  {eta}"
+        f"{done_clips} sent, {left_clips} waiting ({_size(left_bytes)})  {_size(rate)}/s  {eta}"
     )
 
 
@@ -174,6 +174,11 @@ def _multipart(progress: MultipartProgress, total: int) -> dict[str, Any]:
 
 def _age(now: datetime, then: str) -> float:
     return round((now - parse_iso(then)).total_seconds(), 3)
+
+
+def _size(count: float) -> str:
+    """Bytes in kB below a megabyte (a slow uplink's rate would read 0.00 MB/s), else in MB."""
+    return f"{count / 1e3:.0f} kB" if count < 1e6 else f"{count / 1e6:.1f} MB"
 
 
 def _duration(seconds: float) -> str:

@@ -126,9 +126,11 @@ def wait_for_status(uplink: Uplink, clip_id: str, wanted: set[str], timeout_s: f
 def upload(gateway: Callable[[str], Uplink]) -> Callable[..., dict[str, Any]]:
     """Register and PUT a recorded clip as its site's gateway; wait until the archive has judged it."""
 
-    def uploaded(site: str, clip: Recorded, body: Path | None = None) -> dict[str, Any]:
+    def uploaded(
+        site: str, clip: Recorded, body: Path | None = None, clock_correction_s: float | None = None
+    ) -> dict[str, Any]:
         uplink = gateway(site)
-        registered = uplink.register(clip.camera_id, clip.start, clip.end, clip.path)
+        registered = uplink.register(clip.camera_id, clip.start, clip.end, clip.path, clock_correction_s)
         put_clip(registered["upload"], body or clip.path)
         return wait_for_status(uplink, registered["clip_id"], {"indexed", "quarantined"})
 

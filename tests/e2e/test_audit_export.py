@@ -64,7 +64,7 @@ def authority_key(aws, archive, tmp_path) -> tuple[Path, str]:
     return path, hashlib.sha256(der).hexdigest()
 
 
-def test_an_outsider_verifies_an_export_with_the_public_key_alone(lab, archive, authority_key, tmp_path):
+def test_an_outsider_verifies_an_export_with_the_public_key_alone(lab, aws, archive, authority_key, tmp_path):
     site = lab(7)
     fire(archive, "write_audit_digests", digest_now(archive) + DIGEST_INTERVAL)
     key_path, fingerprint = authority_key
@@ -76,7 +76,11 @@ def test_an_outsider_verifies_an_export_with_the_public_key_alone(lab, archive, 
     assert run.stdout.splitlines()[0] == f"public key sha256 {fingerprint}"
     assert manifest["public_key_sha256"] == fingerprint
     report = report_of(run)
-    assert (report["intact"], report["events"], report["digests_checked"]) == (True, 7, 2)
+    # Every digest signed for the site was checked: the two fired here, and one more where the local
+    # scheduler's own run reached the new site first (a boundary passed, or the stack had just started).
+    signed = digest_keys(aws, archive, site)
+    assert (report["intact"], report["events"], report["digests_checked"]) == (True, 7, len(signed))
+    assert len(signed) >= 2
 
 
 def test_an_export_of_a_rewritten_trail_with_hidden_digests_fails_the_outsiders_check(
@@ -87,7 +91,7 @@ def test_an_export_of_a_rewritten_trail_with_hidden_digests_fails_the_outsiders_
     fire(archive, "write_audit_digests", first + DIGEST_INTERVAL)
     rehash_from(table, site, busiest_segment(table, site), 1, "rewritten")  # PutItem, hashes recomputed
     s3, bucket = aws.client("s3"), archive.environment["SAFE_AUDIT_DIGEST_BUCKET"]
-    hidden, overwritten = digest_keys(aws, archive, site)
+    hidden, overwritten = digest_keys(aws, archive, site)[:2]  # a third if the scheduler's boundary passed
     s3.delete_object(Bucket=bucket, Key=hidden)  # a delete marker
     s3.put_object(Bucket=bucket, Key=overwritten, Body=b'{"payload": {}, "signature": ""}')  # a version over it
 

@@ -155,7 +155,8 @@ def test_a_gateway_agent_loses_nothing_through_a_sigkill_of_the_whole_archive(ke
 
 @contextlib.contextmanager
 def run_local(run_dir: Path, ports: tuple[int, int], *options: str) -> Iterator[tuple[dict[str, Any], list[str]]]:
-    """`python -m local run` while the block runs: its run-info, and (after) what it printed; then Ctrl-C."""
+    """`python -m local run` while the block runs: its run-info, and (after) what it printed; then Ctrl-C,
+    which must stop every process it started."""
     running = subprocess.Popen(
         [sys.executable, "-m", "local", "run", "--run-dir", str(run_dir), "--no-simulator"]
         + ["--api-port", str(ports[0]), "--aws-port", str(ports[1]), *options],
@@ -173,12 +174,18 @@ def run_local(run_dir: Path, ports: tuple[int, int], *options: str) -> Iterator[
             assert time.monotonic() < deadline, "the archive did not start within 180 s"
             time.sleep(0.2)
         assert stat.S_IMODE(info_file.stat().st_mode) == 0o600
-        yield json.loads(info_file.read_text()), printed
+        info = json.loads(info_file.read_text())
+        assert set(info["pids"]) == {"moto", "api", "jobs"}
+        yield info, printed
     finally:
         running.send_signal(signal.SIGINT)
         banner, stderr = running.communicate(timeout=180)
         printed.append(banner)
     assert running.returncode == 0, stderr
+    for pid in info["pids"].values():
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    assert not info_file.exists()
 
 
 def test_run_local_keeps_clips_logins_and_tokens_across_a_restart_and_fresh_forgets_them(tmp_path):

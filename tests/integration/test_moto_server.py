@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import os
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -164,3 +169,32 @@ def test_reads_answer_items_of_every_attribute_type_as_written(moto):
     assert unordered_sets(projected["Items"][0]) == {"seq": {"N": "1"}, "map": {"M": {"ss": {"SS": ["p", "q"]}}}}
     assert scanned["Count"] == scanned["ScannedCount"] == 3 and scanned["Items"][0]["b"] == EVERY_TYPE["b"]
     assert unordered_sets(batch["Responses"]["every-type"]) == [unordered_sets(EVERY_TYPE)]
+
+
+def test_a_presigned_put_of_other_bytes_than_its_signed_sha256_is_refused_and_a_stored_one_vouched_for(moto):
+    aws, _ = moto
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="checksums", CreateBucketConfiguration={"LocationConstraint": s3.meta.region_name})
+    clip = os.urandom(4096)
+    checksum = base64.b64encode(hashlib.sha256(clip).digest()).decode()
+    params = {"Bucket": "checksums", "Key": "clip", "ContentLength": len(clip), "ChecksumSHA256": checksum}
+    url = s3.generate_presigned_url("put_object", Params=params | {"ContentType": "video/mp4"}, ExpiresIn=300)
+    # An explicit Content-Type, as the archive's tickets have: urllib would label the body a form.
+    headers = {"x-amz-checksum-sha256": checksum, "Content-Type": "video/mp4"}
+
+    def put(body: bytes) -> tuple[int, str | None, bytes]:
+        request = urllib.request.Request(url, data=body, method="PUT", headers=headers)  # noqa: S310 - just signed
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+                return answer.status, answer.headers.get("x-amz-checksum-sha256"), answer.read()
+        except urllib.error.HTTPError as refusal:
+            return refusal.code, refusal.headers.get("x-amz-checksum-sha256"), refusal.read()
+
+    status, _, error = put(clip[:-1] + bytes([clip[-1] ^ 1]))  # one bit flipped on the way
+    assert status == 400 and b"<Code>BadDigest</Code>" in error
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket="checksums", Key="clip")  # nothing stored
+
+    assert put(clip)[:2] == (200, checksum)  # the answer the gateway agent trusts
+    head = s3.head_object(Bucket="checksums", Key="clip", ChecksumMode="ENABLED")
+    assert head["ChecksumSHA256"] == checksum and head["ContentLength"] == len(clip)

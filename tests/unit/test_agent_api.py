@@ -31,6 +31,7 @@ class Scripted:
         self.script: list[tuple[int, bytes]] = []
         self.seen: list[tuple[str, str, dict[str, str], bytes]] = []
         self.date_offset_s = 0.0
+        self.answer_headers: dict[str, str] = {}  # sent with every answer
         scripted = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -48,6 +49,8 @@ class Scripted:
                 status, answer = scripted.script.pop(0)
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(answer)))
+                for key, value in scripted.answer_headers.items():
+                    self.send_header(key, value)
                 self.end_headers()
                 self.wfile.write(answer)
 
@@ -204,3 +207,26 @@ def test_a_proxy_that_is_down_or_refuses_the_tunnel_is_an_outage(
     with pytest.raises(NetworkError, match="ConnectionRefused" if down == "cut" else "407"):
         api_for(scripted, HttpProxy("127.0.0.1", proxy.port)).heartbeat({})
     assert scripted.seen == []
+
+
+def test_only_a_put_answered_with_the_checksum_signed_into_its_url_vouches_for_the_bytes(
+    scripted: Scripted, tmp_path: Path
+) -> None:
+    sealed = tmp_path / "clip.age"
+    sealed.write_bytes(b"x" * 99)
+    checksum = "LCa0a2j/xo/5m0U8HTBBNBNCLXBkg7+g+YpeiGJm564="
+    api = ArchiveApi(scripted.url, "gw-a.secret")
+
+    def put(signed: str | None, answered: str | None) -> bool:
+        ticket = UploadTicket(
+            f"{scripted.url}/bucket/key", "PUT", {"x-amz-checksum-sha256": signed} if signed else {}, None
+        )
+        scripted.answer_headers = {"x-amz-checksum-sha256": answered} if answered else {}
+        scripted.script = [(200, b"")]
+        return api.put(ticket, sealed)
+
+    assert put(checksum, checksum)  # S3 verified the bytes against the URL's checksum and says so
+    # A 2xx from anything that did not check that checksum says nothing about the bytes stored: ask.
+    assert not put(checksum, None)
+    assert not put(checksum, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
+    assert not put(None, checksum)

@@ -128,9 +128,9 @@ def test_status_follow_draws_a_bar_while_the_backlog_drains_and_stops_when_it_is
 
     lines = out.getvalue().splitlines()
     assert lines == [
-        "[------------------------------]   0.0%  0 sent, 4 waiting (20.0 MB)  0.00 MB/s  no progress yet",
-        "[###############---------------]  50.0%  2 sent, 2 waiting (10.0 MB)  2.50 MB/s  4s left",
-        "[##############################] 100.0%  4 sent, 0 waiting (0.0 MB)  3.33 MB/s  done",
+        "[------------------------------]   0.0%  0 sent, 4 waiting (20.0 MB)  0 kB/s  no progress yet",
+        "[###############---------------]  50.0%  2 sent, 2 waiting (10.0 MB)  2.5 MB/s  4s left",
+        "[##############################] 100.0%  4 sent, 0 waiting (0 kB)  3.3 MB/s  done",
     ]
     assert waits == [2.0, 2.0]  # no wait after the last line
 
@@ -151,9 +151,9 @@ def test_status_follow_measures_the_rate_over_a_recent_window_not_since_an_outag
     follow(lambda: next(reads), out, lambda _s: None, lambda: next(ticks), every_s=2.0, window_s=20.0)
 
     lines = out.getvalue().splitlines()
-    assert lines[times.index(300.0)].endswith("0.00 MB/s  no progress yet")
+    assert lines[times.index(300.0)].endswith("0 kB/s  no progress yet")
     # 30 s into the drain: 15 sent, 25 MB left at the last 20 s's 2.5 MB/s (not 75 MB over 630 s).
-    assert lines[times.index(630.0)].endswith("15 sent, 5 waiting (25.0 MB)  2.50 MB/s  10s left")
+    assert lines[times.index(630.0)].endswith("15 sent, 5 waiting (25.0 MB)  2.5 MB/s  10s left")
     assert lines[-1].endswith("done")
 
 

@@ -4,6 +4,7 @@ clips say that a camera is recording (issue 12)."""
 from __future__ import annotations
 
 import dataclasses
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -46,6 +47,18 @@ def test_a_clip_from_a_fast_nvr_clock_arrives_with_its_times_corrected_and_the_c
     # The duration is the recording's: both ends moved back alike.
     assert (parse_iso(body["end"]) - parse_iso(body["start"])).total_seconds() == pytest.approx(1.0, abs=0.2)
     assert agent.spool.clips() == [] and agent.spool.clips(FAILED) == []
+
+
+def test_a_corrupt_file_from_a_fast_nvr_clock_is_a_gap_that_ends_on_the_archives_clock(site: Site) -> None:
+    broken = site.record("cam-a", ended_ago=timedelta(minutes=-10))  # the NVR's clock is 10 minutes ahead
+    ahead = broken.stat().st_mtime
+    broken.write_bytes(broken.read_bytes()[: broken.stat().st_size // 2])
+    os.utime(broken, (ahead, ahead))
+    agent = site.agent()
+    settle(agent, now())
+
+    (gap,) = [drop for drop in site.archive.drops if drop["reason"] == "corrupt"]
+    assert parse_iso(gap["start"]) < parse_iso(gap["end"]) <= now() + timedelta(seconds=1)
 
 
 def test_a_clip_taken_before_the_offset_was_known_is_judged_again_when_refused_as_not_yet(site: Site) -> None:
@@ -103,6 +116,24 @@ def test_a_clip_refused_for_good_is_a_gap_with_the_reason_and_counted_in_the_hea
     restarted = site.agent()
     assert [record.name for record in restarted.spool.clips(FAILED)] == [failed.name]
     assert restarted.spool.sealed_path(failed.name, FAILED).exists()
+
+
+def test_a_failed_clip_deleted_later_for_its_age_is_still_one_gap_with_its_reason_refused(site: Site) -> None:
+    site.archive.refuse_registration = lambda _body: True
+    site.record("cam-a")
+    agent = site.agent()
+    settle(agent, now())
+    for seconds in (60, 120, 180, 240, 300):
+        agent.run_once(later(seconds))
+    assert len(agent.spool.clips(FAILED)) == 1
+
+    days_on = now() + timedelta(days=site.config.max_clip_age_days + 1)
+    agent.enforce_limits(days_on)
+    agent.run_once(days_on)
+    assert agent.spool.clips(FAILED) == []  # the box keeps nothing past the age limit
+    assert [gap["reason"] for gap in site.archive.drops] == ["refused"]
+    state = agent.spool.load_state()
+    assert (state.dropped_total, state.dropped_by_reason) == (1, {DropReason.REFUSED.value: 1})
 
 
 def test_a_clip_an_older_agent_failed_as_from_the_future_is_uploaded_after_a_restart(site: Site) -> None:

@@ -149,8 +149,9 @@ def test_killed_between_sealing_and_plaintext_deletion_the_clip_is_taken_once(
     assert restarted.spool.clips() == []
 
 
+@pytest.mark.parametrize("vouched", [True, False], ids=["s3_vouches", "store_without_checksums"])
 def test_killed_after_the_put_before_its_state_was_saved_uploads_once(
-    site: Site, monkeypatch: pytest.MonkeyPatch
+    site: Site, monkeypatch: pytest.MonkeyPatch, vouched: bool
 ) -> None:
     path = site.record("cam-a")
     plain_sha = sha256_file(path)
@@ -159,22 +160,28 @@ def test_killed_after_the_put_before_its_state_was_saved_uploads_once(
     def kill(*_args: object) -> None:
         raise SimulatedKill
 
-    monkeypatch.setattr(agent, "_mark_uploaded", kill)
+    # S3's answer vouching for the bytes: killed before the spooled copy is deleted. Otherwise: before the
+    # PUT's success is written down (the archive learns of the bytes later, from ingest).
+    site.archive.received_on_put = vouched
+    monkeypatch.setattr(agent, "_received" if vouched else "_mark_uploaded", kill)
     agent.run_once(now())
     with pytest.raises(SimulatedKill):
         agent.run_once(now())
     assert site.archive.puts and agent.spool.clips()[0].state is ClipState.REGISTERED
 
+    for clip in site.archive.clips.values():
+        clip.received = True  # ingest has the bytes by the time the agent is back
     restarted = site.agent()
     restarted.run_once(later())
-    # Registered again: the same clip comes back with no upload URL, so it is only asked after.
-    assert len(site.archive.registered_for(plain_sha)) == 2
+    # Registered again: the same clip comes back received, with no upload URL: nothing is sent or asked.
+    assert len(site.archive.registered_for(plain_sha)) == 2 and site.archive.state_queries == 0
     assert len(site.archive.clips) == 1 and len(site.archive.puts) == 1
     assert restarted.spool.clips() == []
 
 
 def test_killed_after_the_put_before_confirmation_deletes_only_when_received(site: Site) -> None:
     site.record("cam-a")
+    site.archive.received_on_put = False  # S3's answer does not vouch for the bytes: the archive is asked
     site.archive.fail_status = True  # the clip state cannot be read: the outcome of the PUT is unknown
     agent = site.agent()
     settle(agent, now())
@@ -183,6 +190,7 @@ def test_killed_after_the_put_before_confirmation_deletes_only_when_received(sit
     assert agent.spool.sealed_path(record.name).exists()
 
     site.archive.fail_status = False
+    site.archive.clips[record.clip_id or ""].received = True  # ingest has examined the bytes
     restarted = site.agent()
     restarted.run_once(later())
     assert restarted.spool.clips() == [] and len(site.archive.puts) == 1

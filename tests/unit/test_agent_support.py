@@ -110,6 +110,7 @@ class FakeArchive:
     drops: list[dict[str, Any]] = field(default_factory=list)
     heartbeats: list[dict[str, Any]] = field(default_factory=list)
     expired_answers: int = 0
+    state_queries: int = 0  # GET /gateway/clips/{id}: "received?"
     refused_registrations: int = 0
     # Switches the tests flip to play an outage or a refusal.
     fail_with_500: bool = False
@@ -120,6 +121,8 @@ class FakeArchive:
     refuse_puts: int = 0
     issue_expired_tickets: int = 0
     cut_puts: int = 0
+    # S3 vouches for a PUT's bytes (it verified the signed checksum and answers with it), and the archive
+    # then counts the clip received; False: a store that does neither, so received waits for ingest.
     received_on_put: bool = True
     date_offset_s: float = 0.0
     clock_skew_s: float = 300.0  # as the archive: an end later than its clock plus this is refused, not yet
@@ -193,6 +196,7 @@ class FakeArchive:
         answer = {
             "clip_id": clip_id,
             "status": status,
+            "received": clip.received,
             "upload": upload,
             "multipart": multipart,
             "part_size": self.part_size if multipart else None,
@@ -226,18 +230,21 @@ class FakeArchive:
             "x-amz-checksum-sha256": base64.b64encode(bytes.fromhex(sealed["sha256"])).decode(),
         }
 
-    def put(self, clip_id: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
-        """What S3 does with a presigned PUT, plus what ingest checks (the plaintext behind the seal)."""
+    def put(self, clip_id: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes, dict[str, str]]:
+        """What S3 does with a presigned PUT, plus what ingest checks (the plaintext behind the seal): the
+        status, the body and the answer's headers."""
         clip = self.clips.get(clip_id)
         if clip is None:
-            return 404, b"<Error><Code>NoSuchUpload</Code></Error>"
+            return 404, b"<Error><Code>NoSuchUpload</Code></Error>", {}
         refusal = self._s3_refusal(clip, headers, body)
         if refusal is not None:
-            return 403 if b"expired" in refusal or b"Signature" in refusal else 400, refusal
+            return 403 if b"expired" in refusal or b"Signature" in refusal else 400, refusal, {}
         with self.lock:
             self._store(clip, body)
             self.puts.append(clip_id)
-        return 200, b""
+        # S3 answers with the checksum it verified; a store that does not vouch for the bytes answers without.
+        vouched = {"x-amz-checksum-sha256": headers["x-amz-checksum-sha256"]} if self.received_on_put else {}
+        return 200, b"", vouched
 
     def _store(self, clip: FakeClip, sealed: bytes) -> None:
         """The clip's bytes are in S3: what ingest checks (the plaintext behind the seal)."""
@@ -404,6 +411,7 @@ class FakeArchive:
         return None
 
     def clip_state(self, clip_id: str) -> tuple[int, Any]:
+        self.state_queries += 1
         clip = self.clips.get(clip_id)
         if clip is None:
             return 404, {"error": "not_found", "message": clip_id}
@@ -457,7 +465,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _body(self) -> bytes:
         return self.rfile.read(int(self.headers.get("Content-Length", "0")))
 
-    def _answer(self, status: int, body: Any, content_type: str = "application/json", etag: str = "") -> None:
+    def _answer(
+        self,
+        status: int,
+        body: Any,
+        content_type: str = "application/json",
+        etag: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         time.sleep(self.archive.latency_s)
         raw = body if isinstance(body, bytes) else (b"" if body is None else json.dumps(body).encode())
         self.send_response(status)
@@ -465,6 +480,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(raw)))
         if etag:
             self.send_header("ETag", etag)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
         self.end_headers()
         self.wfile.write(raw)
 
@@ -526,8 +543,8 @@ class _Handler(BaseHTTPRequestHandler):
             status, answer, etag = self.archive.put_part(params["uploadId"][0], number, headers, body)
             self._answer(status, answer, "application/xml", etag)
             return
-        status, answer = self.archive.put(target.removeprefix("/bucket/"), headers, body)
-        self._answer(status, answer, "application/xml")
+        status, answer, answer_headers = self.archive.put(target.removeprefix("/bucket/"), headers, body)
+        self._answer(status, answer, "application/xml", headers=answer_headers)
 
     def _held_put(self, upload_id: str, number: int) -> None:
         """Read half the part, wait for `release` (the test kills the agent meanwhile), then cut it off."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pyrage
 import pytest
+import yaml
 from pydantic import TypeAdapter, ValidationError
 from pyrage import x25519
 from ulid import ULID
@@ -196,9 +198,33 @@ def test_object_key_dated_by_utc_day_of_start() -> None:
     assert key == "clips/aizkraukle/cam-01/2026/11/25/01ARZ3NDEKTSV4RRFFQ69G5FAV.mp4"
 
 
+def notified_prefixes() -> list[str]:
+    """The key prefixes whose new objects S3 announces to ingest, as infra/template.yaml configures them."""
+    template = yaml.safe_load((Path(__file__).parents[2] / "infra" / "template.yaml").read_text(encoding="utf-8"))
+    queues = template["Resources"]["ClipsBucket"]["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
+    return [rule["Value"] for queue in queues for rule in queue["Filter"]["S3Key"]["Rules"] if rule["Name"] == "prefix"]
+
+
+def test_ingests_own_put_of_an_opened_clip_is_announced_to_nobody() -> None:
+    # A sealed clip's plaintext under clips/ made a second notification, SQS message and ingest run per clip.
+    reg = registration(sealed={"size": 1_200, "sha256": SHA})
+    clip_id = clip_id_for("aizkraukle", reg)
+    opened = clip_of(reg).model_copy(
+        update={"sealed": reg.sealed, "object_key": object_key("aizkraukle", "cam-01", START, clip_id, sealed=True)}
+    )
+    plain = clip_of(registration())
+    prefixes = notified_prefixes()
+
+    assert not any(opened.object_key.startswith(prefix) for prefix in prefixes)
+    assert any(opened.upload_key.startswith(prefix) for prefix in prefixes)
+    assert any(plain.upload_key.startswith(prefix) for prefix in prefixes)
+    assert clip_id_from_key(opened.upload_key) == clip_id
+
+
 @pytest.mark.parametrize(
     "key",
     [
+        "opened/aizkraukle/cam-01/2026/11/25/01ARZ3NDEKTSV4RRFFQ69G5FAV.mp4",
         "thumbnails/aizkraukle/cam-01/2026/11/25/01ARZ3NDEKTSV4RRFFQ69G5FAV.mp4",
         "clips/aizkraukle/cam-01/2026/11/25/01ARZ3NDEKTSV4RRFFQ69G5FAV.jpg",
         "clips/aizkraukle/cam-01/2026/11/25/01ARZ3NDEKTSV4RRFFQ69G5FAV.mp4.jpg",

@@ -72,6 +72,7 @@ export const en = {
   player: "Player",
   clip_span: "Clip {from} – {to}",
   sha256: "SHA-256",
+  clock_corrected: "The recorder's clock ran {seconds} s ahead: the gateway moved this clip's times back by that much.",
   cannot_play_codec: "This browser cannot play {codec} video.",
   download_instead: "Download the clip instead (recorded in the audit trail)",
   download_not_for_role: "Your role may not download footage: ask an investigator or the data protection officer.",

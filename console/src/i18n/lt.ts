@@ -79,6 +79,7 @@ export const lt: Messages = {
   player: "Grotuvas",
   clip_span: "Įrašas {from} – {to}",
   sha256: "SHA-256",
+  clock_corrected: "Įrašytuvo laikrodis skubėjo {seconds} s: šliuzas šio įrašo laikus perkėlė atgal tiek pat.",
   cannot_play_codec: "Ši naršyklė negali paleisti {codec} vaizdo.",
   download_instead: "Atsisiųsti įrašą (užregistruojama audito žurnale)",
   download_not_for_role: "Jūsų vaidmeniui neleidžiama atsisiųsti įrašų: kreipkitės į tyrėją arba duomenų apsaugos pareigūną.",

@@ -74,6 +74,7 @@ export const lv: Messages = {
   player: "Atskaņotājs",
   clip_span: "Ieraksts {from} – {to}",
   sha256: "SHA-256",
+  clock_corrected: "Ierakstītāja pulkstenis steidzās par {seconds} s: vārteja šī klipa laikus pārbīdīja atpakaļ par tik pat.",
   cannot_play_codec: "Šī pārlūkprogramma nevar atskaņot {codec} video.",
   download_instead: "Lejupielādēt ierakstu (tiek reģistrēts audita žurnālā)",
   download_not_for_role: "Jūsu loma nedrīkst lejupielādēt ierakstus: vērsieties pie izmeklētāja vai datu aizsardzības speciālista.",

@@ -194,6 +194,11 @@ export function Player(props: {
           <p class="sha">
             {t("sha256")} <code data-testid="sha256">{current.grant.sha256}</code>
           </p>
+          {current.clip.record.clock_correction_s ? (
+            <p class="hint" data-testid="clock-correction">
+              {t("clock_corrected", { seconds: String(Math.round(current.clip.record.clock_correction_s)) })}
+            </p>
+          ) : null}
         </>
       ) : null}
     </section>

@@ -29,7 +29,8 @@ def wait_playing(tab, past_s: float) -> None:
 
 def test_a_picked_moment_plays_after_the_purpose_and_crosses_into_the_next_clip(tab, tab_factory, upload, tmp_path):
     first, second = back_to_back(tmp_path, "aizkraukle-park", ended_ago=timedelta(seconds=40))
-    ids = [upload("aizkraukle", clip)["clip_id"] for clip in (first, second)]
+    # The second came from a recorder whose clock ran ahead: its gateway moved its times back.
+    ids = [upload("aizkraukle", first)["clip_id"], upload("aizkraukle", second, clock_correction_s=600.0)["clip_id"]]
     tab.log_in("operator-aizkraukle")
 
     at = tab.open_timeline("aizkraukle", "aizkraukle-park", first.start, ids[0])
@@ -43,8 +44,10 @@ def test_a_picked_moment_plays_after_the_purpose_and_crosses_into_the_next_clip(
     wait_playing(tab, 0.5)
     assert playing_clip(tab) == ids[0]
     expect(tab.page.get_by_test_id("sha256")).to_have_text(sha256_of(first.path))
+    expect(tab.page.get_by_test_id("clock-correction")).to_have_count(0)
     tab.screenshot("playing-first-clip")
     expect(tab.page.get_by_test_id("now-playing")).to_have_attribute("data-clip", ids[1], timeout=20_000)
+    expect(tab.page.get_by_test_id("clock-correction")).to_contain_text("ran 600 s ahead")
     wait_playing(tab, 0.3)
     tab.screenshot("playing-next-clip")
 
