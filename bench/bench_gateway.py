@@ -13,6 +13,10 @@ Two tables, each with a baseline measured in the same run:
   link, its default settings), for a before/after in one run.
 The ingest worker is paused (SIGSTOP) while anything is timed: its thumbnails would take the two cores the
 uploads, the API and moto share, and neither side waits for it.
+
+Locally the agent's rate has a ceiling the bare PUTs do not meet: every clip is registered first, and the
+local API serves one request at a time (API Gateway and Lambda would take them in parallel), so with 8 in
+flight the agent drains no faster than with 4. One registration for many clips would lift it.
 """
 
 from __future__ import annotations

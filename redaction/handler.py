@@ -25,8 +25,9 @@ def detectors() -> Detectors:
     return Detectors()
 
 
-@functools.cache
 def track_finder() -> TrackFinder:
+    # Not cached itself: what it is made of is (the models here, the adapters in wiring), and a cache of its
+    # own would outlive wiring's when that is cleared (a test's fresh stack).
     return TrackFinder(
         wiring.subject_request_book(),
         wiring.clip_index(),

@@ -1,6 +1,7 @@
 // A share's recipient (a prosecutor, a police unit, the press): the link's token, read from the URL's fragment
 // (which no server ever sees) and posted to the archive, opens the shared clips with their sha256 for chain of
 // custody; a redacted share, its masked excerpts only (a zip with its manifest and redaction report).
+import { useEffect } from "preact/hooks";
 import { type Schemas, unwrap } from "../api/client";
 import { useLoad } from "../components/load";
 import { Loading, Problem } from "../components/ui";
@@ -53,8 +54,18 @@ export function ShareScreen({ token }: { token: string }) {
   );
 }
 
+const RECHECK_MS = 3000; // a masked export takes seconds to make; each look is an audited use, so not too often
+
 function RedactedExcerpts({ excerpts, onReload }: { excerpts: Schemas["SharedExcerpt"][]; onReload: () => void }) {
   const { t, time } = useI18n();
+  const making = excerpts.some((excerpt) => excerpt.status === "pending");
+  useEffect(() => {
+    if (!making) {
+      return undefined;
+    }
+    const timer = setTimeout(onReload, RECHECK_MS);
+    return () => clearTimeout(timer);
+  }, [making, onReload, excerpts]);
   return (
     <section aria-labelledby="redacted">
       <h2 id="redacted">{t("redacted_excerpts")}</h2>
@@ -75,12 +86,7 @@ function RedactedExcerpts({ excerpts, onReload }: { excerpts: Schemas["SharedExc
                 </a>
               </>
             ) : (
-              <p role="status">
-                {t(excerpt.status === "pending" ? "excerpt_being_made" : "excerpt_unavailable")}{" "}
-                <button type="button" onClick={onReload}>
-                  {t("reload")}
-                </button>
-              </p>
+              <p role="status">{t(excerpt.status === "pending" ? "excerpt_being_made" : "excerpt_unavailable")}</p>
             )}
           </li>
         ))}

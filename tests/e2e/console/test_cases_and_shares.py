@@ -1,8 +1,10 @@
 """An investigator opens a case, holds a clip and asks to share it; a dpo approves it, never the requester;
-the recipient's link plays the clip with its sha256."""
+the recipient's link plays the clip with its sha256. Asked again for the press, the dpo redacts the share with
+everyone masked before approving it, and that link offers the masked zip alone, no clip to play."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import re
 from datetime import timedelta
@@ -25,7 +27,7 @@ def play_for_case(tab, clip, clip_id: str, reference: str) -> None:
     tab.page.wait_for_function("() => { const v = document.querySelector('video'); return v && v.currentTime > 0.3 }")
 
 
-def test_a_held_clip_is_shared_after_a_dpo_approves_and_the_link_plays_it(tab_factory, record, upload):
+def test_a_held_clip_is_shared_after_a_dpo_approves_and_the_link_plays_it(tab_factory, record, upload, tmp_path):
     clip = record("aizkraukle-station", seconds=3, ended_ago=timedelta(seconds=50))
     clip_id = upload("aizkraukle", clip)["clip_id"]
     reference = f"LV-2026-{next(_numbers):03d}"
@@ -78,3 +80,40 @@ def test_a_held_clip_is_shared_after_a_dpo_approves_and_the_link_plays_it(tab_fa
     recipient.page.wait_for_function("v => v.currentTime > 0.3 && !v.error", arg=video.element_handle())
     expect(recipient.page.locator(f"[data-clip='{clip_id}'] code")).to_have_text(sha256_of(clip.path))
     recipient.screenshot("recipient-plays-the-clip")
+
+    # The same clip for the press: the dpo redacts the share (everyone masked) before approving it.
+    investigator.page.go_back()
+    share.get_by_label("Recipient").fill("Aizkraukle News, editor A. Ozola")
+    share.get_by_label("Purpose").fill(f"public appeal for witnesses, {reference}")
+    share.get_by_role("button", name="Request a share").click()
+    dpo.page.reload()
+    card = dpo.page.locator("[data-share]", has_text="A. Ozola")
+    card.get_by_role("link", name="Redact before sharing").click()
+    dpo.page.get_by_role("button", name=clip.camera_id, exact=False).click()
+    dpo.page.get_by_role("button", name="Find faces, people and plates to mask").click()
+    review = dpo.page.get_by_role("form", name="Review what was found")
+    expect(review).to_be_visible(timeout=120_000)
+    review.get_by_label("The public or the press: everyone masked").check()
+    expect(review.get_by_label("Keep visible")).to_have_count(0)  # the press: nobody stays visible
+    dpo.screenshot("redacted-share-review")
+    review.get_by_role("button", name="Save the review").click()
+    dpo.page.get_by_role("link", name="Back to the approvals").click()
+    card = dpo.page.locator("[data-share]", has_text="A. Ozola")
+    expect(card).to_contain_text("Redacted share: the recipient gets the masked excerpt only.")
+    card.get_by_role("button", name="Approve").click()
+    press_link = dpo.page.get_by_test_id("shown-once").inner_text()
+
+    press = tab_factory()
+    press.page.goto(press_link)
+    excerpt = press.page.locator(f"[data-excerpt='{clip_id}']")
+    expect(excerpt).to_contain_text("everyone masked (public)")
+    download = excerpt.get_by_role("link", name="Download the export")
+    expect(download).to_be_visible(timeout=60_000)  # made a moment after the approval; the page looks again
+    expect(press.page.locator("video")).to_have_count(0)
+    press.screenshot("recipient-gets-the-masked-zip")
+    with press.page.expect_download() as downloading:
+        download.click()
+    package = tmp_path / "press.zip"
+    downloading.value.save_as(package)
+    assert hashlib.sha256(package.read_bytes()).hexdigest() == excerpt.locator("code").inner_text()
+    assert clip.path.read_bytes() not in package.read_bytes()
