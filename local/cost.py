@@ -382,8 +382,7 @@ def measure(arguments: argparse.Namespace, functions: Functions, work: Path) -> 
         # Watched in the table, with the command's own client: polling through the API would bill requests
         # (and their reads) that an agent never makes.
         wait_status(info, clip_ids)
-        # The agent asks once after a multipart upload; S3's answer to a single checksummed PUT vouches for the
-        # bytes on AWS (moto's does not echo the checksum, so the agent asks locally: not billed here).
+        # The agent asks once after a multipart upload only: S3's answer to a checksummed PUT vouches for the bytes.
         if not all(gateway.received(clip_id) for clip_id in gateway.in_parts):
             raise RuntimeError("a clip indexed but not received")
         time.sleep(1.5)  # the opened clips' own notifications (sealed) are handled
