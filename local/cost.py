@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -207,22 +207,27 @@ def logged_bytes(log: Path, start_byte: int) -> int:
     """Bytes of what CloudWatch Logs would take in from `log` after `start_byte`: the functions' JSON lines
     (and API Gateway's access log), not the local servers' own lines nor local/jobs.py's invocation reports
     (Lambda's REPORT lines are counted apart, PLATFORM_LOG_BYTES an invocation)."""
-    taken = 0
-    with log.open("rb") as lines:
-        lines.seek(start_byte)
-        for raw in lines:
-            try:
-                line = json.loads(raw)
-            except ValueError:
-                continue
-            if isinstance(line, dict) and line.get("message") != "invocation":
-                taken += len(raw)
-    return taken
+    return sum(
+        len(raw)
+        for raw, line in _json_lines(log, start_byte)
+        if isinstance(line, dict) and line.get("message") != "invocation"
+    )
 
 
 def invocations(log: Path, start_byte: int, function: str, calls: Calls) -> Invocations:
     """The local Lambda REPORT lines (local/jobs.py) of `function` written after `start_byte`, which made `calls`."""
     found = Invocations(calls=calls)
+    for _, line in _json_lines(log, start_byte):
+        if isinstance(line, dict) and line.get("message") == "invocation" and line.get("function") == function:
+            found.count += 1
+            found.wall_s += line["duration_ms"] / 1000
+            found.cpu_s += line["cpu_ms"] / 1000
+            found.max_rss_mb = max(found.max_rss_mb, line["max_rss_mb"])
+    return found
+
+
+def _json_lines(log: Path, start_byte: int) -> Iterator[tuple[bytes, Any]]:
+    """Each line of `log` after `start_byte` that is JSON, raw and parsed (the servers' own lines are not)."""
     with log.open("rb") as lines:
         lines.seek(start_byte)
         for raw in lines:
@@ -230,12 +235,7 @@ def invocations(log: Path, start_byte: int, function: str, calls: Calls) -> Invo
                 line = json.loads(raw)
             except ValueError:
                 continue
-            if line.get("message") == "invocation" and line.get("function") == function:
-                found.count += 1
-                found.wall_s += line["duration_ms"] / 1000
-                found.cpu_s += line["cpu_ms"] / 1000
-                found.max_rss_mb = max(found.max_rss_mb, line["max_rss_mb"])
-    return found
+            yield raw, line
 
 
 def make_clips(work: Path, count: int, seconds: int, mbps: float) -> list[Path]:

@@ -3,8 +3,10 @@ GB-seconds at a memory below one vCPU (local/cost.py)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from local.call_log import Table, item_size
-from local.cost import Calls, Invocations, gb_seconds
+from local.cost import Calls, Invocations, gb_seconds, invocations, logged_bytes
 
 CLIPS = Table(
     {
@@ -54,3 +56,15 @@ def test_waiting_on_the_local_stack_is_replaced_by_the_requests_time_on_aws() ->
     assert Invocations(count=1, wall_s=2.0, cpu_s=0.4, calls=calls).aws_wall_s == 2.0 - 1.5 + 0.2
     # Never less than the CPU time it took.
     assert Invocations(count=1, wall_s=2.0, cpu_s=1.0, calls=calls).aws_wall_s == 1.0
+
+
+def test_the_log_readers_take_the_json_lines_written_after_the_offset(tmp_path: Path) -> None:
+    earlier = b'{"message": "before the clips were sent"}\n'
+    report = b'{"message": "invocation", "function": "ingest", "duration_ms": 1500, "cpu_ms": 500, "max_rss_mb": 90}\n'
+    logged = b'{"message": "clip indexed"}\n'
+    log = tmp_path / "jobs.log"
+    log.write_bytes(earlier + b"a local server's own line\n" + logged + report + report.replace(b"ingest", b"expiry"))
+
+    assert logged_bytes(log, len(earlier)) == len(logged)  # no report, no plain line, nothing before the offset
+    found = invocations(log, len(earlier), "ingest", Calls())
+    assert (found.count, found.wall_s, found.cpu_s, found.max_rss_mb) == (1, 1.5, 0.5, 90)
