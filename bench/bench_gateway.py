@@ -43,7 +43,7 @@ from pyrage import x25519
 
 from bench.corpus import CLIPS, corpus
 from gateway.agent.api import ArchiveApi, UploadTicket
-from gateway.agent.config import HttpProxy
+from gateway.agent.config import DEFAULT_UPLOAD_CONCURRENCY, HttpProxy
 from local.aws import AwsEndpoint
 from local.stack import ROOT, LocalArchive, LocalOptions, RunInfo
 from tests.uplink_proxy import UplinkProxy
@@ -160,7 +160,9 @@ def agent_drain(
     finally:
         agent.send_signal(signal.SIGTERM)
         agent.wait(timeout=60)
-    return Drained("agent" if code == ROOT else f"agent as of {code.name}", in_flight or 1, seconds, rss)
+    # Its default: compared with as many bare PUTs in flight (an older agent's default was the same).
+    concurrency = in_flight or DEFAULT_UPLOAD_CONCURRENCY
+    return Drained("agent" if code == ROOT else f"agent as of {code.name}", concurrency, seconds, rss)
 
 
 def wait(condition: Callable[[], bool], agent: subprocess.Popen[bytes], timeout_s: float = 900) -> None:

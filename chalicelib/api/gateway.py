@@ -1,4 +1,4 @@
-"""Routes for gateways: register clips, ask after them, report drops, heartbeat."""
+"""Routes for gateways: register clips (one or a batch), ask after them, report drops, heartbeat."""
 
 from __future__ import annotations
 
@@ -11,12 +11,15 @@ from chalicelib.domain.clips import Registration
 from chalicelib.domain.gaps import DropReport
 from chalicelib.domain.principal import Principal
 from chalicelib.services.intake import (
+    MAX_BATCH,
+    BatchAnswer,
     GatewayClipState,
     Heartbeat,
     MultipartAssembled,
     MultipartPlan,
     MultipartRequest,
     RegistrationAnswer,
+    RegistrationBatch,
 )
 
 gateway_api = Blueprint(__name__)
@@ -37,6 +40,20 @@ gateway_api = Blueprint(__name__)
 def register_clip(principal: Principal, body: Registration) -> WithStatus:
     registered = wiring.intake().register(principal, body, wiring.now())
     return WithStatus(registered.answer(), 201 if registered.created else 200)
+
+
+@api_route(
+    gateway_api,
+    "/gateway/clips/batch",
+    method="POST",
+    summary=f"Register up to {MAX_BATCH} clips in one request (a backlog): each answered in order with the "
+    "status and body POST /gateway/clips would give it alone, its refusal (audited) its own",
+    auth=Auth.GATEWAY,
+    body=RegistrationBatch,
+    answer=BatchAnswer,
+)
+def register_clips(principal: Principal, body: RegistrationBatch) -> BatchAnswer:
+    return wiring.intake().register_batch(principal, body, wiring.now())
 
 
 @api_route(

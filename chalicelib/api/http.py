@@ -20,7 +20,6 @@ from pydantic import BaseModel, ValidationError
 from chalicelib import wiring
 from chalicelib.api.authorizers import gateway_auth, official_auth
 from chalicelib.api.contract import Auth, Contract, register_contract
-from chalicelib.domain.audit import Outcome
 from chalicelib.domain.principal import Principal
 from chalicelib.errors import AccessRefused, ArchiveError, InvalidRequest
 from chalicelib.observability import logger
@@ -157,14 +156,8 @@ def _answer(contract: Contract, result: Any) -> Response:
 
 
 def _audit_refusal(request: Request, refusal: AccessRefused) -> None:
-    wiring.audit_log().record(
-        principal_of(request),
-        refusal.action,
-        refusal.site,
-        refusal.target or f"{request.method} {request.path}",
-        Outcome.REFUSED,
-        wiring.now(),
-        reason=refusal.message,
+    wiring.audit_log().record_refusal(
+        principal_of(request), refusal, wiring.now(), asked=f"{request.method} {request.path}"
     )
 
 

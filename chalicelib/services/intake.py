@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -9,7 +11,7 @@ from typing import Annotated
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
 from chalicelib.domain.audit import Outcome
-from chalicelib.domain.catalog import Gateway
+from chalicelib.domain.catalog import Camera, Gateway, Site
 from chalicelib.domain.clips import (
     CAMERA_ID_PATTERN,
     SHA256_PATTERN,
@@ -26,7 +28,7 @@ from chalicelib.domain.clips import (
 )
 from chalicelib.domain.gaps import DropReport, Gap
 from chalicelib.domain.principal import Principal
-from chalicelib.errors import AccessRefused, Conflict, HiddenRefusal, InvalidRequest, NotFound
+from chalicelib.errors import AccessRefused, ArchiveError, Conflict, HiddenRefusal, InvalidRequest, NotFound
 from chalicelib.model import Model
 from chalicelib.policy import Action, authorize
 from chalicelib.store.audit import AuditLog
@@ -45,6 +47,10 @@ from chalicelib.store.objects import (
 MULTIPART_ABOVE = SINGLE_PUT_BYTES
 PART_SIZE = 16 << 20
 MAX_PARTS = 10_000  # S3's limit for one multipart upload
+# A gateway's backlog registered in one request: one round trip (and one Lambda run) for many clips, while
+# the answer (a signed URL per clip, about 1 KB each) stays far within API Gateway's and Lambda's limits
+# and the request within a few seconds.
+MAX_BATCH = 50
 
 
 # Bounds that every real gateway is far within, and DynamoDB's numbers too (it refuses magnitudes beyond 1e126
@@ -99,6 +105,31 @@ class RegistrationAnswer(GatewayClipState):
         default=None,
         description="multipart: the bytes of each part but the last (shorter); give each part's sha256 in that size",
     )
+
+
+class RegistrationBatch(Model):
+    """Clips registered in one request, each judged as `POST /gateway/clips` judges it alone."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    clips: list[Registration] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class ClipRefusal(Model):
+    error: str = Field(description="a stable code, as the single registration's error would carry")
+    message: str
+
+
+class BatchItem(Model):
+    """One clip of a batch, answered as `POST /gateway/clips` would have answered it alone."""
+
+    status: int = Field(description="201 registered now, 200 registered before, or the clip's refusal (4xx)")
+    clip: RegistrationAnswer | None = Field(description="the registration's answer; none if refused")
+    refusal: ClipRefusal | None = Field(description="why this clip was refused (audited as alone); none if not")
+
+
+class BatchAnswer(Model):
+    clips: list[BatchItem] = Field(description="one per clip, in the order given")
 
 
 class PartTicket(UploadTicket):
@@ -171,8 +202,36 @@ class Intake:
 
     def register(self, principal: Principal, registration: Registration, now: datetime) -> RegisteredClip:
         """Register a clip (or return the same one again) with a signed upload while it awaits its bytes."""
+        return self._register(principal, self._gateway(principal), _Reads(self._catalog), registration, now)
+
+    def register_batch(self, principal: Principal, batch: RegistrationBatch, now: datetime) -> BatchAnswer:
+        """Register each clip as `register` would alone, in the order given: a clip's refusal is its own answer
+        (a rule's refusal audited as for a single registration), the others' registrations stand. A gateway
+        that may not register at all is refused as a whole."""
         gateway = self._gateway(principal)
-        camera = self._catalog.get_camera(registration.camera_id)
+        reads = _Reads(self._catalog)  # one batch is mostly one camera's: its camera and site read once
+        items: list[BatchItem] = []
+        for registration in batch.clips:
+            try:
+                registered = self._register(principal, gateway, reads, registration, now)
+            except ArchiveError as error:
+                if isinstance(error, AccessRefused):
+                    self._audit.record_refusal(principal, error, now, asked="POST /gateway/clips/batch")
+                items.append(
+                    BatchItem(
+                        status=error.status, clip=None, refusal=ClipRefusal(error=error.code, message=error.message)
+                    )
+                )
+            else:
+                items.append(
+                    BatchItem(status=201 if registered.created else 200, clip=registered.answer(), refusal=None)
+                )
+        return BatchAnswer(clips=items)
+
+    def _register(
+        self, principal: Principal, gateway: Gateway, reads: _Reads, registration: Registration, now: datetime
+    ) -> RegisteredClip:
+        camera = reads.camera(registration.camera_id)
         if camera is None or camera.site_id != gateway.site_id or camera.camera_id not in gateway.camera_ids:
             raise AccessRefused(
                 f"camera {registration.camera_id} is not one of this gateway's cameras",
@@ -185,7 +244,7 @@ class Intake:
         upload_size = registration.sealed.size if registration.sealed else registration.size
         if len(part_sizes(upload_size, PART_SIZE)) > MAX_PARTS:
             raise InvalidRequest(f"a clip may be uploaded in at most {MAX_PARTS} parts of {PART_SIZE} bytes")
-        site = self._catalog.get_site(gateway.site_id)
+        site = reads.site(gateway.site_id)
         if site is None:
             raise NotFound(f"site {gateway.site_id} is not configured")
         keep_until = retain_until(registration.start, site.retention_days)
@@ -386,6 +445,14 @@ class Intake:
                 site=next(iter(principal.sites), ""),
             )
         return gateway
+
+
+class _Reads:
+    """The catalog's cameras and sites, each read once for one request."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.camera: Callable[[str], Camera | None] = functools.cache(catalog.get_camera)
+        self.site: Callable[[str], Site | None] = functools.cache(catalog.get_site)
 
 
 def _refuse_other_cameras(gateway: Gateway, camera_ids: list[str], action: Action) -> None:

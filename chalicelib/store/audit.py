@@ -24,6 +24,7 @@ from chalicelib.domain.audit import NO_SITE, AuditEvent, AuditFilter, Outcome
 from chalicelib.domain.audit_chain import GENESIS_HASH, SEGMENTS, SegmentHead, event_hash
 from chalicelib.domain.principal import Principal
 from chalicelib.domain.timeutil import iso
+from chalicelib.errors import AccessRefused
 from chalicelib.store.dynamo import (
     all_equal,
     decode_cursor,
@@ -58,6 +59,15 @@ class AuditLog:
         # The head this process last appended to each segment: a guess that saves reading it again; the
         # conditional put is what decides, so a stale guess costs one more round, never a fork.
         self._last_seen: dict[tuple[str, int], SegmentHead] = {}
+
+    def record_refusal(
+        self, principal: Principal | None, refusal: AccessRefused, now: datetime, *, asked: str
+    ) -> AuditEvent:
+        """A rule's refusal, with its reason; `asked` (the request) stands for the target where the rule named none."""
+        target = refusal.target or asked
+        return self.record(
+            principal, refusal.action, refusal.site, target, Outcome.REFUSED, now, reason=refusal.message
+        )
 
     def record(
         self,

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.media.video import InvalidVideo, MediaLimits, VideoInfo, probe
+from gateway.agent.ahead import Ahead, Lookahead
 from gateway.agent.api import (
     USER_AGENT,
     ArchiveApi,
@@ -466,39 +467,93 @@ class Agent:
 
     def _advance_all(self, records: list[ClipRecord], current: Callable[[], datetime]) -> None:
         """Move the clips on, up to `upload_concurrency` at once, each taken oldest first: over a long round
-        trip a clip's requests mostly wait. Each clip is still one worker's alone, from its sidecar read to
-        its last write, and each of its steps is durable before the next, so a kill finds every clip in a
-        state `recover()` and the next pass continue from. The first network error (or anything a worker
-        did not expect) starts no further clip, lets the others finish their own, and is raised here."""
-        queue = iter(records)
-        failures: list[BaseException] = []
-        guard = threading.Lock()
+        trip a clip's requests mostly wait. The clips are registered ahead, many in a request, while the
+        workers upload those registered already (gateway.agent.ahead). Each clip is still one worker's alone
+        from its sidecar read to its last write (a registration made ahead writes nothing: its worker
+        does), and each of its steps is durable before the next, so a kill finds every clip in a state
+        `recover()` and the next pass continue from. The first network error (or anything a thread did not
+        expect) starts no further clip, lets the others finish their own, and is raised here."""
+        lookahead = Lookahead(records, self.config.upload_concurrency, self._stop)
+        registrar = threading.Thread(
+            target=self._register_ahead, args=(lookahead, current), name="registrations", daemon=True
+        )
 
         def work() -> None:
-            while not self._stop.is_set():
-                with guard:
-                    record = None if failures else next(queue, None)
-                if record is None:
-                    return
+            while (taken := lookahead.take()) is not None:
                 try:
-                    self._advance(record.name, current())
+                    self._advance(*taken, now=current())
                 except BaseException as failure:  # noqa: BLE001 - re-raised in the pass's own thread below
-                    with guard:
-                        failures.append(failure)
+                    lookahead.fail(failure)
+                finally:
+                    lookahead.done()
 
         helpers = [
             threading.Thread(target=work, name=f"upload-{number}", daemon=True)
             for number in range(1, min(self.config.upload_concurrency, len(records)))
         ]
+        registrar.start()
         for helper in helpers:
             helper.start()
         work()  # this thread is one of the workers
         for helper in helpers:
             helper.join()
-        if failures:
-            raise failures[0]
+        registrar.join()
+        with self._lock:
+            self._in_flight -= lookahead.untaken()
+        if lookahead.failures:
+            raise lookahead.failures[0]
 
-    def _advance(self, name: str, now: datetime) -> None:
+    def _register_ahead(self, lookahead: Lookahead, current: Callable[[], datetime]) -> None:
+        """The registrar: batch after batch, as far ahead as `lookahead` lets it. A batch the archive refuses
+        as a whole (an archive without the batch route, say) is no clip's refusal: the workers then register
+        each clip alone, as they would without a registrar."""
+        try:
+            while batch := lookahead.next_batch():
+                claimed = self._claim(batch, lookahead)
+                started = time.monotonic()
+                try:
+                    registered = self._registered_ahead(claimed)
+                except Refused as refusal:
+                    event(log, logging.WARNING, "batch_registration_refused", clips=len(claimed), error=str(refusal))
+                    lookahead.deliver(claimed, [None] * len(claimed))
+                    break
+                event(
+                    log,
+                    logging.DEBUG,
+                    "registered_ahead",
+                    clips=len(claimed),
+                    seconds=round(time.monotonic() - started, 3),
+                )
+                lookahead.deliver(claimed, registered, _url_lifetime_s(registered, current(), self.api.clock_offset_s))
+        except BaseException as failure:  # noqa: BLE001 - raised by the pass, see _advance_all
+            lookahead.fail(failure)
+        finally:
+            lookahead.finish()
+
+    def _claim(self, batch: list[ClipRecord], lookahead: Lookahead) -> list[ClipRecord]:
+        """The batch's clips as saved now, marked in flight (the quota and age sweeps leave them alone until
+        their worker is done with them); any dropped meanwhile left out."""
+        with self._lock:
+            fresh = [record for record in map(self.spool.read_clip, (r.name for r in batch)) if record is not None]
+            self._in_flight.update(record.name for record in fresh)
+            lookahead.claim([record.name for record in fresh])
+        return fresh
+
+    def _registered_ahead(self, records: list[ClipRecord]) -> list[Ahead]:
+        """Register the clips that need it (not those uploaded already, waiting for "received?"): several in
+        one request, a lone one as ever, its refusal handed to its worker like the batch's."""
+        wanted = [record for record in records if record.state is not ClipState.UPLOADED]
+        if len(wanted) == 1:
+            try:
+                answers: list[Ahead] = [self.api.register(wanted[0].registration, wanted[0].sealed)]
+            except Refused as refusal:
+                answers = [refusal]
+        else:
+            answers = list(self.api.register_batch([(r.registration, r.sealed) for r in wanted])) if wanted else []
+        made = dict(zip((record.name for record in wanted), answers, strict=True))
+        return [made.get(record.name) for record in records]
+
+    def _advance(self, name: str, ahead: Ahead, now: datetime) -> None:
         with self._lock:
             record = self.spool.read_clip(name)
             if record is None:
@@ -506,7 +561,7 @@ class Agent:
             self._in_flight.add(name)
         try:
             if record.state is not ClipState.UPLOADED:
-                sent = self._send(record, now)
+                sent = self._send(record, now, ahead)
                 if sent is None:
                     return
                 record = sent
@@ -522,15 +577,15 @@ class Agent:
             with self._lock:
                 self._in_flight.discard(name)
 
-    def _send(self, record: ClipRecord, now: datetime) -> ClipRecord | None:
-        """Register (a fresh URL each time, asked for just before use) and PUT the sealed file, or send
-        it in parts if the archive says so.
+    def _send(self, record: ClipRecord, now: datetime, ahead: Ahead = None) -> ClipRecord | None:
+        """Register (a fresh URL each time, asked for just before use, or `ahead` while it is fresh) and PUT
+        the sealed file, or send it in parts if the archive says so.
 
         The record in state UPLOADED (the archive is to be asked whether it has the bytes), or None: the
         clip is received and gone from the spool, or is tried again at a later pass.
         """
         for attempt in range(2):
-            record, registered = self._register(record)
+            record, registered = self._register(record, ahead if attempt == 0 else None)
             ticket = registered.upload
             if ticket is None and registered.multipart:
                 if registered.part_size is None:
@@ -559,8 +614,11 @@ class Agent:
             return self._mark_uploaded(record, now)
         return None
 
-    def _register(self, record: ClipRecord) -> tuple[ClipRecord, Registered]:
-        registered = self.api.register(record.registration, record.sealed)
+    def _register(self, record: ClipRecord, ahead: Ahead = None) -> tuple[ClipRecord, Registered]:
+        """Register the clip (or take its registration made ahead) and write down what the archive said."""
+        if isinstance(ahead, Refused):
+            raise ahead
+        registered = ahead or self.api.register(record.registration, record.sealed)
         camera_id, end = record.registration.camera_id, record.registration.end
         with self._lock:
             # Only what the archive accepted says a camera is recording: a clip it refuses (one from the
@@ -885,6 +943,15 @@ class Agent:
     def _heartbeat_step(self, now: datetime) -> float:
         self.heartbeat(now)
         return self.config.heartbeat_seconds
+
+
+def _url_lifetime_s(registered: Sequence[Ahead], now: datetime, offset_s: float | None) -> float | None:
+    """How long the archive's upload URLs live, from the first of a batch's tickets (None: no ticket)."""
+    server_now = now + timedelta(seconds=offset_s or 0.0)
+    for answer in registered:
+        if isinstance(answer, Registered) and answer.upload is not None and answer.upload.expires_at is not None:
+            return (answer.upload.expires_at - server_now).total_seconds()
+    return None
 
 
 def _later(moment: str, than: str | None) -> bool:

@@ -184,28 +184,17 @@ class ArchiveApi:
 
     def register(self, registration: Registration, sealed: SealedFile) -> Registered:
         """POST /gateway/clips: the same registration always returns the same clip."""
-        body = {
-            "camera_id": registration.camera_id,
-            "start": registration.start,
-            "end": registration.end,
-            "size": registration.size,
-            "sha256": registration.sha256,
-            "sealed": {"size": sealed.size, "sha256": sealed.sha256},
-        }
-        if registration.clock_correction_s is not None:
-            body["clock_correction_s"] = registration.clock_correction_s
-        answer = self._json("POST", "/gateway/clips", body)
-        if not isinstance(answer, dict) or not isinstance(answer.get("clip_id"), str):
-            raise NetworkError(f"registration answer without clip_id: {str(answer)[:200]}")
-        upload = answer.get("upload")
-        return Registered(
-            clip_id=answer["clip_id"],
-            status=str(answer.get("status", "")),
-            upload=_ticket(upload) if upload is not None else None,
-            multipart=answer.get("multipart") is True,
-            part_size=answer["part_size"] if _counts(answer.get("part_size")) else None,
-            received=answer.get("received") is True,
-        )
+        return _registered(self._json("POST", "/gateway/clips", _registration_body(registration, sealed)))
+
+    def register_batch(self, clips: list[tuple[Registration, SealedFile]]) -> list[Registered | Refused]:
+        """POST /gateway/clips/batch: each clip answered, in order, as `register` would answer it alone, a
+        clip's refusal (4xx) its own (as the Refused `register` would raise); the request itself may fail as
+        any other (a 4xx for the whole batch is a Refused raised)."""
+        answer = self._json("POST", "/gateway/clips/batch", {"clips": [_registration_body(*clip) for clip in clips]})
+        items = answer.get("clips") if isinstance(answer, dict) else None
+        if not isinstance(items, list) or len(items) != len(clips) or not all(isinstance(i, dict) for i in items):
+            raise NetworkError(f"batch answer without one item per clip: {str(answer)[:200]}")
+        return [_batch_item(item) for item in items]
 
     def clip_state(self, clip_id: str) -> ArchiveClip:
         """GET /gateway/clips/{clip_id}: has the archive got the bytes?"""
@@ -445,6 +434,46 @@ def _plan(answer: Any, clip_id: str) -> MultipartPlan:
         parts_stored=tuple(sorted(stored)),
         parts=tuple(sorted(tickets, key=lambda part: part.number)),
     )
+
+
+def _registration_body(registration: Registration, sealed: SealedFile) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "camera_id": registration.camera_id,
+        "start": registration.start,
+        "end": registration.end,
+        "size": registration.size,
+        "sha256": registration.sha256,
+        "sealed": {"size": sealed.size, "sha256": sealed.sha256},
+    }
+    if registration.clock_correction_s is not None:
+        body["clock_correction_s"] = registration.clock_correction_s
+    return body
+
+
+def _registered(answer: Any) -> Registered:
+    if not isinstance(answer, dict) or not isinstance(answer.get("clip_id"), str):
+        raise NetworkError(f"registration answer without clip_id: {str(answer)[:200]}")
+    upload = answer.get("upload")
+    return Registered(
+        clip_id=answer["clip_id"],
+        status=str(answer.get("status", "")),
+        upload=_ticket(upload) if upload is not None else None,
+        multipart=answer.get("multipart") is True,
+        part_size=answer["part_size"] if _counts(answer.get("part_size")) else None,
+        received=answer.get("received") is True,
+    )
+
+
+def _batch_item(item: dict[str, Any]) -> Registered | Refused:
+    """A clip's 2xx is its registration; its 4xx the refusal the single route would have answered."""
+    status = item.get("status")
+    if _counts(status) and 400 <= status < 500:
+        raw = item.get("refusal")
+        refusal = raw if isinstance(raw, dict) else {}
+        return Refused(status, str(refusal.get("error", "")), str(refusal.get("message", "")))
+    if _counts(status) and 200 <= status < 300:
+        return _registered(item.get("clip"))
+    raise NetworkError(f"batch item with status {str(status)[:20]}")
 
 
 def _counts(value: Any) -> TypeIs[int]:

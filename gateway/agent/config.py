@@ -39,6 +39,9 @@ class ConfigError(ValueError):
     """The configuration cannot be used; the message names the key."""
 
 
+# Clips uploaded at once from a backlog: over a link with a long round trip each clip's requests
+# mostly wait, so a few in flight drain it several times faster (bench/bench_gateway.py).
+DEFAULT_UPLOAD_CONCURRENCY = 4
 # An RTSP camera's segment length: the archive takes clips up to an hour, and a segment ends at the first
 # keyframe after this, so half of that leaves room for any camera's keyframe interval.
 MIN_SEGMENT_SECONDS = 1.0
@@ -97,9 +100,7 @@ class AgentConfig:
     quarantine_after_seconds: float = 120.0
     # Definite refusals (4xx) a clip may collect before it moves to failed/.
     max_refusals: int = 5
-    # Clips uploaded at once from a backlog: over a link with a long round trip each clip's requests
-    # mostly wait, so a few in flight drain it several times faster (bench/bench_gateway.py).
-    upload_concurrency: int = 4
+    upload_concurrency: int = DEFAULT_UPLOAD_CONCURRENCY
     # Network errors: full jitter over base·2^n, capped.
     backoff_base_seconds: float = 1.0
     backoff_cap_seconds: float = 300.0

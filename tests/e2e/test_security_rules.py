@@ -15,6 +15,7 @@ import moto
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from chalicelib.services.intake import MAX_BATCH
 from gateway.uplink import Uplink, UplinkError, put_clip
 from local.demo import DEMO_PASSWORD
 from tests.e2e.audit_lab import an_interval_with_time_to_spare, counted, counter
@@ -98,6 +99,19 @@ def test_birzai_gateway_cannot_register_an_aizkraukle_camera(gateway, record, of
         gateway("birzai").register(clip.camera_id, clip.start, clip.end, clip.path)
 
     assert refused.value.status == 403
+    event = audit_events(official, "birzai")[0]
+    assert (event["action"], event["target"], event["outcome"]) == ("clip.register", "aizkraukle-square", "refused")
+
+
+def test_birzai_gateway_cannot_register_an_aizkraukle_camera_in_a_batch(archive, record, official):
+    from local.api_client import Session
+
+    own, other = record("birzai-market"), record("aizkraukle-square")
+    session = Session(archive.api_url, archive.gateways["birzai"]["token"])
+
+    answer = session.post("/gateway/clips/batch", {"clips": [own.registration(), other.registration()]}).expect(200)
+
+    assert [(item["status"], item["clip"] is None) for item in answer["clips"]] == [(201, False), (403, True)]
     event = audit_events(official, "birzai")[0]
     assert (event["action"], event["target"], event["outcome"]) == ("clip.register", "aizkraukle-square", "refused")
 
@@ -305,6 +319,18 @@ def test_bad_registration_gets_a_400_that_says_why(archive, record, change, says
     assert answer.status == 400
     assert answer.body["error"] == "invalid_request"
     assert says in answer.body["message"]
+
+
+def test_a_batch_beyond_its_bound_gets_a_400_that_says_so(archive, record):
+    from local.api_client import Session
+
+    clip = record("aizkraukle-square")
+    session = Session(archive.api_url, archive.gateways["aizkraukle"]["token"])
+
+    answer = session.post("/gateway/clips/batch", {"clips": [clip.registration()] * (MAX_BATCH + 1)})
+
+    assert (answer.status, answer.body["error"]) == (400, "invalid_request")
+    assert f"at most {MAX_BATCH}" in answer.body["message"]
 
 
 def test_clip_ending_in_the_future_is_refused(archive, record):

@@ -135,6 +135,25 @@ def test_registration_body_url_and_bearer_token(scripted: Scripted) -> None:
     }
 
 
+def test_a_batch_answer_is_each_clips_registration_or_its_own_refusal(scripted: Scripted) -> None:
+    items = [
+        {"status": 201, "clip": {"clip_id": "C1", "status": "registered", "upload": None}, "refusal": None},
+        {"status": 400, "clip": None, "refusal": {"error": "not_yet", "message": "end is in the future"}},
+    ]
+    scripted.script.append((200, json.dumps({"clips": items}).encode()))
+    registered, refused = api_for(scripted).register_batch([(REGISTRATION, SEALED), (REGISTRATION, SEALED)])
+    assert not isinstance(registered, Refused) and registered.clip_id == "C1"
+    assert isinstance(refused, Refused) and (refused.status, refused.code) == (400, "not_yet")
+    method, path, _, body = scripted.seen[0]
+    assert (method, path, len(json.loads(body)["clips"])) == ("POST", "/api/gateway/clips/batch", 2)
+
+
+def test_a_batch_answer_that_lacks_a_clip_is_retried_not_believed(scripted: Scripted) -> None:
+    scripted.script.append((200, b'{"clips": [{"status": 201, "clip": {"clip_id": "C1"}}]}'))
+    with pytest.raises(NetworkError, match="one item per clip"):
+        api_for(scripted).register_batch([(REGISTRATION, SEALED), (REGISTRATION, SEALED)])
+
+
 def test_clock_offset_comes_from_the_date_header(scripted: Scripted) -> None:
     scripted.date_offset_s = -300
     scripted.script.append((204, b""))

@@ -112,6 +112,8 @@ class FakeArchive:
     expired_answers: int = 0
     state_queries: int = 0  # GET /gateway/clips/{id}: "received?"
     refused_registrations: int = 0
+    batches: list[int] = field(default_factory=list)  # POST /gateway/clips/batch: the clips in each
+    batch_route: bool = True  # False: an archive from before the batch route
     # Switches the tests flip to play an outage or a refusal.
     fail_with_500: bool = False
     fail_status: bool = False
@@ -202,6 +204,22 @@ class FakeArchive:
             "part_size": self.part_size if multipart else None,
         }
         return (201 if created else 200), answer
+
+    def register_batch(self, body: dict[str, Any]) -> tuple[int, Any]:
+        """POST /gateway/clips/batch: each clip answered as `register` answers it alone, in order."""
+        if not self.batch_route:  # what API Gateway answers for a route it does not have
+            return 403, {"error": "missing_authentication_token", "message": "Missing Authentication Token"}
+        clips = body.get("clips")
+        if set(body) != {"clips"} or not isinstance(clips, list) or not 1 <= len(clips) <= 50:
+            return 400, {"error": "invalid_request", "message": "clips: 1 to 50 registrations"}
+        with self.lock:
+            self.batches.append(len(clips))
+        items = []
+        for clip in clips:
+            status, answer = self.register(clip)
+            ok = status < 300
+            items.append({"status": status, "clip": answer if ok else None, "refusal": None if ok else answer})
+        return 200, {"clips": items}
 
     def _multipart(self, clip: FakeClip) -> bool:
         return not clip.received and clip.registration["sealed"]["size"] > self.multipart_above
@@ -502,6 +520,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.loads(self._body())
         routes: dict[str, Callable[[dict[str, Any]], tuple[int, Any]]] = {
             "/gateway/clips": self.archive.register,
+            "/gateway/clips/batch": self.archive.register_batch,
             "/gateway/drops": self.archive.report_drops,
             "/gateway/heartbeat": self.archive.heartbeat,
         }

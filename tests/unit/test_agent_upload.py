@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from gateway.agent.ahead import BATCH, registrations_ahead
 from gateway.agent.spool import FAILED, ClipState
 from tests.unit.test_agent_support import (
     HEARTBEAT_KEYS,
@@ -81,6 +82,49 @@ def test_a_backlog_goes_several_clips_at_once_the_oldest_first_and_each_exactly_
     assert all(clip.puts == 1 for clip in site.archive.clips.values())
     # One at a time could not take under 5 clips × (register + PUT) × 0.4 s = 4 s; two at a time: 3 rounds of 0.8 s.
     assert elapsed < 4.0
+
+
+def test_a_backlog_is_registered_in_batches_ahead_of_its_uploads_each_clip_once(site: Site) -> None:
+    site.archive.stop()
+    recorded = [sha256_file(site.record("cam-a", ended_ago=timedelta(minutes=50 - n))) for n in range(12)]
+    agent = site.agent()
+    settle(agent, now())
+    site.archive.start()
+    site.archive.latency_s = 0.05
+    agent.upload_pass(later())
+
+    assert agent.spool.clips() == [] and len(site.archive.puts) == 12
+    assert sorted(body["sha256"] for body in site.archive.registrations) == sorted(recorded)
+    # Registered many to a request (the first batch one clip per worker, the next ones while those upload).
+    requests = len(site.archive.registrations) - sum(site.archive.batches) + len(site.archive.batches)
+    assert requests <= 12 / 2 and max(site.archive.batches) > 1
+
+
+def test_an_archive_without_the_batch_route_gets_each_clip_registered_alone(site: Site) -> None:
+    site.archive.stop()
+    for n in range(5):
+        site.record("cam-a", ended_ago=timedelta(minutes=50 - n))
+    site.archive.batch_route = False
+    agent = site.agent()
+    settle(agent, now())
+    site.archive.start()
+    agent.upload_pass(later())
+
+    assert agent.spool.clips() == [] and len(site.archive.puts) == 5
+    assert len(site.archive.registrations) == 5 and all(clip.puts == 1 for clip in site.archive.clips.values())
+
+
+@pytest.mark.parametrize(
+    ("completed", "elapsed_s", "lifetime_s", "ahead"),
+    [
+        (0, 5.0, 120.0, 4),  # nothing done yet: one registration for each worker
+        (10, 1.0, 120.0, 2 * BATCH),  # a fast link: two batches, the next registered while one waits
+        (3, 300.0, 120.0, 1),  # 100 s a clip: more would wait beyond their URLs' lifetime
+        (30, 60.0, 120.0, 30),  # half a clip a second: those started within half a lifetime
+    ],
+)
+def test_clips_are_registered_only_as_far_ahead_as_their_urls_last(completed, elapsed_s, lifetime_s, ahead) -> None:
+    assert registrations_ahead(completed, elapsed_s, lifetime_s, workers=4) == ahead
 
 
 def test_refusals_move_a_clip_to_failed_after_the_budget_and_spare_the_others(site: Site) -> None:
