@@ -36,7 +36,7 @@ def paste(script: str, archive: RunInfo, workdir: Path) -> subprocess.CompletedP
 
 
 def test_the_readme_names_its_examples():
-    assert set(readme_examples()) >= {"gateway-upload", "official-view"}
+    assert set(readme_examples()) >= {"gateway-upload", "gateway-batch", "official-view"}
 
 
 def test_the_gateway_upload_and_the_officials_view_work_as_pasted(archive, tmp_path):
@@ -57,3 +57,17 @@ def test_the_gateway_upload_and_the_officials_view_work_as_pasted(archive, tmp_p
     assert clips[0]["clip_id"] == state["clip_id"]
     original = hashlib.sha256((tmp_path / "clip.mp4").read_bytes()).hexdigest()
     assert hashlib.sha256((tmp_path / "viewed.mp4").read_bytes()).hexdigest() == original == clips[0]["sha256"]
+
+
+def test_the_batch_registration_works_as_pasted(archive, tmp_path):
+    (tmp_path / ".local-run").mkdir()
+    (tmp_path / ".local-run" / "run-info.json").write_text(json.dumps(archive.as_json(tmp_path / "run-info.json")))
+
+    registered = paste(readme_examples()["gateway-batch"], archive, tmp_path)
+
+    assert registered.returncode == 0, registered.stderr
+    first = json.loads((tmp_path / "batch-registered.json").read_text())["clips"]
+    again = json.loads((tmp_path / "batch-again.json").read_text())["clips"]
+    assert [(item["status"], item["clip"]["upload"]["method"]) for item in first] == [(201, "PUT"), (201, "PUT")]
+    assert [item["status"] for item in again] == [200, 200]
+    assert [item["clip"]["clip_id"] for item in again] == [item["clip"]["clip_id"] for item in first]
