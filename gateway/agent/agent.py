@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.media.video import InvalidVideo, MediaLimits, VideoInfo, probe
-from gateway.agent.ahead import Ahead, Lookahead
+from gateway.agent.ahead import REGISTRARS, Ahead, Lookahead
 from gateway.agent.api import (
     USER_AGENT,
     ArchiveApi,
@@ -474,9 +474,10 @@ class Agent:
         `recover()` and the next pass continue from. The first network error (or anything a thread did not
         expect) starts no further clip, lets the others finish their own, and is raised here."""
         lookahead = Lookahead(records, self.config.upload_concurrency, self._stop)
-        registrar = threading.Thread(
-            target=self._register_ahead, args=(lookahead, current), name="registrations", daemon=True
-        )
+        registrars = [
+            threading.Thread(target=self._register_ahead, args=(lookahead, current), name=f"registrar-{n}", daemon=True)
+            for n in range(1, REGISTRARS + 1)
+        ]
 
         def work() -> None:
             while (taken := lookahead.take()) is not None:
@@ -491,40 +492,35 @@ class Agent:
             threading.Thread(target=work, name=f"upload-{number}", daemon=True)
             for number in range(1, min(self.config.upload_concurrency, len(records)))
         ]
-        registrar.start()
-        for helper in helpers:
-            helper.start()
+        for thread in registrars + helpers:
+            thread.start()
         work()  # this thread is one of the workers
-        for helper in helpers:
-            helper.join()
-        registrar.join()
+        for thread in helpers + registrars:
+            thread.join()
         with self._lock:
             self._in_flight -= lookahead.untaken()
         if lookahead.failures:
             raise lookahead.failures[0]
 
     def _register_ahead(self, lookahead: Lookahead, current: Callable[[], datetime]) -> None:
-        """The registrar: batch after batch, as far ahead as `lookahead` lets it. A batch the archive refuses
+        """A registrar: batch after batch, as far ahead as `lookahead` lets it. A batch the archive refuses
         as a whole (an archive without the batch route, say) is no clip's refusal: the workers then register
         each clip alone, as they would without a registrar."""
         try:
-            while batch := lookahead.next_batch():
-                claimed = self._claim(batch, lookahead)
+            while (batch := lookahead.next_batch())[1]:
+                number, claimed = batch[0], self._claim(batch[1], lookahead)
                 started = time.monotonic()
                 try:
                     registered = self._registered_ahead(claimed)
                 except Refused as refusal:
                     event(log, logging.WARNING, "batch_registration_refused", clips=len(claimed), error=str(refusal))
-                    lookahead.deliver(claimed, [None] * len(claimed))
+                    lookahead.unregistered(number, claimed)
                     break
-                event(
-                    log,
-                    logging.DEBUG,
-                    "registered_ahead",
-                    clips=len(claimed),
-                    seconds=round(time.monotonic() - started, 3),
+                seconds = round(time.monotonic() - started, 3)
+                event(log, logging.DEBUG, "registered_ahead", clips=len(claimed), seconds=seconds)
+                lookahead.deliver(
+                    number, claimed, registered, _url_lifetime_s(registered, current(), self.api.clock_offset_s)
                 )
-                lookahead.deliver(claimed, registered, _url_lifetime_s(registered, current(), self.api.clock_offset_s))
         except BaseException as failure:  # noqa: BLE001 - raised by the pass, see _advance_all
             lookahead.fail(failure)
         finally:
@@ -623,9 +619,10 @@ class Agent:
         with self._lock:
             # Only what the archive accepted says a camera is recording: a clip it refuses (one from the
             # future above all) must not hide that the camera has gone silent.
+            # Written down with the next save of the state (the clip's own removal, as a rule), not here:
+            # a restart before that registers the clip again, which moves it on again.
             if _later(end, self._state.last_segment_at.get(camera_id)):
                 self._state.last_segment_at[camera_id] = end
-                self.spool.save_state(self._state)
         changed = record
         if record.clip_id != registered.clip_id:
             changed = replace(changed, clip_id=registered.clip_id)

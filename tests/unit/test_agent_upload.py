@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import replace
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from gateway.agent.ahead import BATCH, registrations_ahead
+from gateway.agent.ahead import BATCH, Lookahead, registrations_ahead
 from gateway.agent.spool import FAILED, ClipState
 from tests.unit.test_agent_support import (
     HEARTBEAT_KEYS,
@@ -125,6 +127,28 @@ def test_an_archive_without_the_batch_route_gets_each_clip_registered_alone(site
 )
 def test_clips_are_registered_only_as_far_ahead_as_their_urls_last(completed, elapsed_s, lifetime_s, ahead) -> None:
     assert registrations_ahead(completed, elapsed_s, lifetime_s, workers=4) == ahead
+
+
+def test_a_batch_registered_before_the_one_ahead_of_it_waits_for_it() -> None:
+    clips = [SimpleNamespace(name=f"clip-{n:02d}") for n in range(20)]
+    lookahead = Lookahead(clips, workers=4, stop=threading.Event())  # type: ignore[arg-type]
+    number, first = lookahead.next_batch()
+    lookahead.deliver(number, first, [None] * len(first), lifetime_s=120.0)
+    for _ in first:
+        lookahead.take()
+        lookahead.done()  # the pace is known now: two batches may be on their way at once
+    (earlier, middle), (later, last) = lookahead.next_batch(), lookahead.next_batch()
+
+    lookahead.deliver(later, last, [None] * len(last), lifetime_s=None)
+    taken: list[tuple[str, object] | None] = []
+    worker = threading.Thread(target=lambda: taken.extend(lookahead.take() for _ in range(len(middle) + 1)))
+    worker.start()
+    worker.join(timeout=0.5)
+    assert worker.is_alive() and taken == []  # the later batch waits for the earlier one
+    lookahead.deliver(earlier, middle, [None] * len(middle), lifetime_s=None)
+    worker.join(timeout=5)
+
+    assert [item and item[0] for item in taken] == [clip.name for clip in [*middle, last[0]]]
 
 
 def test_refusals_move_a_clip_to_failed_after_the_budget_and_spare_the_others(site: Site) -> None:
