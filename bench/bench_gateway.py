@@ -14,9 +14,12 @@ Two tables, each with a baseline measured in the same run:
 The ingest worker is paused (SIGSTOP) while anything is timed: its thumbnails would take the two cores the
 uploads, the API and moto share, and neither side waits for it.
 
-Locally the agent's rate has a ceiling the bare PUTs do not meet: every clip is registered first, and the
-local API serves one request at a time (API Gateway and Lambda would take them in parallel), so with 8 in
-flight the agent drains no faster than with 4. One registration for many clips would lift it.
+The agent registers its backlog ahead of the uploads, many clips a request (gateway/agent/ahead.py), so the
+link's round trips are paid per batch, not per clip. What it still pays that bare PUTs do not: the time to
+notice the link is back (its backoff, here at most 0.3 s), the first batch's registration before any upload,
+a few durable spool writes per clip, and, locally only, the registrations' work in the local API and moto
+(about 20 ms a clip), which shares the two cores with the uploads through moto and the proxy; on AWS that
+work is API Gateway's, Lambda's and DynamoDB's.
 """
 
 from __future__ import annotations
