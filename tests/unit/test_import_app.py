@@ -54,6 +54,21 @@ def test_import_app_imports_no_model_nor_pydantic_nor_video_libraries() -> None:
     assert "chalicelib.api.gateway" in loaded  # the routes themselves are declared
 
 
+def test_the_api_path_imports_no_video_library_when_it_has_imported_every_route_model_and_service() -> None:
+    every_route_and_service = (
+        "import importlib, pkgutil\n"
+        "from chalicelib.api.openapi import openapi_document\n"
+        "openapi_document()  # every route's models\n"
+        "import chalicelib.auth, chalicelib.services, chalicelib.store\n"
+        "for package in (chalicelib.services, chalicelib.store):\n"
+        "    for module in pkgutil.iter_modules(package.__path__):\n"
+        "        importlib.import_module(f'{package.__name__}.{module.name}')\n"
+    )
+    loaded = set(run_app(every_route_and_service)["loaded"])
+    assert {"pydantic", "chalicelib.services.shares", "chalicelib.domain.catalog"} <= loaded
+    assert not {"av", "PIL"} & loaded
+
+
 def test_a_route_whose_models_come_with_its_first_request_refuses_a_bad_body_as_before() -> None:
     request = REGISTRATION | {"body": json.dumps({"camera_id": "cam-1", "size": "big"})}
     ran = run_app(f"answer = app.app({request!r}, Context())")
