@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shutil
 import struct
 import subprocess
@@ -39,6 +40,7 @@ import pyrage
 import yaml
 from pyrage import x25519
 
+from chalicelib.config import Settings
 from chalicelib.domain.timeutil import parse_time
 from gateway.agent.config import AgentConfig
 from gateway.agent.sealing import part_digests
@@ -52,6 +54,7 @@ HOURS_PER_MONTH = 730  # AWS's month
 GIB = 1 << 30
 FULL_VCPU_MB = 1769  # Lambda gives one whole vCPU at this memory
 HEARTBEAT_S = AgentConfig.heartbeat_seconds  # the agent's default
+SEALING_KEY_CACHE_S = Settings.model_fields["sealing_key_cache_seconds"].default
 PLATFORM_LOG_BYTES = 330  # Lambda's START, END and REPORT lines of one invocation
 SITE, CAMERA = "aizkraukle", "aizkraukle-square"
 # The local jobs process's other threads run on a timer, whatever the clips: fixed costs, not per clip.
@@ -77,6 +80,7 @@ class Calls:
     messages: int = 0  # SQS messages the ingest queue delivered (one per S3 notification)
     local_s: float = 0.0  # the time the callers waited for them here
     aws_s: float = 0.0  # the time they would take on AWS (AWS_LATENCY_S)
+    slower_on_aws_s: float = 0.0  # of each, what it would take on AWS beyond its time here, summed
 
     def add(self, line: dict[str, Any]) -> None:
         if line["service"] == "sqs" and line["operation"] == "ReceiveMessage":
@@ -86,8 +90,11 @@ class Calls:
         self.requests[(line["service"], line["operation"])] += 1
         self.wru += line.get("wru", 0)
         self.rru += line.get("rru", 0)
-        self.local_s += line.get("ms", 0) / 1000
-        self.aws_s += AWS_LATENCY_S.get(line["service"], 0.02) + line.get("bytes_out", 0) / S3_UPLOAD_BYTES_PER_S
+        local_s = line.get("ms", 0) / 1000
+        aws_s = AWS_LATENCY_S.get(line["service"], 0.02) + line.get("bytes_out", 0) / S3_UPLOAD_BYTES_PER_S
+        self.local_s += local_s
+        self.aws_s += aws_s
+        self.slower_on_aws_s += max(0.0, aws_s - local_s)
 
     def minus(self, other: Calls) -> Calls:
         return Calls(
@@ -97,6 +104,7 @@ class Calls:
             self.messages - other.messages,
             self.local_s - other.local_s,
             self.aws_s - other.aws_s,
+            self.slower_on_aws_s - other.slower_on_aws_s,
         )
 
     def plus(self, other: Calls) -> Calls:
@@ -107,6 +115,7 @@ class Calls:
             self.messages + other.messages,
             self.local_s + other.local_s,
             self.aws_s + other.aws_s,
+            self.slower_on_aws_s + other.slower_on_aws_s,
         )
 
 
@@ -119,11 +128,17 @@ class Invocations:
     cpu_s: float = 0.0
     max_rss_mb: float = 0.0
     calls: Calls = field(default_factory=Calls)
+    # Requests made on a thread beside the invocation's own (ingest's upload of a sealed clip's plaintext) while it
+    # went on with its work: the wall time holds only what the invocation waited for them here.
+    overlapped: Calls = field(default_factory=Calls)
 
     @property
     def aws_wall_s(self) -> float:
-        """The wall time on AWS: the time spent waiting on the local stack's requests replaced by theirs on AWS."""
-        return max(self.cpu_s, self.wall_s - self.calls.local_s + self.calls.aws_s)
+        """The wall time on AWS: the time spent waiting on the local stack's requests replaced by theirs on AWS;
+        an overlapped request slower on AWS than here is taken to lengthen the wait by all of the difference
+        (none of it hidden behind the invocation's work: an upper bound)."""
+        serial = self.wall_s - self.calls.local_s + self.calls.aws_s
+        return max(self.cpu_s, serial + self.overlapped.slower_on_aws_s)
 
     def gb_seconds(self, memory_mb: int) -> float:
         return gb_seconds(self.aws_wall_s, self.cpu_s, memory_mb)
@@ -391,6 +406,7 @@ def measure(arguments: argparse.Namespace, functions: Functions, work: Path) -> 
         api_calls = log.since(mark, keep=lambda line: line["pid"] == info.pids["api"])
         log_bytes = sum(logged_bytes(path, size) for path, size in zip(logs, log_sizes, strict=True))
         ingest = invocations(Path(info.logs["jobs"]), jobs_start, "ingest_clips", ingest_calls)
+        ingest.overlapped = log.since(mark, keep=lambda line: line["thread"].startswith("ingest_clips."))
         api = Invocations(count=gateway.requests, wall_s=gateway.seconds, calls=api_calls)
 
         mark = log.mark()
@@ -484,7 +500,7 @@ class Row:
     usd_per_clip: float
 
 
-def request_rows(measured: Measured, functions: Functions, prices: dict[str, Any], sealed: bool) -> list[Row]:
+def request_rows(measured: Measured, functions: Functions, prices: dict[str, Any], plan: Plan) -> list[Row]:
     """Every billed thing per clip: the counted requests, what AWS does for them, Lambda time, logs."""
     n = measured.clips
     calls = Calls(
@@ -556,13 +572,18 @@ def request_rows(measured: Measured, functions: Functions, prices: dict[str, Any
         rows.append(
             Row("Lambda", f"GB-s {label} ({memory} MB {architecture})", gbs, gbs * lam[f"{architecture}_gb_second"])
         )
-    for operation in ("ListSecrets", "GetSecretValue"):  # a site's keys, cached by a warm ingest function
-        read = calls.requests.get(("secretsmanager", operation), 0) / n
+    # A site's keys are read by a warm ingest function once per cache period, not per clip: what the clips
+    # here read (their first found none cached) is scaled to a read's share of a clip in the deployment.
+    reads = calls.requests.get(("secretsmanager", "ListSecrets"), 0)
+    share = key_reads_per_clip(plan, ingest_concurrency(measured, plan)) / reads if reads else 0.0
+    for operation in ("ListSecrets", "GetSecretValue"):
+        read = calls.requests.get(("secretsmanager", operation), 0) * share
         if read:
+            what = f"{operation} (a site's keys, once per warm function and {SEALING_KEY_CACHE_S / 60:g} min)"
             rows.append(
-                Row("Secrets Manager", operation, read, read * prices["secretsmanager"]["api_calls_per_10000"] / 1e4)
+                Row("Secrets Manager", what, read, read * prices["secretsmanager"]["api_calls_per_10000"] / 1e4)
             )
-    secrets = calls.requests.get(("secretsmanager", "GetSecretValue"), 0) / n
+    secrets = calls.requests.get(("secretsmanager", "GetSecretValue"), 0) * share
     kms = secrets + sum(count for (service, _), count in calls.requests.items() if service == "kms") / n
     rows.append(
         Row(
@@ -665,16 +686,30 @@ def fixed_usd(measured: Measured, prices: dict[str, Any], plan: Plan) -> list[tu
     ]
 
 
+def ingest_concurrency(measured: Measured, plan: Plan) -> float:
+    """Steady concurrent ingest executions for `plan.cameras` cameras (Little's law)."""
+    return plan.cameras / plan.clip_seconds * measured.ingest.aws_wall_s / measured.clips
+
+
+def key_reads_per_clip(plan: Plan, warm_functions: float) -> float:
+    """How often a sealed clip's ingest reads its site's keys: SQS hands each clip to any of the W warm
+    functions, and a function reads a site's keys at its first clip of the site in a cache period; a site
+    whose C clips arrive per period is read W·(1 − e^(−C/W)) times in it (C clips thrown at W functions)."""
+    warm = max(1.0, warm_functions)
+    clips = plan.cameras_per_site * SEALING_KEY_CACHE_S / plan.clip_seconds
+    return warm * (1 - math.exp(-clips / warm)) / clips
+
+
 def concurrency(measured: Measured, functions: Functions, plan: Plan) -> list[tuple[str, float, float]]:
     """(function, steady, burst) concurrent executions for `plan.cameras` cameras (Little's law)."""
     clips_per_s = plan.cameras / plan.clip_seconds
-    ingest_s = measured.ingest.aws_wall_s / measured.clips
+    ingest = ingest_concurrency(measured, plan)
     api_per_s = (
         clips_per_s * measured.api.count / measured.clips + plan.cameras / plan.cameras_per_gateway / HEARTBEAT_S
     )
     api_s = measured.api.aws_wall_s / measured.api.count
     return [
-        ("ingest", clips_per_s * ingest_s, clips_per_s * ingest_s * plan.burst),
+        ("ingest", ingest, ingest * plan.burst),
         ("API handler + authorizer", 2 * api_per_s * api_s, 2 * api_per_s * api_s * plan.burst),
         ("API requests per second", api_per_s, api_per_s * plan.burst),
     ]
@@ -682,7 +717,7 @@ def concurrency(measured: Measured, functions: Functions, plan: Plan) -> list[tu
 
 def report(measured: Measured, functions: Functions, prices: dict[str, Any], plan: Plan, sealed: bool) -> list[str]:
     eur = prices["eur_per_usd"]
-    rows = request_rows(measured, functions, prices, sealed)
+    rows = request_rows(measured, functions, prices, plan)
     per_month = plan.clips_per_month
     stored = storage_rows(measured, prices, plan)
     heartbeat = heartbeat_usd(measured, functions, prices, plan)

@@ -3,10 +3,22 @@ GB-seconds at a memory below one vCPU (local/cost.py)."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import pytest
+
 from local.call_log import Table, item_size
-from local.cost import Calls, Invocations, gb_seconds, invocations, logged_bytes
+from local.cost import (
+    SEALING_KEY_CACHE_S,
+    Calls,
+    Invocations,
+    Plan,
+    gb_seconds,
+    invocations,
+    key_reads_per_clip,
+    logged_bytes,
+)
 
 CLIPS = Table(
     {
@@ -58,6 +70,16 @@ def test_waiting_on_the_local_stack_is_replaced_by_the_requests_time_on_aws() ->
     assert Invocations(count=1, wall_s=2.0, cpu_s=1.0, calls=calls).aws_wall_s == 1.0
 
 
+def test_a_request_beside_the_invocation_adds_only_what_it_would_take_longer_on_aws() -> None:
+    overlapped = Calls()
+    # A 16 MB upload: 0.1 s here, 0.025 + 0.2 s on AWS; a DynamoDB request slower here than on AWS adds nothing.
+    overlapped.add({"service": "s3", "operation": "PutObject", "ms": 100, "bytes_out": 16_000_000})
+    overlapped.add({"service": "dynamodb", "operation": "PutItem", "ms": 30})
+    own = Calls(local_s=0.5, aws_s=0.1)
+    invocation = Invocations(count=1, wall_s=1.0, cpu_s=0.3, calls=own, overlapped=overlapped)
+    assert invocation.aws_wall_s == pytest.approx(1.0 - 0.5 + 0.1 + (0.025 + 0.2 - 0.1))
+
+
 def test_the_log_readers_take_the_json_lines_written_after_the_offset(tmp_path: Path) -> None:
     earlier = b'{"message": "before the clips were sent"}\n'
     report = b'{"message": "invocation", "function": "ingest", "duration_ms": 1500, "cpu_ms": 500, "max_rss_mb": 90}\n'
@@ -68,3 +90,14 @@ def test_the_log_readers_take_the_json_lines_written_after_the_offset(tmp_path: 
     assert logged_bytes(log, len(earlier)) == len(logged)  # no report, no plain line, nothing before the offset
     found = invocations(log, len(earlier), "ingest", Calls())
     assert (found.count, found.wall_s, found.cpu_s, found.max_rss_mb) == (1, 1.5, 0.5, 90)
+
+
+def test_a_sites_keys_are_read_once_per_warm_function_that_meets_its_clips_in_a_cache_period() -> None:
+    site = Plan(
+        mbps=2, retention_days=7, clip_seconds=60, cameras=20, cameras_per_gateway=3, cameras_per_site=20, burst=3
+    )
+    clips_per_period = 20 * SEALING_KEY_CACHE_S / 60
+    assert key_reads_per_clip(site, warm_functions=0.2) == pytest.approx(1 / clips_per_period, rel=1e-3)
+    # As many warm functions as the site has clips in a period: each clip most likely meets a function new to it.
+    many = key_reads_per_clip(site, warm_functions=clips_per_period)
+    assert many == pytest.approx(1 - math.exp(-1))
