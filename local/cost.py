@@ -8,9 +8,11 @@ upload only; sealed to the site's key with --sealed), waits until they are index
 them (a sweep with nothing due first, to tell a sweep's own cost from each clip's), and counts per clip every
 request by service and operation, with DynamoDB's capacity units, plus what AWS does on the functions' behalf: S3's
 notification into SQS, the event source's receive and delete, Lambda invocations (API handler and
-authorizer per API request), API Gateway requests, bytes logged. Lambda time: each invocation's wall and
-CPU time locally (local/jobs.py reports them), billed at the memory and architecture infra/template.yaml
-sets; a function below 1769 MB has less than one vCPU, so its CPU time is stretched by 1769/memory.
+authorizer per API request), API Gateway requests, bytes logged. Lambda time: each invocation's CPU time
+locally (local/jobs.py reports it) and its requests' time on AWS (an assumed latency and transfer rate; not
+the wall time here, which on this shared machine holds waits for a CPU that Lambda does not have), billed at
+the memory and architecture infra/template.yaml sets; a function below 1769 MB has less than one vCPU, so its
+CPU time is stretched by 1769/memory.
 Prices: infra/prices/eu-north-1.json (with its sources and date). Storage: the clip and its stills held
 for the retention period. The storage floor is the footage alone, held that long.
 
@@ -65,7 +67,7 @@ TIMER_THREADS = {"schedules", "access-log", "make_exports"}
 # fast it uploads: assumed, in place of the local stack's, which a single-threaded moto on a shared machine makes
 # far slower. Each figure is printed beside the local one.
 AWS_LATENCY_S = {"dynamodb": 0.008, "s3": 0.025, "sqs": 0.010, "secretsmanager": 0.020, "kms": 0.015}
-S3_UPLOAD_BYTES_PER_S = 80e6
+S3_BYTES_PER_S = 80e6  # a function's transfer to or from S3, one stream
 # The event source's own requests, made outside the function's invocation.
 EVENT_SOURCE_OPERATIONS = {"ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility"}
 
@@ -80,7 +82,6 @@ class Calls:
     messages: int = 0  # SQS messages the ingest queue delivered (one per S3 notification)
     local_s: float = 0.0  # the time the callers waited for them here
     aws_s: float = 0.0  # the time they would take on AWS (AWS_LATENCY_S)
-    slower_on_aws_s: float = 0.0  # of each, what it would take on AWS beyond its time here, summed
 
     def add(self, line: dict[str, Any]) -> None:
         if line["service"] == "sqs" and line["operation"] == "ReceiveMessage":
@@ -90,11 +91,9 @@ class Calls:
         self.requests[(line["service"], line["operation"])] += 1
         self.wru += line.get("wru", 0)
         self.rru += line.get("rru", 0)
-        local_s = line.get("ms", 0) / 1000
-        aws_s = AWS_LATENCY_S.get(line["service"], 0.02) + line.get("bytes_out", 0) / S3_UPLOAD_BYTES_PER_S
-        self.local_s += local_s
-        self.aws_s += aws_s
-        self.slower_on_aws_s += max(0.0, aws_s - local_s)
+        self.local_s += line.get("ms", 0) / 1000
+        moved = line.get("bytes_out", 0) + line.get("bytes_in", 0)
+        self.aws_s += AWS_LATENCY_S.get(line["service"], 0.02) + moved / S3_BYTES_PER_S
 
     def minus(self, other: Calls) -> Calls:
         return Calls(
@@ -104,7 +103,6 @@ class Calls:
             self.messages - other.messages,
             self.local_s - other.local_s,
             self.aws_s - other.aws_s,
-            self.slower_on_aws_s - other.slower_on_aws_s,
         )
 
     def plus(self, other: Calls) -> Calls:
@@ -115,7 +113,6 @@ class Calls:
             self.messages + other.messages,
             self.local_s + other.local_s,
             self.aws_s + other.aws_s,
-            self.slower_on_aws_s + other.slower_on_aws_s,
         )
 
 
@@ -128,17 +125,19 @@ class Invocations:
     cpu_s: float = 0.0
     max_rss_mb: float = 0.0
     calls: Calls = field(default_factory=Calls)
-    # Requests made on a thread beside the invocation's own (ingest's upload of a sealed clip's plaintext) while it
-    # went on with its work: the wall time holds only what the invocation waited for them here.
+    # Requests made on a thread beside the invocation's own (ingest's upload of a sealed clip's plaintext).
     overlapped: Calls = field(default_factory=Calls)
+    timed_by_cpu: bool = True  # False: the CPU time is not measured here (the API's, as the gateway waited)
 
     @property
     def aws_wall_s(self) -> float:
-        """The wall time on AWS: the time spent waiting on the local stack's requests replaced by theirs on AWS;
-        an overlapped request slower on AWS than here is taken to lengthen the wait by all of the difference
-        (none of it hidden behind the invocation's work: an upper bound)."""
-        serial = self.wall_s - self.calls.local_s + self.calls.aws_s
-        return max(self.cpu_s, serial + self.overlapped.slower_on_aws_s)
+        """The wall time on AWS. A function's: its CPU time here and its requests' time on AWS (AWS_LATENCY_S,
+        bytes at S3_BYTES_PER_S), those on a thread beside its own added too, as if waited for (an upper
+        bound); not its wall time here, which on a shared machine also holds its wait for a CPU. The API's:
+        the gateway's wait, the local stack's request times replaced by AWS's."""
+        if self.timed_by_cpu:
+            return self.cpu_s + self.calls.aws_s + self.overlapped.aws_s
+        return self.wall_s - self.calls.local_s + self.calls.aws_s
 
     def gb_seconds(self, memory_mb: int) -> float:
         return gb_seconds(self.aws_wall_s, self.cpu_s, memory_mb)
@@ -407,7 +406,7 @@ def measure(arguments: argparse.Namespace, functions: Functions, work: Path) -> 
         log_bytes = sum(logged_bytes(path, size) for path, size in zip(logs, log_sizes, strict=True))
         ingest = invocations(Path(info.logs["jobs"]), jobs_start, "ingest_clips", ingest_calls)
         ingest.overlapped = log.since(mark, keep=lambda line: line["thread"].startswith("ingest_clips."))
-        api = Invocations(count=gateway.requests, wall_s=gateway.seconds, calls=api_calls)
+        api = Invocations(count=gateway.requests, wall_s=gateway.seconds, calls=api_calls, timed_by_cpu=False)
 
         mark = log.mark()
         gateway.heartbeat()
@@ -729,7 +728,8 @@ def report(measured: Measured, functions: Functions, prices: dict[str, Any], pla
         f"(infra/prices/{prices['region']}.json), €{eur:g} per USD",
         f"ingest per clip: {ingest.wall_s / n:.2f} s here, {ingest.calls.local_s / n:.2f} s of it waiting on "
         f"{ingest.calls.requests.total() / n:.1f} requests to the local stack; {ingest.cpu_s / n:.2f} s CPU; "
-        f"on AWS ≈ {ingest.aws_wall_s / n:.2f} s (its requests at AWS_LATENCY_S); {ingest.count} invocations, "
+        f"on AWS ≈ {ingest.aws_wall_s / n:.2f} s (its CPU time, its requests at AWS_LATENCY_S); "
+        f"{ingest.count} invocations, "
         f"peak RSS {ingest.max_rss_mb:.0f} MB (the worker process)",
         f"API request: {measured.api.wall_s / measured.api.count:.3f} s as the gateway saw it here, on AWS ≈ "
         f"{measured.api.aws_wall_s / measured.api.count:.3f} s",

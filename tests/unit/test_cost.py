@@ -63,21 +63,23 @@ def test_below_one_vcpu_cpu_time_is_stretched() -> None:
     assert gb_seconds(1.0, 0.5, 512) == (1.0 + 0.5 * (1769 / 512 - 1)) / 2
 
 
-def test_waiting_on_the_local_stack_is_replaced_by_the_requests_time_on_aws() -> None:
+def test_a_function_takes_its_cpu_time_and_its_requests_time_on_aws_whatever_it_waited_here() -> None:
+    calls = Calls()
+    calls.add({"service": "dynamodb", "operation": "GetItem", "ms": 900})  # a slow local stack
+    calls.add({"service": "s3", "operation": "GetObject", "ms": 5, "bytes_in": 16_000_000})
+    invocation = Invocations(count=1, wall_s=3.0, cpu_s=0.4, calls=calls)
+    assert invocation.aws_wall_s == pytest.approx(0.4 + 0.008 + 0.025 + 0.2)
+    # A request on a thread beside it (an upload while it decodes) counts as if it waited for all of it.
+    beside = Calls()
+    beside.add({"service": "s3", "operation": "PutObject", "ms": 100, "bytes_out": 8_000_000})
+    invocation.overlapped = beside
+    assert invocation.aws_wall_s == pytest.approx(0.4 + 0.008 + 0.025 + 0.2 + 0.025 + 0.1)
+
+
+def test_the_apis_time_is_the_gateways_wait_with_the_local_requests_replaced_by_theirs_on_aws() -> None:
     calls = Calls(local_s=1.5, aws_s=0.2)
-    assert Invocations(count=1, wall_s=2.0, cpu_s=0.4, calls=calls).aws_wall_s == 2.0 - 1.5 + 0.2
-    # Never less than the CPU time it took.
-    assert Invocations(count=1, wall_s=2.0, cpu_s=1.0, calls=calls).aws_wall_s == 1.0
-
-
-def test_a_request_beside_the_invocation_adds_only_what_it_would_take_longer_on_aws() -> None:
-    overlapped = Calls()
-    # A 16 MB upload: 0.1 s here, 0.025 + 0.2 s on AWS; a DynamoDB request slower here than on AWS adds nothing.
-    overlapped.add({"service": "s3", "operation": "PutObject", "ms": 100, "bytes_out": 16_000_000})
-    overlapped.add({"service": "dynamodb", "operation": "PutItem", "ms": 30})
-    own = Calls(local_s=0.5, aws_s=0.1)
-    invocation = Invocations(count=1, wall_s=1.0, cpu_s=0.3, calls=own, overlapped=overlapped)
-    assert invocation.aws_wall_s == pytest.approx(1.0 - 0.5 + 0.1 + (0.025 + 0.2 - 0.1))
+    api = Invocations(count=1, wall_s=2.0, calls=calls, timed_by_cpu=False)
+    assert api.aws_wall_s == 2.0 - 1.5 + 0.2
 
 
 def test_the_log_readers_take_the_json_lines_written_after_the_offset(tmp_path: Path) -> None:
