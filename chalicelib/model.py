@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict
 
 class Model(BaseModel):
     """A pydantic model whose validator, serializer and schema are built when it is first used, not when its
-    module is imported: every function imports every route's models (app.py declares them all), and building
-    them all was a third of `import app`; a cold start now pays for the ones its first event touches."""
+    module is imported: a function's first event imports the modules of the models it needs (chalicelib/api/
+    contract.py), each with models that event never uses; a cold start pays to build only the ones it touches."""
 
     model_config = ConfigDict(defer_build=True)

@@ -1,4 +1,8 @@
-"""Adapters built lazily from the settings, once per process, so warm functions reuse clients."""
+"""Adapters built lazily from the settings, once per process, so warm functions reuse clients.
+
+Each getter imports its adapter or service itself: every function imports app.py (and this), and importing them
+all here made each cold start pay for every model of the archive; a function now loads what its events use.
+"""
 
 from __future__ import annotations
 
@@ -11,47 +15,49 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
-from chalicelib.auth import GatewayAuthenticator, OfficialTokenVerifier
-from chalicelib.config import Settings, get_settings
-from chalicelib.domain.clips import RegistrationLimits, UploadUrlPolicy
-from chalicelib.services.audit_trail import AuditTrail
-from chalicelib.services.cases import Cases
-from chalicelib.services.footage import Footage, UrlPolicy
-from chalicelib.services.governance import Governance
-from chalicelib.services.intake import Intake
-from chalicelib.services.officials import Officials
-from chalicelib.services.redactions import Redactions
-from chalicelib.services.registry import Registry
-from chalicelib.services.shares import Shares
-from chalicelib.services.subject_access import SubjectAccess
-from chalicelib.store.audit import AuditLog
-from chalicelib.store.cases import CaseBook
-from chalicelib.store.catalog import Catalog
-from chalicelib.store.clips import ClipIndex
-from chalicelib.store.digests import AuditDigests
-from chalicelib.store.gaps import GapLog
-from chalicelib.store.notifications import SentNotices, SiteTopics
-from chalicelib.store.objects import ClipObjects
-from chalicelib.store.officials import AccountStates, OfficialDirectory
-from chalicelib.store.queues import WorkQueue
-from chalicelib.store.refusals import RefusalCounts
-from chalicelib.store.sealing_keys import SealingKeys
-from chalicelib.store.shares import ShareBook
-from chalicelib.store.signing import AuditSigner
-from chalicelib.store.subject_requests import SubjectRequestBook
-
 if TYPE_CHECKING:
-    # The event handlers' bodies are imported by their own getters below: the API's functions never load them.
+    from chalicelib.auth import GatewayAuthenticator, OfficialTokenVerifier
+    from chalicelib.config import Settings
     from chalicelib.handlers.audit_digest import DigestWriter
     from chalicelib.handlers.exports import ExportMaker
     from chalicelib.handlers.ingest import ClipIngest
     from chalicelib.handlers.notifications import Notifier
     from chalicelib.handlers.refusals import RefusalCounter, RefusalFolder
     from chalicelib.handlers.retention import RetentionSweep
+    from chalicelib.services.audit_trail import AuditTrail
+    from chalicelib.services.cases import Cases
+    from chalicelib.services.footage import Footage, UrlPolicy
+    from chalicelib.services.governance import Governance
+    from chalicelib.services.intake import Intake
+    from chalicelib.services.officials import Officials
+    from chalicelib.services.redactions import Redactions
+    from chalicelib.services.registry import Registry
+    from chalicelib.services.shares import Shares
+    from chalicelib.services.subject_access import SubjectAccess
+    from chalicelib.store.audit import AuditLog
+    from chalicelib.store.cases import CaseBook
+    from chalicelib.store.catalog import Catalog
+    from chalicelib.store.clips import ClipIndex
+    from chalicelib.store.digests import AuditDigests
+    from chalicelib.store.gaps import GapLog
+    from chalicelib.store.objects import ClipObjects
+    from chalicelib.store.officials import AccountStates, OfficialDirectory
+    from chalicelib.store.queues import WorkQueue
+    from chalicelib.store.refusals import RefusalCounts
+    from chalicelib.store.sealing_keys import SealingKeys
+    from chalicelib.store.shares import ShareBook
+    from chalicelib.store.signing import AuditSigner
+    from chalicelib.store.subject_requests import SubjectRequestBook
 
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def get_settings() -> Settings:
+    from chalicelib import config  # a pydantic model: imported by a function's first event, not by import app
+
+    return config.get_settings()
 
 
 @functools.cache
@@ -74,11 +80,15 @@ def _s3_client(settings: Settings) -> Any:
 
 @functools.cache
 def clip_index() -> ClipIndex:
+    from chalicelib.store.clips import ClipIndex
+
     return ClipIndex(_dynamodb().Table(get_settings().clips_table))
 
 
 @functools.cache
 def catalog() -> Catalog:
+    from chalicelib.store.catalog import Catalog
+
     settings = get_settings()
     tables = _dynamodb()
     return Catalog(
@@ -90,23 +100,31 @@ def catalog() -> Catalog:
 
 @functools.cache
 def audit_log() -> AuditLog:
+    from chalicelib.store.audit import AuditLog
+
     return AuditLog(_dynamodb().Table(get_settings().audit_table), lambda site: catalog().get_site(site) is not None)
 
 
 @functools.cache
 def clip_objects() -> ClipObjects:
+    from chalicelib.store.objects import ClipObjects
+
     settings = get_settings()
     return ClipObjects(_s3_client(settings), settings.clips_bucket, settings.clips_key_arn)
 
 
 @functools.cache
 def official_verifier() -> OfficialTokenVerifier:
+    from chalicelib.auth import OfficialTokenVerifier
+
     settings = get_settings()
     return OfficialTokenVerifier(settings.jwks_url, settings.token_issuer, settings.user_pool_client_id)
 
 
 @functools.cache
 def official_directory() -> OfficialDirectory:
+    from chalicelib.store.officials import OfficialDirectory
+
     settings = get_settings()
     cognito = boto3.client("cognito-idp", region_name=settings.region)
     return OfficialDirectory(cognito, settings.user_pool_id)
@@ -114,21 +132,30 @@ def official_directory() -> OfficialDirectory:
 
 @functools.cache
 def account_states() -> AccountStates:
+    from chalicelib.store.officials import AccountStates
+
     return AccountStates(official_directory(), get_settings().account_check_seconds)
 
 
 @functools.cache
 def officials() -> Officials:
+    from chalicelib.services.officials import Officials
+
     return Officials(official_directory(), audit_log())
 
 
 @functools.cache
 def gateway_authenticator() -> GatewayAuthenticator:
+    from chalicelib.auth import GatewayAuthenticator
+
     return GatewayAuthenticator(catalog())
 
 
 @functools.cache
 def intake() -> Intake:
+    from chalicelib.domain.clips import RegistrationLimits, UploadUrlPolicy
+    from chalicelib.services.intake import Intake
+
     settings = get_settings()
     limits = RegistrationLimits(
         clock_skew=timedelta(seconds=settings.clock_skew_seconds),
@@ -145,6 +172,8 @@ def intake() -> Intake:
 
 @functools.cache
 def url_policy() -> UrlPolicy:
+    from chalicelib.services.footage import UrlPolicy
+
     settings = get_settings()
     return UrlPolicy(
         default=timedelta(seconds=settings.view_url_seconds),
@@ -154,6 +183,8 @@ def url_policy() -> UrlPolicy:
 
 @functools.cache
 def footage() -> Footage:
+    from chalicelib.services.footage import Footage
+
     silent_after = timedelta(seconds=get_settings().camera_silent_seconds)
     return Footage(
         catalog(), clip_index(), clip_objects(), audit_log(), url_policy(), gap_log(), case_book(), silent_after
@@ -162,11 +193,15 @@ def footage() -> Footage:
 
 @functools.cache
 def gap_log() -> GapLog:
+    from chalicelib.store.gaps import GapLog
+
     return GapLog(_dynamodb().Table(get_settings().gaps_table))
 
 
 @functools.cache
 def sealing_keys() -> SealingKeys:
+    from chalicelib.store.sealing_keys import SealingKeys
+
     settings = get_settings()
     secrets = boto3.client("secretsmanager", region_name=settings.region)
     return SealingKeys(
@@ -176,31 +211,43 @@ def sealing_keys() -> SealingKeys:
 
 @functools.cache
 def registry() -> Registry:
+    from chalicelib.services.registry import Registry
+
     return Registry(catalog(), audit_log(), timedelta(seconds=get_settings().camera_silent_seconds), sealing_keys())
 
 
 @functools.cache
 def governance() -> Governance:
+    from chalicelib.services.governance import Governance
+
     return Governance(catalog(), clip_index(), clip_objects(), audit_log())
 
 
 @functools.cache
 def case_book() -> CaseBook:
+    from chalicelib.store.cases import CaseBook
+
     return CaseBook(_dynamodb().Table(get_settings().cases_table))
 
 
 @functools.cache
 def share_book() -> ShareBook:
+    from chalicelib.store.shares import ShareBook
+
     return ShareBook(_dynamodb().Table(get_settings().shares_table))
 
 
 @functools.cache
 def cases() -> Cases:
+    from chalicelib.services.cases import Cases
+
     return Cases(case_book(), catalog(), clip_index(), clip_objects(), audit_log(), share_book())
 
 
 @functools.cache
 def shares() -> Shares:
+    from chalicelib.services.shares import Shares
+
     return Shares(
         share_book(),
         case_book(),
@@ -216,18 +263,24 @@ def shares() -> Shares:
 
 @functools.cache
 def audit_digests() -> AuditDigests:
+    from chalicelib.store.digests import AuditDigests
+
     settings = get_settings()
     return AuditDigests(_s3_client(settings), settings.audit_digest_bucket)
 
 
 @functools.cache
 def audit_signer() -> AuditSigner:
+    from chalicelib.store.signing import AuditSigner
+
     settings = get_settings()
     return AuditSigner(boto3.client("kms", region_name=settings.region), settings.audit_signing_key_arn)
 
 
 @functools.cache
 def audit_trail() -> AuditTrail:
+    from chalicelib.services.audit_trail import AuditTrail
+
     return AuditTrail(audit_log(), audit_digests(), audit_signer(), catalog())
 
 
@@ -240,6 +293,8 @@ def digest_writer() -> DigestWriter:
 
 @functools.cache
 def refusal_counts() -> RefusalCounts:
+    from chalicelib.store.refusals import RefusalCounts
+
     return RefusalCounts(_dynamodb().Table(get_settings().audit_refusals_table))
 
 
@@ -284,24 +339,33 @@ def retention_sweep() -> RetentionSweep:
 
 @functools.cache
 def subject_request_book() -> SubjectRequestBook:
+    from chalicelib.store.subject_requests import SubjectRequestBook
+
     return SubjectRequestBook(_dynamodb().Table(get_settings().subject_requests_table))
 
 
 @functools.cache
 def exports_queue() -> WorkQueue:
     """The masked exports' queue: subject access exports and redacted shares' exports."""
+    from chalicelib.store.queues import WorkQueue
+
     settings = get_settings()
     return WorkQueue(boto3.client("sqs", region_name=settings.region), settings.exports_queue_url)
 
 
 @functools.cache
 def subject_access() -> SubjectAccess:
+    from chalicelib.services.subject_access import SubjectAccess
+
     book, urls = subject_request_book(), url_policy()
     return SubjectAccess(book, catalog(), clip_index(), clip_objects(), audit_log(), exports_queue(), urls.default)
 
 
 @functools.cache
 def redactions() -> Redactions:
+    from chalicelib.services.redactions import Redactions
+    from chalicelib.store.queues import WorkQueue
+
     settings = get_settings()
     queue = WorkQueue(boto3.client("sqs", region_name=settings.region), settings.redactions_queue_url)
     return Redactions(subject_request_book(), clip_index(), clip_objects(), audit_log(), queue, url_policy().default)
@@ -324,6 +388,7 @@ def export_maker() -> ExportMaker:
 @functools.cache
 def notifier() -> Notifier:
     from chalicelib.handlers.notifications import Notifier
+    from chalicelib.store.notifications import SentNotices, SiteTopics
 
     settings = get_settings()
     return Notifier(

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint
 
 from chalicelib import wiring
 from chalicelib.api.contract import Auth
 from chalicelib.api.http import api_route
-from chalicelib.domain.catalog import Camera, Gateway, NewCamera, NewGateway, SiteConfiguration
-from chalicelib.domain.officials import Official, OfficialAccount, OfficialRole
 from chalicelib.domain.principal import Principal
-from chalicelib.services.officials import EnrolledOfficial, OfficialList
-from chalicelib.services.registry import (
-    CreatedGateway,
-    GatewayList,
-    GatewayView,
-    NewSealingKey,
-    SealingKeyMade,
-    SiteConfigurationView,
-)
+
+if TYPE_CHECKING:
+    from chalicelib.domain.catalog import Camera, Gateway, NewCamera, NewGateway, SiteConfiguration
+    from chalicelib.domain.officials import Official, OfficialAccount, OfficialRole
+    from chalicelib.services.officials import EnrolledOfficial, OfficialList
+    from chalicelib.services.registry import (
+        CreatedGateway,
+        GatewayList,
+        NewSealingKey,
+        SealingKeyMade,
+        SiteConfigurationView,
+    )
 
 admin_api = Blueprint(__name__)
 
@@ -29,8 +32,8 @@ admin_api = Blueprint(__name__)
     method="POST",
     summary="Add a camera (admin)",
     auth=Auth.OFFICIAL,
-    body=NewCamera,
-    answer=Camera,
+    body="chalicelib.domain.catalog:NewCamera",
+    answer="chalicelib.domain.catalog:Camera",
     status=201,
     errors=(409,),
 )
@@ -44,8 +47,8 @@ def add_camera(principal: Principal, site: str, body: NewCamera) -> Camera:
     method="POST",
     summary="Create a gateway bound to a site and its cameras; its token is in this answer only (admin)",
     auth=Auth.OFFICIAL,
-    body=NewGateway,
-    answer=CreatedGateway,
+    body="chalicelib.domain.catalog:NewGateway",
+    answer="chalicelib.services.registry:CreatedGateway",
     status=201,
 )
 def add_gateway(principal: Principal, body: NewGateway) -> CreatedGateway:
@@ -58,7 +61,7 @@ def add_gateway(principal: Principal, body: NewGateway) -> CreatedGateway:
     method="POST",
     summary="Revoke a gateway at once (admin)",
     auth=Auth.OFFICIAL,
-    answer=GatewayView,
+    answer="chalicelib.services.registry:GatewayView",
 )
 def revoke_gateway(principal: Principal, gateway_id: str) -> Gateway:
     return wiring.registry().revoke_gateway(principal, gateway_id, wiring.now())
@@ -69,7 +72,7 @@ def revoke_gateway(principal: Principal, gateway_id: str) -> Gateway:
     "/gateways",
     summary="Gateways of the caller's sites with their health and silent cameras (admin)",
     auth=Auth.OFFICIAL,
-    answer=GatewayList,
+    answer="chalicelib.services.registry:GatewayList",
 )
 def list_gateways(principal: Principal) -> GatewayList:
     return wiring.registry().gateways(principal, wiring.now())
@@ -80,7 +83,7 @@ def list_gateways(principal: Principal) -> GatewayList:
     "/officials",
     summary="The officials of the admin's sites: role, sites, enabled (admin)",
     auth=Auth.OFFICIAL,
-    answer=OfficialList,
+    answer="chalicelib.services.officials:OfficialList",
 )
 def list_officials(principal: Principal) -> OfficialList:
     return wiring.officials().officials(principal)
@@ -92,8 +95,8 @@ def list_officials(principal: Principal) -> OfficialList:
     method="POST",
     summary="Enrol an official of the admin's sites; the temporary password is in this answer only (admin)",
     auth=Auth.OFFICIAL,
-    body=Official,
-    answer=EnrolledOfficial,
+    body="chalicelib.domain.officials:Official",
+    answer="chalicelib.services.officials:EnrolledOfficial",
     status=201,
     errors=(409,),
 )
@@ -107,8 +110,8 @@ def enrol_official(principal: Principal, body: Official) -> EnrolledOfficial:
     method="PUT",
     summary="Set an official's role and sites; their tokens stop working within a minute (admin)",
     auth=Auth.OFFICIAL,
-    body=OfficialRole,
-    answer=OfficialAccount,
+    body="chalicelib.domain.officials:OfficialRole",
+    answer="chalicelib.domain.officials:OfficialAccount",
 )
 def change_official(principal: Principal, username: str, body: OfficialRole) -> OfficialAccount:
     return wiring.officials().change(principal, username, body, wiring.now())
@@ -120,7 +123,7 @@ def change_official(principal: Principal, username: str, body: OfficialRole) -> 
     method="POST",
     summary="Disable an official: refused everywhere within a minute (admin)",
     auth=Auth.OFFICIAL,
-    answer=OfficialAccount,
+    answer="chalicelib.domain.officials:OfficialAccount",
 )
 def disable_official(principal: Principal, username: str) -> OfficialAccount:
     return wiring.officials().set_enabled(principal, username, False, wiring.now())
@@ -132,7 +135,7 @@ def disable_official(principal: Principal, username: str) -> OfficialAccount:
     method="POST",
     summary="Enable a disabled official again (admin)",
     auth=Auth.OFFICIAL,
-    answer=OfficialAccount,
+    answer="chalicelib.domain.officials:OfficialAccount",
 )
 def enable_official(principal: Principal, username: str) -> OfficialAccount:
     return wiring.officials().set_enabled(principal, username, True, wiring.now())
@@ -144,7 +147,7 @@ def enable_official(principal: Principal, username: str) -> OfficialAccount:
     method="POST",
     summary="Give an official a new temporary password (shown once); they choose their own at the next login",
     auth=Auth.OFFICIAL,
-    answer=EnrolledOfficial,
+    answer="chalicelib.services.officials:EnrolledOfficial",
 )
 def reset_official_password(principal: Principal, username: str) -> EnrolledOfficial:
     return wiring.officials().reset_password(principal, username, wiring.now())
@@ -155,7 +158,7 @@ def reset_official_password(principal: Principal, username: str) -> EnrolledOffi
     "/sites/{site}/configuration",
     summary="A site's configuration: legal limits and their basis, controller, DPO contact, sealing key (admin)",
     auth=Auth.OFFICIAL,
-    answer=SiteConfigurationView,
+    answer="chalicelib.services.registry:SiteConfigurationView",
 )
 def read_site_configuration(principal: Principal, site: str) -> SiteConfigurationView:
     return wiring.registry().site_configuration(principal, site)
@@ -168,8 +171,8 @@ def read_site_configuration(principal: Principal, site: str) -> SiteConfiguratio
     summary="Create or reconfigure a site from its reviewed configuration; the DPO's retention policy stays "
     "(409 if it exceeds a lowered maximum); audited (admin)",
     auth=Auth.OFFICIAL,
-    body=SiteConfiguration,
-    answer=SiteConfigurationView,
+    body="chalicelib.domain.catalog:SiteConfiguration",
+    answer="chalicelib.services.registry:SiteConfigurationView",
     errors=(409,),
 )
 def configure_site(principal: Principal, site: str, body: SiteConfiguration) -> SiteConfigurationView:
@@ -183,8 +186,8 @@ def configure_site(principal: Principal, site: str, body: SiteConfiguration) -> 
     summary="Make the site's sealing key pair, or rotate it: gateways seal to the new public key, the old private "
     "key still opens what was sealed to it; the private key never leaves the archive (admin)",
     auth=Auth.OFFICIAL,
-    body=NewSealingKey,
-    answer=SealingKeyMade,
+    body="chalicelib.services.registry:NewSealingKey",
+    answer="chalicelib.services.registry:SealingKeyMade",
     status=201,
     errors=(409,),
 )

@@ -10,14 +10,17 @@ import functools
 import re
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chalice import Blueprint, Response
-from pydantic import Field
 
+from chalicelib import wiring
 from chalicelib.api.http import Headers, api_route, security_headers
-from chalicelib.config import Settings, get_settings
 from chalicelib.errors import ArchiveError, NotFound
-from chalicelib.model import Model
+
+if TYPE_CHECKING:
+    from chalicelib.api.models import LoginConfig
+    from chalicelib.config import Settings
 
 console_api = Blueprint(__name__)
 _ASSET_NAME = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.(js|css|svg|woff2)$")
@@ -32,12 +35,6 @@ _CONTENT_TYPES = {
 class ConsoleNotBuilt(ArchiveError):
     status = 503
     code = "console_not_built"
-
-
-class LoginConfig(Model):
-    region: str
-    user_pool_client_id: str
-    cognito_endpoint: str = Field(description="where the console sends Cognito's InitiateAuth and challenges")
 
 
 def _assets() -> Path:
@@ -73,10 +70,12 @@ def console_policy(settings: Settings) -> str:
     console_api,
     "/auth/config",
     summary="How the console logs officials in: the user pool's app client and Cognito's endpoint",
-    answer=LoginConfig,
+    answer="chalicelib.api.models:LoginConfig",
 )
 def login_config() -> LoginConfig:
-    settings = get_settings()
+    from chalicelib.api.models import LoginConfig
+
+    settings = wiring.get_settings()
     return LoginConfig(
         region=settings.region,
         user_pool_client_id=settings.user_pool_client_id,
@@ -117,7 +116,7 @@ def _page(name: str) -> Response:
         raise ConsoleNotBuilt("the console is not built here: run scripts/build-console")
     headers: Headers = security_headers() | {
         "Content-Type": "text/html; charset=utf-8",
-        "Content-Security-Policy": console_policy(get_settings()),
+        "Content-Security-Policy": console_policy(wiring.get_settings()),
         "Cache-Control": "no-cache",
     }
     return Response(body=page.decode(), status_code=200, headers=headers)

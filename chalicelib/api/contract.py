@@ -2,22 +2,23 @@
 
 `api_route` validates requests and answers against it, and `/openapi.json` is generated from it, so the
 document cannot drift from what the routes do.
+
+The models are named, not imported: `"chalicelib.domain.catalog:Camera"`. Every function imports app.py (it is
+Lambda's init), and importing every route's models there, with pydantic and the services they live beside, was
+half of it (bench/bench_import.py); a model's module is imported by its route's first request, or when the
+document is built.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
-
-from chalicelib.domain.audit import AuditFilter, Outcome
-from chalicelib.domain.clips import UtcTime
-from chalicelib.domain.query import MAX_PAGE, Window
-from chalicelib.model import Model
+if TYPE_CHECKING:
+    from pydantic import BaseModel, TypeAdapter
 
 
 class Auth(StrEnum):
@@ -27,6 +28,19 @@ class Auth(StrEnum):
     GATEWAY = "gateway"
 
 
+type ModelName = str  # "package.module:Model"
+
+
+def resolve(named: Any) -> Any:
+    """The model a contract names (`"package.module:Model"`, imported now); any other type as it is."""
+    if not isinstance(named, str):
+        return named
+    module, separator, name = named.partition(":")
+    if not separator:
+        raise ValueError(f"{named!r}: a model is named as 'package.module:Model'")
+    return getattr(importlib.import_module(module), name)
+
+
 @dataclass(frozen=True)
 class Contract:
     operation_id: str
@@ -34,16 +48,28 @@ class Contract:
     path: str
     summary: str
     auth: Auth | None
-    body: type[BaseModel] | None
-    query: type[BaseModel] | None
-    answer: Any  # a type pydantic can describe (a model, dict[str, Any]), or None for an empty answer
+    body_model: ModelName | None
+    query_model: ModelName | None
+    # A model's name, a type pydantic can describe that needs no import (str, dict[str, Any]), or None for an
+    # empty answer.
+    answer_type: Any
     status: int
     errors: tuple[int, ...]
     media_type: str = "application/json"
 
     @functools.cached_property
+    def body(self) -> type[BaseModel] | None:
+        return resolve(self.body_model)
+
+    @functools.cached_property
+    def query(self) -> type[BaseModel] | None:
+        return resolve(self.query_model)
+
+    @functools.cached_property
     def answer_adapter(self) -> TypeAdapter[Any]:
-        return TypeAdapter(self.answer)
+        from pydantic import TypeAdapter
+
+        return TypeAdapter(resolve(self.answer_type))
 
 
 CONTRACTS: dict[tuple[str, str], Contract] = {}
@@ -54,39 +80,3 @@ def register_contract(contract: Contract) -> None:
     if key in CONTRACTS:
         raise ValueError(f"{contract.method} {contract.path} is declared twice")
     CONTRACTS[key] = contract
-
-
-class SiteQuery(Model):
-    model_config = ConfigDict(frozen=True)
-
-    site: str = Field(min_length=1, max_length=64, description="the site (municipality) id")
-
-
-class SpanQuery(Model):
-    """A time window: `to` defaults to now, `from` to a day before `to`."""
-
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
-
-    from_: UtcTime | None = Field(default=None, alias="from", description="start of the window (ISO 8601)")
-    to: UtcTime | None = Field(default=None, description="end of the window (ISO 8601), default now")
-
-    def window(self, now: datetime, default_span: timedelta) -> Window:
-        end = self.to or now
-        return Window(start=self.from_ or end - default_span, end=end)
-
-
-class WindowQuery(SpanQuery):
-    """A time window and one page of what falls in it."""
-
-    limit: int = Field(default=50, ge=1, le=MAX_PAGE, description="page size")
-    cursor: str | None = Field(default=None, max_length=4096, description="from the previous page's `cursor`")
-
-
-class AuditQuery(WindowQuery):
-    site: str = Field(min_length=1, max_length=64, description="the site (municipality) id; `-`: no site")
-    actor: str | None = Field(default=None, max_length=200, description="only events of this actor")
-    action: str | None = Field(default=None, max_length=64, description="only events of this action")
-    outcome: Outcome | None = Field(default=None, description="only allowed, or only refused, events")
-
-    def filters(self) -> AuditFilter:
-        return AuditFilter(actor=self.actor, action=self.action, outcome=self.outcome)

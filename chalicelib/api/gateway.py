@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint
 
 from chalicelib import wiring
 from chalicelib.api.contract import Auth
 from chalicelib.api.http import WithStatus, api_route
-from chalicelib.domain.clips import Registration
-from chalicelib.domain.gaps import DropReport
 from chalicelib.domain.principal import Principal
-from chalicelib.services.intake import (
-    GatewayClipState,
-    Heartbeat,
-    MultipartAssembled,
-    MultipartPlan,
-    MultipartRequest,
-    RegistrationAnswer,
-)
+
+if TYPE_CHECKING:
+    from chalicelib.domain.clips import Registration
+    from chalicelib.domain.gaps import DropReport
+    from chalicelib.services.intake import (
+        GatewayClipState,
+        Heartbeat,
+        MultipartAssembled,
+        MultipartPlan,
+        MultipartRequest,
+    )
 
 gateway_api = Blueprint(__name__)
 
@@ -29,8 +32,8 @@ gateway_api = Blueprint(__name__)
     summary="Register a clip; 201 with a signed upload, 200 with the same clip when registered before "
     "(no upload once `received`: the archive holds the bytes)",
     auth=Auth.GATEWAY,
-    body=Registration,
-    answer=RegistrationAnswer,
+    body="chalicelib.domain.clips:Registration",
+    answer="chalicelib.services.intake:RegistrationAnswer",
     status=201,
     errors=(409,),
 )
@@ -44,7 +47,7 @@ def register_clip(principal: Principal, body: Registration) -> WithStatus:
     "/gateway/clips/{clip_id}",
     summary="The state of one of this site's clips; `received` once S3 holds exactly the bytes registered",
     auth=Auth.GATEWAY,
-    answer=GatewayClipState,
+    answer="chalicelib.services.intake:GatewayClipState",
 )
 def clip_state(principal: Principal, clip_id: str) -> GatewayClipState:
     return wiring.intake().gateway_report(principal, clip_id)
@@ -57,8 +60,8 @@ def clip_state(principal: Principal, clip_id: str) -> GatewayClipState:
     summary="Clips over 100 MB: start or resume a multipart upload with each part's sha256; URLs for the parts "
     "not yet stored, each part's sha256 signed in",
     auth=Auth.GATEWAY,
-    body=MultipartRequest,
-    answer=MultipartPlan,
+    body="chalicelib.services.intake:MultipartRequest",
+    answer="chalicelib.services.intake:MultipartPlan",
     errors=(409,),
 )
 def start_multipart(principal: Principal, clip_id: str, body: MultipartRequest) -> MultipartPlan:
@@ -71,7 +74,7 @@ def start_multipart(principal: Principal, clip_id: str, body: MultipartRequest) 
     method="POST",
     summary="Assemble the stored parts once all are there",
     auth=Auth.GATEWAY,
-    answer=MultipartAssembled,
+    answer="chalicelib.services.intake:MultipartAssembled",
     errors=(409,),
 )
 def complete_multipart(principal: Principal, clip_id: str) -> MultipartAssembled:
@@ -84,7 +87,7 @@ def complete_multipart(principal: Principal, clip_id: str) -> MultipartAssembled
     method="POST",
     summary="Report clips dropped at the edge (full spool, too old, corrupt): recorded as gaps",
     auth=Auth.GATEWAY,
-    body=DropReport,
+    body="chalicelib.domain.gaps:DropReport",
     status=204,
 )
 def report_drops(principal: Principal, body: DropReport) -> None:
@@ -97,7 +100,7 @@ def report_drops(principal: Principal, body: DropReport) -> None:
     method="POST",
     summary="Report progress and health",
     auth=Auth.GATEWAY,
-    body=Heartbeat,
+    body="chalicelib.services.intake:Heartbeat",
     status=204,
 )
 def heartbeat(principal: Principal, body: Heartbeat) -> None:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint
 
 from chalicelib import wiring
 from chalicelib.api.contract import Auth
 from chalicelib.api.http import api_route
-from chalicelib.domain.catalog import Site
-from chalicelib.domain.clips import Clip
 from chalicelib.domain.principal import Principal
-from chalicelib.domain.retention import RetentionChange
-from chalicelib.notices import PublicNotice
-from chalicelib.services.governance import ErasureRequest, PublicSites, RetentionPolicy, Tombstone
+
+if TYPE_CHECKING:
+    from chalicelib.domain.catalog import Site
+    from chalicelib.domain.clips import Clip
+    from chalicelib.domain.retention import RetentionChange
+    from chalicelib.notices import PublicNotice
+    from chalicelib.services.governance import ErasureRequest, PublicSites
 
 governance_api = Blueprint(__name__)
 
@@ -21,7 +25,7 @@ governance_api = Blueprint(__name__)
     governance_api,
     "/public/sites",
     summary="The sites whose cameras this archive serves, for finding their notices",
-    answer=PublicSites,
+    answer="chalicelib.services.governance:PublicSites",
 )
 def public_sites() -> PublicSites:
     return wiring.governance().public_sites()
@@ -31,7 +35,7 @@ def public_sites() -> PublicSites:
     governance_api,
     "/public/sites/{site}/notice",
     summary="The transparency notice: controller, purposes, legal basis, retention in force, DPO, rights",
-    answer=PublicNotice,
+    answer="chalicelib.notices:PublicNotice",
 )
 def site_notice(site: str) -> PublicNotice:
     return wiring.governance().notice(site)
@@ -42,7 +46,7 @@ def site_notice(site: str) -> PublicNotice:
     "/sites/{site}/retention",
     summary="The site's retention policy (dpo)",
     auth=Auth.OFFICIAL,
-    answer=RetentionPolicy,
+    answer="chalicelib.services.governance:RetentionPolicy",
 )
 def read_retention(principal: Principal, site: str) -> Site:
     return wiring.governance().retention(principal, site)
@@ -54,8 +58,8 @@ def read_retention(principal: Principal, site: str) -> Site:
     method="PUT",
     summary="Change the retention policy: up to the legal maximum, a justification beyond 3 days (dpo)",
     auth=Auth.OFFICIAL,
-    body=RetentionChange,
-    answer=RetentionPolicy,
+    body="chalicelib.domain.retention:RetentionChange",
+    answer="chalicelib.services.governance:RetentionPolicy",
 )
 def set_retention(principal: Principal, site: str, body: RetentionChange) -> Site:
     return wiring.governance().set_retention(principal, site, body, wiring.now())
@@ -67,8 +71,8 @@ def set_retention(principal: Principal, site: str, body: RetentionChange) -> Sit
     method="POST",
     summary="Erase a clip (Art. 17): every version and thumbnail goes, a tombstone stays; 409 while held (dpo)",
     auth=Auth.OFFICIAL,
-    body=ErasureRequest,
-    answer=Tombstone,
+    body="chalicelib.services.governance:ErasureRequest",
+    answer="chalicelib.services.governance:Tombstone",
     errors=(409,),
 )
 def erase_clip(principal: Principal, clip_id: str, body: ErasureRequest) -> Clip:

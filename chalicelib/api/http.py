@@ -11,19 +11,20 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 from chalice.app import Request
-from pydantic import BaseModel, ValidationError
 
 from chalicelib import wiring
 from chalicelib.api.authorizers import gateway_auth, official_auth
-from chalicelib.api.contract import Auth, Contract, register_contract
-from chalicelib.domain.audit import Outcome
+from chalicelib.api.contract import Auth, Contract, ModelName, register_contract
 from chalicelib.domain.principal import Principal
 from chalicelib.errors import AccessRefused, ArchiveError, InvalidRequest
 from chalicelib.observability import logger
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_PATH_PARAMETER = 256
@@ -106,6 +107,8 @@ def parse_query[Model: BaseModel](request: Request, model: type[Model]) -> Model
 
 
 def _validated[Model: BaseModel](model: type[Model], data: Any, where: str) -> Model:
+    from pydantic import ValidationError  # pydantic is imported by the first request, not by import app
+
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -148,7 +151,7 @@ def _answer(contract: Contract, result: Any) -> Response:
     status = contract.status
     if isinstance(result, WithStatus):
         result, status = result.value, result.status
-    if contract.answer is None:
+    if contract.answer_type is None:
         return Response(body="", status_code=status, headers=security_headers())
     adapter = contract.answer_adapter
     # Validated against the declared answer: a field the contract does not name never leaves the archive.
@@ -157,6 +160,8 @@ def _answer(contract: Contract, result: Any) -> Response:
 
 
 def _audit_refusal(request: Request, refusal: AccessRefused) -> None:
+    from chalicelib.domain.audit import Outcome  # beside the audit event's model: not for import app
+
     wiring.audit_log().record(
         principal_of(request),
         refusal.action,
@@ -175,16 +180,17 @@ def api_route(
     summary: str,
     method: str = "GET",
     auth: Auth | None = None,
-    body: type[BaseModel] | None = None,
-    query: type[BaseModel] | None = None,
-    answer: Any = None,
+    body: ModelName | None = None,
+    query: ModelName | None = None,
+    answer: ModelName | type | None = None,
     status: int = 200,
     errors: tuple[int, ...] = (),
     media_type: str = "application/json",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a route with its contract. The view receives its path parameters and, as it asks for them,
     `principal`, `body` (parsed as `body`; or `read_body`, which parses it when called) and `query` (parsed as
-    `query`); what it returns is checked against `answer`. Errors become JSON answers; refusals are audited
+    `query`); what it returns is checked against `answer`. Models are named (`"package.module:Model"`) and
+    imported on the route's first request (contract.py says why). Errors become JSON answers; refusals are audited
     here, once."""
 
     def register(view: Callable[..., Any]) -> Callable[..., Any]:

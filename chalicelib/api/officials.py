@@ -4,30 +4,40 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from chalice import Blueprint
 
 from chalicelib import wiring
-from chalicelib.api.contract import AuditQuery, Auth, SiteQuery, SpanQuery, WindowQuery
+from chalicelib.api.contract import Auth
 from chalicelib.api.http import api_route
 from chalicelib.domain.principal import Principal
-from chalicelib.services.audit_trail import AuditPage, Verification
-from chalicelib.services.footage import (
-    CameraList,
-    ClipPage,
-    ClipRecord,
-    GapList,
-    SiteList,
-    ViewGrant,
-    ViewRequest,
-    Wall,
-)
+
+if TYPE_CHECKING:
+    from chalicelib.api.models import AuditQuery, SiteQuery, SpanQuery, WindowQuery
+    from chalicelib.services.audit_trail import AuditPage, Verification
+    from chalicelib.services.footage import (
+        CameraList,
+        ClipPage,
+        ClipRecord,
+        GapList,
+        SiteList,
+        ViewGrant,
+        ViewRequest,
+        Wall,
+    )
 
 officials_api = Blueprint(__name__)
 DEFAULT_SEARCH_SPAN = timedelta(hours=24)
 
 
-@api_route(officials_api, "/sites", summary="The sites the caller may see", auth=Auth.OFFICIAL, answer=SiteList)
+@api_route(
+    officials_api,
+    "/sites",
+    summary="The sites the caller may see",
+    auth=Auth.OFFICIAL,
+    answer="chalicelib.services.footage:SiteList",
+)
 def list_sites(principal: Principal) -> SiteList:
     return wiring.footage().sites(principal)
 
@@ -37,7 +47,7 @@ def list_sites(principal: Principal) -> SiteList:
     "/sites/{site}/cameras",
     summary="A site's cameras with status and last clip time",
     auth=Auth.OFFICIAL,
-    answer=CameraList,
+    answer="chalicelib.services.footage:CameraList",
 )
 def list_cameras(principal: Principal, site: str) -> CameraList:
     return wiring.footage().cameras(principal, site)
@@ -48,7 +58,7 @@ def list_cameras(principal: Principal, site: str) -> CameraList:
     "/sites/{site}/wall",
     summary="The camera wall: each camera's state and latest poster (operator, investigator, dpo; audited)",
     auth=Auth.OFFICIAL,
-    answer=Wall,
+    answer="chalicelib.services.footage:Wall",
 )
 def camera_wall(principal: Principal, site: str) -> Wall:
     return wiring.footage().wall(principal, site, wiring.now())
@@ -59,8 +69,8 @@ def camera_wall(principal: Principal, site: str) -> Wall:
     "/cameras/{camera_id}/clips",
     summary="Indexed clips of a camera in a time window, newest first, with short-lived thumbnail URLs",
     auth=Auth.OFFICIAL,
-    query=WindowQuery,
-    answer=ClipPage,
+    query="chalicelib.api.models:WindowQuery",
+    answer="chalicelib.services.footage:ClipPage",
 )
 def search_clips(principal: Principal, camera_id: str, query: WindowQuery) -> ClipPage:
     now = wiring.now()
@@ -73,14 +83,20 @@ def search_clips(principal: Principal, camera_id: str, query: WindowQuery) -> Cl
     "/cameras/{camera_id}/gaps",
     summary="Why footage is missing: what the gateway dropped, in a window",
     auth=Auth.OFFICIAL,
-    query=SpanQuery,
-    answer=GapList,
+    query="chalicelib.api.models:SpanQuery",
+    answer="chalicelib.services.footage:GapList",
 )
 def camera_gaps(principal: Principal, camera_id: str, query: SpanQuery) -> GapList:
     return wiring.footage().gaps(principal, camera_id, query.window(wiring.now(), DEFAULT_SEARCH_SPAN))
 
 
-@api_route(officials_api, "/clips/{clip_id}", summary="One clip's record", auth=Auth.OFFICIAL, answer=ClipRecord)
+@api_route(
+    officials_api,
+    "/clips/{clip_id}",
+    summary="One clip's record",
+    auth=Auth.OFFICIAL,
+    answer="chalicelib.services.footage:ClipRecord",
+)
 def get_clip(principal: Principal, clip_id: str) -> ClipRecord:
     return wiring.footage().clip(principal, clip_id, wiring.now())
 
@@ -92,8 +108,8 @@ def get_clip(principal: Principal, clip_id: str) -> ClipRecord:
     summary="A short-lived signed URL for the clip, issued for a stated purpose (audited; so is a view asked "
     "for without a valid purpose)",
     auth=Auth.OFFICIAL,
-    body=ViewRequest,
-    answer=ViewGrant,
+    body="chalicelib.services.footage:ViewRequest",
+    answer="chalicelib.services.footage:ViewGrant",
     errors=(409,),
 )
 def view_clip(principal: Principal, clip_id: str, read_body: Callable[[], ViewRequest]) -> ViewGrant:
@@ -105,8 +121,8 @@ def view_clip(principal: Principal, clip_id: str, read_body: Callable[[], ViewRe
     "/audit/verify",
     summary="Recompute a site's audit chain against its locked digests; names the first broken event",
     auth=Auth.OFFICIAL,
-    query=SiteQuery,
-    answer=Verification,
+    query="chalicelib.api.models:SiteQuery",
+    answer="chalicelib.services.audit_trail:Verification",
 )
 def verify_audit(principal: Principal, query: SiteQuery) -> Verification:
     return wiring.audit_trail().verify(principal, query.site, wiring.now())
@@ -117,8 +133,8 @@ def verify_audit(principal: Principal, query: SiteQuery) -> Verification:
     "/audit",
     summary="The audit trail of a site, newest first (dpo, auditor; site `-`: refused logins, auditors)",
     auth=Auth.OFFICIAL,
-    query=AuditQuery,
-    answer=AuditPage,
+    query="chalicelib.api.models:AuditQuery",
+    answer="chalicelib.services.audit_trail:AuditPage",
 )
 def read_audit(principal: Principal, query: AuditQuery) -> AuditPage:
     now = wiring.now()

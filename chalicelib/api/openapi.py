@@ -1,4 +1,7 @@
-"""The OpenAPI 3.1 document, generated from the routes' contracts and the pydantic models they use."""
+"""The OpenAPI 3.1 document, generated from the routes' contracts and the pydantic models they use.
+
+Imported when the document is first asked for (it imports every route's models), not by import app.
+"""
 
 from __future__ import annotations
 
@@ -90,7 +93,7 @@ def _operation(contract: Contract, schemas: dict[tuple[SchemaKey, JsonSchemaMode
     if contract.query is not None:
         parameters += _query_parameters(contract.query)
     success: dict[str, Any] = {"description": "success"}
-    if contract.answer is not None:
+    if contract.answer_type is not None:
         success["content"] = {contract.media_type: {"schema": schemas[((*key, "answer"), "serialization")]}}
     operation: dict[str, Any] = {
         "operationId": contract.operation_id,
@@ -114,7 +117,7 @@ def _schema_inputs() -> list[tuple[SchemaKey, JsonSchemaMode, TypeAdapter[Any]]]
         key = (contract.method, contract.path)
         if contract.body is not None:
             inputs.append(((*key, "body"), "validation", TypeAdapter(contract.body)))
-        if contract.answer is not None:
+        if contract.answer_type is not None:
             inputs.append(((*key, "answer"), "serialization", contract.answer_adapter))
     return inputs
 

@@ -14,12 +14,14 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import rfc8785
 
-from chalicelib.domain.catalog import Site
 from chalicelib.domain.timeutil import iso
+
+if TYPE_CHECKING:
+    from chalicelib.domain.catalog import Site
 
 SEGMENTS = 16
 GENESIS_HASH = "0" * 64
