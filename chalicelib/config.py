@@ -50,7 +50,11 @@ class Settings(Model):
     )
     sealing_keys_prefix: str = Field(min_length=1, description="the sites' age identities are secrets under this name")
     sealing_key_cache_seconds: int = Field(
-        default=300, ge=0, le=900, description="how long ingest reuses a site's keys before listing its secrets again"
+        default=3600,
+        ge=0,
+        le=86400,
+        description="how long ingest reuses a site's keys before listing its secrets again (a key added since is "
+        "read at the first clip that opens with none of the cached ones)",
     )
     export_days: int = Field(default=7, ge=1, le=30, description="how long a subject access export is kept")
     user_pool_id: str = Field(min_length=1)

@@ -181,6 +181,8 @@ class Recorder:
             "ms": round((ended - pending.get("started", ended)) * 1000, 2),
             "bytes_out": pending.get("bytes_out", 0),
         }
+        if service == "s3" and operation == "GetObject":
+            line["bytes_in"] = parsed.get("ContentLength", 0)  # streamed to the caller after the headers
         if service == "sqs" and operation == "ReceiveMessage":
             line["messages"] = len(parsed.get("Messages", []))
         if service == "dynamodb":

@@ -8,9 +8,11 @@ upload only; sealed to the site's key with --sealed), waits until they are index
 them (a sweep with nothing due first, to tell a sweep's own cost from each clip's), and counts per clip every
 request by service and operation, with DynamoDB's capacity units, plus what AWS does on the functions' behalf: S3's
 notification into SQS, the event source's receive and delete, Lambda invocations (API handler and
-authorizer per API request), API Gateway requests, bytes logged. Lambda time: each invocation's wall and
-CPU time locally (local/jobs.py reports them), billed at the memory and architecture infra/template.yaml
-sets; a function below 1769 MB has less than one vCPU, so its CPU time is stretched by 1769/memory.
+authorizer per API request), API Gateway requests, bytes logged. Lambda time: each invocation's CPU time
+locally (local/jobs.py reports it) and its requests' time on AWS (an assumed latency and transfer rate; not
+the wall time here, which on this shared machine holds waits for a CPU that Lambda does not have), billed at
+the memory and architecture infra/template.yaml sets; a function below 1769 MB has less than one vCPU, so its
+CPU time is stretched by 1769/memory.
 Prices: infra/prices/eu-north-1.json (with its sources and date). Storage: the clip and its stills held
 for the retention period. The storage floor is the footage alone, held that long.
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shutil
 import struct
 import subprocess
@@ -39,6 +42,7 @@ import pyrage
 import yaml
 from pyrage import x25519
 
+from chalicelib.config import Settings
 from chalicelib.domain.timeutil import parse_time
 from gateway.agent.config import AgentConfig
 from gateway.agent.sealing import part_digests
@@ -52,6 +56,7 @@ HOURS_PER_MONTH = 730  # AWS's month
 GIB = 1 << 30
 FULL_VCPU_MB = 1769  # Lambda gives one whole vCPU at this memory
 HEARTBEAT_S = AgentConfig.heartbeat_seconds  # the agent's default
+SEALING_KEY_CACHE_S = Settings.model_fields["sealing_key_cache_seconds"].default
 PLATFORM_LOG_BYTES = 330  # Lambda's START, END and REPORT lines of one invocation
 SITE, CAMERA = "aizkraukle", "aizkraukle-square"
 # The local jobs process's other threads run on a timer, whatever the clips: fixed costs, not per clip.
@@ -62,7 +67,7 @@ TIMER_THREADS = {"schedules", "access-log", "make_exports"}
 # fast it uploads: assumed, in place of the local stack's, which a single-threaded moto on a shared machine makes
 # far slower. Each figure is printed beside the local one.
 AWS_LATENCY_S = {"dynamodb": 0.008, "s3": 0.025, "sqs": 0.010, "secretsmanager": 0.020, "kms": 0.015}
-S3_UPLOAD_BYTES_PER_S = 80e6
+S3_BYTES_PER_S = 80e6  # a function's transfer to or from S3, one stream
 # The event source's own requests, made outside the function's invocation.
 EVENT_SOURCE_OPERATIONS = {"ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility"}
 
@@ -87,7 +92,8 @@ class Calls:
         self.wru += line.get("wru", 0)
         self.rru += line.get("rru", 0)
         self.local_s += line.get("ms", 0) / 1000
-        self.aws_s += AWS_LATENCY_S.get(line["service"], 0.02) + line.get("bytes_out", 0) / S3_UPLOAD_BYTES_PER_S
+        moved = line.get("bytes_out", 0) + line.get("bytes_in", 0)
+        self.aws_s += AWS_LATENCY_S.get(line["service"], 0.02) + moved / S3_BYTES_PER_S
 
     def minus(self, other: Calls) -> Calls:
         return Calls(
@@ -119,11 +125,19 @@ class Invocations:
     cpu_s: float = 0.0
     max_rss_mb: float = 0.0
     calls: Calls = field(default_factory=Calls)
+    # Requests made on a thread beside the invocation's own (ingest's upload of a sealed clip's plaintext).
+    overlapped: Calls = field(default_factory=Calls)
+    timed_by_cpu: bool = True  # False: the CPU time is not measured here (the API's, as the gateway waited)
 
     @property
     def aws_wall_s(self) -> float:
-        """The wall time on AWS: the time spent waiting on the local stack's requests replaced by theirs on AWS."""
-        return max(self.cpu_s, self.wall_s - self.calls.local_s + self.calls.aws_s)
+        """The wall time on AWS. A function's: its CPU time here and its requests' time on AWS (AWS_LATENCY_S,
+        bytes at S3_BYTES_PER_S), those on a thread beside its own added too, as if waited for (an upper
+        bound); not its wall time here, which on a shared machine also holds its wait for a CPU. The API's:
+        the gateway's wait, the local stack's request times replaced by AWS's."""
+        if self.timed_by_cpu:
+            return self.cpu_s + self.calls.aws_s + self.overlapped.aws_s
+        return self.wall_s - self.calls.local_s + self.calls.aws_s
 
     def gb_seconds(self, memory_mb: int) -> float:
         return gb_seconds(self.aws_wall_s, self.cpu_s, memory_mb)
@@ -391,7 +405,8 @@ def measure(arguments: argparse.Namespace, functions: Functions, work: Path) -> 
         api_calls = log.since(mark, keep=lambda line: line["pid"] == info.pids["api"])
         log_bytes = sum(logged_bytes(path, size) for path, size in zip(logs, log_sizes, strict=True))
         ingest = invocations(Path(info.logs["jobs"]), jobs_start, "ingest_clips", ingest_calls)
-        api = Invocations(count=gateway.requests, wall_s=gateway.seconds, calls=api_calls)
+        ingest.overlapped = log.since(mark, keep=lambda line: line["thread"].startswith("ingest_clips."))
+        api = Invocations(count=gateway.requests, wall_s=gateway.seconds, calls=api_calls, timed_by_cpu=False)
 
         mark = log.mark()
         gateway.heartbeat()
@@ -484,7 +499,7 @@ class Row:
     usd_per_clip: float
 
 
-def request_rows(measured: Measured, functions: Functions, prices: dict[str, Any], sealed: bool) -> list[Row]:
+def request_rows(measured: Measured, functions: Functions, prices: dict[str, Any], plan: Plan) -> list[Row]:
     """Every billed thing per clip: the counted requests, what AWS does for them, Lambda time, logs."""
     n = measured.clips
     calls = Calls(
@@ -556,13 +571,18 @@ def request_rows(measured: Measured, functions: Functions, prices: dict[str, Any
         rows.append(
             Row("Lambda", f"GB-s {label} ({memory} MB {architecture})", gbs, gbs * lam[f"{architecture}_gb_second"])
         )
-    for operation in ("ListSecrets", "GetSecretValue"):  # a site's keys, cached by a warm ingest function
-        read = calls.requests.get(("secretsmanager", operation), 0) / n
+    # A site's keys are read by a warm ingest function once per cache period, not per clip: what the clips
+    # here read (their first found none cached) is scaled to a read's share of a clip in the deployment.
+    reads = calls.requests.get(("secretsmanager", "ListSecrets"), 0)
+    share = key_reads_per_clip(plan, ingest_concurrency(measured, plan)) / reads if reads else 0.0
+    for operation in ("ListSecrets", "GetSecretValue"):
+        read = calls.requests.get(("secretsmanager", operation), 0) * share
         if read:
+            what = f"{operation} (a site's keys, once per warm function and {SEALING_KEY_CACHE_S / 60:g} min)"
             rows.append(
-                Row("Secrets Manager", operation, read, read * prices["secretsmanager"]["api_calls_per_10000"] / 1e4)
+                Row("Secrets Manager", what, read, read * prices["secretsmanager"]["api_calls_per_10000"] / 1e4)
             )
-    secrets = calls.requests.get(("secretsmanager", "GetSecretValue"), 0) / n
+    secrets = calls.requests.get(("secretsmanager", "GetSecretValue"), 0) * share
     kms = secrets + sum(count for (service, _), count in calls.requests.items() if service == "kms") / n
     rows.append(
         Row(
@@ -665,16 +685,30 @@ def fixed_usd(measured: Measured, prices: dict[str, Any], plan: Plan) -> list[tu
     ]
 
 
+def ingest_concurrency(measured: Measured, plan: Plan) -> float:
+    """Steady concurrent ingest executions for `plan.cameras` cameras (Little's law)."""
+    return plan.cameras / plan.clip_seconds * measured.ingest.aws_wall_s / measured.clips
+
+
+def key_reads_per_clip(plan: Plan, warm_functions: float) -> float:
+    """How often a sealed clip's ingest reads its site's keys: SQS hands each clip to any of the W warm
+    functions, and a function reads a site's keys at its first clip of the site in a cache period; a site
+    whose C clips arrive per period is read W·(1 − e^(−C/W)) times in it (C clips thrown at W functions)."""
+    warm = max(1.0, warm_functions)
+    clips = plan.cameras_per_site * SEALING_KEY_CACHE_S / plan.clip_seconds
+    return warm * (1 - math.exp(-clips / warm)) / clips
+
+
 def concurrency(measured: Measured, functions: Functions, plan: Plan) -> list[tuple[str, float, float]]:
     """(function, steady, burst) concurrent executions for `plan.cameras` cameras (Little's law)."""
     clips_per_s = plan.cameras / plan.clip_seconds
-    ingest_s = measured.ingest.aws_wall_s / measured.clips
+    ingest = ingest_concurrency(measured, plan)
     api_per_s = (
         clips_per_s * measured.api.count / measured.clips + plan.cameras / plan.cameras_per_gateway / HEARTBEAT_S
     )
     api_s = measured.api.aws_wall_s / measured.api.count
     return [
-        ("ingest", clips_per_s * ingest_s, clips_per_s * ingest_s * plan.burst),
+        ("ingest", ingest, ingest * plan.burst),
         ("API handler + authorizer", 2 * api_per_s * api_s, 2 * api_per_s * api_s * plan.burst),
         ("API requests per second", api_per_s, api_per_s * plan.burst),
     ]
@@ -682,7 +716,7 @@ def concurrency(measured: Measured, functions: Functions, plan: Plan) -> list[tu
 
 def report(measured: Measured, functions: Functions, prices: dict[str, Any], plan: Plan, sealed: bool) -> list[str]:
     eur = prices["eur_per_usd"]
-    rows = request_rows(measured, functions, prices, sealed)
+    rows = request_rows(measured, functions, prices, plan)
     per_month = plan.clips_per_month
     stored = storage_rows(measured, prices, plan)
     heartbeat = heartbeat_usd(measured, functions, prices, plan)
@@ -694,7 +728,8 @@ def report(measured: Measured, functions: Functions, prices: dict[str, Any], pla
         f"(infra/prices/{prices['region']}.json), €{eur:g} per USD",
         f"ingest per clip: {ingest.wall_s / n:.2f} s here, {ingest.calls.local_s / n:.2f} s of it waiting on "
         f"{ingest.calls.requests.total() / n:.1f} requests to the local stack; {ingest.cpu_s / n:.2f} s CPU; "
-        f"on AWS ≈ {ingest.aws_wall_s / n:.2f} s (its requests at AWS_LATENCY_S); {ingest.count} invocations, "
+        f"on AWS ≈ {ingest.aws_wall_s / n:.2f} s (its CPU time, its requests at AWS_LATENCY_S); "
+        f"{ingest.count} invocations, "
         f"peak RSS {ingest.max_rss_mb:.0f} MB (the worker process)",
         f"API request: {measured.api.wall_s / measured.api.count:.3f} s as the gateway saw it here, on AWS ≈ "
         f"{measured.api.aws_wall_s / measured.api.count:.3f} s",

@@ -4,7 +4,9 @@ and delete whatever arrives for a clip that no longer awaits it."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -64,11 +66,46 @@ class UploadedObject:
 
 @dataclass(frozen=True)
 class Examined:
-    """An upload found to be the registered clip: the plaintext on local disk, what the video is, its stills."""
+    """An upload found to be the registered clip: what the video is, its stills."""
 
-    plaintext: Path
     video: VideoFacts
     stills: Thumbnails
+
+
+class _Uploads:
+    """At most one upload running beside the run's own work. Its thread is named after the run's: the cost
+    command (local/cost.py) tells its requests, which overlap the run's, from the run's own by that name."""
+
+    def __init__(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        self._upload: Future[str] | None = None
+
+    def __enter__(self) -> _Uploads:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+    def start(self, upload: Callable[..., str], *arguments: Any) -> None:
+        name = f"{threading.current_thread().name}.overlapped"
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self._upload = self._pool.submit(upload, *arguments)
+
+    @property
+    def started(self) -> bool:
+        return self._upload is not None
+
+    def wait(self) -> None:
+        """Until the upload has ended, whether it failed or not."""
+        if self._upload is not None:
+            wait([self._upload])
+
+    def result(self) -> str:
+        """The upload's answer (the stored version), once it has ended; its error if it failed."""
+        if self._upload is None:
+            raise RuntimeError("no upload was started")
+        return self._upload.result()
 
 
 def uploaded_objects(message_body: str) -> Iterator[UploadedObject]:
@@ -146,19 +183,19 @@ class ClipIngest:
             if clip.sealed:
                 self._objects.delete_everything_under(clip.object_key)
         # Temporary files, not memory: clips may be far larger than the function's RAM.
-        with TemporaryDirectory(dir=self._workdir) as work:
+        with TemporaryDirectory(dir=self._workdir) as work, _Uploads() as uploads:
             try:
-                examined = self._examine(clip, version_id, Path(work))
+                examined = self._examine(clip, version_id, Path(work), uploads)
             except Unacceptable as refusal:
+                if uploads.started:
+                    # What is not accepted is not kept opened (its sealed upload stays, quarantined).
+                    uploads.wait()
+                    self._objects.delete_everything_under(clip.object_key)
                 logger.warning("clip quarantined", extra={"clip_id": clip.clip_id, "reason": refusal.reason})
                 if self._index.mark_quarantined(clip, refusal.reason, refusal.bytes_verified, now) is None:
                     return self._settle(clip, now)
                 return Verdict.QUARANTINED
-            object_version = version_id
-            if clip.sealed:
-                object_version = self._objects.put_file(
-                    clip.object_key, examined.plaintext, CLIP_CONTENT_TYPE, clip.sha256
-                )
+            object_version = uploads.result() if clip.sealed else version_id
         stills = examined.stills
         key = thumbnail_key(clip.site, clip.camera_id, clip.clip_id)
         thumbnail = (key, self._objects.put_jpeg(key, stills.jpeg))
@@ -181,14 +218,19 @@ class ClipIngest:
             return self._discarded(current, f"the clip was {current.status} while being ingested", now)
         return Verdict.DUPLICATE
 
-    def _examine(self, clip: Clip, version_id: str, work: Path) -> Examined:
+    def _examine(self, clip: Clip, version_id: str, work: Path, uploads: _Uploads) -> Examined:
         """The plaintext of the upload, checked against the registration, with its video's facts and stills;
-        or Unacceptable with the reason to quarantine it for."""
+        or Unacceptable with the reason to quarantine it for. A sealed clip's plaintext is stored under its
+        object key while its video is examined (Lambda bills the wall time: the upload's waiting overlaps the
+        decoding)."""
         download = work / "upload"
         with download.open("wb") as sink:
             stored = self._objects.download(clip.upload_key, version_id, sink)
-        plaintext = self._open_sealed(clip, download, stored, work) if clip.sealed else download
-        if not clip.sealed:
+        if clip.sealed:
+            plaintext = self._open_sealed(clip, download, stored, work)
+            uploads.start(self._objects.put_file, clip.object_key, plaintext, CLIP_CONTENT_TYPE, clip.sha256)
+        else:
+            plaintext = download
             problem = upload_problem(clip, stored.size, stored.sha256)
             if problem:
                 raise Unacceptable(problem, bytes_verified=False)
@@ -203,7 +245,7 @@ class ClipIngest:
             stills = thumbnails(plaintext)
         except InvalidVideo as invalid:
             raise Unacceptable(invalid.reason, bytes_verified=True) from invalid
-        return Examined(plaintext=plaintext, video=video, stills=stills)
+        return Examined(video=video, stills=stills)
 
     def _open_sealed(self, clip: Clip, sealed: Path, stored: StoredBytes, work: Path) -> Path:
         """Open a sealed upload with the site's private key; the plaintext, checked against the registration."""

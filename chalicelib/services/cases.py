@@ -11,7 +11,7 @@ from ulid import ULID
 
 from chalicelib.domain.audit import Outcome
 from chalicelib.domain.cases import Case, CaseStatus, HoldRequest, NewCase, review_date_for
-from chalicelib.domain.clips import Clip, thumbnail_prefix
+from chalicelib.domain.clips import Clip, ClipStatus, thumbnail_prefix
 from chalicelib.domain.principal import Principal
 from chalicelib.domain.query import Window
 from chalicelib.domain.shares import ShareStatus
@@ -119,8 +119,12 @@ class Cases:
             raise Conflict(f"case {case_id} is closed")
         held = []
         for clip in self._clips_to_hold(case, request):
-            self._set_legal_hold(clip, on=True)
-            if self._index.add_hold(clip.clip_id, case_id) is None:
+            # An indexed clip whose footage has no version left to lock was deleted by a sweep (or an erasure)
+            # that has not marked it yet: S3's lock, set first, is what that sweep's deletion would have met.
+            footage_locked = self._set_legal_hold(clip, on=True)
+            if (clip.status == ClipStatus.INDEXED and not footage_locked) or self._index.add_hold(
+                clip.clip_id, case_id
+            ) is None:
                 self._set_legal_hold(clip, on=False)
                 raise Conflict(f"clip {clip.clip_id} has no footage left to hold")
             self._book.add_hold(case_id, clip.clip_id, now)
@@ -203,9 +207,10 @@ class Cases:
             self._set_legal_hold(clip, on=False)
         return sorted(clip.holds)
 
-    def _set_legal_hold(self, clip: Clip, *, on: bool) -> None:
-        self._objects.set_legal_hold(clip.object_key, on)
+    def _set_legal_hold(self, clip: Clip, *, on: bool) -> int:
+        """Lock (or unlock) the clip's footage and stills; how many versions of its footage were changed."""
         self._objects.set_legal_hold(thumbnail_prefix(clip.site, clip.camera_id, clip.clip_id), on)
+        return self._objects.set_legal_hold(clip.object_key, on)
 
     def _clips_to_hold(self, case: Case, request: HoldRequest) -> list[Clip]:
         if request.camera_id is not None and request.start is not None and request.end is not None:

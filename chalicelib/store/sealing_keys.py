@@ -18,7 +18,7 @@ class SealingKeys:
         prefix: str,
         kms_key_id: str = "",
         *,
-        cache_s: float = 300.0,
+        cache_s: float = 3600.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._secrets = secrets_client
@@ -33,7 +33,10 @@ class SealingKeys:
 
         Read once per `cache_s` per site (a warm function would otherwise list and read the site's secrets for
         every sealed clip); a caller whose file opens with none of the cached keys asks again with `fresh`, so
-        a rotation takes effect at the first clip sealed to the new key, and a stale list lives `cache_s` at most.
+        a rotation takes effect at the first clip sealed to the new key. The list may live long: the archive
+        never withdraws a key (a rotation adds one), and one deleted by hand opens clips here `cache_s` longer
+        at most. Each warm function meets most sites' clips (SQS hands any clip to any of them), so the
+        reads of a large deployment grow with its functions times its sites divided by `cache_s`.
         """
         now = self._clock()
         cached = self._cached.get(site)

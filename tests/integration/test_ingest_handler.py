@@ -232,6 +232,22 @@ def test_a_sealed_clip_is_opened_and_indexed_in_one_run_and_an_announcement_of_i
     assert versions_under(clip.object_key) == [indexed.object_version]
 
 
+def test_a_sealed_clip_that_opens_to_no_video_is_quarantined_and_its_plaintext_not_kept(site, tmp_path):
+    """Its plaintext is stored while the video is examined: a clip refused then leaves none behind."""
+    identity = x25519.Identity.generate()
+    site_keys().store("aizkraukle", "01KEY1", str(identity))
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(b"\x00\x00\x00\x18ftypisom" + bytes(range(256)) * 64)  # what it registered, but no video
+    clip = sealed_upload(site, path, identity, tmp_path, ended_ago_s=40)
+
+    invoke_ingest([s3_event(clip.upload_key, wiring.get_settings().clips_bucket)])
+
+    quarantined = wiring.clip_index().get(clip.clip_id)
+    assert quarantined.status == "quarantined" and quarantined.quarantine_reason
+    assert versions_under(clip.object_key) == []
+    assert len(versions_under(clip.upload_key)) == 1  # the sealed upload stays, quarantined
+
+
 def test_a_clip_registered_plain_then_sealed_keeps_its_plaintext_where_nothing_is_announced(site, tmp_path):
     identity = x25519.Identity.generate()
     site_keys().store("aizkraukle", "01KEY1", str(identity))

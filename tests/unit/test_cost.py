@@ -3,10 +3,22 @@ GB-seconds at a memory below one vCPU (local/cost.py)."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import pytest
+
 from local.call_log import Table, item_size
-from local.cost import Calls, Invocations, gb_seconds, invocations, logged_bytes
+from local.cost import (
+    SEALING_KEY_CACHE_S,
+    Calls,
+    Invocations,
+    Plan,
+    gb_seconds,
+    invocations,
+    key_reads_per_clip,
+    logged_bytes,
+)
 
 CLIPS = Table(
     {
@@ -51,11 +63,23 @@ def test_below_one_vcpu_cpu_time_is_stretched() -> None:
     assert gb_seconds(1.0, 0.5, 512) == (1.0 + 0.5 * (1769 / 512 - 1)) / 2
 
 
-def test_waiting_on_the_local_stack_is_replaced_by_the_requests_time_on_aws() -> None:
+def test_a_function_takes_its_cpu_time_and_its_requests_time_on_aws_whatever_it_waited_here() -> None:
+    calls = Calls()
+    calls.add({"service": "dynamodb", "operation": "GetItem", "ms": 900})  # a slow local stack
+    calls.add({"service": "s3", "operation": "GetObject", "ms": 5, "bytes_in": 16_000_000})
+    invocation = Invocations(count=1, wall_s=3.0, cpu_s=0.4, calls=calls)
+    assert invocation.aws_wall_s == pytest.approx(0.4 + 0.008 + 0.025 + 0.2)
+    # A request on a thread beside it (an upload while it decodes) counts as if it waited for all of it.
+    beside = Calls()
+    beside.add({"service": "s3", "operation": "PutObject", "ms": 100, "bytes_out": 8_000_000})
+    invocation.overlapped = beside
+    assert invocation.aws_wall_s == pytest.approx(0.4 + 0.008 + 0.025 + 0.2 + 0.025 + 0.1)
+
+
+def test_the_apis_time_is_the_gateways_wait_with_the_local_requests_replaced_by_theirs_on_aws() -> None:
     calls = Calls(local_s=1.5, aws_s=0.2)
-    assert Invocations(count=1, wall_s=2.0, cpu_s=0.4, calls=calls).aws_wall_s == 2.0 - 1.5 + 0.2
-    # Never less than the CPU time it took.
-    assert Invocations(count=1, wall_s=2.0, cpu_s=1.0, calls=calls).aws_wall_s == 1.0
+    api = Invocations(count=1, wall_s=2.0, calls=calls, timed_by_cpu=False)
+    assert api.aws_wall_s == 2.0 - 1.5 + 0.2
 
 
 def test_the_log_readers_take_the_json_lines_written_after_the_offset(tmp_path: Path) -> None:
@@ -68,3 +92,14 @@ def test_the_log_readers_take_the_json_lines_written_after_the_offset(tmp_path: 
     assert logged_bytes(log, len(earlier)) == len(logged)  # no report, no plain line, nothing before the offset
     found = invocations(log, len(earlier), "ingest", Calls())
     assert (found.count, found.wall_s, found.cpu_s, found.max_rss_mb) == (1, 1.5, 0.5, 90)
+
+
+def test_a_sites_keys_are_read_once_per_warm_function_that_meets_its_clips_in_a_cache_period() -> None:
+    site = Plan(
+        mbps=2, retention_days=7, clip_seconds=60, cameras=20, cameras_per_gateway=3, cameras_per_site=20, burst=3
+    )
+    clips_per_period = 20 * SEALING_KEY_CACHE_S / 60
+    assert key_reads_per_clip(site, warm_functions=0.2) == pytest.approx(1 / clips_per_period, rel=1e-3)
+    # As many warm functions as the site has clips in a period: each clip most likely meets a function new to it.
+    many = key_reads_per_clip(site, warm_functions=clips_per_period)
+    assert many == pytest.approx(1 - math.exp(-1))
