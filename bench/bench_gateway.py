@@ -44,6 +44,7 @@ from typing import Any
 import pyrage
 from pyrage import x25519
 
+from bench.code_before import code_as_of
 from bench.corpus import CLIPS, corpus
 from gateway.agent.api import ArchiveApi, UploadTicket
 from gateway.agent.config import DEFAULT_UPLOAD_CONCURRENCY, HttpProxy
@@ -176,18 +177,9 @@ def wait(condition: Callable[[], bool], agent: subprocess.Popen[bytes], timeout_
         time.sleep(0.05)
 
 
-def code_as_of(ref: str, work: Path) -> Path:
-    """The agent's code (with the archive modules it imports) as of git `ref`, unpacked under `work`."""
-    target = work / ref.replace("/", "-")
-    target.mkdir()
-    packed = subprocess.run(["git", "archive", ref, "gateway", "chalicelib"], cwd=ROOT, capture_output=True, check=True)
-    subprocess.run(["tar", "-x", "-C", str(target)], input=packed.stdout, check=True)
-    return target
-
-
 def drain_table(work: Path, count: int, rtt_ms: float, before: str | None) -> None:
     sources = list(corpus(tuple(clip.name for clip in CLIPS if clip.name.startswith("720p"))).values())
-    older = code_as_of(before, work) if before else None
+    older = code_as_of(before, work, "gateway", "chalicelib") if before else None
     runs: list[tuple[int | None, Path]] = [(n, ROOT) for n in IN_FLIGHT] + ([(None, older)] if older else [])
     rows: list[Drained] = []
     with LocalArchive(LocalOptions(workdir=work / "run", simulator=False, retention_every_s=3600)) as archive:

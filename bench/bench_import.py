@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.code_before import code_as_of
+
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("av", "PIL", "aws_xray_sdk", "aws_lambda_powertools.utilities.batch", "pyrage", "pydantic")
 BASELINE = "import boto3"
@@ -77,15 +79,6 @@ def timed(statement: str, code: Path) -> float:
     return time.perf_counter() - started
 
 
-def code_as_of(ref: str, work: Path) -> Path:
-    """app.py and chalicelib as of git `ref`, unpacked under `work`."""
-    target = work / ref.replace("/", "-")
-    target.mkdir()
-    packed = subprocess.run(["git", "archive", ref, "app.py", "chalicelib"], cwd=ROOT, capture_output=True, check=True)
-    subprocess.run(["tar", "-x", "-C", str(target)], input=packed.stdout, check=True)
-    return target
-
-
 def loaded_by_import_app(code: Path) -> str:
     statement = f"import sys, app; print(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
     return subprocess.run(
@@ -118,7 +111,9 @@ def main() -> None:
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         codes = {"": ROOT} | (
-            {f" ({arguments.before})": code_as_of(arguments.before, Path(work))} if arguments.before else {}
+            {f" ({arguments.before})": code_as_of(arguments.before, Path(work), "app.py", "chalicelib")}
+            if arguments.before
+            else {}
         )
         rows: dict[str, tuple[str, Path]] = {}
         for label, code in codes.items():
