@@ -20,8 +20,9 @@ from chalicelib.media.redaction.tracking import Box
 # A mask grows on every side by this share of the box's size, plus the distance it moves in this many
 # frames (a box interpolated between detections lags an object that turns or speeds up), plus a pixel floor.
 MARGIN_SHARE = 0.15
-# A moving region is already grown (joined across gaps) around what moved: a smaller share of its size.
-MARGIN_SHARE_MOVING = 0.05
+# A moving region is already grown (joined across gaps) around what moved, and a person detector's box has a
+# margin round the figure: a smaller share of their size.
+MARGIN_SHARE_LOOSE = {"moving": 0.05, "person": 0.05}
 MARGIN_MOTION_FRAMES = 1
 MARGIN_FLOOR = 2.0
 # A track is the requester's own if in at least OWN_SHARE of its frames it and a requester's box cover each
@@ -159,7 +160,7 @@ class MaskPlan:
         holes = [_outward(box) for figure in self.figures if (box := figure.boxes.get(frame)) is not None]
         for track in self.tracks:
             if track.track_id in self.masked and (box := track.boxes.get(frame)) is not None:
-                share = MARGIN_SHARE_MOVING if track.kind == "moving" else MARGIN_SHARE
+                share = MARGIN_SHARE_LOOSE.get(track.kind, MARGIN_SHARE)
                 grow = MARGIN_FLOOR + share * box.size + MARGIN_MOTION_FRAMES * track.speed(frame)
                 parts = [_outward(box.grown(grow))]
                 for hole in holes if track.kind == "moving" else ():
