@@ -71,7 +71,7 @@ class Carrier:
             found = self._find(foreground, look, track.predicted(frame))
             if found is not None:
                 box, score = found
-                carried[track.track_id] = Detection(frame, track.kind, box, score)
+                carried[track.track_id] = Detection(frame, track.kind, box, score, followed=True)
         return carried
 
     def remember(self, foreground: np.ndarray, assigned: Sequence[tuple[str, Detection]], carried: set[str]) -> None:

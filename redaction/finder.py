@@ -1,8 +1,9 @@
 """Find what to mask in an excerpt: run the detectors on every `stride`-th frame, link the detections into
 tracks, and give every track a box in every frame of its life and a strip of thumbnails for the reviewer.
 
-Two passes over the excerpt: the first keeps a few small frames to learn the still background (so whatever
-moves is found whatever it is), the second detects. Memory stays flat with the excerpt's length: frames are
+Two passes over the excerpt: the first keeps a few frames to learn the still background (so whatever moves is
+found whatever it is), the second detects, and follows each person, face and plate from frame to frame by its
+look between detections (redaction/carrying.py). Memory stays flat with the excerpt's length: frames are
 streamed, and each track keeps at most `_THUMBS_KEPT` crops.
 """
 
@@ -357,6 +358,8 @@ def _found_track(
     moving: dict[int, list[Box]],
 ) -> FoundTrack:
     hold = settings.tracker.hold + min(_looks_away(d, moving, settings) for d in track.detections)
-    score = sum(d.score for d in track.detections) / len(track.detections)
+    # What the reviewer is told the detectors found: a track starts with a detection, followed ones continue it.
+    detected = [d for d in track.detections if not d.followed]
+    score = sum(d.score for d in detected) / len(detected)
     boxes = track.boxes(frames, hold, *still)
-    return FoundTrack(track.track_id, track.kind, len(track.detections), score, boxes, _strip(crops))
+    return FoundTrack(track.track_id, track.kind, len(detected), score, boxes, _strip(crops))

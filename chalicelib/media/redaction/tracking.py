@@ -60,6 +60,7 @@ class Detection:
     box: Box
     score: float
     every: int = 1  # frames between two looks of the detector that found it
+    followed: bool = False  # found by following the track's look, not by a detector
 
 
 @dataclass(frozen=True)
