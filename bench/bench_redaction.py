@@ -195,7 +195,7 @@ def _report(
             f"{'detail in re-encode':>21}\n{r.object_id:<14}{r.frames + r.occluded:>7}{r.occluded:>10}"
             f"{r.masked / judged:>26.1%}{r.longest_unmasked:>16}{r.kept_detail / judged:>21.2f}"
         )
-        print(f"(occluded: less than {UNOCCLUDED_AT_LEAST:.0%} of the box uncovered by what is in front, not judged)")
+        print(f"(occluded: under {UNOCCLUDED_AT_LEAST:.0%} of the box free of what is in front; unjudged, runs go on)")
     total = find_s + render_s
     print(f"\n{'step':<30}{'seconds':>9}{'fps':>8}{'x plain':>9}")
     for name, seconds in (
