@@ -174,7 +174,7 @@ def wait(condition: Callable[[], bool], agent: subprocess.Popen[bytes], timeout_
     while not condition():
         if agent.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"the agent stopped or stalled (exit {agent.returncode})")
-        time.sleep(0.05)
+        time.sleep(0.01)
 
 
 def drain_table(work: Path, count: int, rtt_ms: float, before: str | None) -> None:
