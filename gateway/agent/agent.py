@@ -475,9 +475,11 @@ class Agent:
         trip a clip's requests mostly wait. The clips are registered ahead, many in a request, while the
         workers upload those registered already (gateway.agent.ahead). Each clip is still one worker's alone
         from its sidecar read to its last write (a registration made ahead writes nothing: its worker
-        does), and each of its steps is durable before the next, so a kill finds every clip in a state
-        `recover()` and the next pass continue from. The first network error (or anything a thread did not
-        expect) starts no further clip, lets the others finish their own, and is raised here."""
+        does; its copy's removal once the archive holds it is the receipts thread's, gateway.agent.receipts,
+        and the sweeps leave it alone until then), and each of its steps is durable before the next, so a
+        kill finds every clip in a state `recover()` and the next pass continue from. The first network error
+        (or anything a thread did not expect) starts no further clip, lets the others finish their own, and is
+        raised here."""
         lookahead = Lookahead(records, self.config.upload_concurrency, self._stop)
         registrars = [
             threading.Thread(target=self._register_ahead, args=(lookahead, current), name=f"registrar-{n}", daemon=True)

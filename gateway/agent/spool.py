@@ -10,7 +10,7 @@ Layout under spool_dir (mode 0700):
 
 Every write goes through gateway.agent.durable. The protocol that makes a SIGKILL anywhere harmless:
     take:     sealed file renamed in → sidecar written (the commit point) → plaintext deleted
-    confirm:  sealed file deleted → sidecar deleted
+    confirm:  sealed file deleted → sidecar deleted (several clips: all their sealed files, then all sidecars)
     drop:     drop record written → sealed file deleted → sidecar deleted
     fail:     failed/ sidecar written → sealed file renamed → pending/ sidecar deleted
 so `recover()` can finish or undo each half-done step from what it finds (see there).
