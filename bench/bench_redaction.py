@@ -27,7 +27,7 @@ import av
 import numpy as np
 
 from chalicelib.media.masking import Box, masked_excerpt, redacted_excerpt
-from chalicelib.media.redaction.plan import MaskPlan, TrackRecord, plan_for, tracks_at
+from chalicelib.media.redaction.plan import MaskPlan, TrackRecord, plan_for, requester_tracks, tracks_at
 from chalicelib.media.redaction.tracking import Box as FloatBox
 from redaction.finder import Detectors, FinderSettings, FoundTracks, find_tracks
 from tests.redaction_scenes import MASKED_BELOW, Truth, detail_kept, square
@@ -124,7 +124,7 @@ def main() -> None:
             truth = next(o for o in truths[first] if o.object_id == arguments.requester)
             x, y, w, h = truth.box
             marked = tracks_at(tracks, first, x + w / 2, y + h / 2)[:1]
-        plan = plan_for(tracks, requester=marked)
+        plan = plan_for(tracks, requester=requester_tracks(tracks, marked))
         started = time.monotonic()
         redacted_excerpt(
             source, 0.0, end_s, lambda n: [Box(b.x, b.y, b.width, b.height) for b in plan.boxes(n)], folder / "out.mp4"

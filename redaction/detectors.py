@@ -100,7 +100,18 @@ class PersonDetector:
             (Box(float(x), float(y), float(w), float(h)), float(s))
             for (x, y, w, h), s in zip(boxes, np.ravel(weights), strict=True)
         ]
-        return nms(found, 0.4)
+        kept = nms(found, 0.4)
+        # A window round a person found and twice as wide is the same person at a coarser scale, not a second.
+        return [
+            (box, score)
+            for box, score in kept
+            if not any(
+                other is not box
+                and other.overlap(box) >= 0.8
+                and box.width * box.height >= 2.5 * other.width * other.height
+                for other, _ in kept
+            )
+        ]
 
 
 # An EU plate is 520 x 110 mm: a run of text found on one is widened to the plate around it.

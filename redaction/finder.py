@@ -1,8 +1,9 @@
 """Find what to mask in an excerpt: run the detectors on every `stride`-th frame, link the detections into
 tracks, and give every track a box in every frame of its life and a strip of thumbnails for the reviewer.
 
-Two passes over the excerpt: the first keeps a few small frames to learn the still background (so whatever
-moves is found whatever it is), the second detects. Memory stays flat with the excerpt's length: frames are
+Two passes over the excerpt: the first keeps a few frames to learn the still background (so whatever moves is
+found whatever it is), the second detects, and follows each person, face and plate from frame to frame by its
+look between detections (redaction/carrying.py). Memory stays flat with the excerpt's length: frames are
 streamed, and each track keeps at most `_THUMBS_KEPT` crops.
 """
 
@@ -23,6 +24,7 @@ from PIL import Image
 from chalicelib.media.masking import InvalidExport, _check_time, _decoded_from, _ticks
 from chalicelib.media.redaction.tracking import Box, Detection, Track, Tracker, TrackerSettings
 from chalicelib.media.video import MediaLimits, VideoInfo, _opened, _video_stream, probe
+from redaction.carrying import Carrier, CarrySettings
 from redaction.detectors import (
     FaceDetector,
     Found,
@@ -47,6 +49,11 @@ _THUMB_HEIGHT = 64
 _TAKEOVER = 3
 # Frames a moving region must have been seen before its vanishing means someone stopped there.
 _STILL_AFTER = 5
+_FILLS_REGIONS = ("person", "plate")  # whole figures: a face is a part of a moving region
+# A detector's box overlapping a carried box by this much (intersection over union) is on the same track.
+_CONFIRMS = 0.3
+# A moving region filled this much by the people and plates in it is theirs.
+_EXPLAINED = 0.8
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,7 @@ class FinderSettings:
     roi_face_scale: float = 2.0
     roi_small: float = 96.0  # regions up to this size (px) are scaled by roi_face_scale, larger ones not
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
+    carry: CarrySettings = field(default_factory=CarrySettings)
 
 
 @dataclass(frozen=True)
@@ -111,6 +119,8 @@ def find_tracks(
         raise InvalidExport(f"end {end_s}s not after start {start_s}s")
     samples = _background_samples(source, start_s, end_s, info)
     motion = MotionDetector(samples)
+    carrier = Carrier(samples, settings.carry)
+    del samples
     tracker = Tracker(settings.tracker)
     crops: dict[str, list[tuple[int, np.ndarray]]] = {}
     pts: list[int] = []
@@ -121,9 +131,15 @@ def find_tracks(
             if index % settings.motion_stride:
                 continue
             rgb = frame.to_ndarray(format="rgb24")
-            found = _detect(rgb, index, detectors, motion, settings)
-            for track_id, detection in tracker.update(index, found):
+            foreground = carrier.foreground(rgb)
+            carried = carrier.carry(index, foreground, tracker.open)
+            found, confirmed = _confirmed(_detect(rgb, index, detectors, motion, settings), carried)
+            found = _unexplained(found, carried)
+            assigned = tracker.update(index, found, carried)
+            for track_id, detection in assigned:
                 _keep_crop(crops.setdefault(track_id, []), index, rgb, detection.box)
+            carrier.remember(foreground, assigned, set(carried) - confirmed)
+            carrier.forget({track.track_id for track in tracker.open})
         start_pts = stream.start_time or 0
         time_base = stream.time_base
     if not pts:
@@ -186,6 +202,45 @@ def _detect(
         every = min(e for f, e in faces if f == face or _iou(f[0], face[0]) >= 0.3)
         found.append(("face", face, every))
     return [Detection(index, kind, box, score, every) for kind, (box, score), every in found]
+
+
+def _confirmed(found: list[Detection], carried: dict[str, Detection]) -> tuple[list[Detection], set[str]]:
+    """A detector's box on a track carried here replaces the carried box (it is surer, and keeps the track from
+    drifting); the detections that are on no carried track, and the tracks confirmed."""
+    rest, confirmed = [], set()
+    for detection in found:
+        same = [
+            (_iou(c.box, detection.box), track_id)
+            for track_id, c in carried.items()
+            if track_id not in confirmed and c.kind == detection.kind and _iou(c.box, detection.box) >= _CONFIRMS
+        ]
+        if same:
+            track_id = max(same)[1]
+            carried[track_id] = detection
+            confirmed.add(track_id)
+        else:
+            rest.append(detection)
+    return rest, confirmed
+
+
+def _unexplained(found: list[Detection], carried: dict[str, Detection]) -> list[Detection]:
+    """Without the moving regions that the people and plates carried or found in this frame fill: those are
+    masked by their own tracks, and a region around the requester and someone else is not kept or masked whole
+    but as the two tracks it holds. A region they do not fill (someone no detector found beside them) stays."""
+    held = [d.box.grown(d.box.size * 0.1) for d in [*carried.values(), *found] if d.kind in _FILLS_REGIONS]
+    return [d for d in found if d.kind != "moving" or _filled(d.box, held) < _EXPLAINED]
+
+
+def _filled(region: Box, boxes: list[Box]) -> float:
+    """The share of `region` that the union of `boxes` covers (on a grid of 4 px cells)."""
+    cells = np.zeros((max(1, math.ceil(region.height / 4)), max(1, math.ceil(region.width / 4))), dtype=bool)
+    for box in boxes:
+        left, top = max(0, round((box.x - region.x) / 4)), max(0, round((box.y - region.y) / 4))
+        right = min(cells.shape[1], round((box.x + box.width - region.x) / 4))
+        bottom = min(cells.shape[0], round((box.y + box.height - region.y) / 4))
+        if right > left and bottom > top:
+            cells[top:bottom, left:right] = True
+    return float(cells.mean())
 
 
 def _faces_in(rgb: np.ndarray, regions: list[Found], faces: FaceDetector, settings: FinderSettings) -> list[Found]:
@@ -303,6 +358,8 @@ def _found_track(
     moving: dict[int, list[Box]],
 ) -> FoundTrack:
     hold = settings.tracker.hold + min(_looks_away(d, moving, settings) for d in track.detections)
-    score = sum(d.score for d in track.detections) / len(track.detections)
+    # What the reviewer is told the detectors found: a track starts with a detection, followed ones continue it.
+    detected = [d for d in track.detections if not d.followed]
+    score = sum(d.score for d in detected) / len(detected)
     boxes = track.boxes(frames, hold, *still)
-    return FoundTrack(track.track_id, track.kind, len(track.detections), score, boxes, _strip(crops))
+    return FoundTrack(track.track_id, track.kind, len(detected), score, boxes, _strip(crops))

@@ -141,8 +141,13 @@ def _plan(redaction: Redaction, tracks: TracksFile, boxes: list[Box]) -> MaskPla
         for box in review.manual
     ] + [ManualBox(0, tracks.frames - 1, TrackBox(b.x, b.y, b.width, b.height)) for b in boxes]
     # The tracks the review left unmasked are the ones it named: tracks found later are masked.
-    spared = set() if review.audience == Audience.PUBLIC else set(review.kept) | set(review.requester_tracks)
-    return plan_for(tracks.tracks, kept=spared, manual=manual, everyone=review.audience == Audience.PUBLIC)
+    return plan_for(
+        tracks.tracks,
+        kept=review.kept,
+        requester=review.requester_tracks,
+        manual=manual,
+        everyone=review.audience == Audience.PUBLIC,
+    )
 
 
 def _render(export: Export, redaction: tuple[Redaction, TracksFile], source: Path, folder: Path) -> list[Path]:

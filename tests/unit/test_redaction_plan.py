@@ -22,6 +22,15 @@ def covered(masks, box: Box) -> bool:
     )
 
 
+def overlap(mask, box: Box) -> bool:
+    return (
+        mask.x < box.x + box.width
+        and box.x < mask.x + mask.width
+        and mask.y < box.y + box.height
+        and (box.y < mask.y + mask.height)
+    )
+
+
 def test_a_face_missed_for_some_frames_stays_masked_through_the_gap_and_after_its_last_detection():
     seen = [f for f in range(40) if f not in {10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20}]
     detections = [Detection(f, "face", Box(100 + 3 * f, 50, 24, 24), 0.9) for f in seen]
@@ -63,14 +72,28 @@ def test_the_requester_marked_by_a_click_stays_visible_with_their_face_while_ano
     tracks = [requester, their_face, their_motion, passer_by]
 
     clicked = tracks_at(tracks, 3, 125, 160)[:1]
-    plan = plan_for(tracks, requester=clicked)
+    own = requester_tracks(tracks, clicked)
+    plan = plan_for(tracks, requester=own)
 
     assert clicked == ["person-1"]
-    assert requester_tracks(tracks, clicked) == {"person-1", "face-2", "moving-3"}
+    assert own == {"person-1", "face-2"}  # the moving region around them is masked around their figure
     for frame in range(20):
         masks = plan.boxes(frame)
         assert covered(masks, passer_by.boxes[frame])
-        assert not any(covered([m], requester.boxes[frame]) for m in masks)
+        assert not any(overlap(m, requester.boxes[frame]) for m in masks)
+
+
+def test_a_moving_region_around_the_requester_and_someone_beside_them_is_masked_but_over_the_requester():
+    requester = TrackRecord("person-1", "person", {f: Box(100 + f, 100, 40, 100) for f in range(10)})
+    both = TrackRecord("moving-2", "moving", {f: Box(100 + f, 100, 90, 100) for f in range(10)})
+    beside = Box(150, 100, 40, 100)  # nobody found them: only the moving region shows them
+
+    plan = plan_for([requester, both], requester=requester_tracks([requester, both], ["person-1"]))
+
+    for frame in range(10):
+        masks = plan.boxes(frame)
+        assert covered(masks, Box(beside.x + frame, beside.y, beside.width, beside.height))
+        assert not any(overlap(m, requester.boxes[frame]) for m in masks)
 
 
 def test_a_crowd_region_that_holds_the_requester_is_not_theirs():

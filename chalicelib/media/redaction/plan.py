@@ -3,8 +3,10 @@ and the exports function use it; neither has numpy).
 
 Rules: every track is masked unless the reviewer keeps it; the requester's tracks are kept, with the tracks
 that spend most of their life inside them (the requester's own face inside their body); a kept track never
-protects pixels from another track's mask; every mask grows by a margin for its size and its speed; a
-manual box is masked over its span whatever else is decided.
+protects pixels from another track's mask, but for one: a moving region (the shapeless outline of whatever
+moved, often of the requester and someone beside them at once) is masked around the requester's own figure,
+not over it (the one beside them is masked by their own tracks, and the region's rest still is); every mask
+grows by a margin for its size and its speed; a manual box is masked over its span whatever else is decided.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from chalicelib.media.redaction.tracking import Box
 # A mask grows on every side by this share of the box's size, plus the distance it moves in this many
 # frames (a box interpolated between detections lags an object that turns or speeds up), plus a pixel floor.
 MARGIN_SHARE = 0.15
-# A moving region is already grown (joined across gaps) around what moved: a smaller share of its size.
-MARGIN_SHARE_MOVING = 0.05
+# A moving region is already grown (joined across gaps) around what moved, and a person detector's box has a
+# margin round the figure: a smaller share of their size.
+MARGIN_SHARE_LOOSE = {"moving": 0.05, "person": 0.05}
 MARGIN_MOTION_FRAMES = 1
 MARGIN_FLOOR = 2.0
 # A track is the requester's own if in at least OWN_SHARE of its frames it and a requester's box cover each
@@ -48,14 +51,16 @@ class TrackRecord:
     def last(self) -> int:
         return max(self.boxes)
 
-    def speed(self) -> float:
-        """The fastest its centre moves between consecutive frames, pixels a frame."""
-        frames = sorted(self.boxes)
-        fastest = 0.0
-        for a, b in zip(frames, frames[1:], strict=False):
-            (ax, ay), (bx, by) = self.boxes[a].centre, self.boxes[b].centre
-            fastest = max(fastest, math.hypot(bx - ax, by - ay) / (b - a))
-        return fastest
+    def speed(self, frame: int) -> float:
+        """How fast its centre moves at `frame` (the faster of the steps in and out of it), pixels a frame: a
+        track that jumps once (a detector's box replacing a followed one) is not given a wide margin all along."""
+        box = self.boxes[frame]
+        steps = [
+            math.dist(box.centre, other.centre)
+            for f in (frame - 1, frame + 1)
+            if (other := self.boxes.get(f)) is not None
+        ]
+        return max(steps, default=0.0)
 
 
 @dataclass(frozen=True)
@@ -99,11 +104,13 @@ def tracks_at(tracks: Iterable[TrackRecord], frame: int, x: float, y: float) -> 
 
 def requester_tracks(tracks: Sequence[TrackRecord], marked: Iterable[str]) -> set[str]:
     """The marked tracks and those that go with them for most of their life (the requester's face, the moving
-    region around them)."""
+    region around them). Not a moving region around a marked person: it is masked around their figure, since
+    it may hold someone else beside them."""
     own = set(marked)
     marked_records = [t for t in tracks if t.track_id in own]
+    figure = any(t.kind == "person" for t in marked_records)
     for track in tracks:
-        if track.track_id in own:
+        if track.track_id in own or (figure and track.kind == "moving"):
             continue
         together = sum(
             1
@@ -123,24 +130,42 @@ def _together(box: Box, requester: Box) -> bool:
     return covered >= OWN_INSIDE
 
 
+def _without(box: IntBox, hole: IntBox) -> list[IntBox]:
+    """The box less the hole, as up to four boxes (above, below, left and right of it)."""
+    left, top = max(box.x, hole.x), max(box.y, hole.y)
+    right, bottom = min(box.x + box.width, hole.x + hole.width), min(box.y + box.height, hole.y + hole.height)
+    if right <= left or bottom <= top:
+        return [box]
+    parts = [
+        IntBox(box.x, box.y, box.width, top - box.y),
+        IntBox(box.x, bottom, box.width, box.y + box.height - bottom),
+        IntBox(box.x, top, left - box.x, bottom - top),
+        IntBox(right, top, box.x + box.width - right, bottom - top),
+    ]
+    return [part for part in parts if part.width > 0 and part.height > 0]
+
+
 @dataclass
 class MaskPlan:
-    """The masks of each frame: `boxes(frame)`."""
+    """The masks of each frame: `boxes(frame)`. Moving regions are masked around the boxes of `figures` (the
+    requester's people tracks)."""
 
     tracks: Sequence[TrackRecord]
     masked: set[str]
     manual: Sequence[ManualBox] = ()
-
-    def __post_init__(self) -> None:
-        self._speeds = {t.track_id: t.speed() for t in self.tracks}
+    figures: Sequence[TrackRecord] = ()
 
     def boxes(self, frame: int) -> list[IntBox]:
         out = []
+        holes = [_outward(box) for figure in self.figures if (box := figure.boxes.get(frame)) is not None]
         for track in self.tracks:
             if track.track_id in self.masked and (box := track.boxes.get(frame)) is not None:
-                share = MARGIN_SHARE_MOVING if track.kind == "moving" else MARGIN_SHARE
-                grow = MARGIN_FLOOR + share * box.size + MARGIN_MOTION_FRAMES * self._speeds[track.track_id]
-                out.append(_outward(box.grown(grow)))
+                share = MARGIN_SHARE_LOOSE.get(track.kind, MARGIN_SHARE)
+                grow = MARGIN_FLOOR + share * box.size + MARGIN_MOTION_FRAMES * track.speed(frame)
+                parts = [_outward(box.grown(grow))]
+                for hole in holes if track.kind == "moving" else ():
+                    parts = [part for whole in parts for part in _without(whole, hole)]
+                out.extend(parts)
         out.extend(_outward(m.box.grown(MARGIN_FLOOR)) for m in self.manual if m.first <= frame <= m.last)
         return out
 
@@ -153,8 +178,10 @@ def plan_for(
     *,
     everyone: bool = False,
 ) -> MaskPlan:
-    """Mask every track but those kept and the requester's; `everyone` (a public release) masks all."""
+    """Mask every track but those kept and the requester's own (`requester_tracks`, as the review recorded
+    them); `everyone` (a public release) masks all."""
     if everyone:
         return MaskPlan(tracks, {t.track_id for t in tracks}, manual)
-    spared = set(kept) | requester_tracks(tracks, requester)
-    return MaskPlan(tracks, {t.track_id for t in tracks} - spared, manual)
+    own = set(requester)
+    figures = [t for t in tracks if t.track_id in own and t.kind == "person"]
+    return MaskPlan(tracks, {t.track_id for t in tracks} - set(kept) - own, manual, figures)

@@ -9,7 +9,7 @@ a prediction from the past alone); a track that goes undetected for a while keep
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 
@@ -60,6 +60,7 @@ class Detection:
     box: Box
     score: float
     every: int = 1  # frames between two looks of the detector that found it
+    followed: bool = False  # found by following the track's look, not by a detector
 
 
 @dataclass(frozen=True)
@@ -69,9 +70,14 @@ class TrackerSettings:
     # A detection continues a track if its centre lies within this many of the track's sizes of the predicted
     # centre (plus the distance the track moves in the gap), and its size is within `max_size_ratio` of it.
     gate: float = 1.0
+    # And further by this many pixels for every frame it went undetected: its speed is known only roughly.
+    drift: float = 1.0
     max_size_ratio: float = 2.0
     # Frames a track may go undetected and still continue (then its box is interpolated across the gap).
     max_gap: int = 30
+    # Shorter for kinds looked at every frame: a moving region gone for a few frames has left (or stopped,
+    # which the finder holds); linked on further, it would join up the regions of different people.
+    max_gaps: Mapping[str, int] = field(default_factory=lambda: {"moving": 5})
     # Frames the box is kept before the first and after the last detection (moving on at the track's speed).
     hold: int = 8
     # Detections a track needs to be kept: one lone detection may be a false alarm, but masking it costs
@@ -155,11 +161,25 @@ class Tracker:
         self._closed: list[Track] = []
         self._count = 0
 
-    def update(self, frame: int, detections: Iterable[Detection]) -> list[tuple[str, Detection]]:
+    @property
+    def open(self) -> list[Track]:
+        """The tracks that may still continue."""
+        return list(self._open)
+
+    def update(
+        self, frame: int, detections: Iterable[Detection], carried: Mapping[str, Detection] | None = None
+    ) -> list[tuple[str, Detection]]:
         """Match one frame's detections to the open tracks of their kind (the rest start tracks); return
-        each detection with the id of its track."""
+        each detection with the id of its track. `carried` continues open tracks by id (where each was
+        followed to by its look): those take no other detection this frame."""
         self._close_stale(frame)
         pending = list(detections)
+        carried = carried or {}
+        assigned: list[tuple[str, Detection]] = []
+        for track in self._open:
+            if (detection := carried.get(track.track_id)) is not None and detection.frame > track.last:
+                track.detections.append(detection)
+                assigned.append((track.track_id, detection))
         predicted = [track.predicted(frame) for track in self._open]  # once a track, not once a pair
         pairs = sorted(
             (cost, number, index)
@@ -167,11 +187,10 @@ class Tracker:
             for index, detection in enumerate(pending)
             if detection.kind == track.kind
             and detection.frame > track.last
-            and (cost := self._cost(predicted[number], detection.box)) is not None
+            and (cost := self._cost(predicted[number], detection.box, frame - track.last)) is not None
         )
         taken_tracks: set[int] = set()
         taken_detections: set[int] = set()
-        assigned: list[tuple[str, Detection]] = []
         for _, number, index in pairs:  # greedy, nearest first: enough for objects a gate apart
             if number in taken_tracks or index in taken_detections:
                 continue
@@ -191,20 +210,21 @@ class Tracker:
         kept = [t for t in self._closed + self._open if len(t.detections) >= self.settings.min_detections]
         return sorted(kept, key=lambda t: (t.first, t.track_id))
 
-    def _cost(self, predicted: Box, found: Box) -> float | None:
+    def _cost(self, predicted: Box, found: Box, gap: int) -> float | None:
         """How far a detection lies from where the track was expected, in reaches; None beyond the gate."""
         ratio = found.size / predicted.size
         if not 1 / self.settings.max_size_ratio <= ratio <= self.settings.max_size_ratio:
             return None
         (px, py), (dx, dy) = predicted.centre, found.centre
         distance = math.hypot(px - dx, py - dy)
-        reach = self.settings.gate * max(predicted.size, found.size)
+        reach = self.settings.gate * max(predicted.size, found.size) + self.settings.drift * (gap - 1)
         return distance / reach if distance <= reach else None
 
     def _close_stale(self, frame: int) -> None:
-        stale = [t for t in self._open if frame - t.last > self.settings.max_gap]
+        gaps = self.settings.max_gaps
+        stale = [t for t in self._open if frame - t.last > gaps.get(t.kind, self.settings.max_gap)]
         self._closed.extend(stale)
-        self._open = [t for t in self._open if frame - t.last <= self.settings.max_gap]
+        self._open = [t for t in self._open if t not in stale]
 
 
 def link(detections: Sequence[Detection], settings: TrackerSettings | None = None) -> list[Track]:
