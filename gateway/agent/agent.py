@@ -23,7 +23,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ from gateway.agent.clock import iso, on_archive_clock, parse_iso, stamp, to_ms
 from gateway.agent.config import AgentConfig
 from gateway.agent.durable import remove_durably
 from gateway.agent.logs import event
+from gateway.agent.receipts import Receipts
 from gateway.agent.rtsp import make_sources
 from gateway.agent.sealing import digest_of, parse_recipient, part_digests, seal_to_temp
 from gateway.agent.sources import Segment, Source
@@ -140,6 +141,9 @@ class Agent:
         # and age sweeps leave those alone: their PUT may already be on the wire).
         self._lock = threading.RLock()
         self._in_flight: set[str] = set()
+        # Clips received whose spooled copies the receipts thread has yet to delete: left alone like those.
+        self._leaving: set[str] = set()
+        self._receipts = Receipts(self._remove_received)
         self._state = self.spool.load_state()
         self.next_upload_at: datetime | None = None
         self._next_heartbeat_at: datetime | None = None
@@ -401,7 +405,8 @@ class Agent:
 
     def _drop(self, record: ClipRecord, area: str, reason: DropReason, now: datetime) -> bool:
         with self._lock:
-            if record.name in self._in_flight or not self.spool.sidecar_path(record.name, area).exists():
+            busy = record.name in self._in_flight or record.name in self._leaving
+            if busy or not self.spool.sidecar_path(record.name, area).exists():
                 return False
             registration = record.registration
             if area != FAILED:
@@ -470,9 +475,11 @@ class Agent:
         trip a clip's requests mostly wait. The clips are registered ahead, many in a request, while the
         workers upload those registered already (gateway.agent.ahead). Each clip is still one worker's alone
         from its sidecar read to its last write (a registration made ahead writes nothing: its worker
-        does), and each of its steps is durable before the next, so a kill finds every clip in a state
-        `recover()` and the next pass continue from. The first network error (or anything a thread did not
-        expect) starts no further clip, lets the others finish their own, and is raised here."""
+        does; its copy's removal once the archive holds it is the receipts thread's, gateway.agent.receipts,
+        and the sweeps leave it alone until then), and each of its steps is durable before the next, so a
+        kill finds every clip in a state `recover()` and the next pass continue from. The first network error
+        (or anything a thread did not expect) starts no further clip, lets the others finish their own, and is
+        raised here."""
         lookahead = Lookahead(records, self.config.upload_concurrency, self._stop)
         registrars = [
             threading.Thread(target=self._register_ahead, args=(lookahead, current), name=f"registrar-{n}", daemon=True)
@@ -492,11 +499,12 @@ class Agent:
             threading.Thread(target=work, name=f"upload-{number}", daemon=True)
             for number in range(1, min(self.config.upload_concurrency, len(records)))
         ]
-        for thread in registrars + helpers:
-            thread.start()
-        work()  # this thread is one of the workers
-        for thread in helpers + registrars:
-            thread.join()
+        with self._receipts.running():
+            for thread in registrars + helpers:
+                thread.start()
+            work()  # this thread is one of the workers
+            for thread in helpers + registrars:
+                thread.join()
         with self._lock:
             self._in_flight -= lookahead.untaken()
         if lookahead.failures:
@@ -740,22 +748,35 @@ class Agent:
         return uploaded
 
     def _received(self, record: ClipRecord, now: datetime, status: str, quarantine_reason: str | None) -> None:
-        """The archive holds exactly the clip's bytes: delete the spooled copy, once."""
+        """The archive holds exactly the clip's bytes: its spooled copy is to be deleted, once, by the pass's
+        receipts thread (see gateway.agent.receipts); until then the sweeps leave it alone."""
         with self._lock:
-            self.spool.remove_clip(record.name)
-            self._state.last_upload_at = iso(now)
-            self._state.uploaded_clips += 1
-            self._state.uploaded_bytes += record.sealed.size
-            self.spool.save_state(self._state)
-        event(
-            log,
-            logging.WARNING if quarantine_reason else logging.INFO,
-            "clip_uploaded",
-            name=record.name,
-            clip_id=record.clip_id,
-            status=status,
-            quarantine_reason=quarantine_reason,
-        )
+            self._leaving.add(record.name)
+        self._receipts.add(Receipt(record, now, status, quarantine_reason))
+
+    def _remove_received(self, receipts: list[Receipt]) -> None:
+        """Delete the spooled copies of clips the archive holds, together, and count them uploaded."""
+        names = [receipt.record.name for receipt in receipts]
+        try:
+            with self._lock:
+                self.spool.remove_clips(names)
+                self._state.last_upload_at = iso(max(receipt.at for receipt in receipts))
+                self._state.uploaded_clips += len(receipts)
+                self._state.uploaded_bytes += sum(receipt.record.sealed.size for receipt in receipts)
+                self.spool.save_state(self._state)
+        finally:
+            with self._lock:
+                self._leaving.difference_update(names)
+        for receipt in receipts:
+            event(
+                log,
+                logging.WARNING if receipt.quarantine_reason else logging.INFO,
+                "clip_uploaded",
+                name=receipt.record.name,
+                clip_id=receipt.record.clip_id,
+                status=receipt.status,
+                quarantine_reason=receipt.quarantine_reason,
+            )
 
     def _confirm(self, record: ClipRecord, now: datetime) -> None:
         """Delete the spooled copy once, and only once, the archive says it has received the clip (asked
@@ -940,6 +961,16 @@ class Agent:
     def _heartbeat_step(self, now: datetime) -> float:
         self.heartbeat(now)
         return self.config.heartbeat_seconds
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A clip the archive holds (`status` its answer), learnt `at`."""
+
+    record: ClipRecord
+    at: datetime
+    status: str
+    quarantine_reason: str | None
 
 
 def _url_lifetime_s(registered: Sequence[Ahead], now: datetime, offset_s: float | None) -> float | None:
