@@ -42,6 +42,7 @@ from gateway.agent.api import (
 )
 from gateway.agent.clock import iso, on_archive_clock, parse_iso, stamp, to_ms
 from gateway.agent.config import AgentConfig
+from gateway.agent.drops import Drops
 from gateway.agent.durable import remove_durably
 from gateway.agent.logs import event
 from gateway.agent.receipts import Receipts
@@ -67,7 +68,6 @@ from gateway.agent.spool import (
 log = logging.getLogger(__name__)
 
 ProbeFunction = Callable[[Path, MediaLimits], VideoInfo]
-DROPS_PER_REPORT = 100
 # A corrupt file's start is unknown; the previous segment's end is trusted as its start if that is
 # less than the longest clip the archive takes before it.
 _MAX_GAP = timedelta(seconds=MediaLimits().max_duration_s)
@@ -145,6 +145,14 @@ class Agent:
         self._leaving: set[str] = set()
         self._receipts = Receipts(self._remove_received)
         self._state = self.spool.load_state()
+        self._drops = Drops(
+            lambda: self.config,
+            self.spool,
+            self.api,
+            self._state,
+            self._lock,
+            lambda name: name in self._in_flight or name in self._leaving,
+        )
         self.next_upload_at: datetime | None = None
         self._next_heartbeat_at: datetime | None = None
         self._stop = threading.Event()
@@ -217,7 +225,7 @@ class Agent:
         if now - start > timedelta(days=self.config.max_clip_age_days):
             drop = DropRecord(name, segment.camera_id, iso(start), iso(end), DropReason.TOO_OLD, iso(now), source_file)
             with self._lock:
-                self._record_drop(drop)
+                self._drops.record(drop)
                 self._remove_plaintext(segment)
             source.handled(segment)
             event(log, logging.ERROR, "clip_dropped", name=name, reason="too_old", start=iso(start))
@@ -343,7 +351,7 @@ class Agent:
         )  # fmt: skip
         with self._lock:
             self.spool.commit_quarantine(temp, name, reason_text)
-            self._record_drop(drop)
+            self._drops.record(drop)
             self._remove_plaintext(segment)
         event(log, logging.ERROR, "file_quarantined", name=name, path=str(segment.path), reason=reason)
 
@@ -363,80 +371,7 @@ class Agent:
     # limits: age and quota --------------------------------------------------------------------------
 
     def enforce_limits(self, now: datetime) -> None:
-        self._drop_too_old(now)
-        self._enforce_quota(now)
-
-    def _drop_too_old(self, now: datetime) -> None:
-        # Storage limitation: footage past the age limit is deleted here, never sent.
-        cutoff = now - timedelta(days=self.config.max_clip_age_days)
-        for area in (PENDING, FAILED):
-            for record in self.spool.clips(area):
-                if record.registration.start_at < cutoff:
-                    self._drop(record, area, DropReason.TOO_OLD, now)
-        for entry in self.spool.quarantined():
-            recorded = entry.recorded_until or entry.quarantined_at
-            if recorded and parse_iso(recorded) < cutoff:
-                with self._lock:
-                    self.spool.remove_quarantined(entry.name)
-                event(log, logging.WARNING, "quarantine_expired", name=entry.name)
-
-    def _enforce_quota(self, now: datetime) -> None:
-        used = self.spool.usage().total_bytes
-        if used <= self.config.quota_bytes:
-            return
-        # Oldest pending first (the brief's rule), then failed clips, then quarantined files.
-        victims = [(PENDING, record) for record in self.spool.clips(PENDING)]
-        victims += [(FAILED, record) for record in self.spool.clips(FAILED)]
-        for area, record in victims:
-            if used <= self.config.quota_bytes:
-                return
-            size = self.spool.clip_bytes(record.name, area)
-            if self._drop(record, area, DropReason.QUOTA, now):
-                used += self.spool.drop_bytes(record.name) - size
-        for entry in self.spool.quarantined():
-            if used <= self.config.quota_bytes:
-                return
-            with self._lock:
-                self.spool.remove_quarantined(entry.name)
-            used -= entry.size
-            event(log, logging.ERROR, "quarantine_dropped_for_quota", name=entry.name)
-        if used > self.config.quota_bytes:
-            event(log, logging.ERROR, "quota_unreachable", used_bytes=used, quota_bytes=self.config.quota_bytes)
-
-    def _drop(self, record: ClipRecord, area: str, reason: DropReason, now: datetime) -> bool:
-        with self._lock:
-            busy = record.name in self._in_flight or record.name in self._leaving
-            if busy or not self.spool.sidecar_path(record.name, area).exists():
-                return False
-            registration = record.registration
-            if area != FAILED:
-                drop = DropRecord(
-                    record.name, registration.camera_id, registration.start, registration.end, reason, iso(now),
-                    record.source,
-                )  # fmt: skip
-                # Drop record first: a crash before the clip is gone is finished by recover(), never uploaded.
-                self._record_drop(drop)
-            # A failed clip's gap was reported (reason refused) when it failed: deleting its copy here loses
-            # nothing more, so it is neither counted again nor reported with another reason.
-            self.spool.remove_clip(record.name, area)
-        # Loud: footage is lost here.
-        event(
-            log,
-            logging.ERROR,
-            "clip_dropped",
-            name=record.name,
-            reason=reason.value,
-            camera_id=registration.camera_id,
-            start=registration.start,
-            end=registration.end,
-        )
-        return True
-
-    def _record_drop(self, drop: DropRecord) -> None:
-        self.spool.save_drop(drop)
-        self._state.dropped_total += 1
-        self._state.dropped_by_reason[drop.reason.value] = self._state.dropped_by_reason.get(drop.reason.value, 0) + 1
-        self.spool.save_state(self._state)
+        self._drops.enforce_limits(now)
 
     # uploading --------------------------------------------------------------------------------------
 
@@ -451,7 +386,7 @@ class Agent:
             return now + timedelta(seconds=time.monotonic() - started)
 
         try:
-            self._report_drops(now)
+            self._drops.report_due(now)
             with self._lock:
                 records = self.spool.clips(PENDING)
             self._advance_all([record for record in records if not _waiting(record, current())], current)
@@ -818,7 +753,7 @@ class Agent:
             )  # fmt: skip
             with self._lock:
                 # The gap first: a clip in failed/ is never without the report that tells officials of it.
-                self._record_drop(drop)
+                self._drops.record(drop)
                 self.spool.move_to_failed(failed)
             event(log, logging.ERROR, "clip_failed", name=name, refusals=refusals, error=str(refusal))
             return
@@ -840,41 +775,6 @@ class Agent:
         retry_at = iso(now + timedelta(seconds=delay))
         self.spool.save(replace(record, registration=registration, last_error=str(refusal), retry_at=retry_at))
         event(log, logging.WARNING, "clip_not_yet", name=record.name, error=str(refusal), retry_at=retry_at)
-
-    def _report_drops(self, now: datetime) -> None:
-        with self._lock:
-            due = [d for d in self.spool.drops() if d.retry_at is None or parse_iso(d.retry_at) <= now]
-        for first in range(0, len(due), DROPS_PER_REPORT):
-            batch = due[first : first + DROPS_PER_REPORT]
-            try:
-                self._report(batch)
-            except Refused as refusal:
-                if len(batch) == 1:
-                    self._drop_refused(batch[0], refusal, now)
-                    continue
-                # One bad record must not hold back the rest: send them one by one to find it.
-                for drop in batch:
-                    try:
-                        self._report([drop])
-                    except Refused as single:
-                        self._drop_refused(drop, single, now)
-
-    def _report(self, drops: list[DropRecord]) -> None:
-        self.api.report_drops([drop.report() for drop in drops])
-        with self._lock:
-            for drop in drops:
-                self.spool.remove_drop(drop.name)
-        event(log, logging.INFO, "drops_reported", count=len(drops))
-
-    def _drop_refused(self, drop: DropRecord, refusal: Refused, now: datetime) -> None:
-        # Never given up (a drop record is a few hundred bytes and its report is the only trace of
-        # the gap), but spaced out like a clip's retries.
-        attempts = drop.attempts + 1
-        delay = min(self.config.backoff_cap_seconds, self.config.refusal_delay_seconds * 2 ** (attempts - 1))
-        retry_at = iso(now + timedelta(seconds=delay))
-        with self._lock:
-            self.spool.save_drop(replace(drop, attempts=attempts, last_error=str(refusal), retry_at=retry_at))
-        event(log, logging.ERROR, "drop_report_refused", name=drop.name, attempts=attempts, error=str(refusal))
 
     # heartbeat --------------------------------------------------------------------------------------
 
