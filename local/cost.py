@@ -278,6 +278,7 @@ class Gateway:
         self.requests = 0
         self.in_parts: list[str] = []  # clips S3's answers do not vouch for: the agent asks "received?"
         self.seconds = 0.0
+        self._sha256: dict[Path, str] = {}
 
     def _api(self, method: str, path: str, body: Any = None) -> Any:
         started = time.perf_counter()
@@ -289,11 +290,14 @@ class Gateway:
         return answer.body
 
     def sealed(self, clip: Path) -> Path:
-        """What the agent uploads for `clip`: the clip itself, or (sealing) its age file, made when spooled."""
-        if self.recipient is None:
-            return clip
-        upload = self.work / f"{clip.name}.age"
-        pyrage.encrypt_file(str(clip), str(upload), [self.recipient])
+        """What the agent uploads for `clip`: the clip itself, or (sealing) its age file; both hashed, as the
+        agent does when it spools."""
+        upload = clip
+        if self.recipient is not None:
+            upload = self.work / f"{clip.name}.age"
+            pyrage.encrypt_file(str(clip), str(upload), [self.recipient])
+        for path in {clip, upload}:
+            self._sha256[path] = sha256_of(path)
         return upload
 
     def send(self, clip: Path, start: datetime, seconds: int, upload: Path | None = None) -> str:
@@ -304,10 +308,10 @@ class Gateway:
             "start": start.isoformat(),
             "end": (start + timedelta(seconds=seconds)).isoformat(),
             "size": clip.stat().st_size,
-            "sha256": sha256_of(clip),
+            "sha256": self._sha256[clip],
         }
         if upload != clip:
-            body["sealed"] = {"size": upload.stat().st_size, "sha256": sha256_of(upload)}
+            body["sealed"] = {"size": upload.stat().st_size, "sha256": self._sha256[upload]}
         registered = self._api("POST", "/gateway/clips", body)
         if registered["multipart"]:
             self._parts(registered, upload)
