@@ -31,7 +31,7 @@ from bench.corpus import corpus, sized_clip
 from gateway.uplink import put_clip
 from local.api_client import Session
 from local.aws import AwsEndpoint
-from local.cost import Gateway
+from local.cost_counting import Gateway
 from local.stack import LocalArchive, LocalOptions
 
 CLIP_SECONDS = 60
