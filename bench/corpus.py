@@ -60,16 +60,34 @@ CLIPS = (
 )
 
 
-def corpus(names: tuple[str, ...] | None = None) -> dict[str, Path]:
-    """The corpus' clips (or those named), made by Debian's ffmpeg on first use."""
+# x264 at its defaults cannot spend more than ~10 Mbps on testsrc2 at 720p (it compresses too well): above this,
+# noise makes every bit needed, and the ultrafast preset keeps the encode of a 500 MB clip to seconds, not minutes.
+_NOISE_ABOVE_MBPS = 8.0
+
+
+def sized_clip(megabytes: float, seconds: int) -> CorpusClip:
+    """A 720p H.264 clip of `seconds` and about `megabytes` (within ~10 %): x264's defaults (one keyframe every
+    10 s, B-frames, moov at the end) at the bitrate that gives the size."""
+    mbps = megabytes * 8 / seconds
+    source, preset = "testsrc2=size=1280x720:rate=25", tuple[str, ...]()
+    if mbps > _NOISE_ABOVE_MBPS:
+        source, preset = f"{source},noise=alls=40:allf=t", ("-preset", "ultrafast")
+    rate = f"{mbps * 1000:.0f}k"
+    # -maxrate/-bufsize hold the average to the target: plain ABR overshoots short clips.
+    args = (*H264, *preset, "-b:v", rate, "-maxrate", rate, "-bufsize", rate)
+    return CorpusClip(f"720p H.264 {seconds} s, {megabytes:g} MB", source, seconds, args)
+
+
+def corpus(names: tuple[str, ...] | None = None, clips: tuple[CorpusClip, ...] = CLIPS) -> dict[str, Path]:
+    """The corpus' clips (or those named, of `clips`), made by Debian's ffmpeg on first use."""
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         raise SystemExit("the corpus is made by Debian's ffmpeg: apt-get install -y --no-install-recommends ffmpeg")
     CORPUS_DIR.mkdir(exist_ok=True)
     made: dict[str, Path] = {}
-    wanted = {clip.name for clip in CLIPS if names is None or clip.name in names}
-    wanted |= {clip.remux_of for clip in CLIPS if clip.name in wanted and clip.remux_of}
-    for clip in CLIPS:  # sources before their remuxes
+    wanted = {clip.name for clip in clips if names is None or clip.name in names}
+    wanted |= {clip.remux_of for clip in clips if clip.name in wanted and clip.remux_of}
+    for clip in clips:  # sources before their remuxes
         if clip.name not in wanted:
             continue
         # Named by the command (a remux by its source's name, itself such a hash), wherever the corpus lives.

@@ -74,7 +74,7 @@ class Examined:
 
 class _Uploads:
     """At most one upload running beside the run's own work. Its thread is named after the run's: the cost
-    command (local/cost.py) tells its requests, which overlap the run's, from the run's own by that name."""
+    command (local/cost_counting.py) tells its requests, which overlap the run's, from the run's own by that name."""
 
     def __init__(self) -> None:
         self._pool: ThreadPoolExecutor | None = None

@@ -23,7 +23,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,8 +42,10 @@ from gateway.agent.api import (
 )
 from gateway.agent.clock import iso, on_archive_clock, parse_iso, stamp, to_ms
 from gateway.agent.config import AgentConfig
+from gateway.agent.drops import Drops
 from gateway.agent.durable import remove_durably
 from gateway.agent.logs import event
+from gateway.agent.receipts import Receipts
 from gateway.agent.rtsp import make_sources
 from gateway.agent.sealing import digest_of, parse_recipient, part_digests, seal_to_temp
 from gateway.agent.sources import Segment, Source
@@ -66,7 +68,6 @@ from gateway.agent.spool import (
 log = logging.getLogger(__name__)
 
 ProbeFunction = Callable[[Path, MediaLimits], VideoInfo]
-DROPS_PER_REPORT = 100
 # A corrupt file's start is unknown; the previous segment's end is trusted as its start if that is
 # less than the longest clip the archive takes before it.
 _MAX_GAP = timedelta(seconds=MediaLimits().max_duration_s)
@@ -140,7 +141,18 @@ class Agent:
         # and age sweeps leave those alone: their PUT may already be on the wire).
         self._lock = threading.RLock()
         self._in_flight: set[str] = set()
+        # Clips received whose spooled copies the receipts thread has yet to delete: left alone like those.
+        self._leaving: set[str] = set()
+        self._receipts = Receipts(self._remove_received)
         self._state = self.spool.load_state()
+        self._drops = Drops(
+            lambda: self.config,
+            self.spool,
+            self.api,
+            self._state,
+            self._lock,
+            lambda name: name in self._in_flight or name in self._leaving,
+        )
         self.next_upload_at: datetime | None = None
         self._next_heartbeat_at: datetime | None = None
         self._stop = threading.Event()
@@ -213,7 +225,7 @@ class Agent:
         if now - start > timedelta(days=self.config.max_clip_age_days):
             drop = DropRecord(name, segment.camera_id, iso(start), iso(end), DropReason.TOO_OLD, iso(now), source_file)
             with self._lock:
-                self._record_drop(drop)
+                self._drops.record(drop)
                 self._remove_plaintext(segment)
             source.handled(segment)
             event(log, logging.ERROR, "clip_dropped", name=name, reason="too_old", start=iso(start))
@@ -339,7 +351,7 @@ class Agent:
         )  # fmt: skip
         with self._lock:
             self.spool.commit_quarantine(temp, name, reason_text)
-            self._record_drop(drop)
+            self._drops.record(drop)
             self._remove_plaintext(segment)
         event(log, logging.ERROR, "file_quarantined", name=name, path=str(segment.path), reason=reason)
 
@@ -359,79 +371,7 @@ class Agent:
     # limits: age and quota --------------------------------------------------------------------------
 
     def enforce_limits(self, now: datetime) -> None:
-        self._drop_too_old(now)
-        self._enforce_quota(now)
-
-    def _drop_too_old(self, now: datetime) -> None:
-        # Storage limitation: footage past the age limit is deleted here, never sent.
-        cutoff = now - timedelta(days=self.config.max_clip_age_days)
-        for area in (PENDING, FAILED):
-            for record in self.spool.clips(area):
-                if record.registration.start_at < cutoff:
-                    self._drop(record, area, DropReason.TOO_OLD, now)
-        for entry in self.spool.quarantined():
-            recorded = entry.recorded_until or entry.quarantined_at
-            if recorded and parse_iso(recorded) < cutoff:
-                with self._lock:
-                    self.spool.remove_quarantined(entry.name)
-                event(log, logging.WARNING, "quarantine_expired", name=entry.name)
-
-    def _enforce_quota(self, now: datetime) -> None:
-        used = self.spool.usage().total_bytes
-        if used <= self.config.quota_bytes:
-            return
-        # Oldest pending first (the brief's rule), then failed clips, then quarantined files.
-        victims = [(PENDING, record) for record in self.spool.clips(PENDING)]
-        victims += [(FAILED, record) for record in self.spool.clips(FAILED)]
-        for area, record in victims:
-            if used <= self.config.quota_bytes:
-                return
-            size = self.spool.clip_bytes(record.name, area)
-            if self._drop(record, area, DropReason.QUOTA, now):
-                used += self.spool.drop_bytes(record.name) - size
-        for entry in self.spool.quarantined():
-            if used <= self.config.quota_bytes:
-                return
-            with self._lock:
-                self.spool.remove_quarantined(entry.name)
-            used -= entry.size
-            event(log, logging.ERROR, "quarantine_dropped_for_quota", name=entry.name)
-        if used > self.config.quota_bytes:
-            event(log, logging.ERROR, "quota_unreachable", used_bytes=used, quota_bytes=self.config.quota_bytes)
-
-    def _drop(self, record: ClipRecord, area: str, reason: DropReason, now: datetime) -> bool:
-        with self._lock:
-            if record.name in self._in_flight or not self.spool.sidecar_path(record.name, area).exists():
-                return False
-            registration = record.registration
-            if area != FAILED:
-                drop = DropRecord(
-                    record.name, registration.camera_id, registration.start, registration.end, reason, iso(now),
-                    record.source,
-                )  # fmt: skip
-                # Drop record first: a crash before the clip is gone is finished by recover(), never uploaded.
-                self._record_drop(drop)
-            # A failed clip's gap was reported (reason refused) when it failed: deleting its copy here loses
-            # nothing more, so it is neither counted again nor reported with another reason.
-            self.spool.remove_clip(record.name, area)
-        # Loud: footage is lost here.
-        event(
-            log,
-            logging.ERROR,
-            "clip_dropped",
-            name=record.name,
-            reason=reason.value,
-            camera_id=registration.camera_id,
-            start=registration.start,
-            end=registration.end,
-        )
-        return True
-
-    def _record_drop(self, drop: DropRecord) -> None:
-        self.spool.save_drop(drop)
-        self._state.dropped_total += 1
-        self._state.dropped_by_reason[drop.reason.value] = self._state.dropped_by_reason.get(drop.reason.value, 0) + 1
-        self.spool.save_state(self._state)
+        self._drops.enforce_limits(now)
 
     # uploading --------------------------------------------------------------------------------------
 
@@ -446,7 +386,7 @@ class Agent:
             return now + timedelta(seconds=time.monotonic() - started)
 
         try:
-            self._report_drops(now)
+            self._drops.report_due(now)
             with self._lock:
                 records = self.spool.clips(PENDING)
             self._advance_all([record for record in records if not _waiting(record, current())], current)
@@ -470,9 +410,11 @@ class Agent:
         trip a clip's requests mostly wait. The clips are registered ahead, many in a request, while the
         workers upload those registered already (gateway.agent.ahead). Each clip is still one worker's alone
         from its sidecar read to its last write (a registration made ahead writes nothing: its worker
-        does), and each of its steps is durable before the next, so a kill finds every clip in a state
-        `recover()` and the next pass continue from. The first network error (or anything a thread did not
-        expect) starts no further clip, lets the others finish their own, and is raised here."""
+        does; its copy's removal once the archive holds it is the receipts thread's, gateway.agent.receipts,
+        and the sweeps leave it alone until then), and each of its steps is durable before the next, so a
+        kill finds every clip in a state `recover()` and the next pass continue from. The first network error
+        (or anything a thread did not expect) starts no further clip, lets the others finish their own, and is
+        raised here."""
         lookahead = Lookahead(records, self.config.upload_concurrency, self._stop)
         registrars = [
             threading.Thread(target=self._register_ahead, args=(lookahead, current), name=f"registrar-{n}", daemon=True)
@@ -492,11 +434,12 @@ class Agent:
             threading.Thread(target=work, name=f"upload-{number}", daemon=True)
             for number in range(1, min(self.config.upload_concurrency, len(records)))
         ]
-        for thread in registrars + helpers:
-            thread.start()
-        work()  # this thread is one of the workers
-        for thread in helpers + registrars:
-            thread.join()
+        with self._receipts.running():
+            for thread in registrars + helpers:
+                thread.start()
+            work()  # this thread is one of the workers
+            for thread in helpers + registrars:
+                thread.join()
         with self._lock:
             self._in_flight -= lookahead.untaken()
         if lookahead.failures:
@@ -740,22 +683,35 @@ class Agent:
         return uploaded
 
     def _received(self, record: ClipRecord, now: datetime, status: str, quarantine_reason: str | None) -> None:
-        """The archive holds exactly the clip's bytes: delete the spooled copy, once."""
+        """The archive holds exactly the clip's bytes: its spooled copy is to be deleted, once, by the pass's
+        receipts thread (see gateway.agent.receipts); until then the sweeps leave it alone."""
         with self._lock:
-            self.spool.remove_clip(record.name)
-            self._state.last_upload_at = iso(now)
-            self._state.uploaded_clips += 1
-            self._state.uploaded_bytes += record.sealed.size
-            self.spool.save_state(self._state)
-        event(
-            log,
-            logging.WARNING if quarantine_reason else logging.INFO,
-            "clip_uploaded",
-            name=record.name,
-            clip_id=record.clip_id,
-            status=status,
-            quarantine_reason=quarantine_reason,
-        )
+            self._leaving.add(record.name)
+        self._receipts.add(Receipt(record, now, status, quarantine_reason))
+
+    def _remove_received(self, receipts: list[Receipt]) -> None:
+        """Delete the spooled copies of clips the archive holds, together, and count them uploaded."""
+        names = [receipt.record.name for receipt in receipts]
+        try:
+            with self._lock:
+                self.spool.remove_clips(names)
+                self._state.last_upload_at = iso(max(receipt.at for receipt in receipts))
+                self._state.uploaded_clips += len(receipts)
+                self._state.uploaded_bytes += sum(receipt.record.sealed.size for receipt in receipts)
+                self.spool.save_state(self._state)
+        finally:
+            with self._lock:
+                self._leaving.difference_update(names)
+        for receipt in receipts:
+            event(
+                log,
+                logging.WARNING if receipt.quarantine_reason else logging.INFO,
+                "clip_uploaded",
+                name=receipt.record.name,
+                clip_id=receipt.record.clip_id,
+                status=receipt.status,
+                quarantine_reason=receipt.quarantine_reason,
+            )
 
     def _confirm(self, record: ClipRecord, now: datetime) -> None:
         """Delete the spooled copy once, and only once, the archive says it has received the clip (asked
@@ -797,7 +753,7 @@ class Agent:
             )  # fmt: skip
             with self._lock:
                 # The gap first: a clip in failed/ is never without the report that tells officials of it.
-                self._record_drop(drop)
+                self._drops.record(drop)
                 self.spool.move_to_failed(failed)
             event(log, logging.ERROR, "clip_failed", name=name, refusals=refusals, error=str(refusal))
             return
@@ -819,41 +775,6 @@ class Agent:
         retry_at = iso(now + timedelta(seconds=delay))
         self.spool.save(replace(record, registration=registration, last_error=str(refusal), retry_at=retry_at))
         event(log, logging.WARNING, "clip_not_yet", name=record.name, error=str(refusal), retry_at=retry_at)
-
-    def _report_drops(self, now: datetime) -> None:
-        with self._lock:
-            due = [d for d in self.spool.drops() if d.retry_at is None or parse_iso(d.retry_at) <= now]
-        for first in range(0, len(due), DROPS_PER_REPORT):
-            batch = due[first : first + DROPS_PER_REPORT]
-            try:
-                self._report(batch)
-            except Refused as refusal:
-                if len(batch) == 1:
-                    self._drop_refused(batch[0], refusal, now)
-                    continue
-                # One bad record must not hold back the rest: send them one by one to find it.
-                for drop in batch:
-                    try:
-                        self._report([drop])
-                    except Refused as single:
-                        self._drop_refused(drop, single, now)
-
-    def _report(self, drops: list[DropRecord]) -> None:
-        self.api.report_drops([drop.report() for drop in drops])
-        with self._lock:
-            for drop in drops:
-                self.spool.remove_drop(drop.name)
-        event(log, logging.INFO, "drops_reported", count=len(drops))
-
-    def _drop_refused(self, drop: DropRecord, refusal: Refused, now: datetime) -> None:
-        # Never given up (a drop record is a few hundred bytes and its report is the only trace of
-        # the gap), but spaced out like a clip's retries.
-        attempts = drop.attempts + 1
-        delay = min(self.config.backoff_cap_seconds, self.config.refusal_delay_seconds * 2 ** (attempts - 1))
-        retry_at = iso(now + timedelta(seconds=delay))
-        with self._lock:
-            self.spool.save_drop(replace(drop, attempts=attempts, last_error=str(refusal), retry_at=retry_at))
-        event(log, logging.ERROR, "drop_report_refused", name=drop.name, attempts=attempts, error=str(refusal))
 
     # heartbeat --------------------------------------------------------------------------------------
 
@@ -940,6 +861,16 @@ class Agent:
     def _heartbeat_step(self, now: datetime) -> float:
         self.heartbeat(now)
         return self.config.heartbeat_seconds
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A clip the archive holds (`status` its answer), learnt `at`."""
+
+    record: ClipRecord
+    at: datetime
+    status: str
+    quarantine_reason: str | None
 
 
 def _url_lifetime_s(registered: Sequence[Ahead], now: datetime, offset_s: float | None) -> float | None:

@@ -32,10 +32,12 @@ type Ahead = Registered | Refused | None  # a clip's registration made ahead, it
 
 def registrations_ahead(completed: int, elapsed_s: float, lifetime_s: float | None, workers: int) -> int:
     """How many clips may be registered and not yet taken by a worker: before any clip is done (pace and
-    URL lifetime unknown), one for each worker; then as many as the workers start within half the URLs'
-    lifetime at their pace so far, at least one and at most two batches."""
+    URL lifetime unknown), two for each worker, the first round's and the next (a registration takes about
+    as long as an upload, so the next round's must be on its way while the first uploads); then as many as
+    the workers start within half the URLs' lifetime at their pace so far, at least one and at most two
+    batches."""
     if completed == 0 or elapsed_s <= 0 or lifetime_s is None:
-        return workers
+        return 2 * workers
     pace = completed / elapsed_s
     return max(1, min(2 * BATCH, int(pace * lifetime_s / 2)))
 
@@ -79,8 +81,9 @@ class Lookahead:
                 # Each batch at most twice the last (the first one clip per worker): a batch takes longer to
                 # register the larger it is, so it grows only as fast as the clips before it take to upload.
                 wanted = min(BATCH, len(self._todo), 2 * self._last_batch)
-                # The whole batch when there is room for it; fewer only when nothing is left to take.
-                if room >= wanted or (room > 0 and not self._ready and not self._registering):
+                # The whole batch, or a round's worth (two batches then go at once), when there is room for
+                # it; fewer only when nothing is left to take.
+                if room >= min(wanted, self._workers) or (room > 0 and not self._ready and not self._registering):
                     self._last_batch = min(wanted, room)
                     return self._numbered(self._last_batch)
                 self._changed.wait(_LOOK_AGAIN_S)

@@ -86,6 +86,16 @@ def remove_durably(paths: Iterable[Path]) -> None:
         fsync_dir(path.parent)
 
 
+def remove_together(paths: Iterable[Path]) -> None:
+    """Unlink `paths` in no particular order, then make it durable with one fsync of each directory."""
+    directories: dict[Path, None] = {}
+    for path in paths:
+        path.unlink(missing_ok=True)
+        directories[path.parent] = None
+    for directory in directories:
+        fsync_dir(directory)
+
+
 def clean_temp_files(directory: Path) -> list[Path]:
     """Remove the temp files a killed writer left in `directory`; the ones removed."""
     removed = [path for path in directory.iterdir() if is_temp(path)]

@@ -10,7 +10,7 @@ Layout under spool_dir (mode 0700):
 
 Every write goes through gateway.agent.durable. The protocol that makes a SIGKILL anywhere harmless:
     take:     sealed file renamed in → sidecar written (the commit point) → plaintext deleted
-    confirm:  sealed file deleted → sidecar deleted
+    confirm:  sealed file deleted → sidecar deleted (several clips: all their sealed files, then all sidecars)
     drop:     drop record written → sealed file deleted → sidecar deleted
     fail:     failed/ sidecar written → sealed file renamed → pending/ sidecar deleted
 so `recover()` can finish or undo each half-done step from what it finds (see there).
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from enum import StrEnum
@@ -35,6 +36,7 @@ from gateway.agent.durable import (
     is_temp,
     publish,
     remove_durably,
+    remove_together,
 )
 
 log = logging.getLogger(__name__)
@@ -325,8 +327,12 @@ class Spool:
         atomic_write_json(self.sidecar_path(record.name, area), record.to_json())
 
     def remove_clip(self, name: str, area: str = PENDING) -> None:
-        # Sealed file first: a sidecar without its sealed file is recognisably a removal cut short.
-        remove_durably([self.sealed_path(name, area), self.sidecar_path(name, area)])
+        self.remove_clips([name], area)
+
+    def remove_clips(self, names: Sequence[str], area: str = PENDING) -> None:
+        # Sealed files first: a sidecar without its sealed file is recognisably a removal cut short.
+        remove_together([self.sealed_path(name, area) for name in names])
+        remove_together([self.sidecar_path(name, area) for name in names])
 
     def move_to_failed(self, record: ClipRecord) -> None:
         # failed/ sidecar first: once it exists the clip counts as failed, and recover() completes the move.

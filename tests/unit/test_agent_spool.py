@@ -11,7 +11,7 @@ import av
 import pyrage
 import pytest
 
-from gateway.agent import sealing
+from gateway.agent import durable, sealing
 from gateway.agent.durable import atomic_write_bytes, is_temp, write_temp
 from gateway.agent.spool import FAILED, PENDING, STATE_FILE, ClipState, Spool
 from tests.unit.test_agent_support import (
@@ -194,6 +194,31 @@ def test_killed_after_the_put_before_confirmation_deletes_only_when_received(sit
     restarted = site.agent()
     restarted.run_once(later())
     assert restarted.spool.clips() == [] and len(site.archive.puts) == 1
+
+
+def test_clips_removed_together_sync_their_directory_once_for_the_sealed_files_and_once_for_the_sidecars(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site.archive.stop()
+    for _ in range(3):
+        site.record("cam-a")
+    agent = site.agent()
+    settle(agent, now())
+    names = [record.name for record in agent.spool.clips()]
+    real_sync = durable.fsync_dir
+    seen: list[list[str]] = []
+
+    def sync(directory: Path) -> None:
+        seen.append(sorted(path.suffix for path in files_under(directory)))
+        real_sync(directory)
+
+    monkeypatch.setattr(durable, "fsync_dir", sync)
+    agent.spool.remove_clips(names)
+
+    # The first sync makes the sealed files' removal durable while every sidecar is still there (a removal
+    # cut short there is finished at start); the second, the sidecars'.
+    assert len(names) == 3 and seen == [[".json"] * 3, []]
+    assert files_under(site.config.spool_dir / PENDING) == []
 
 
 def test_connection_cut_during_the_put_is_retried_and_stored_once(site: Site) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from types import SimpleNamespace
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from gateway.agent.agent import Agent
 from gateway.agent.ahead import BATCH, Lookahead, registrations_ahead
 from gateway.agent.spool import FAILED, ClipState
 from tests.unit.test_agent_support import (
@@ -78,8 +80,9 @@ def test_a_backlog_goes_several_clips_at_once_the_oldest_first_and_each_exactly_
     elapsed = time.monotonic() - started
 
     registered = [body["sha256"] for body in site.archive.registrations]
-    # Two workers, each taking the oldest clip left: the first two registered are the two oldest.
-    assert set(registered[:2]) == set(oldest_first[:2]) and sorted(registered) == sorted(oldest_first)
+    stored = [site.archive.clips[clip_id].registration["sha256"] for clip_id in site.archive.puts]
+    # Two workers, each taking the oldest clip left: the first two stored are the two oldest.
+    assert set(stored[:2]) == set(oldest_first[:2]) and sorted(registered) == sorted(oldest_first)
     assert agent.spool.clips() == [] and len(site.archive.puts) == 5
     assert all(clip.puts == 1 for clip in site.archive.clips.values())
     # One at a time could not take under 5 clips × (register + PUT) × 0.4 s = 4 s; two at a time: 3 rounds of 0.8 s.
@@ -102,6 +105,65 @@ def test_a_backlog_is_registered_in_batches_ahead_of_its_uploads_each_clip_once(
     assert requests <= 12 / 2 and max(site.archive.batches) > 1
 
 
+def _removals_held_until_the_second_put(
+    site: Site, monkeypatch: pytest.MonkeyPatch, before_removal: Callable[[Agent], None] = lambda _agent: None
+) -> list[bool]:
+    """Two clips, one upload at a time, and each group of received clips kept from removal until the second
+    clip's PUT has reached the archive (then `before_removal` runs): whether each group saw that PUT."""
+    site.archive.stop()
+    for n in range(2):
+        site.record("cam-a", ended_ago=timedelta(minutes=50 - n))
+    site.config = replace(site.config, upload_concurrency=1)
+    second_put = threading.Event()
+    real_put = site.archive.put
+
+    def put(*args: Any) -> Any:
+        answer = real_put(*args)
+        if len(site.archive.puts) == 2:
+            second_put.set()
+        return answer
+
+    real_remove = Agent._remove_received
+    waited: list[bool] = []
+
+    def remove(agent: Agent, receipts: Any) -> None:
+        waited.append(second_put.wait(timeout=5))
+        before_removal(agent)
+        real_remove(agent, receipts)
+
+    monkeypatch.setattr(site.archive, "put", put)
+    monkeypatch.setattr(Agent, "_remove_received", remove)
+    return waited
+
+
+def test_removing_a_received_clip_does_not_hold_up_the_next_upload(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    waited = _removals_held_until_the_second_put(site, monkeypatch)
+    agent = site.agent()
+    settle(agent, now())
+    site.archive.start()
+    agent.upload_pass(later())
+
+    # The first clip's spooled copy was still being removed when the second clip went.
+    assert waited and waited[0] and agent.spool.clips() == [] and len(site.archive.puts) == 2
+    assert agent.spool.load_state().uploaded_clips == 2
+
+
+def test_a_received_clip_waiting_for_its_removal_is_never_dropped(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    def sweep_over_quota(agent: Agent) -> None:
+        agent.config = replace(agent.config, quota_bytes=0)
+        agent.enforce_limits(later())
+
+    _removals_held_until_the_second_put(site, monkeypatch, sweep_over_quota)
+    agent = site.agent()
+    settle(agent, now())
+    site.archive.start()
+    agent.upload_pass(later())
+
+    # In the archive already: no gap to report for it, and no clip lost.
+    assert agent.spool.drops() == [] and agent.spool.load_state().dropped_total == 0
+    assert agent.spool.clips() == [] and len(site.archive.received()) == 2
+
+
 def test_an_archive_without_the_batch_route_gets_each_clip_registered_alone(site: Site) -> None:
     site.archive.stop()
     for n in range(5):
@@ -119,7 +181,7 @@ def test_an_archive_without_the_batch_route_gets_each_clip_registered_alone(site
 @pytest.mark.parametrize(
     ("completed", "elapsed_s", "lifetime_s", "ahead"),
     [
-        (0, 5.0, 120.0, 4),  # nothing done yet: one registration for each worker
+        (0, 5.0, 120.0, 8),  # nothing done yet: two for each worker, this round and the next
         (10, 1.0, 120.0, 2 * BATCH),  # a fast link: two batches, the next registered while one waits
         (3, 300.0, 120.0, 1),  # 100 s a clip: more would wait beyond their URLs' lifetime
         (30, 60.0, 120.0, 30),  # half a clip a second: those started within half a lifetime
@@ -127,6 +189,22 @@ def test_an_archive_without_the_batch_route_gets_each_clip_registered_alone(site
 )
 def test_clips_are_registered_only_as_far_ahead_as_their_urls_last(completed, elapsed_s, lifetime_s, ahead) -> None:
     assert registrations_ahead(completed, elapsed_s, lifetime_s, workers=4) == ahead
+
+
+def test_the_next_rounds_registration_goes_out_with_the_first() -> None:
+    clips = [SimpleNamespace(name=f"clip-{n:02d}") for n in range(20)]
+    stop = threading.Event()
+    lookahead = Lookahead(clips, workers=4, stop=stop)  # type: ignore[arg-type]
+    batches: list[tuple[int, list[Any]]] = []
+    registrars = [threading.Thread(target=lambda: batches.append(lookahead.next_batch())) for _ in range(2)]
+    for registrar in registrars:
+        registrar.start()
+    for registrar in registrars:
+        registrar.join(timeout=5)
+    stop.set()  # lets a registrar still waiting go
+
+    # Before anything is registered: a round's clips for each registrar, both requests on their way at once.
+    assert sorted(number for number, _ in batches) == [0, 1] and [len(clips) for _, clips in batches] == [4, 4]
 
 
 def test_a_batch_registered_before_the_one_ahead_of_it_waits_for_it() -> None:

@@ -1,5 +1,5 @@
 """The cost command's arithmetic: DynamoDB's write units as DynamoDB bills them (local/call_log.py) and Lambda's
-GB-seconds at a memory below one vCPU (local/cost.py)."""
+GB-seconds at a memory below one vCPU (local/cost_counting.py)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,8 @@ from pathlib import Path
 import pytest
 
 from local.call_log import Table, item_size
-from local.cost import (
-    SEALING_KEY_CACHE_S,
-    Calls,
-    Invocations,
-    Plan,
-    gb_seconds,
-    invocations,
-    key_reads_per_clip,
-    logged_bytes,
-)
+from local.cost import SEALING_KEY_CACHE_S, Plan, key_reads_per_clip
+from local.cost_counting import Calls, Invocations, gb_seconds, invocations, logged_bytes
 
 CLIPS = Table(
     {
