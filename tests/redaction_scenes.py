@@ -265,6 +265,19 @@ class Scene:
                 found.append(Truth(actor.object_id, actor.kind, (left, top, right - left, bottom - top), size))
         return found
 
+    def in_front(self, frame: int, object_id: str) -> list[Box]:
+        """The boxes (clipped to the frame) of the actors pasted after `object_id` in `frame`: what hides it."""
+        order = [actor.object_id for actor in self.actors].index(object_id)
+        boxes = []
+        for actor in self.actors[order + 1 :]:
+            if actor.first <= frame < actor.last:
+                x, y, width, height = actor.box(frame)
+                left, top = max(0, x), max(0, y)
+                right, bottom = min(self.width, x + width), min(self.height, y + height)
+                if left < right and top < bottom:
+                    boxes.append((left, top, right - left, bottom - top))
+        return boxes
+
     def render(self) -> Iterator[np.ndarray]:
         """Each frame as RGB: the background, sensor noise, the actors pasted in order (later ones in front)."""
         rng = np.random.default_rng(self.seed)
@@ -367,13 +380,16 @@ def faces_crossing(width: int, height: int, fps: int, frames: int, sizes: Sequen
     return scene
 
 
-def detail_kept(source: np.ndarray, export: np.ndarray, truth: Truth) -> float:
-    """Correlation of the box's high-pass detail in the source and in the export (1: all of it survives)."""
+def detail_kept(source: np.ndarray, export: np.ndarray, truth: Truth, where: np.ndarray | None = None) -> float:
+    """Correlation of the box's high-pass detail in the source and in the export (1: all of it survives); with
+    `where` (a boolean array the box's shape), over those pixels of the box only."""
     x, y, w, h = truth.box
     a, b = source[y : y + h, x : x + w], export[y : y + h, x : x + w]
     sigma = max(1.0, truth.size / 24)
     ha = a - cv2.GaussianBlur(a, (0, 0), sigma)
     hb = b - cv2.GaussianBlur(b, (0, 0), sigma)
+    if where is not None:
+        ha, hb = ha[where], hb[where]
     ha, hb = ha - ha.mean(), hb - hb.mean()
     denominator = float(np.sqrt((ha * ha).sum() * (hb * hb).sum()))
     return float((ha * hb).sum() / denominator) if denominator > 1e-6 else 0.0

@@ -6,7 +6,9 @@ that spend most of their life inside them (the requester's own face inside their
 protects pixels from another track's mask, but for one: a moving region (the shapeless outline of whatever
 moved, often of the requester and someone beside them at once) is masked around the requester's own figure,
 not over it (the one beside them is masked by their own tracks, and the region's rest still is); every mask
-grows by a margin for its size and its speed; a manual box is masked over its span whatever else is decided.
+grows by a margin for its size and its speed, but over the requester's figure someone else's person box grows by
+its speed only (the box has a margin round them already); a manual box is masked over its span whatever else is
+decided.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ MARGIN_SHARE = 0.15
 MARGIN_SHARE_LOOSE = {"moving": 0.05, "person": 0.05}
 MARGIN_MOTION_FRAMES = 1
 MARGIN_FLOOR = 2.0
+# Masked around the requester's figure: a moving region (it may hold them), and the size margin of someone
+# else's person box (the box, a detector's window, has a margin round their figure already; that and the lag
+# margin stay masked over the requester, so someone passing in front of them stays masked).
+_AROUND_FIGURES = {"moving", "person"}
 # A track is the requester's own if in at least OWN_SHARE of its frames it and a requester's box cover each
 # other (the smaller of the two lies at least OWN_INSIDE inside the larger: the face in the body, the moving
 # region around them) and it is at most OWN_LARGER times the requester's box (not a crowd that holds them).
@@ -147,8 +153,8 @@ def _without(box: IntBox, hole: IntBox) -> list[IntBox]:
 
 @dataclass
 class MaskPlan:
-    """The masks of each frame: `boxes(frame)`. Moving regions are masked around the boxes of `figures` (the
-    requester's people tracks)."""
+    """The masks of each frame: `boxes(frame)`. Moving regions, and other people's size margins, are masked
+    around the boxes of `figures` (the requester's people tracks)."""
 
     tracks: Sequence[TrackRecord]
     masked: set[str]
@@ -161,10 +167,14 @@ class MaskPlan:
         for track in self.tracks:
             if track.track_id in self.masked and (box := track.boxes.get(frame)) is not None:
                 share = MARGIN_SHARE_LOOSE.get(track.kind, MARGIN_SHARE)
-                grow = MARGIN_FLOOR + share * box.size + MARGIN_MOTION_FRAMES * track.speed(frame)
-                parts = [_outward(box.grown(grow))]
-                for hole in holes if track.kind == "moving" else ():
+                lag = MARGIN_MOTION_FRAMES * track.speed(frame)
+                grown = _outward(box.grown(MARGIN_FLOOR + share * box.size + lag))
+                parts = [grown]
+                for hole in holes if track.kind in _AROUND_FIGURES else ():
                     parts = [part for whole in parts for part in _without(whole, hole)]
+                if track.kind == "person" and parts != [grown]:
+                    # Someone else's own box (its margin round their figure) stays masked, and its lag margin.
+                    parts.append(_outward(box.grown(lag)))
                 out.extend(parts)
         out.extend(_outward(m.box.grown(MARGIN_FLOOR)) for m in self.manual if m.first <= frame <= m.last)
         return out
