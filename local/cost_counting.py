@@ -10,8 +10,6 @@ import argparse
 import json
 import shutil
 import struct
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -339,16 +337,7 @@ def wait_status(info: RunInfo, clip_ids: list[str], timeout_s: float = 600) -> N
 
 
 def sweep(info: RunInfo, at: datetime) -> dict[str, Any]:
-    result = subprocess.run(
-        [sys.executable, "-m", "local.jobs", "fire", "expire_retention", "--at", at.isoformat()],
-        env=info.environment,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=True,
-    )
-    lines = result.stdout.strip().splitlines()
+    lines = info.fire("expire_retention", at, timeout_s=600)
     report: dict[str, Any] = json.loads(lines[-1])
     invocation = next(json.loads(line) for line in lines if '"invocation"' in line)
     return report | {"invocation": invocation}

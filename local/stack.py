@@ -9,9 +9,11 @@ import dataclasses
 import json
 import os
 import shutil
+import subprocess
 import sys
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +62,20 @@ class RunInfo:
 
     def as_json(self, info_file: Path) -> dict[str, Any]:
         return self.__dict__ | {"console_url": f"{self.api_url}/console", "curl_example": curl_example(self, info_file)}
+
+    def fire(self, handler: str, at: datetime, timeout_s: float = 120) -> list[str]:
+        """Run a scheduled handler once as if its schedule fired at `at` (`local.jobs fire`, the local
+        scheduler's own entry) against this archive: its output lines, its report last."""
+        result = subprocess.run(  # noqa: S603 (our own interpreter and module)
+            [sys.executable, "-m", "local.jobs", "fire", handler, "--at", at.isoformat()],
+            env=self.environment,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=True,
+        )
+        return result.stdout.strip().splitlines()
 
 
 def curl_example(info: RunInfo, info_file: Path) -> str:

@@ -6,8 +6,6 @@ Tests act as a gateway (HTTP + presigned PUT) and as officials (Cognito login + 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,7 +23,7 @@ from gateway.uplink import Uplink, put_clip, sha256_of
 from local.api_client import ApiClient, Session
 from local.aws import AwsEndpoint
 from local.demo import DEMO_PASSWORD, Official, catalog_of, create_official, demo_sites
-from local.stack import ROOT, LocalArchive, LocalOptions, RunInfo
+from local.stack import LocalArchive, LocalOptions, RunInfo
 
 pytestmark = pytest.mark.e2e
 ACCOUNT_CHECK_SECONDS = 2
@@ -149,17 +147,8 @@ def wait_until_queue_empty(sqs: Any, queue_url: str, timeout_s: float = 30.0) ->
 
 
 def fire(archive: RunInfo, handler: str, at: datetime) -> dict[str, Any]:
-    """Run a scheduled handler once as if its schedule fired at `at` (the local scheduler's own entry)."""
-    result = subprocess.run(
-        [sys.executable, "-m", "local.jobs", "fire", handler, "--at", at.isoformat()],
-        env=archive.environment,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    """Run a scheduled handler once as if its schedule fired at `at`: its report."""
+    report: dict[str, Any] = json.loads(archive.fire(handler, at)[-1])
     return report
 
 
