@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.config import Settings
+from chalicelib.handlers.retention import PAGE_SIZE
 from local.cost_counting import (
     HEARTBEAT_S,
     PLATFORM_LOG_BYTES,
@@ -86,7 +87,11 @@ def request_rows(measured: Measured, functions: Functions, prices: dict[str, Any
     rows: list[Row] = []
     s3 = prices["s3"]
     gateway_puts = Counter({("s3", "PutObject (the gateway's presigned PUT)"): n})
-    for (service, operation), count in sorted((calls.requests + gateway_puts).items()):
+    requests: dict[tuple[str, str], float] = dict(calls.requests + gateway_puts)
+    if requests.pop(("s3", "DeleteObjects"), 0):
+        # The sweep deletes a page of clips in one request: here the sample's few, in a deployment far more.
+        requests[("s3", "DeleteObjects (the sweep's, a page of clips each)")] = sweep_deletes_per_clip(plan) * n
+    for (service, operation), count in sorted(requests.items()):
         if service != "s3":
             continue
         name = operation.split(" ")[0]
@@ -148,16 +153,14 @@ def request_rows(measured: Measured, functions: Functions, prices: dict[str, Any
         )
     # A site's keys are read by a warm ingest function once per cache period, not per clip: what the clips
     # here read (their first found none cached) is scaled to a read's share of a clip in the deployment.
-    reads = calls.requests.get(("secretsmanager", "ListSecrets"), 0)
+    reads = calls.requests.get(("secretsmanager", "BatchGetSecretValue"), 0)
     share = key_reads_per_clip(plan, ingest_concurrency(measured, plan)) / reads if reads else 0.0
-    for operation in ("ListSecrets", "GetSecretValue"):
-        read = calls.requests.get(("secretsmanager", operation), 0) * share
-        if read:
-            what = f"{operation} (a site's keys, once per warm function and {SEALING_KEY_CACHE_S / 60:g} min)"
-            rows.append(
-                Row("Secrets Manager", what, read, read * prices["secretsmanager"]["api_calls_per_10000"] / 1e4)
-            )
-    secrets = calls.requests.get(("secretsmanager", "GetSecretValue"), 0) * share
+    secrets = reads * share  # billed as one call each (a site has a key or few; up to 20 come in one)
+    if secrets:
+        what = f"BatchGetSecretValue (a site's keys, once per warm function and {SEALING_KEY_CACHE_S / 60:g} min)"
+        rows.append(
+            Row("Secrets Manager", what, secrets, secrets * prices["secretsmanager"]["api_calls_per_10000"] / 1e4)
+        )
     kms = secrets + sum(count for (service, _), count in calls.requests.items() if service == "kms") / n
     rows.append(
         Row(
@@ -258,6 +261,13 @@ def fixed_usd(measured: Measured, prices: dict[str, Any], plan: Plan) -> list[tu
         ("retention sweeps, hourly (with nothing due)", sweep_usd),
         ("SQS: the event sources' polling of two queues", polling),
     ]
+
+
+def sweep_deletes_per_clip(plan: Plan) -> float:
+    """The sweep's DeleteObjects requests per clip: each hourly sweep finds a site's hour of clips due and deletes
+    them a page (retention PAGE_SIZE) a request."""
+    due_per_sweep = plan.cameras_per_site * 3600 / plan.clip_seconds
+    return 1 / min(float(PAGE_SIZE), due_per_sweep)
 
 
 def ingest_concurrency(measured: Measured, plan: Plan) -> float:

@@ -178,7 +178,16 @@ def patch_moto() -> None:
     dynamodb_models.copy = types.SimpleNamespace(deepcopy=_deepcopy_all_but_tables)  # type: ignore[assignment]
     DynamoDBBackend.transact_write_items = _with_item_undo(DynamoDBBackend.transact_write_items)  # type: ignore[method-assign]
     DynamoResult.execute_result = _items_as_they_are(DynamoResult.execute_result)  # type: ignore[method-assign,assignment]
-    S3Response.put_object = _verified_sha256(S3Response.put_object)  # type: ignore[method-assign,assignment]
+    keep_s3_checksums()
+
+
+def keep_s3_checksums() -> None:
+    """S3 PUTs checked against their x-amz-checksum-sha256 (above), in this process: moto's server, or moto in
+    process (mock_aws) in the integration tests. Once, however often called."""
+    if not getattr(S3Response.put_object, "checks_sha256", False):
+        checked = _verified_sha256(S3Response.put_object)
+        checked.checks_sha256 = True  # type: ignore[attr-defined]
+        S3Response.put_object = checked  # type: ignore[method-assign,assignment]
 
 
 def main() -> None:

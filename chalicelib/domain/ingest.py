@@ -38,10 +38,17 @@ def upload_fate(clip: Clip, key: str, version_id: str) -> tuple[UploadFate, str]
     return UploadFate.DISCARD, "an object the archive did not write, at a sealed clip's key: that version deleted"
 
 
-def upload_problem(clip: Clip, stored_size: int, stored_sha256: str) -> str | None:
-    """Why the stored bytes are not the registered clip, or None."""
+def size_problem(clip: Clip, stored_size: int) -> str | None:
+    """Why bytes of this size cannot be the registered clip, or None."""
     if stored_size != clip.size:
         return f"size {stored_size} bytes differs from the registered {clip.size}"
+    return None
+
+
+def upload_problem(clip: Clip, stored_size: int, stored_sha256: str) -> str | None:
+    """Why the stored bytes are not the registered clip, or None."""
+    if problem := size_problem(clip, stored_size):
+        return problem
     if stored_sha256 != clip.sha256:
         return f"sha256 {stored_sha256} differs from the registered {clip.sha256}"
     return None

@@ -26,7 +26,14 @@ from chalicelib.domain.clips import (
     thumbnail_key,
     thumbnail_prefix,
 )
-from chalicelib.domain.ingest import UploadFate, sealed_problem, upload_fate, upload_problem, video_problem
+from chalicelib.domain.ingest import (
+    UploadFate,
+    sealed_problem,
+    size_problem,
+    upload_fate,
+    upload_problem,
+    video_problem,
+)
 from chalicelib.domain.principal import INGEST
 from chalicelib.files import sha256_file
 from chalicelib.media.stills import Thumbnails, thumbnails
@@ -36,7 +43,7 @@ from chalicelib.policy import Action
 from chalicelib.store.audit import AuditLog
 from chalicelib.store.catalog import Catalog
 from chalicelib.store.clips import ClipIndex
-from chalicelib.store.objects import CLIP_CONTENT_TYPE, ClipObjects, StoredBytes
+from chalicelib.store.objects import CLIP_CONTENT_TYPE, SINGLE_PUT_BYTES, ChecksumMismatch, ClipObjects, StoredBytes
 from chalicelib.store.sealing_keys import SealingKeys
 
 
@@ -66,10 +73,11 @@ class UploadedObject:
 
 @dataclass(frozen=True)
 class Examined:
-    """An upload found to be the registered clip: what the video is, its stills."""
+    """An upload found to be the registered clip: what the video is, its stills, the footage's version."""
 
     video: VideoFacts
     stills: Thumbnails
+    object_version: str  # the upload's own, or for a sealed clip that of its plaintext, stored by ingest
 
 
 class _Uploads:
@@ -195,12 +203,11 @@ class ClipIngest:
                 if self._index.mark_quarantined(clip, refusal.reason, refusal.bytes_verified, now) is None:
                     return self._settle(clip, now)
                 return Verdict.QUARANTINED
-            object_version = uploads.result() if clip.sealed else version_id
         stills = examined.stills
         key = thumbnail_key(clip.site, clip.camera_id, clip.clip_id)
         thumbnail = (key, self._objects.put_jpeg(key, stills.jpeg))
         layout = Stills(count=stills.stills, width=stills.still_width, height=stills.still_height)
-        if self._index.mark_indexed(clip, examined.video, thumbnail, layout, object_version, now) is None:
+        if self._index.mark_indexed(clip, examined.video, thumbnail, layout, examined.object_version, now) is None:
             return self._settle(clip, now)
         if clip.sealed:
             # Exactly the version opened: listing versions per clip is what made moto's memory grow without end.
@@ -226,14 +233,23 @@ class ClipIngest:
         download = work / "upload"
         with download.open("wb") as sink:
             stored = self._objects.download(clip.upload_key, version_id, sink)
-        if clip.sealed:
-            plaintext = self._open_sealed(clip, download, stored, work)
-            uploads.start(self._objects.put_file, clip.object_key, plaintext, CLIP_CONTENT_TYPE, clip.sha256)
-        else:
-            plaintext = download
+        if not clip.sealed:
             problem = upload_problem(clip, stored.size, stored.sha256)
             if problem:
                 raise Unacceptable(problem, bytes_verified=False)
+            video, stills = self._video(clip, download)
+            return Examined(video=video, stills=stills, object_version=version_id)
+        plaintext = self._open_sealed(clip, download, stored, work)
+        uploads.start(self._objects.put_file, clip.object_key, plaintext, CLIP_CONTENT_TYPE, clip.sha256)
+        try:
+            video, stills = self._video(clip, plaintext)
+        except Unacceptable:
+            self._stored_plaintext(clip, plaintext, uploads)  # other bytes than registered: the first reason
+            raise
+        return Examined(video=video, stills=stills, object_version=self._stored_plaintext(clip, plaintext, uploads))
+
+    def _video(self, clip: Clip, plaintext: Path) -> tuple[VideoFacts, Thumbnails]:
+        """The clip's video facts and stills, once it is the video registered; Unacceptable if not."""
         try:
             info = probe(plaintext, self._limits)
             video = VideoFacts(
@@ -242,13 +258,13 @@ class ClipIngest:
             problem = video_problem(clip, video, self._tolerance)
             if problem:
                 raise Unacceptable(problem, bytes_verified=True)
-            stills = thumbnails(plaintext)
+            return video, thumbnails(plaintext)
         except InvalidVideo as invalid:
             raise Unacceptable(invalid.reason, bytes_verified=True) from invalid
-        return Examined(video=video, stills=stills)
 
     def _open_sealed(self, clip: Clip, sealed: Path, stored: StoredBytes, work: Path) -> Path:
-        """Open a sealed upload with the site's private key; the plaintext, checked against the registration."""
+        """Open a sealed upload with the site's private key; the plaintext, checked against the registration
+        (its SHA-256 by S3 as it is stored, up to the size stored in one PUT; by ingest above it)."""
         problem = sealed_problem(clip, stored.size, stored.sha256)
         if problem:
             raise Unacceptable(f"sealed file: {problem}", bytes_verified=False)
@@ -259,11 +275,23 @@ class ClipIngest:
         )
         if not opened:
             raise Unacceptable("the sealed file does not open with the site's key", bytes_verified=True)
-        problem = upload_problem(clip, plaintext.stat().st_size, sha256_file(plaintext))
+        size = plaintext.stat().st_size
+        problem = (
+            size_problem(clip, size) if size <= SINGLE_PUT_BYTES else upload_problem(clip, size, sha256_file(plaintext))
+        )
         if problem:
             # The sealed bytes are those registered: the gateway's copy holds the same wrong clip.
             raise Unacceptable(f"opened clip: {problem}", bytes_verified=True)
         return plaintext
+
+    def _stored_plaintext(self, clip: Clip, plaintext: Path, uploads: _Uploads) -> str:
+        """The version of the sealed clip's plaintext as stored; Unacceptable if S3 found it other bytes than
+        the SHA-256 registered (ingest hashes it only then, to say which)."""
+        try:
+            return uploads.result()
+        except ChecksumMismatch as mismatch:
+            problem = upload_problem(clip, plaintext.stat().st_size, sha256_file(plaintext)) or str(mismatch)
+            raise Unacceptable(f"opened clip: {problem}", bytes_verified=True) from mismatch
 
     def _decrypt(self, site: str, sealed: Path, plaintext: Path, *, fresh: bool) -> bool:
         import pyrage  # sealed clips alone need it: not imported by the API's functions, which import this module

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,7 +18,7 @@ from chalicelib.policy import Action
 from chalicelib.store.audit import AuditLog
 from chalicelib.store.catalog import Catalog
 from chalicelib.store.clips import ClipIndex
-from chalicelib.store.objects import ClipObjects
+from chalicelib.store.objects import ClipObjects, Deletion
 from chalicelib.store.subject_requests import SubjectRequestBook
 
 PAGE_SIZE = 100  # clips read per query of the expiry indexes
@@ -48,14 +49,11 @@ class RetentionSweep:
                 continue
             done: set[str] = set()
             for page in self._index.due_for_expiry(site.site_id, now, site.retention_days, PAGE_SIZE):
-                for clip in plan_expiry(page, now, site.retention_days):
-                    if clip.clip_id in done:
-                        continue
-                    done.add(clip.clip_id)
-                    removed = self._expire(clip, site, now)
-                    if removed is not None:
-                        expired += 1
-                        deleted += removed
+                due = [clip for clip in plan_expiry(page, now, site.retention_days) if clip.clip_id not in done]
+                done.update(clip.clip_id for clip in due)
+                for removed in self._expire(due, site, now):
+                    expired += 1
+                    deleted += removed
             deleted += self._delete_exports(site.site_id, now)
         logger.info("retention sweep", extra={"expired": expired, "objects_deleted": deleted, "now": iso(now)})
         return SweepReport(expired=expired, objects_deleted=deleted)
@@ -76,18 +74,32 @@ class RetentionSweep:
             )
         return deleted
 
-    def _expire(self, clip: Clip, site: Site, now: datetime) -> int | None:
-        """The footage goes first, so a crash leaves only a record to finish; None if a case held it meanwhile.
+    def _expire(self, due: list[Clip], site: Site, now: datetime) -> Iterator[int]:
+        """Expire these clips; for each expired, the number of its objects deleted (none for one a case held
+        meanwhile). The footage goes first, so a crash leaves only records to finish.
 
-        A judged clip's record names every version stored, so exactly those are deleted (no listing, no LIST
-        request billed per clip); one still awaited or being judged is looked for under each of its keys, its
-        multipart upload aborted. An upload arriving after the tombstone is deleted by ingest.
+        A judged clip's record names every version stored, so exactly those are deleted, the page's together
+        in one request (no listing, no request per clip); one still awaited or being judged is looked for
+        under each of its keys, its multipart upload aborted. An upload arriving after the tombstone is deleted
+        by ingest.
         """
-        stored = clip.stored_versions()
-        deletion = self._objects.delete_all_of(clip) if stored is None else self._objects.delete_versions(stored)
+        judged = {clip.clip_id: stored for clip in due if (stored := clip.stored_versions()) is not None}
+        kept = self._objects.delete_versions([version for stored in judged.values() for version in stored])
+        for clip in due:
+            if clip.clip_id in judged:
+                stored = judged[clip.clip_id]
+                held = sum(version.key in kept for version in stored)
+                deletion = Deletion(removed=len(stored) - held, refused=held)
+            else:
+                deletion = self._objects.delete_all_of(clip)
+            if self._expired(clip, site, deletion, now):
+                yield deletion.removed
+
+    def _expired(self, clip: Clip, site: Site, deletion: Deletion, now: datetime) -> bool:
+        """Record the clip expired, its footage deleted; False if a case held it since it was found due."""
         if deletion.refused or self._index.mark_expired(clip, now) is None:
             logger.info("clip held since it was found due; kept", extra={"clip_id": clip.clip_id})
-            return None
+            return False
         self._audit.record(
             SYSTEM,
             Action.EXPIRE_CLIP,
@@ -98,4 +110,4 @@ class RetentionSweep:
             reason=f"retention of {site.retention_days} days ended "
             f"{iso(effective_retain_until(clip, site.retention_days))}",
         )
-        return deletion.removed
+        return True

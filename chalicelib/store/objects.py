@@ -18,6 +18,7 @@ from chalicelib.domain.timeutil import iso
 from chalicelib.model import Model
 
 _CHUNK = 1 << 20
+_DELETE_BATCH = 1000  # DeleteObjects' most
 # Files up to this size are stored in one PUT (the size above which gateways upload in parts).
 SINGLE_PUT_BYTES = 100_000_000
 CLIP_CONTENT_TYPE = "video/mp4"
@@ -46,6 +47,10 @@ class StoredPart:
 class Deletion:
     removed: int
     refused: int  # versions under an Object Lock legal hold
+
+
+class ChecksumMismatch(Exception):
+    """S3 refused a PUT (400 BadDigest): the body is not the bytes of the SHA-256 it was sent with."""
 
 
 @dataclass(frozen=True)
@@ -219,33 +224,38 @@ class ClipObjects:
         self.delete_version(key, version_id)
         return True
 
-    def delete_versions(self, versions: list[StoredVersion]) -> Deletion:
-        """Delete exactly these versions (DELETE requests, which S3 does not bill, and no listing); a version
-        under an Object Lock legal hold stays (refused)."""
-        removed = refused = 0
-        for stored in versions:
-            try:
-                self.delete_version(stored.key, stored.version_id)
-            except ClientError as error:
-                if error.response.get("Error", {}).get("Code") != "AccessDenied":
-                    raise
-                refused += 1
-            else:
-                removed += 1
-        return Deletion(removed=removed, refused=refused)
+    def delete_versions(self, versions: list[StoredVersion]) -> frozenset[str]:
+        """Delete exactly these versions, a thousand a request (DeleteObjects: no listing, one request for many
+        clips); the keys whose version S3 kept, under an Object Lock legal hold. A version gone already counts
+        as deleted."""
+        kept: set[str] = set()
+        for start in range(0, len(versions), _DELETE_BATCH):
+            batch = versions[start : start + _DELETE_BATCH]
+            kept.update(self._delete_batch([{"Key": v.key, "VersionId": v.version_id} for v in batch]))
+        return frozenset(kept)
 
     def put_file(self, key: str, path: Path, content_type: str, sha256_hex: str | None = None) -> str:
         """Store a local file, encrypted under the archive's key; its version id.
 
-        One PUT (with the SHA-256, if given, which S3 checks and keeps) up to the size gateways upload whole;
-        larger files go in parts, streamed.
+        One PUT up to the size gateways upload whole, with the SHA-256 if given: S3 checks it (ChecksumMismatch
+        if the file is other bytes) and keeps it. Larger files go in parts, streamed, each part's checksum S3's own.
         """
         if path.stat().st_size <= SINGLE_PUT_BYTES:
             checksum = {"ChecksumSHA256": _checksum(sha256_hex)} if sha256_hex else {}
-            with path.open("rb") as body:
-                stored = self._s3.put_object(
-                    Bucket=self._bucket, Key=key, Body=body, ContentType=content_type, **checksum, **self._encryption()
-                )
+            try:
+                with path.open("rb") as body:
+                    stored = self._s3.put_object(
+                        Bucket=self._bucket,
+                        Key=key,
+                        Body=body,
+                        ContentType=content_type,
+                        **checksum,
+                        **self._encryption(),
+                    )
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") == "BadDigest":
+                    raise ChecksumMismatch(f"{key}: {error.response['Error'].get('Message', 'BadDigest')}") from error
+                raise
             return str(stored.get("VersionId") or "null")
         self._s3.upload_file(str(path), self._bucket, key, ExtraArgs={"ContentType": content_type} | self._encryption())
         return self.current_version(key) or "null"
@@ -278,14 +288,19 @@ class ClipObjects:
         """Delete every version and delete marker under `prefix`; versions under a legal hold stay (refused)."""
         removed = refused = 0
         for doomed in self._versions(prefix):
-            result = self._s3.delete_objects(Bucket=self._bucket, Delete={"Objects": doomed, "Quiet": True})
-            errors = result.get("Errors", [])
-            if any(error.get("Code") != "AccessDenied" for error in errors):
-                first = next(error for error in errors if error.get("Code") != "AccessDenied")
-                raise RuntimeError(f"S3 refused to delete {first['Key']}: {first.get('Message', first['Code'])}")
-            refused += len(errors)
-            removed += len(doomed) - len(errors)
+            kept = len(self._delete_batch(doomed))
+            refused += kept
+            removed += len(doomed) - kept
         return Deletion(removed=removed, refused=refused)
+
+    def _delete_batch(self, doomed: list[dict[str, str]]) -> list[str]:
+        """One DeleteObjects of up to a thousand versions; the keys of those an Object Lock legal hold kept."""
+        result = self._s3.delete_objects(Bucket=self._bucket, Delete={"Objects": doomed, "Quiet": True})
+        errors = result.get("Errors", [])
+        if any(error.get("Code") != "AccessDenied" for error in errors):
+            first = next(error for error in errors if error.get("Code") != "AccessDenied")
+            raise RuntimeError(f"S3 refused to delete {first['Key']}: {first.get('Message', first['Code'])}")
+        return [error["Key"] for error in errors]
 
     def delete_all_of(self, clip: Clip) -> Deletion:
         """Every version of everything the clip may have in the bucket (its footage, a sealed upload, its

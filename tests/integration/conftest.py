@@ -13,6 +13,7 @@ from chalicelib import config, wiring
 from chalicelib.domain.catalog import Site
 from local.aws import CREDENTIALS, REGION, AwsEndpoint
 from local.deploy import DeployedStack, deploy
+from local.moto_server import keep_s3_checksums
 
 
 def _clear_wiring_caches() -> None:
@@ -30,6 +31,7 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[DeployedStack]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_REGION", REGION)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    keep_s3_checksums()  # as real S3 (and the local stack's moto) does
     with mock_aws():
         stack = deploy(AwsEndpoint(None), "safe-society-test", "test")
         for name, value in stack.environment.items():

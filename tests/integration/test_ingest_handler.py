@@ -173,12 +173,19 @@ def test_a_gateway_may_delete_its_copy_once_s3_holds_the_registered_bytes_before
 
 
 def sealed_upload(
-    gateway: Principal, path: Path, identity: x25519.Identity, tmp_path: Path, ended_ago_s: int, *, plain_first=False
+    gateway: Principal,
+    path: Path,
+    identity: x25519.Identity,
+    tmp_path: Path,
+    ended_ago_s: int,
+    *,
+    plain_first=False,
+    inside: Path | None = None,
 ) -> Clip:
     """Register `path` sealed to `identity`'s public key (with `plain_first`, after registering it unsealed) and
-    store the sealed bytes where its URL points."""
+    store the sealed bytes where its URL points; `inside`: the file sealed instead of `path`."""
     sealed = tmp_path / f"{path.name}.age"
-    pyrage.encrypt_file(str(path), str(sealed), [identity.to_public()])
+    pyrage.encrypt_file(str(inside or path), str(sealed), [identity.to_public()])
     end = NOW - timedelta(seconds=ended_ago_s)
     registration = Registration(
         camera_id="cam-1",
@@ -246,6 +253,28 @@ def test_a_sealed_clip_that_opens_to_no_video_is_quarantined_and_its_plaintext_n
     assert quarantined.status == "quarantined" and quarantined.quarantine_reason
     assert versions_under(clip.object_key) == []
     assert len(versions_under(clip.upload_key)) == 1  # the sealed upload stays, quarantined
+
+
+def test_a_sealed_clip_opening_to_other_bytes_of_the_registered_size_is_quarantined_and_not_stored(site, tmp_path):
+    """Ingest does not hash such a plaintext itself: S3 refuses to store it under the registered SHA-256."""
+    identity = x25519.Identity.generate()
+    site_keys().store("aizkraukle", "01KEY1", str(identity))
+    path, altered = tmp_path / "clip.mp4", tmp_path / "altered.mp4"
+    make_clip(path, seconds=2, width=320, height=240, fps=10)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3] ^= 0x01  # one bit, in the frames: still a video of the registered length
+    altered.write_bytes(bytes(data))
+    clip = sealed_upload(site, path, identity, tmp_path, ended_ago_s=40, inside=altered)
+
+    invoke_ingest([s3_event(clip.upload_key, wiring.get_settings().clips_bucket)])
+
+    quarantined = wiring.clip_index().get(clip.clip_id)
+    assert quarantined.status == "quarantined"
+    assert quarantined.quarantine_reason == (
+        f"opened clip: sha256 {sha256_of(altered)} differs from the registered {sha256_of(path)}"
+    )
+    assert quarantined.bytes_verified  # the sealed file is the one registered: the gateway's copy is as wrong
+    assert versions_under(clip.object_key) == []
 
 
 def test_a_clip_registered_plain_then_sealed_keeps_its_plaintext_where_nothing_is_announced(site, tmp_path):
