@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import urllib.error
@@ -75,9 +76,10 @@ class Uplink:
         self._call("POST", "/gateway/heartbeat", report)
 
 
-def put_clip(upload: dict[str, Any], clip: Path) -> int:
-    """PUT the clip to its presigned URL with exactly the signed headers; the HTTP status."""
-    with clip.open("rb") as body:
+def put_clip(upload: dict[str, Any], clip: Path | bytes) -> int:
+    """PUT the clip (a file, or bytes held: a part) to its presigned URL with exactly the signed headers; the
+    HTTP status."""
+    with clip.open("rb") if isinstance(clip, Path) else contextlib.nullcontext(clip) as body:
         request = urllib.request.Request(  # noqa: S310 - the presigned URL the API issued
             upload["url"], data=body, method=upload["method"], headers=upload["headers"]
         )

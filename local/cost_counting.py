@@ -304,7 +304,7 @@ class Gateway:
         with upload.open("rb") as data:
             for ticket in plan["parts"]:
                 data.seek((ticket["part_number"] - 1) * part_size)
-                put_clip(ticket | {"method": "PUT"}, _window(data.read(part_size), self.work))
+                put_clip(ticket | {"method": "PUT"}, data.read(part_size))
         self._api("POST", f"/gateway/clips/{clip_id}/multipart/complete")
 
     def received(self, clip_id: str) -> bool:
@@ -312,12 +312,6 @@ class Gateway:
 
     def heartbeat(self) -> None:
         self._api("POST", "/gateway/heartbeat", {"version": "cost", "spool_clips": 0})
-
-
-def _window(data: bytes, work: Path) -> Path:
-    part = work / "part"
-    part.write_bytes(data)
-    return part
 
 
 def wait_status(info: RunInfo, clip_ids: list[str], timeout_s: float = 600) -> None:

@@ -279,6 +279,9 @@ class Shares:
     def revoke(self, principal: Principal, share_id: str, now: datetime) -> Share:
         share = self._share(principal, Action.REVOKE_SHARE, share_id)
         revoked = self._book.revoke(share.share_id, principal.id, now)
+        if revoked.export_id:
+            # Its masked export is of no use to anyone now: deleted by the next sweep, not when the share expires.
+            self._work.withdraw_export(revoked.share_id, revoked.export_id, now)
         self._record(principal, Action.REVOKE_SHARE, revoked, now)
         return revoked
 

@@ -87,7 +87,12 @@ class SubjectRequestBook:
                 mode="json", include={"status", "ready_at", "expires_at", "object_key", "sha256", "manifest", "failure"}
             )
         )
-        sets = ", ".join(f"#{name} = :{name}" for name in values if name != "status")
+        # A withdrawn export (its share revoked while it was being made) keeps the time it was withdrawn at.
+        sets = ", ".join(
+            f"#{name} = if_not_exists(#withdrawn_at, :{name})" if name == "expires_at" else f"#{name} = :{name}"
+            for name in values
+            if name != "status"
+        )
         expression = f"SET #status = :status{', ' + sets if sets else ''}"
         if export.status == ExportStatus.READY:
             expression += f", #{EXPORT_EXPIRY} = :site"
@@ -100,6 +105,17 @@ class SubjectRequestBook:
                 Attr("status").eq(ExportStatus.PENDING.value),
                 f"export {export.export_id} was already finished",
             )
+        )
+
+    def withdraw_export(self, request_id: str, export_id: str, now: datetime) -> None:
+        """Bring an export's deletion forward to `now` (a revoked share's): the next sweep deletes it, and one
+        still being made keeps that time when it is finished."""
+        self._update(
+            {"request_id": request_id, "item": f"{EXPORT_PREFIX}{export_id}"},
+            "SET #withdrawn_at = :now, #expires_at = :now",
+            {":now": iso(now)},
+            Attr("item").exists(),
+            f"export {export_id} is unknown",
         )
 
     def exports_due(self, site: str, now: datetime) -> Iterator[Export]:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from local.api_client import http
+from tests.e2e.conftest import sweep_at
 
 pytestmark = pytest.mark.e2e
 
@@ -80,8 +81,10 @@ def wait_until(read, done, what: str, timeout_s: float = 180):
     return answer
 
 
-def test_a_redacted_share_never_hands_its_recipient_the_original_clip(held_clip, official, archive):
-    case_id, clip, clip_id = held_clip
+def approved_redacted_share(held_clip, official, archive) -> tuple[dict, dict, int]:
+    """A share of the held clip made redacted, reviewed for the police and approved, its masked export made:
+    (the share, the recipient's manifest, the status of an approval asked for before the review)."""
+    case_id, _, clip_id = held_clip
     share = request_share(official, case_id, clip_id)
     dpo = official("dpo", "birzai")
     started = dpo.post(
@@ -90,20 +93,25 @@ def test_a_redacted_share_never_hands_its_recipient_the_original_clip(held_clip,
     ).expect(202)
     path = f"/shares/{share['share_id']}/redactions/{started['redaction_id']}"
 
-    refused = dpo.post(f"/shares/{share['share_id']}/approval")
+    early = dpo.post(f"/shares/{share['share_id']}/approval")
     found = wait_until(lambda: dpo.get(path).expect(200), lambda r: r["status"] != "pending", "redaction pending")
+    assert found["status"] == "found", found.get("failure")
     dpo.request("PUT", f"{path}/review", {"audience": "police"}).expect(200)
     link = dpo.post(f"/shares/{share['share_id']}/approval").expect(200)["link"]
     manifest = wait_until(
         lambda: use(archive, link).expect(200), lambda m: m["excerpts"][0]["status"] != "pending", "export pending"
     )
+    return share, manifest, early.status
 
-    assert refused.status == 409 and refused.body["error"] == "conflict"
-    assert found["status"] == "found", found.get("failure")
+
+def test_a_redacted_share_never_hands_its_recipient_the_original_clip(held_clip, official, archive):
+    share, manifest, early = approved_redacted_share(held_clip, official, archive)
+
+    assert early == 409  # not before its redaction is reviewed
     assert manifest["redacted"] and manifest["clips"] == []
     (excerpt,) = manifest["excerpts"]
     assert excerpt["status"] == "ready" and excerpt["audience"] == "police"
-    original = clip.path.read_bytes()
+    original = held_clip[1].path.read_bytes()
     with urllib.request.urlopen(excerpt["url"], timeout=30) as answer:  # noqa: S310 (a signed URL of the stack)
         package = answer.read()
     assert hashlib.sha256(package).hexdigest() == excerpt["sha256"]
@@ -112,6 +120,18 @@ def test_a_redacted_share_never_hands_its_recipient_the_original_clip(held_clip,
     assert set(delivered) == {"excerpt.mp4", "still-01.jpg", "manifest.json", "redaction-report.json"}
     # Neither the zip nor anything in it is, or contains, the clip as recorded.
     assert original not in package and all(original not in data for data in delivered.values())
+
+
+def test_a_revoked_redacted_shares_export_goes_at_the_next_sweep_not_at_its_expiry(held_clip, official, archive, aws):
+    share, _, _ = approved_redacted_share(held_clip, official, archive)
+    s3, prefix = aws.client("s3"), f"exports/birzai/{share['share_id']}/"
+    made = s3.list_object_versions(Bucket=archive.clips_bucket, Prefix=prefix).get("Versions", [])
+
+    official("investigator", "birzai").post(f"/shares/{share['share_id']}/revocation").expect(200)
+    sweep_at(archive, datetime.now(UTC) + timedelta(seconds=1))
+
+    assert any(version["Key"].endswith(".zip") for version in made)  # the masked export, and the redaction's
+    assert not s3.list_object_versions(Bucket=archive.clips_bucket, Prefix=prefix).get("Versions")
 
 
 def test_the_requester_cannot_approve_their_own_share(held_clip, official):

@@ -28,6 +28,7 @@ from chalicelib.domain.redaction import (
     TrackSummary,
 )
 from chalicelib.domain.shares import NewShare
+from chalicelib.domain.subject_requests import ExportStatus
 from chalicelib.errors import Conflict, InvalidRequest, NotFound
 from chalicelib.policy import Action
 from gateway.clipmaker import make_clip
@@ -132,6 +133,28 @@ def test_the_share_review_decisions_are_audited_and_frozen_once_approved(indexed
         shares.review_redaction(DPO, share_id, redaction_id, Review(audience=Audience.PUBLIC), now)
     with pytest.raises(Conflict, match="can no longer change"):
         shares.start_redaction(DPO, share_id, NewShareRedaction(clip_id=indexed_clip, start_s=0, end_s=1), now)
+
+
+def test_a_share_revoked_while_its_export_is_being_made_has_it_deleted_by_the_next_sweep(indexed_clip):
+    now = datetime.now(UTC).replace(microsecond=0)
+    share_id = requested_share(indexed_clip, now)
+    redaction_id = found_redaction(share_id, indexed_clip, now)
+    shares, book = wiring.shares(), wiring.subject_request_book()
+    shares.review_redaction(DPO, share_id, redaction_id, Review(audience=Audience.POLICE), now)
+    approved = shares.approve(DPO, share_id, now)
+    being_made = book.get_export(share_id, approved.export_id)  # as the export function read it, before
+
+    shares.revoke(INVESTIGATOR, share_id, now + timedelta(minutes=1))
+    finished = being_made.model_copy(
+        update={"status": ExportStatus.READY, "ready_at": now + timedelta(minutes=2), "object_key": "exports/x.zip"}
+    )
+    made = book.finish_export(finished)  # as the export function finishes what it read
+
+    assert being_made.expires_at == approved.expires_at
+    assert made.status == "ready" and made.expires_at == now + timedelta(minutes=1)  # not the share's expiry
+    assert [export.export_id for export in book.exports_due("aizkraukle", now + timedelta(minutes=2))] == [
+        approved.export_id
+    ]
 
 
 def test_a_share_has_no_requester_to_leave_visible_and_the_press_keeps_nobody(indexed_clip):
