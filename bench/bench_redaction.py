@@ -3,7 +3,9 @@ composited into real CCTV footage, ground truth in every frame), judged by what 
 
 An object counts as masked in a frame when the fine detail of its box is gone: the correlation between the
 high-pass detail (luma minus its Gaussian blur) of the box in the source and in the export is below
-`MASKED_BELOW`. A plain re-encode keeps it well above (its column in the table says how far). The requester is
+`MASKED_BELOW`, or what of the source's detail shows in the export is under one grey level (`DETAIL_FLOOR`: what a
+mask leaves is that faint, the rounding of its cells and the encoder's block edges, and lines up with an object's
+rim now and then). A plain re-encode keeps it well above (its column in the table says how far). The requester is
 judged the other way round (visible: detail kept), and only on the part of their box that nothing pasted in front
 of them covers in that frame (whoever walks in front is masked, and hides them); a frame in which less than
 `UNOCCLUDED_AT_LEAST` of their box is uncovered is counted as occluded, not judged.
