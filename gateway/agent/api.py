@@ -43,6 +43,9 @@ from gateway.agent.spool import Registration, SealedFile
 USER_AGENT = f"safe-society-gateway/{__version__}"
 _TRANSIENT_STATUSES = frozenset({408, 429})
 _EXPIRED = b"request has expired"
+# Bytes read from a file and sent a time: http.client's 8 KiB makes a 3.3 MB clip 400 reads and sends (a PUT on
+# loopback took 5.2 ms of CPU, sender and receiver together, against 2.1 ms at 256 KiB, the cheapest of 8 KiB-1 MiB).
+SEND_BLOCK = 256 * 1024
 _S3_CODE = re.compile(rb"<Code>([^<]*)</Code>")
 _S3_MESSAGE = re.compile(rb"<Message>([^<]*)</Message>")
 _CHECKSUM_HEADER = "x-amz-checksum-sha256"
@@ -301,9 +304,9 @@ class ArchiveApi:
         """A connection to host:port, or to the proxy with a tunnel to host:port (opened at `endheaders`)."""
         via_host, via_port = (host, port) if self._proxy is None else (self._proxy.host, self._proxy.port)
         connection = (
-            http.client.HTTPSConnection(via_host, via_port, timeout=timeout, context=self._tls)
+            http.client.HTTPSConnection(via_host, via_port, timeout=timeout, context=self._tls, blocksize=SEND_BLOCK)
             if scheme == "https"
-            else http.client.HTTPConnection(via_host, via_port, timeout=timeout)
+            else http.client.HTTPConnection(via_host, via_port, timeout=timeout, blocksize=SEND_BLOCK)
         )
         if self._proxy is not None:
             # TLS (for https) is then made with `host` itself, inside the tunnel; Host names `host` too.
