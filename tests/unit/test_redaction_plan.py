@@ -96,23 +96,26 @@ def test_a_moving_region_around_the_requester_and_someone_beside_them_is_masked_
         assert not any(overlap(m, requester.boxes[frame]) for m in masks)
 
 
-def test_someone_walking_in_front_of_the_requester_is_masked_but_not_their_size_margin_over_the_requester():
+def test_someone_walking_in_front_of_the_requester_is_masked_but_only_their_figure_over_the_requester():
     requester = TrackRecord("person-1", "person", {f: Box(100, 100, 40, 100) for f in range(10)})
-    passer_by = TrackRecord("person-2", "person", {f: Box(60 + 4 * f, 90, 40, 100) for f in range(10)})
+    # A detector's window, 60 x 120 px: the figure it holds is 48 x 108 (10 % of its width off each side, 5 % of
+    # its height off the head and the feet).
+    passer_by = TrackRecord("person-2", "person", {f: Box(40 + 4 * f, 90, 60, 120) for f in range(10)})
     tracks = [requester, passer_by]
 
     plan = plan_for(tracks, requester=requester_tracks(tracks, ["person-1"]))
 
     for frame in range(1, 9):
         masks = plan.boxes(frame)
-        their_box_and_lag = passer_by.boxes[frame].grown(4)  # 4 px a frame
-        assert covered(masks, their_box_and_lag), frame
+        window = passer_by.boxes[frame]
+        their_figure_and_lag = Box(window.x + 6, window.y + 6, 48, 108).grown(4)  # 4 px a frame
+        assert covered(masks, their_figure_and_lag), frame
         over_requester = [m for m in masks if overlap(m, requester.boxes[frame])]
         assert over_requester and all(
-            covered([their_box_and_lag], Box(m.x, m.y, m.width, m.height)) for m in over_requester
-        )
-        # Elsewhere the mask still grows by the floor and 5 % of their size too: 11 px.
-        assert covered(masks, Box(passer_by.boxes[frame].x - 11, 79, 1, 1)), frame
+            covered([their_figure_and_lag], Box(m.x, m.y, m.width, m.height)) for m in over_requester
+        ), frame
+        # Elsewhere the whole window is masked, grown by the floor, 5 % of their size and the lag: 12 px.
+        assert covered(masks, Box(window.x - 12, 78, 1, 1)), frame
 
 
 def test_a_crowd_region_that_holds_the_requester_is_not_theirs():
