@@ -151,11 +151,11 @@ def request_rows(measured: Measured, functions: Functions, prices: dict[str, Any
         rows.append(
             Row("Lambda", f"GB-s {label} ({memory} MB {architecture})", gbs, gbs * lam[f"{architecture}_gb_second"])
         )
-    # A site's keys are read by a warm ingest function once per cache period, not per clip: what the clips
-    # here read (their first found none cached) is scaled to a read's share of a clip in the deployment.
+    # A site's keys are read by a warm ingest function once per cache period, not per clip: the clips here read
+    # them (their first found none cached), priced at the deployment's reads per clip instead, each billed as
+    # one call (a site has a key or few; up to 20 come in one).
     reads = calls.requests.get(("secretsmanager", "BatchGetSecretValue"), 0)
-    share = key_reads_per_clip(plan, ingest_concurrency(measured, plan)) / reads if reads else 0.0
-    secrets = reads * share  # billed as one call each (a site has a key or few; up to 20 come in one)
+    secrets = key_reads_per_clip(plan, ingest_concurrency(measured, plan)) if reads else 0.0
     if secrets:
         what = f"BatchGetSecretValue (a site's keys, once per warm function and {SEALING_KEY_CACHE_S / 60:g} min)"
         rows.append(
