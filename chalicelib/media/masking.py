@@ -172,34 +172,51 @@ def _pixelated(whole: Image.Image, region: _Region, cell: int) -> Image.Image:
     return smooth.resize((width, height), Image.Resampling.BILINEAR)
 
 
-def _mask_plane(plane: VideoPlane, regions: Sequence[_Region], cells: Sequence[int]) -> None:
-    """Pixelate every region of the 8-bit `plane`, in place, in order (a later box sees an earlier one's mask).
-    The plane is copied out and back once: writing it row by row costs more than the masking itself."""
-    from PIL import Image
+def _mask_plane(plane: VideoPlane, regions: Sequence[_Region], cell_of: Callable[[_Region], int]) -> None:
+    """Pixelate every region of the 8-bit `plane`, in place. Overlapping regions are masked as one: their bounding
+    box pixelated in the coarsest cells any of them needs, pasted only within their union. Masked one over the
+    other, the edge where one mask meets the other ran through the smaller box and lined up with the rim of
+    whoever was in it. The plane is copied out and back once: writing it row by row costs more than the masking."""
+    from PIL import Image, ImageDraw
 
     if not regions:
         return
     view = memoryview(plane)
     whole = Image.frombytes("L", (plane.line_size, plane.height), bytes(view))
-    for region, cell in zip(regions, cells, strict=True):
-        whole.paste(_pixelated(whole, region, cell), (region.left, region.top))
+    # Every cluster is pixelated from the unmasked plane: clusters do not overlap, so the order is of no matter.
+    for cluster in _overlapping(regions):
+        bound = _Region(
+            min(r.left for r in cluster),
+            min(r.top for r in cluster),
+            max(r.right for r in cluster),
+            max(r.bottom for r in cluster),
+        )
+        pixelated = _pixelated(whole, bound, max(cell_of(r) for r in cluster))
+        if len(cluster) == 1:
+            whole.paste(pixelated, (bound.left, bound.top))
+            continue
+        union = Image.new("L", pixelated.size, 0)
+        draw = ImageDraw.Draw(union)
+        for r in cluster:
+            draw.rectangle(
+                (r.left - bound.left, r.top - bound.top, r.right - bound.left - 1, r.bottom - bound.top - 1), 255
+            )
+        whole.paste(pixelated, (bound.left, bound.top), union)
     view[:] = whole.tobytes()
 
 
-def _outermost(regions: Sequence[_Region]) -> list[_Region]:
-    """The regions less those wholly inside another (a face inside its person's box): the outer one's coarser
-    cells mask them as well, once. Smallest first: where boxes overlap, the larger (which more often holds the
-    whole of someone the smaller only touches) is masked last, so no edge of the smaller is left inside it."""
-    by_area = sorted(set(regions), key=lambda r: -(r.right - r.left) * (r.bottom - r.top))
-    kept: list[_Region] = []
-    for region in by_area:
-        inside = any(
-            o.left <= region.left and o.top <= region.top and o.right >= region.right and o.bottom >= region.bottom
-            for o in kept
-        )
-        if not inside:
-            kept.append(region)
-    return kept[::-1]
+def _overlapping(regions: Sequence[_Region]) -> list[list[_Region]]:
+    """The regions in clusters: two regions that overlap, directly or through others, are in the same one."""
+    clusters: list[list[_Region]] = []
+    for region in set(regions):
+        touching = [c for c in clusters if any(_overlap(region, other) for other in c)]
+        merged = [region] + [r for c in touching for r in c]
+        clusters = [c for c in clusters if c not in touching] + [merged]
+    return clusters
+
+
+def _overlap(a: _Region, b: _Region) -> bool:
+    return a.left < b.right and b.left < a.right and a.top < b.bottom and b.top < a.bottom
 
 
 def _masked(frame: VideoFrame, regions: Sequence[_Region]) -> VideoFrame:
@@ -210,13 +227,12 @@ def _masked(frame: VideoFrame, regions: Sequence[_Region]) -> VideoFrame:
     # unshared would corrupt every later frame predicted from this one. This copies only if shared.
     frame.make_writable()
     luma, *chroma = frame.planes
-    regions = _outermost(regions)
-    cells = [_cell(region.right - region.left, region.bottom - region.top) for region in regions]
-    _mask_plane(luma, regions, cells)
-    # 4:2:0 chroma: half size, rounded outwards so every chroma sample touching the box is masked.
+    _mask_plane(luma, regions, lambda r: _cell(r.right - r.left, r.bottom - r.top))
+    # 4:2:0 chroma: half size, rounded outwards so every chroma sample touching the box is masked; half the cell
+    # of the luma box (twice the chroma box).
     halves = [_Region(r.left // 2, r.top // 2, -(-r.right // 2), -(-r.bottom // 2)) for r in regions]
     for plane in chroma:
-        _mask_plane(plane, halves, [max(1, -(-cell // 2)) for cell in cells])
+        _mask_plane(plane, halves, lambda r: max(1, -(-_cell(2 * (r.right - r.left), 2 * (r.bottom - r.top)) // 2)))
     return frame
 
 
