@@ -172,51 +172,65 @@ def _pixelated(whole: Image.Image, region: _Region, cell: int) -> Image.Image:
     return smooth.resize((width, height), Image.Resampling.BILINEAR)
 
 
-def _mask_plane(plane: VideoPlane, regions: Sequence[_Region], cell_of: Callable[[_Region], int]) -> None:
-    """Pixelate every region of the 8-bit `plane`, in place. Overlapping regions are masked as one: their bounding
-    box pixelated in the coarsest cells any of them needs, pasted only within their union. Masked one over the
-    other, the edge where one mask meets the other ran through the smaller box and lined up with the rim of
-    whoever was in it. The plane is copied out and back once: writing it row by row costs more than the masking."""
+class _Cluster(NamedTuple):
+    """Regions that overlap, directly or through others, masked as one in cells of `cell` px."""
+
+    regions: tuple[_Region, ...]
+    cell: int
+
+
+def _clusters(regions: Sequence[_Region]) -> list[_Cluster]:
+    """The regions in clusters, each with the coarsest cell any of its regions needs."""
+    groups: list[list[_Region]] = []
+    for region in set(regions):
+        touching = [g for g in groups if any(_overlap(region, other) for other in g)]
+        merged = [region] + [r for g in touching for r in g]
+        groups = [g for g in groups if g not in touching] + [merged]
+    return [_Cluster(tuple(g), max(_cell(r.right - r.left, r.bottom - r.top) for r in g)) for g in groups]
+
+
+def _overlap(a: _Region, b: _Region) -> bool:
+    return a.left < b.right and b.left < a.right and a.top < b.bottom and b.top < a.bottom
+
+
+def _halved(cluster: _Cluster) -> _Cluster:
+    """The cluster on a 4:2:0 chroma plane: half size, rounded outwards so every chroma sample touching a box is
+    masked, in half the cell."""
+    halves = tuple(_Region(r.left // 2, r.top // 2, -(-r.right // 2), -(-r.bottom // 2)) for r in cluster.regions)
+    return _Cluster(halves, max(1, -(-cluster.cell // 2)))
+
+
+def _mask_plane(plane: VideoPlane, clusters: Sequence[_Cluster]) -> None:
+    """Pixelate every cluster of the 8-bit `plane`, in place: its bounding box pixelated in the cluster's cells,
+    pasted only within its regions. Masked one over the other, overlapping boxes left the edge where one mask met
+    the other running through the smaller box, along the rim of whoever was in it. The plane is copied out and
+    back once: writing it row by row costs more than the masking itself."""
     from PIL import Image, ImageDraw
 
-    if not regions:
+    if not clusters:
         return
     view = memoryview(plane)
     whole = Image.frombytes("L", (plane.line_size, plane.height), bytes(view))
-    # Every cluster is pixelated from the unmasked plane: clusters do not overlap, so the order is of no matter.
-    for cluster in _overlapping(regions):
+    # Each cluster is pixelated from the unmasked plane: clusters share at most a chroma sample at their edges.
+    for cluster in clusters:
         bound = _Region(
-            min(r.left for r in cluster),
-            min(r.top for r in cluster),
-            max(r.right for r in cluster),
-            max(r.bottom for r in cluster),
+            min(r.left for r in cluster.regions),
+            min(r.top for r in cluster.regions),
+            max(r.right for r in cluster.regions),
+            max(r.bottom for r in cluster.regions),
         )
-        pixelated = _pixelated(whole, bound, max(cell_of(r) for r in cluster))
-        if len(cluster) == 1:
+        pixelated = _pixelated(whole, bound, cluster.cell)
+        if len(cluster.regions) == 1:
             whole.paste(pixelated, (bound.left, bound.top))
             continue
         union = Image.new("L", pixelated.size, 0)
         draw = ImageDraw.Draw(union)
-        for r in cluster:
+        for r in cluster.regions:
             draw.rectangle(
                 (r.left - bound.left, r.top - bound.top, r.right - bound.left - 1, r.bottom - bound.top - 1), 255
             )
         whole.paste(pixelated, (bound.left, bound.top), union)
     view[:] = whole.tobytes()
-
-
-def _overlapping(regions: Sequence[_Region]) -> list[list[_Region]]:
-    """The regions in clusters: two regions that overlap, directly or through others, are in the same one."""
-    clusters: list[list[_Region]] = []
-    for region in set(regions):
-        touching = [c for c in clusters if any(_overlap(region, other) for other in c)]
-        merged = [region] + [r for c in touching for r in c]
-        clusters = [c for c in clusters if c not in touching] + [merged]
-    return clusters
-
-
-def _overlap(a: _Region, b: _Region) -> bool:
-    return a.left < b.right and b.left < a.right and a.top < b.bottom and b.top < a.bottom
 
 
 def _masked(frame: VideoFrame, regions: Sequence[_Region]) -> VideoFrame:
@@ -227,12 +241,11 @@ def _masked(frame: VideoFrame, regions: Sequence[_Region]) -> VideoFrame:
     # unshared would corrupt every later frame predicted from this one. This copies only if shared.
     frame.make_writable()
     luma, *chroma = frame.planes
-    _mask_plane(luma, regions, lambda r: _cell(r.right - r.left, r.bottom - r.top))
-    # 4:2:0 chroma: half size, rounded outwards so every chroma sample touching the box is masked; half the cell
-    # of the luma box (twice the chroma box).
-    halves = [_Region(r.left // 2, r.top // 2, -(-r.right // 2), -(-r.bottom // 2)) for r in regions]
+    clusters = _clusters(regions)
+    _mask_plane(luma, clusters)
+    halved = [_halved(cluster) for cluster in clusters]
     for plane in chroma:
-        _mask_plane(plane, halves, lambda r: max(1, -(-_cell(2 * (r.right - r.left), 2 * (r.bottom - r.top)) // 2)))
+        _mask_plane(plane, halved)
     return frame
 
 
