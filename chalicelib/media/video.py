@@ -115,6 +115,11 @@ def _demux_span(container: InputContainer, stream: VideoStream, limits: MediaLim
     count = 0
     first: int | None = None
     end: int | None = None
+    # In the stream's ticks, once: a Fraction a packet (time_base is made anew at each read) doubled the demux.
+    time_base = stream.time_base
+    if time_base is None:
+        raise InvalidVideo("not a video file: no time base")
+    max_ticks = limits.max_duration_s / time_base
     try:
         for packet in container.demux(stream):
             # Demux ends each stream with an empty packet meant to flush decoders.
@@ -131,13 +136,13 @@ def _demux_span(container: InputContainer, stream: VideoStream, limits: MediaLim
             packet_end = timestamp + (packet.duration or 0)
             end = packet_end if end is None else max(end, packet_end)
             # Fragmented files may declare no duration: stop reading a huge one as soon as it shows.
-            if float((end - first) * stream.time_base) > limits.max_duration_s:
+            if end - first > max_ticks:
                 raise InvalidVideo(f"duration over limit {limits.max_duration_s:.0f}s")
     except av.FFmpegError as exc:
         raise InvalidVideo(f"truncated: demuxing stopped after {count} frames ({exc})") from exc
     if first is None or end is None:
         raise InvalidVideo("truncated: no video frames")
-    return count, float((end - first) * stream.time_base)
+    return count, float((end - first) * time_base)
 
 
 def probe(path: Path, limits: MediaLimits) -> VideoInfo:

@@ -15,7 +15,7 @@ from av.video.stream import VideoStream
 from PIL import Image, ImageChops, ImageStat
 
 from chalicelib.media.stills import Thumbnails, thumbnails
-from chalicelib.media.video import InvalidVideo, MediaLimits, probe
+from chalicelib.media.video import InvalidVideo, MediaLimits, _demux_span, probe
 from gateway.clipmaker import make_clip
 
 SECONDS = 4.0
@@ -150,6 +150,13 @@ def test_over_limit_dimensions_refused_before_decoding(tmp_path: Path) -> None:
 
 def test_over_limit_duration_refused(clip: tuple[str, str, Path]) -> None:
     assert _refusal(clip[2], MediaLimits(max_duration_s=1.0)) == "duration 4s over limit 1s"
+
+
+def test_duration_over_limit_stops_the_demux(clip: tuple[str, str, Path]) -> None:
+    # A fragmented file may declare no duration at all: the packets' span alone must stop reading it.
+    with av.open(str(clip[2])) as container, pytest.raises(InvalidVideo) as refusal:
+        _demux_span(container, container.streams.video[0], MediaLimits(max_duration_s=1.0))
+    assert refusal.value.reason == "duration over limit 1s"
 
 
 def test_other_codec_refused(tmp_path: Path) -> None:
