@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import os
-import re
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ import yaml
 
 from infra.check_packaged import problems, required_env_vars
 from local.deploy import load_template
+from tests.lambda_wheels import runs_on_lambda, wheel_tags
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -31,9 +31,8 @@ REGION = "eu-north-1"
 # Lambda's limit on a function's code, unzipped, layers included (none here): 250 MB.
 UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024
 PACKAGES = ("av", "PIL", "jwt", "pydantic_core", "aws_lambda_powertools", "chalicelib")
-LAMBDA_GLIBC = (2, 34)
+REDACTION_ONLY = ("numpy", "cv2", "onnx", "onnxruntime", "redaction")
 GATEWAY_RESPONSES = load_template()["Resources"]["RestAPI"]["Properties"]["GatewayResponses"]
-LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
 
 
 @dataclass(frozen=True)
@@ -87,7 +86,7 @@ def test_deployment_zip_fits_lambda_and_holds_the_app(packaged: Packaged, capsys
     with zipfile.ZipFile(packaged.zip_path) as archive:
         entries = archive.infolist()
         wheels = {
-            entry.filename.split("/", 1)[0]: _wheel_tags(archive.read(entry).decode())
+            entry.filename.split("/", 1)[0]: wheel_tags(archive.read(entry).decode())
             for entry in entries
             if entry.filename.endswith(".dist-info/WHEEL")
         }
@@ -102,25 +101,11 @@ def test_deployment_zip_fits_lambda_and_holds_the_app(packaged: Packaged, capsys
     assert unzipped < UNZIPPED_LIMIT_BYTES
     assert {"app.py", "chalicelib/__init__.py", "chalicelib/config.py"} <= names
     assert set(PACKAGES) <= top_level, f"missing: {sorted(set(PACKAGES) - top_level)}"
+    assert top_level.isdisjoint(REDACTION_ONLY), "the redaction function's own packages belong in its image"
     # The functions run on arm64 Amazon Linux 2023 (glibc 2.34): a wheel built for another platform, Python or
     # a newer glibc would fail to import there.
-    foreign = {wheel: tags for wheel, tags in wheels.items() if not any(_runs_on_lambda(tag) for tag in tags)}
+    foreign = {wheel: tags for wheel, tags in wheels.items() if not any(runs_on_lambda(tag) for tag in tags)}
     assert foreign == {}
-
-
-def _wheel_tags(wheel_metadata: str) -> list[str]:
-    return [line.split(":", 1)[1].strip() for line in wheel_metadata.splitlines() if line.startswith("Tag:")]
-
-
-def _runs_on_lambda(tag: str) -> bool:
-    python, abi, platform = tag.split("-")
-    if platform == "any":
-        return True
-    glibc = LEGACY_MANYLINUX.get(platform.removesuffix("_aarch64"))
-    if glibc is None and (match := re.fullmatch(r"manylinux_(\d+)_(\d+)_aarch64", platform)):
-        glibc = (int(match.group(1)), int(match.group(2)))
-    compatible_python = python == "cp313" or (abi == "abi3" and python.startswith("cp3") and int(python[3:]) <= 13)
-    return glibc is not None and glibc <= LAMBDA_GLIBC and compatible_python
 
 
 # ---- problems() on hand-made templates: each breaks one rule --------------------------------------------------------
