@@ -35,7 +35,7 @@ from chalicelib.domain.ingest import (
     video_problem,
 )
 from chalicelib.domain.principal import INGEST
-from chalicelib.files import sha256_file
+from chalicelib.files import CountingWriter, sha256_file
 from chalicelib.media.stills import Thumbnails, thumbnails
 from chalicelib.media.video import InvalidVideo, MediaLimits, probe
 from chalicelib.observability import logger
@@ -230,16 +230,17 @@ class ClipIngest:
         or Unacceptable with the reason to quarantine it for. A sealed clip's plaintext is stored under its
         object key while its video is examined (Lambda bills the wall time: the upload's waiting overlaps the
         decoding)."""
-        download = work / "upload"
-        with download.open("wb") as sink:
-            stored = self._objects.download(clip.upload_key, version_id, sink)
         if not clip.sealed:
+            download = work / "upload"
+            with download.open("wb") as sink:
+                stored = self._objects.download(clip.upload_key, version_id, sink)
             problem = upload_problem(clip, stored.size, stored.sha256)
             if problem:
                 raise Unacceptable(problem, bytes_verified=False)
             video, stills = self._video(clip, download)
             return Examined(video=video, stills=stills, object_version=version_id)
-        plaintext = self._open_sealed(clip, download, stored, work)
+        plaintext = work / "clip.mp4"
+        self._open_sealed(clip, version_id, plaintext)
         uploads.start(self._objects.put_file, clip.object_key, plaintext, CLIP_CONTENT_TYPE, clip.sha256)
         try:
             video, stills = self._video(clip, plaintext)
@@ -262,27 +263,54 @@ class ClipIngest:
         except InvalidVideo as invalid:
             raise Unacceptable(invalid.reason, bytes_verified=True) from invalid
 
-    def _open_sealed(self, clip: Clip, sealed: Path, stored: StoredBytes, work: Path) -> Path:
-        """Open a sealed upload with the site's private key; the plaintext, checked against the registration
-        (its SHA-256 by S3 as it is stored, up to the size stored in one PUT; by ingest above it)."""
-        problem = sealed_problem(clip, stored.size, stored.sha256)
-        if problem:
-            raise Unacceptable(f"sealed file: {problem}", bytes_verified=False)
-        plaintext = work / "clip.mp4"
-        # Failing with the cached key, once more with the secret read anew: the site's key may have been rotated.
-        opened = self._decrypt(clip.site, sealed, plaintext, fresh=False) or self._decrypt(
-            clip.site, sealed, plaintext, fresh=True
-        )
-        if not opened:
+    def _open_sealed(self, clip: Clip, version_id: str, plaintext: Path) -> None:
+        """Open the sealed upload into `plaintext` with the site's private key, as it streams from S3 (one
+        pass, no sealed copy on disk), checked against the registration: the sealed bytes' SHA-256 taken on
+        the way; the plaintext's by S3 as it is stored, up to the size stored in one PUT, on the way above it."""
+        opened: CountingWriter | None = None
+        # With the cached key, and failing that once more with the secret read anew: it may have been rotated.
+        for fresh in (False, True):
+            identities = self._sealing_keys.identities(clip.site, fresh=fresh)  # rotated keys too
+            if not identities:
+                if fresh:
+                    raise RuntimeError(
+                        f"site {clip.site} has no sealing key: make one (safe-society-admin), then redrive"
+                    )
+                continue
+            sealed, opened = self._decrypt(clip, version_id, plaintext, identities)
+            problem = sealed_problem(clip, sealed.size, sealed.sha256)
+            if problem:
+                raise Unacceptable(f"sealed file: {problem}", bytes_verified=False)
+            if opened is not None:
+                break
+        if opened is None:
             raise Unacceptable("the sealed file does not open with the site's key", bytes_verified=True)
-        size = plaintext.stat().st_size
-        problem = (
-            size_problem(clip, size) if size <= SINGLE_PUT_BYTES else upload_problem(clip, size, sha256_file(plaintext))
-        )
+        problem = upload_problem(clip, opened.size, opened.sha256) if opened.sha256 else size_problem(clip, opened.size)
         if problem:
             # The sealed bytes are those registered: the gateway's copy holds the same wrong clip.
             raise Unacceptable(f"opened clip: {problem}", bytes_verified=True)
-        return plaintext
+
+    def _decrypt(
+        self, clip: Clip, version_id: str, plaintext: Path, identities: list[str]
+    ) -> tuple[StoredBytes, CountingWriter | None]:
+        """The sealed upload's bytes as read, and what opening them wrote (None if they do not open)."""
+        import pyrage  # sealed clips alone need it: not imported by the API's functions, which import this module
+        from pyrage import x25519
+
+        sealed = self._objects.stream(clip.upload_key, version_id)
+        with plaintext.open("wb") as file:
+            opened = CountingWriter(file, hashing=clip.size > SINGLE_PUT_BYTES)
+            try:
+                pyrage.decrypt_io(sealed, opened, [x25519.Identity.from_str(i) for i in identities])
+            except pyrage.DecryptError:  # no key of the site opens its header
+                return sealed.drain(), None
+            except OSError as error:
+                # A chunk that fails authentication part way comes as an OSError without an errno; a real one
+                # (the disk full, a read cut short) has one and is no verdict on the clip: the run is retried.
+                if error.errno is not None:
+                    raise
+                return sealed.drain(), None
+        return sealed.drain(), opened
 
     def _stored_plaintext(self, clip: Clip, plaintext: Path, uploads: _Uploads) -> str:
         """The version of the sealed clip's plaintext as stored; Unacceptable if S3 found it other bytes than
@@ -292,18 +320,3 @@ class ClipIngest:
         except ChecksumMismatch as mismatch:
             problem = upload_problem(clip, plaintext.stat().st_size, sha256_file(plaintext)) or str(mismatch)
             raise Unacceptable(f"opened clip: {problem}", bytes_verified=True) from mismatch
-
-    def _decrypt(self, site: str, sealed: Path, plaintext: Path, *, fresh: bool) -> bool:
-        import pyrage  # sealed clips alone need it: not imported by the API's functions, which import this module
-        from pyrage import x25519
-
-        identities = self._sealing_keys.identities(site, fresh=fresh)  # rotated keys too: sealed before, opened now
-        if not identities:
-            if not fresh:
-                return False
-            raise RuntimeError(f"site {site} has no sealing key: make one (safe-society-admin), then redrive")
-        try:
-            pyrage.decrypt_file(str(sealed), str(plaintext), [x25519.Identity.from_str(i) for i in identities])
-        except pyrage.DecryptError:
-            return False
-        return True

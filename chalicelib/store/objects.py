@@ -186,7 +186,15 @@ class ClipObjects:
 
     def download(self, key: str, version_id: str, sink: IO[bytes]) -> StoredBytes:
         """Stream one object version into `sink`, hashing on the way: memory stays flat whatever the size."""
-        return copy_hashing(self._s3.get_object(Bucket=self._bucket, Key=key, VersionId=version_id)["Body"], sink)
+        body = self.stream(key, version_id)
+        while chunk := body.read(_CHUNK):
+            sink.write(chunk)
+        sink.flush()
+        return body.stored
+
+    def stream(self, key: str, version_id: str) -> HashingBody:
+        """One object version to read as it arrives, hashed on the way."""
+        return HashingBody(self._s3.get_object(Bucket=self._bucket, Key=key, VersionId=version_id)["Body"])
 
     def current_version(self, key: str) -> str | None:
         """The version id of the key's current object ("null" in a bucket without versioning); None if none."""
@@ -344,13 +352,26 @@ def _checksum(sha256_hex: str) -> str:
     return base64.b64encode(bytes.fromhex(sha256_hex)).decode()
 
 
-def copy_hashing(body: Any, sink: IO[bytes]) -> StoredBytes:
-    """Copy an S3 body into `sink` chunk by chunk, hashing on the way."""
-    digest = hashlib.sha256()
-    size = 0
-    for chunk in body.iter_chunks(_CHUNK):
-        digest.update(chunk)
-        size += len(chunk)
-        sink.write(chunk)
-    sink.flush()
-    return StoredBytes(size=size, sha256=digest.hexdigest())
+class HashingBody:
+    """An S3 object's body, read as a file is, hashing what it reads: `stored` is what it read until then."""
+
+    def __init__(self, body: Any) -> None:
+        self._body = body
+        self._digest = hashlib.sha256()
+        self._size = 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk: bytes = self._body.read(size if size >= 0 else None)
+        self._digest.update(chunk)
+        self._size += len(chunk)
+        return chunk
+
+    def drain(self) -> StoredBytes:
+        """Read what is left (what a reader that stopped early did not take); everything the body held."""
+        while self.read(_CHUNK):
+            pass
+        return self.stored
+
+    @property
+    def stored(self) -> StoredBytes:
+        return StoredBytes(size=self._size, sha256=self._digest.hexdigest())

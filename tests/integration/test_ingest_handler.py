@@ -277,6 +277,76 @@ def test_a_sealed_clip_opening_to_other_bytes_of_the_registered_size_is_quaranti
     assert versions_under(clip.object_key) == []
 
 
+def test_a_sealed_upload_altered_after_sealing_is_quarantined_as_other_bytes_than_registered(site, tmp_path):
+    """Opened as it streams, it fails to open part way: the reason is still what the sealed bytes are."""
+    identity = x25519.Identity.generate()
+    site_keys().store("aizkraukle", "01KEY1", str(identity))
+    path = tmp_path / "clip.mp4"
+    make_clip(path, seconds=2, width=320, height=240, fps=10)
+    clip = sealed_upload(site, path, identity, tmp_path, ended_ago_s=40)
+    s3, bucket = boto3.client("s3"), wiring.get_settings().clips_bucket
+    altered = bytearray(s3.get_object(Bucket=bucket, Key=clip.upload_key)["Body"].read())
+    altered[len(altered) // 2] ^= 0x01
+    s3.put_object(Bucket=bucket, Key=clip.upload_key, Body=bytes(altered))
+
+    invoke_ingest([s3_event(clip.upload_key, bucket)])
+
+    quarantined = wiring.clip_index().get(clip.clip_id)
+    assert quarantined.status == "quarantined"
+    assert quarantined.quarantine_reason.startswith(f"sealed file: {len(altered)} bytes with sha256 ")
+    assert not quarantined.bytes_verified
+    assert versions_under(clip.object_key) == []
+
+
+def test_a_clip_sealed_to_a_key_the_site_never_had_is_quarantined_as_not_opening(site, tmp_path):
+    site_keys().store("aizkraukle", "01KEY1", str(x25519.Identity.generate()))
+    path = tmp_path / "clip.mp4"
+    make_clip(path, seconds=2, width=160, height=120, fps=10)
+    clip = sealed_upload(site, path, x25519.Identity.generate(), tmp_path, ended_ago_s=40)
+
+    invoke_ingest([s3_event(clip.upload_key, wiring.get_settings().clips_bucket)])
+
+    quarantined = wiring.clip_index().get(clip.clip_id)
+    assert (quarantined.status, quarantined.quarantine_reason) == (
+        "quarantined",
+        "the sealed file does not open with the site's key",
+    )
+    assert quarantined.bytes_verified and versions_under(clip.object_key) == []
+
+
+@pytest.fixture
+def stored_in_parts_above_1_kb(monkeypatch):
+    """Clips over 1 kB count as large ones: ingest stores their plaintext in parts, whose whole S3 never hashes."""
+    monkeypatch.setattr("chalicelib.handlers.ingest.SINGLE_PUT_BYTES", 1000)
+    monkeypatch.setattr("chalicelib.store.objects.SINGLE_PUT_BYTES", 1000)
+
+
+@pytest.mark.usefixtures("stored_in_parts_above_1_kb")
+def test_a_large_sealed_clip_is_hashed_as_it_opens_and_stored_in_parts_when_it_is_the_registered_one(site, tmp_path):
+    identity = x25519.Identity.generate()
+    site_keys().store("aizkraukle", "01KEY1", str(identity))
+    path, altered = tmp_path / "clip.mp4", tmp_path / "altered.mp4"
+    make_clip(path, seconds=2, width=320, height=240, fps=10)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3] ^= 0x01
+    altered.write_bytes(bytes(data))
+    wrong = sealed_upload(site, path, identity, tmp_path, ended_ago_s=40, inside=altered)
+    right = sealed_upload(site, path, identity, tmp_path, ended_ago_s=10)
+    bucket = wiring.get_settings().clips_bucket
+
+    invoke_ingest([s3_event(wrong.upload_key, bucket), s3_event(right.upload_key, bucket)])
+
+    quarantined = wiring.clip_index().get(wrong.clip_id)
+    assert quarantined.quarantine_reason == (
+        f"opened clip: sha256 {sha256_of(altered)} differs from the registered {sha256_of(path)}"
+    )
+    assert versions_under(wrong.object_key) == []
+    indexed = wiring.clip_index().get(right.clip_id)
+    assert indexed.status == "indexed" and versions_under(indexed.object_key) == [indexed.object_version]
+    stored = boto3.client("s3").get_object(Bucket=bucket, Key=indexed.object_key, VersionId=indexed.object_version)
+    assert stored["Body"].read() == path.read_bytes()
+
+
 def test_a_clip_registered_plain_then_sealed_keeps_its_plaintext_where_nothing_is_announced(site, tmp_path):
     identity = x25519.Identity.generate()
     site_keys().store("aizkraukle", "01KEY1", str(identity))
