@@ -204,6 +204,16 @@ def sealed_upload(
     return clip
 
 
+def clip_and_altered_copy(tmp_path: Path) -> tuple[Path, Path]:
+    """A clip, and a copy of it one bit apart, in the frames: still a video of the registered length."""
+    path, altered = tmp_path / "clip.mp4", tmp_path / "altered.mp4"
+    make_clip(path, seconds=2, width=320, height=240, fps=10)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3] ^= 0x01
+    altered.write_bytes(bytes(data))
+    return path, altered
+
+
 def site_keys() -> SealingKeys:
     """The keys as the API makes them: its own client, so ingest's cached list is not told of a new key."""
     return SealingKeys(boto3.client("secretsmanager"), wiring.get_settings().sealing_keys_prefix)
@@ -259,11 +269,7 @@ def test_a_sealed_clip_opening_to_other_bytes_of_the_registered_size_is_quaranti
     """Ingest does not hash such a plaintext itself: S3 refuses to store it under the registered SHA-256."""
     identity = x25519.Identity.generate()
     site_keys().store("aizkraukle", "01KEY1", str(identity))
-    path, altered = tmp_path / "clip.mp4", tmp_path / "altered.mp4"
-    make_clip(path, seconds=2, width=320, height=240, fps=10)
-    data = bytearray(path.read_bytes())
-    data[len(data) // 3] ^= 0x01  # one bit, in the frames: still a video of the registered length
-    altered.write_bytes(bytes(data))
+    path, altered = clip_and_altered_copy(tmp_path)
     clip = sealed_upload(site, path, identity, tmp_path, ended_ago_s=40, inside=altered)
 
     invoke_ingest([s3_event(clip.upload_key, wiring.get_settings().clips_bucket)])
@@ -325,11 +331,7 @@ def stored_in_parts_above_1_kb(monkeypatch):
 def test_a_large_sealed_clip_is_hashed_as_it_opens_and_stored_in_parts_when_it_is_the_registered_one(site, tmp_path):
     identity = x25519.Identity.generate()
     site_keys().store("aizkraukle", "01KEY1", str(identity))
-    path, altered = tmp_path / "clip.mp4", tmp_path / "altered.mp4"
-    make_clip(path, seconds=2, width=320, height=240, fps=10)
-    data = bytearray(path.read_bytes())
-    data[len(data) // 3] ^= 0x01
-    altered.write_bytes(bytes(data))
+    path, altered = clip_and_altered_copy(tmp_path)
     wrong = sealed_upload(site, path, identity, tmp_path, ended_ago_s=40, inside=altered)
     right = sealed_upload(site, path, identity, tmp_path, ended_ago_s=10)
     bucket = wiring.get_settings().clips_bucket
