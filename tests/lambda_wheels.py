@@ -33,3 +33,8 @@ def runs_on_lambda(tag: str) -> bool:
         glibc = (int(match.group(1)), int(match.group(2)))
     compatible_python = python == "cp313" or (abi == "abi3" and python.startswith("cp3") and int(python[3:]) <= 13)
     return glibc is not None and glibc <= LAMBDA_GLIBC and compatible_python
+
+
+def foreign_wheels(wheels: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Of {wheel: its tags}, the wheels none of whose tags runs on Lambda (none, if all is well)."""
+    return {wheel: tags for wheel, tags in wheels.items() if not any(runs_on_lambda(tag) for tag in tags)}

@@ -23,7 +23,7 @@ import yaml
 
 from infra.check_packaged import problems, required_env_vars
 from local.deploy import load_template
-from tests.lambda_wheels import runs_on_lambda, wheel_tags
+from tests.lambda_wheels import foreign_wheels, wheel_tags
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -104,8 +104,7 @@ def test_deployment_zip_fits_lambda_and_holds_the_app(packaged: Packaged, capsys
     assert top_level.isdisjoint(REDACTION_ONLY), "the redaction function's own packages belong in its image"
     # The functions run on arm64 Amazon Linux 2023 (glibc 2.34): a wheel built for another platform, Python or
     # a newer glibc would fail to import there.
-    foreign = {wheel: tags for wheel, tags in wheels.items() if not any(runs_on_lambda(tag) for tag in tags)}
-    assert foreign == {}
+    assert foreign_wheels(wheels) == {}
 
 
 # ---- problems() on hand-made templates: each breaks one rule --------------------------------------------------------
