@@ -172,8 +172,11 @@ class ClipIngest:
             fate, reason = upload_fate(clip, uploaded.key, version_id)
         if fate == UploadFate.DISCARD and self._objects.delete_version_if_present(uploaded.key, version_id):
             return self._discarded(clip, reason, now)
-        if fate == UploadFate.DISCARD_ALL and self._objects.delete_all_of(clip).removed:
-            return self._discarded(clip, reason, now)
+        if fate == UploadFate.DISCARD_ALL:
+            if clip.sealed:  # a run that crashed storing its plaintext in parts left them
+                self._objects.abort_uploads_under(clip.object_key)
+            if self._objects.delete_all_of(clip).removed:
+                return self._discarded(clip, reason, now)
         return Verdict.DUPLICATE
 
     def _discarded(self, clip: Clip, reason: str, now: datetime) -> Verdict:
@@ -189,6 +192,7 @@ class ClipIngest:
             # A run that crashed may have stored thumbnails (and an opened clip) no record names: start clean.
             self._objects.delete_everything_under(thumbnail_prefix(clip.site, clip.camera_id, clip.clip_id))
             if clip.sealed:
+                self._objects.abort_uploads_under(clip.object_key)
                 self._objects.delete_everything_under(clip.object_key)
         # Temporary files, not memory: clips may be far larger than the function's RAM.
         with TemporaryDirectory(dir=self._workdir) as work, _Uploads() as uploads:

@@ -174,6 +174,16 @@ class ClipObjects:
             if error.response.get("Error", {}).get("Code") != "NoSuchUpload":
                 raise
 
+    def abort_uploads_under(self, prefix: str) -> int:
+        """Abort every multipart upload under way under `prefix` (what a run that crashed while storing in
+        parts left: parts no object names, yet bytes); how many."""
+        aborted = 0
+        for page in self._s3.get_paginator("list_multipart_uploads").paginate(Bucket=self._bucket, Prefix=prefix):
+            for upload in page.get("Uploads", []):
+                self.abort_multipart(upload["Key"], upload["UploadId"])
+                aborted += 1
+        return aborted
+
     def view_url(self, key: str, version_id: str | None, ttl: timedelta, *, save_as: str | None = None) -> str:
         """A signed GET; with `save_as`, browsers save the bytes under that name instead of showing them."""
         params = {"Bucket": self._bucket, "Key": key}

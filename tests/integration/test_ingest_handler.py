@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import struct
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -347,6 +349,72 @@ def test_a_large_sealed_clip_is_hashed_as_it_opens_and_stored_in_parts_when_it_i
     assert indexed.status == "indexed" and versions_under(indexed.object_key) == [indexed.object_version]
     stored = boto3.client("s3").get_object(Bucket=bucket, Key=indexed.object_key, VersionId=indexed.object_version)
     assert stored["Body"].read() == path.read_bytes()
+
+
+def padded_clip(tmp_path: Path, megabytes: int) -> Path:
+    """A real clip made larger by a `free` box of random bytes after it (MP4 readers skip it): one whose
+    plaintext ingest stores in several parts of 8 MB."""
+    path = tmp_path / "large.mp4"
+    make_clip(path, seconds=2, width=160, height=120, fps=10)
+    padding = os.urandom(megabytes << 20)
+    with path.open("ab") as clip:
+        clip.write(struct.pack(">I", len(padding) + 8) + b"free" + padding)
+    return path
+
+
+def multipart_uploads_under(prefix: str) -> list[str]:
+    listed = boto3.client("s3").list_multipart_uploads(Bucket=wiring.get_settings().clips_bucket, Prefix=prefix)
+    return [upload["UploadId"] for upload in listed.get("Uploads", [])]
+
+
+@pytest.mark.usefixtures("stored_in_parts_above_1_kb")
+def test_a_large_sealed_clips_plaintext_is_stored_in_parts_and_assembled_whole(site, tmp_path):
+    identity = x25519.Identity.generate()
+    site_keys().store("aizkraukle", "01KEY1", str(identity))
+    path = padded_clip(tmp_path, megabytes=20)
+    clip = sealed_upload(site, path, identity, tmp_path, ended_ago_s=40)
+    bucket = wiring.get_settings().clips_bucket
+
+    invoke_ingest([s3_event(clip.upload_key, bucket)])
+
+    indexed = wiring.clip_index().get(clip.clip_id)
+    assert indexed.status == "indexed", indexed.quarantine_reason
+    stored = boto3.client("s3").get_object(Bucket=bucket, Key=indexed.object_key, VersionId=indexed.object_version)
+    assert stored["ETag"].strip('"').endswith("-3")  # 8 + 8 + the rest
+    assert stored["Body"].read() == path.read_bytes()
+    assert multipart_uploads_under(clip.object_key) == []
+
+
+@pytest.mark.parametrize("erased_meanwhile", [False, True])
+def test_a_run_that_crashed_storing_a_plaintext_in_parts_leaves_no_parts_once_redelivered(
+    site, tmp_path, erased_meanwhile
+):
+    identity = x25519.Identity.generate()
+    site_keys().store("aizkraukle", "01KEY1", str(identity))
+    path = tmp_path / "clip.mp4"
+    make_clip(path, seconds=2, width=160, height=120, fps=10)
+    clip = sealed_upload(site, path, identity, tmp_path, ended_ago_s=40)
+    s3, bucket = boto3.client("s3"), wiring.get_settings().clips_bucket
+    index = wiring.clip_index()
+    index.claim_upload(index.get(clip.clip_id), wiring.clip_objects().current_version(clip.upload_key))
+    # It died with the plaintext's first part sent: footage no object names, until S3's lifecycle drops it.
+    left = s3.create_multipart_upload(Bucket=bucket, Key=clip.object_key, **kms(s3, bucket))["UploadId"]
+    s3.upload_part(Bucket=bucket, Key=clip.object_key, UploadId=left, PartNumber=1, Body=path.read_bytes())
+    if erased_meanwhile:
+        index.mark_erased(index.get(clip.clip_id), "dpo:test", "Art. 17 request", NOW)
+
+    invoke_ingest([s3_event(clip.upload_key, bucket)])
+
+    assert index.get(clip.clip_id).status == ("erased" if erased_meanwhile else "indexed")
+    assert multipart_uploads_under(clip.object_key) == []
+    assert versions_under(clip.upload_key) == []  # opened and deleted, or discarded with the clip
+
+
+def kms(s3, bucket: str) -> dict[str, str]:
+    """The encryption the bucket's policy requires of every PUT."""
+    rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    default = rule["ApplyServerSideEncryptionByDefault"]
+    return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": default["KMSMasterKeyID"]}
 
 
 def test_a_clip_registered_plain_then_sealed_keeps_its_plaintext_where_nothing_is_announced(site, tmp_path):
