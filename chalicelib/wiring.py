@@ -68,13 +68,16 @@ def _dynamodb() -> Any:
 def _s3_client(settings: Settings) -> Any:
     # SigV4 is required for SSE-KMS objects; a regional endpoint keeps presigned PUTs from being redirected.
     # No SHA-256 of each body for its signature: botocore otherwise hashes every PUT that carries its own
-    # checksum (a clip's plaintext: 15 MB more hashed per clip), which S3 then checks anyway.
+    # checksum (a clip's plaintext: 15 MB more hashed per clip), which S3 then checks anyway. No check of
+    # S3's checksum on each GET either: every read of footage is hashed by the archive itself, against the
+    # SHA-256 registered (ClipObjects.download_footage, ingest), and botocore's check was a second pass.
     return boto3.client(
         "s3",
         region_name=settings.region,
         endpoint_url=settings.s3_endpoint_url,
         config=Config(
             signature_version="s3v4",
+            response_checksum_validation="when_required",
             s3={
                 "addressing_style": "path" if settings.aws_endpoint_url else "virtual",
                 "payload_signing_enabled": False,

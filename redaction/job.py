@@ -15,7 +15,7 @@ from chalicelib.media.redaction.tracks_file import TracksFile
 from chalicelib.media.video import InvalidVideo
 from chalicelib.observability import logger
 from chalicelib.store.clips import ClipIndex
-from chalicelib.store.objects import ClipObjects
+from chalicelib.store.objects import AlteredFootage, ClipObjects
 from chalicelib.store.subject_requests import SubjectRequestBook
 from redaction.finder import Detectors, FinderSettings, FoundTrack, FoundTracks, find_tracks
 
@@ -47,11 +47,11 @@ class TrackFinder:
             return self._failed(redaction, "the clip's footage is gone")
         with tempfile.TemporaryDirectory(dir=self._workdir) as work:
             source = Path(work) / "source.mp4"
-            with source.open("wb") as sink:
-                self._objects.download(clip.object_key, clip.object_version, sink)
             try:
+                with source.open("wb") as sink:
+                    self._objects.download_footage(clip, clip.object_version, sink)
                 found = find_tracks(source, redaction.start_s, redaction.end_s, self._detectors(), self._settings)
-            except (InvalidExport, InvalidVideo) as refusal:
+            except (AlteredFootage, InvalidExport, InvalidVideo) as refusal:
                 logger.warning("redaction refused", extra={"redaction_id": redaction_id, "reason": refusal.reason})
                 return self._failed(redaction, refusal.reason)
         self._store(redaction, found)

@@ -23,7 +23,7 @@ from chalicelib.media.redaction.tracks_file import TracksFile
 from chalicelib.media.video import InvalidVideo
 from chalicelib.observability import logger
 from chalicelib.store.clips import ClipIndex
-from chalicelib.store.objects import ClipObjects
+from chalicelib.store.objects import AlteredFootage, ClipObjects
 from chalicelib.store.subject_requests import SubjectRequestBook
 
 # How the manifest names what the export was made for.
@@ -63,11 +63,11 @@ class ExportMaker:
         with tempfile.TemporaryDirectory(dir=self._workdir) as work:
             folder = Path(work)
             source = folder / "source.mp4"
-            with source.open("wb") as sink:
-                self._objects.download(clip.object_key, clip.object_version, sink)
             try:
+                with source.open("wb") as sink:
+                    self._objects.download_footage(clip, clip.object_version, sink)
                 files = _render(export, redaction, source, folder)
-            except (InvalidExport, InvalidVideo) as refusal:
+            except (AlteredFootage, InvalidExport, InvalidVideo) as refusal:
                 logger.warning("export refused", extra={"export_id": export_id, "reason": refusal.reason})
                 return self._book.finish_export(
                     export.model_copy(update={"status": ExportStatus.FAILED, "failure": refusal.reason})

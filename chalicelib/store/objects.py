@@ -53,6 +53,14 @@ class ChecksumMismatch(Exception):
     """S3 refused a PUT (400 BadDigest): the body is not the bytes of the SHA-256 it was sent with."""
 
 
+class AlteredFootage(Exception):
+    """A clip's stored footage is not the bytes registered (altered, or damaged at rest): never to hand over."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class StoredBytes:
     size: int
@@ -201,6 +209,15 @@ class ClipObjects:
             sink.write(chunk)
         sink.flush()
         return body.stored
+
+    def download_footage(self, clip: Clip, version_id: str, sink: IO[bytes]) -> None:
+        """Stream the clip's footage (the version indexed) into `sink`, checked on the way against the SHA-256
+        the gateway registered: AlteredFootage if it is other bytes."""
+        stored = self.download(clip.object_key, version_id, sink)
+        if stored.sha256 != clip.sha256:
+            raise AlteredFootage(
+                f"the stored footage is not the clip registered: sha256 {stored.sha256}, registered {clip.sha256}"
+            )
 
     def stream(self, key: str, version_id: str) -> HashingBody:
         """One object version to read as it arrives, hashed on the way."""
