@@ -50,6 +50,7 @@ def alter_footage(clip_id: str) -> None:
     """Store the clip's bytes one bit apart as a new version and point its record at that version."""
     s3, settings = boto3.client("s3"), wiring.get_settings()
     clip = wiring.clip_index().get(clip_id)
+    assert clip is not None
     data = bytearray(s3.get_object(Bucket=settings.clips_bucket, Key=clip.object_key)["Body"].read())
     data[len(data) // 2] ^= 0x01
     altered = s3.put_object(Bucket=settings.clips_bucket, Key=clip.object_key, Body=bytes(data))["VersionId"]
