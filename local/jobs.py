@@ -107,7 +107,7 @@ def _drain_once(sqs: Any, queue_url: str, queue_arn: str, handler_name: str, han
     if not messages:
         return
     context = LocalLambdaContext(handler_name, aws_request_id=str(uuid.uuid4()))
-    with invocation_report(handler_name, records=len(messages)):
+    with local_invocation(context, records=len(messages)):
         result = handler(sqs_event(messages, queue_arn, sqs.meta.region_name), context)
     failed = {failure["itemIdentifier"] for failure in result.get("batchItemFailures", [])}
     for message in messages:
@@ -129,17 +129,22 @@ def fire(handler_name: str, at: datetime) -> dict[str, Any]:
 
     handler = getattr(app, handler_name)
     region = boto3.session.Session().region_name or "eu-north-1"
-    with invocation_report(handler_name, records=1):
-        result: dict[str, Any] = handler(
-            scheduled_event(at, region), LocalLambdaContext(handler_name, aws_request_id=str(uuid.uuid4()))
-        )
+    context = LocalLambdaContext(handler_name, aws_request_id=str(uuid.uuid4()))
+    with local_invocation(context, records=1):
+        result: dict[str, Any] = handler(scheduled_event(at, region), context)
     return result
 
 
 @contextlib.contextmanager
-def invocation_report(function: str, records: int) -> Iterator[None]:
-    """What Lambda's REPORT line says of an invocation (duration, memory), plus the CPU time it took: the cost
-    command bills Lambda from these (CPU time runs slower on a function with less than one vCPU)."""
+def local_invocation(context: LocalLambdaContext, records: int) -> Iterator[None]:
+    """One invocation as its own Lambda execution environment runs it, and the REPORT line Lambda writes after it.
+
+    Its log lines name its own function and request: Powertools keeps the Lambda context in keys its whole
+    process shares, and here the functions share one process (a thread each), so without this one thread's
+    lines would name whichever function another thread started last. This thread's own keys win over those.
+    The report says what Lambda's does (duration, memory) plus the CPU time: the cost command bills Lambda
+    from these lines (CPU time runs slower on a function with less than one vCPU)."""
+    logger.thread_safe_append_keys(function_name=context.function_name, function_request_id=context.aws_request_id)
     started, cpu = time.perf_counter(), time.process_time()
     try:
         yield
@@ -147,13 +152,14 @@ def invocation_report(function: str, records: int) -> Iterator[None]:
         logger.info(
             "invocation",
             extra={
-                "function": function,
+                "function": context.function_name,
                 "records": records,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 "cpu_ms": round((time.process_time() - cpu) * 1000, 1),
                 "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             },
         )
+        logger.thread_safe_clear_keys()
 
 
 def run_schedules(retention_every_s: float, stop: threading.Event) -> None:

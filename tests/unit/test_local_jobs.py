@@ -1,10 +1,13 @@
-"""local/jobs.py's access-log shipper (CloudWatch Logs' subscription, locally) across restarts."""
+"""local/jobs.py: the access-log shipper (CloudWatch Logs' subscription, locally) across restarts, and the log
+context of invocations that run at once in the one local process."""
 
 from __future__ import annotations
 
 import base64
 import gzip
+import io
 import json
+import logging
 import sys
 import threading
 import time
@@ -12,7 +15,8 @@ import types
 
 import pytest
 
-from local.jobs import ship_access_log
+from chalicelib.observability import logger
+from local.jobs import LocalLambdaContext, local_invocation, ship_access_log
 
 
 @pytest.fixture
@@ -51,3 +55,47 @@ def test_a_restarted_shipper_sends_only_the_lines_written_since(tmp_path, shippe
     ship_until(log, shipped_lines, 3)  # the next run of the local archive (one that started over sends 1-3)
 
     assert shipped_lines == ['{"line": 1}', '{"line": 2}', '{"line": 3}']
+
+
+@pytest.fixture
+def logged_lines():
+    """The JSON lines the handlers' logger writes, formatted as Lambda would write them, as they are written."""
+    written = io.StringIO()
+    handler = logging.StreamHandler(written)
+    handler.setFormatter(logger.registered_formatter)
+    logger.addHandler(handler)
+    yield lambda: [json.loads(line) for line in written.getvalue().splitlines()]
+    logger.removeHandler(handler)
+
+
+def test_an_invocation_logs_its_own_function_while_another_runs_beside_it(logged_lines):
+    """Two functions at once, each under Powertools' inject_lambda_context as app.py's handlers are: the first
+    one's line written after the second started still names the first (the shared keys name the second)."""
+    second_started = threading.Event()
+
+    @logger.inject_lambda_context
+    def ingest(_event, _context):
+        second_started.wait(10)
+        logger.info("ingest's line")
+
+    @logger.inject_lambda_context
+    def expire_retention(_event, _context):
+        logger.info("expire's line")
+        second_started.set()
+
+    def invoke(handler, name: str) -> None:
+        context = LocalLambdaContext(name, aws_request_id=f"request-of-{name}")
+        with local_invocation(context, records=1):
+            handler({}, context)
+
+    first = threading.Thread(target=invoke, args=(ingest, "ingest"))
+    first.start()
+    invoke(expire_retention, "expire_retention")
+    first.join()
+
+    named = {(line["message"], line.get("function")): line for line in logged_lines()}
+    assert named[("ingest's line", None)]["function_name"] == "ingest"
+    assert named[("ingest's line", None)]["function_request_id"] == "request-of-ingest"
+    assert named[("expire's line", None)]["function_name"] == "expire_retention"
+    assert named[("invocation", "ingest")]["function_name"] == "ingest"
+    assert named[("invocation", "expire_retention")]["function_request_id"] == "request-of-expire_retention"
