@@ -10,9 +10,7 @@ and answers stored ones with that checksum: see api._vouched); otherwise the arc
 A backlog goes `upload_concurrency` clips at a time, oldest first, each clip one worker's alone.
 
 A clip over 100 MB goes as a multipart upload (the archive decides: its registration answer says
-`multipart` instead of giving a URL). Each part confirmed is written to the clip's sidecar, and every
-(re)start asks the archive which parts S3 already holds: after a crash, an outage or a restart only the
-missing parts are sent, at most one of them (the one cut off) a second time.
+`multipart` instead of giving a URL), resumed part by part after a crash or an outage (gateway.agent.parts).
 """
 
 from __future__ import annotations
@@ -33,7 +31,6 @@ from gateway.agent.ahead import REGISTRARS, Ahead, Lookahead
 from gateway.agent.api import (
     USER_AGENT,
     ArchiveApi,
-    MultipartPlan,
     NetworkError,
     Refused,
     Registered,
@@ -45,9 +42,10 @@ from gateway.agent.config import AgentConfig
 from gateway.agent.drops import Drops
 from gateway.agent.durable import remove_durably
 from gateway.agent.logs import event
+from gateway.agent.parts import PartsUpload
 from gateway.agent.receipts import Receipts
 from gateway.agent.rtsp import make_sources
-from gateway.agent.sealing import digest_of, parse_recipient, part_digests, seal_to_temp
+from gateway.agent.sealing import digest_of, parse_recipient, seal_to_temp
 from gateway.agent.sources import Segment, Source
 from gateway.agent.spool import (
     FAILED,
@@ -57,7 +55,6 @@ from gateway.agent.spool import (
     ClipState,
     DropReason,
     DropRecord,
-    MultipartProgress,
     Registration,
     SealedFile,
     SourceFile,
@@ -72,9 +69,6 @@ ProbeFunction = Callable[[Path, MediaLimits], VideoInfo]
 # less than the longest clip the archive takes before it.
 _MAX_GAP = timedelta(seconds=MediaLimits().max_duration_s)
 _UNKNOWN_GAP = timedelta(seconds=1)
-# Rounds of a multipart upload (ask for tickets, send parts, complete) in a row that store no part
-# before the clip waits for a later pass; a 409 in the last of them counts as a refusal.
-MULTIPART_IDLE_ROUNDS = 3
 # The archive's code for a time its clock has not reached yet: time cures it, so it is no refusal.
 NOT_YET = "not_yet"
 # Officials read a refused clip's gap with the archive's last answer, cut to what the archive keeps.
@@ -156,6 +150,7 @@ class Agent:
         self.next_upload_at: datetime | None = None
         self._next_heartbeat_at: datetime | None = None
         self._stop = threading.Event()
+        self._parts = PartsUpload(self.api, self.spool, self._stop)
         self.recover()
 
     # start-up ---------------------------------------------------------------------------------------
@@ -529,7 +524,8 @@ class Agent:
             if ticket is None and registered.multipart:
                 if registered.part_size is None:
                     raise Refused(0, "no_part_size", "the archive asks for parts but does not say their size")
-                return self._send_multipart(record, registered.part_size, now)
+                assembled = self._parts.send(record, registered.part_size, now)
+                return None if assembled is None else self._mark_uploaded(*assembled)
             if registered.received:  # an earlier PUT whose answer was lost (or a kill before the removal)
                 self._received(record, now, registered.status, None)
                 return None
@@ -574,108 +570,6 @@ class Agent:
         if changed != record:
             self.spool.save(changed)
         return changed, registered
-
-    # uploading in parts -------------------------------------------------------------------------------
-
-    def _send_multipart(self, record: ClipRecord, part_size: int, now: datetime) -> ClipRecord | None:
-        """Send the parts S3 lacks and have the archive assemble them: the record in state UPLOADED, or
-        None to go on at a later pass (stopping, or URLs expiring faster than parts go).
-
-        Rounds: ask for tickets (which says what is stored), send the missing parts, complete. A new
-        round follows an expired URL, an aborted upload or a 409 at completion, none of which is the
-        clip's fault; network errors go up to the pass's backoff, with every part sent kept.
-        """
-        started = time.monotonic()
-
-        def current() -> datetime:
-            # Parts take long; each URL's expiry is judged at the time of its own PUT.
-            return now + timedelta(seconds=time.monotonic() - started)
-
-        # Declared up front: each part's URL carries its sha256, so S3 stores only these bytes for it.
-        part_sha256 = part_digests(self.spool.sealed_path(record.name), part_size)
-        idle = 0
-        while idle < MULTIPART_IDLE_ROUNDS and not self._stop.is_set():
-            sent = 0
-            try:
-                record, plan = self._plan_multipart(record, part_sha256)
-                record, sent, finished = self._send_parts(record, plan, current)
-                if finished and not self._stop.is_set():
-                    self.api.complete_multipart(plan.clip_id)
-                    event(log, logging.INFO, "multipart_completed", name=record.name, parts=plan.parts_total)
-                    return self._mark_uploaded(record, current())
-            except Refused as refusal:
-                if refusal.status != 409 or (not sent and idle == MULTIPART_IDLE_ROUNDS - 1):
-                    raise
-                # Completion found parts missing, or another request was starting the upload: ask again.
-                event(log, logging.WARNING, "multipart_conflict", name=record.name, error=str(refusal))
-            idle = 0 if sent else idle + 1
-        return None
-
-    def _plan_multipart(self, record: ClipRecord, part_sha256: list[str]) -> tuple[ClipRecord, MultipartPlan]:
-        """Ask the archive to start or resume the clip's upload; its list of stored parts goes to the sidecar."""
-        if record.clip_id is None:  # cannot happen after a registration
-            raise Refused(0, "no_clip_id", "multipart upload of a clip that is not registered")
-        plan = self.api.start_multipart(record.clip_id, part_sha256)
-        known = record.multipart
-        progress = MultipartProgress(plan.upload_id, plan.part_size, plan.parts_total, plan.parts_stored)
-        fields: dict[str, Any] = {
-            "name": record.name,
-            "upload_id": plan.upload_id,
-            "parts_total": plan.parts_total,
-            "parts_stored": len(plan.parts_stored),
-            "parts_to_send": len(plan.parts),
-        }
-        if known is None:
-            event(log, logging.INFO, "multipart_started", **fields)
-        elif known.upload_id != plan.upload_id:
-            # Aborted in the archive (S3 drops incomplete uploads after a while): everything goes again.
-            event(log, logging.WARNING, "multipart_restarted", previous_upload_id=known.upload_id, **fields)
-        else:
-            lost = sorted(set(known.parts_done) - set(plan.parts_stored))
-            event(log, logging.WARNING if lost else logging.INFO, "multipart_resumed", parts_lost=lost, **fields)
-        if progress != known:
-            record = replace(record, multipart=progress)
-            self.spool.save(record)
-        return record, plan
-
-    def _send_parts(
-        self, record: ClipRecord, plan: MultipartPlan, current: Callable[[], datetime]
-    ) -> tuple[ClipRecord, int, bool]:
-        """PUT the plan's parts in order; (record, parts stored, whether every ticket was used)."""
-        path = self.spool.sealed_path(record.name)
-        sent = 0
-        for part in plan.parts:
-            if self._stop.is_set():
-                return record, sent, False
-            server_now = current() + timedelta(seconds=self.api.clock_offset_s or 0.0)
-            if part.ticket.expired(server_now):
-                event(log, logging.INFO, "upload_url_expired", name=record.name, part=part.number, before="put")
-                return record, sent, False
-            offset, length = plan.span(part.number, record.sealed.size)
-            try:
-                etag = self.api.put_part(part.ticket, path, offset, length)
-            except UploadExpired as expired:
-                event(log, logging.INFO, "upload_url_expired", name=record.name, part=part.number, error=str(expired))
-                return record, sent, False
-            except Refused as refusal:
-                if refusal.code != "NoSuchUpload":
-                    raise
-                # Aborted under our feet: the next round's ask starts a new upload.
-                event(log, logging.WARNING, "multipart_upload_gone", name=record.name, part=part.number)
-                return record, sent, False
-            record = self._part_stored(record, plan, part.number)
-            sent += 1
-            event(log, logging.DEBUG, "part_uploaded", name=record.name, part=part.number, etag=etag)
-        return record, sent, True
-
-    def _part_stored(self, record: ClipRecord, plan: MultipartPlan, number: int) -> ClipRecord:
-        """Write the part down at once (durably): a part stored is progress, so the refusal budget starts afresh."""
-        progress = record.multipart
-        if progress is None or progress.upload_id != plan.upload_id:  # cannot happen: _plan_multipart set it
-            progress = MultipartProgress(plan.upload_id, plan.part_size, plan.parts_total, plan.parts_stored)
-        stored = replace(record, multipart=progress.with_part(number), refusals=0, retry_at=None, last_error=None)
-        self.spool.save(stored)
-        return stored
 
     def _mark_uploaded(self, record: ClipRecord, now: datetime) -> ClipRecord:
         uploaded = replace(_progressed(record, ClipState.UPLOADED), uploaded_at=iso(now))
