@@ -4,7 +4,7 @@ write access to the bucket and the index stores other bytes as a new version and
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -12,11 +12,11 @@ import pytest
 from chalicelib import wiring
 from chalicelib.domain.principal import Principal, Role
 from chalicelib.domain.redaction import Audience, NewRedaction, RedactionStatus, Review
-from chalicelib.domain.subject_requests import Excerpt, ExportRequest, ExportStatus, NewSubjectRequest
+from chalicelib.domain.subject_requests import Excerpt, ExportRequest, ExportStatus
 from gateway.clipmaker import make_clip
 from redaction import handler
-from tests.integration.test_ingest_handler import invoke_ingest, registered_upload, s3_event, site  # noqa: F401
-from tests.integration.test_redaction_flow import received_message, sqs_event
+from tests.integration.test_ingest_handler import indexed_upload, site  # noqa: F401
+from tests.integration.test_redaction_flow import received_message, sqs_event, subject_request_covering
 
 DPO = Principal(id="user:dpo", role=Role.DPO, sites=frozenset({"aizkraukle"}))
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -27,23 +27,8 @@ def subject_clip(site, tmp_path):  # noqa: F811 (the ingest test's fixture)
     """An indexed 2 s clip and a subject request that covers it: (clip id, request id)."""
     path = tmp_path / "clip.mp4"
     make_clip(path, seconds=2, width=160, height=120, fps=10)
-    clip_id = registered_upload(site, path, seconds=2.0)
-    invoke_ingest([s3_event(wiring.clip_index().get(clip_id).object_key, wiring.get_settings().clips_bucket)])
-    clip = wiring.clip_index().get(clip_id)
-    assert clip.status == "indexed"
-    request = wiring.subject_access().open(
-        DPO,
-        NewSubjectRequest(
-            site_id="aizkraukle",
-            camera_ids=("cam-1",),
-            start=clip.start - timedelta(minutes=1),
-            end=clip.end + timedelta(minutes=1),
-            received=NOW.date(),
-            description="the one by the fountain",
-        ),
-        NOW,
-    )
-    return clip_id, request.request_id
+    clip = indexed_upload(site, path)
+    return clip.clip_id, subject_request_covering(clip, NOW, "the one by the fountain").request_id
 
 
 def alter_footage(clip_id: str) -> None:

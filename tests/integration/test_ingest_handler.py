@@ -62,6 +62,24 @@ def registered_upload(gateway: Principal, path: Path, ended_ago_s: int = 10, sec
     return clip.clip_id
 
 
+def indexed_upload(gateway: Principal, path: Path, seconds: float = 2.0) -> Clip:
+    """Register `path`, store its bytes and run ingest on them: the clip as indexed."""
+    index = wiring.clip_index()
+    registered = index.get(registered_upload(gateway, path, seconds=seconds))
+    assert registered is not None
+    invoke_ingest([s3_event(registered.object_key, wiring.get_settings().clips_bucket)])
+    clip = index.get(registered.clip_id)
+    assert clip is not None and clip.status == "indexed", clip
+    return clip
+
+
+def stored_site_identity() -> x25519.Identity:
+    """A new age identity, stored as the test site's sealing key."""
+    identity = x25519.Identity.generate()
+    site_keys().store("aizkraukle", "01KEY1", str(identity))
+    return identity
+
+
 def s3_event(key: str, bucket: str) -> str:
     return json.dumps(
         {"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": bucket}, "object": {"key": key}}}]}
@@ -229,8 +247,7 @@ def versions_under(prefix: str) -> list[str]:
 def test_a_sealed_clip_is_opened_and_indexed_in_one_run_and_an_announcement_of_its_plaintext_redoes_nothing(
     site, tmp_path
 ):
-    identity = x25519.Identity.generate()
-    site_keys().store("aizkraukle", "01KEY1", str(identity))
+    identity = stored_site_identity()
     path = tmp_path / "clip.mp4"
     make_clip(path, seconds=2, width=320, height=240, fps=10)
     clip = sealed_upload(site, path, identity, tmp_path, ended_ago_s=40)
@@ -253,8 +270,7 @@ def test_a_sealed_clip_is_opened_and_indexed_in_one_run_and_an_announcement_of_i
 
 def test_a_sealed_clip_that_opens_to_no_video_is_quarantined_and_its_plaintext_not_kept(site, tmp_path):
     """Its plaintext is stored while the video is examined: a clip refused then leaves none behind."""
-    identity = x25519.Identity.generate()
-    site_keys().store("aizkraukle", "01KEY1", str(identity))
+    identity = stored_site_identity()
     path = tmp_path / "clip.mp4"
     path.write_bytes(b"\x00\x00\x00\x18ftypisom" + bytes(range(256)) * 64)  # what it registered, but no video
     clip = sealed_upload(site, path, identity, tmp_path, ended_ago_s=40)
@@ -269,8 +285,7 @@ def test_a_sealed_clip_that_opens_to_no_video_is_quarantined_and_its_plaintext_n
 
 def test_a_sealed_clip_opening_to_other_bytes_of_the_registered_size_is_quarantined_and_not_stored(site, tmp_path):
     """Ingest does not hash such a plaintext itself: S3 refuses to store it under the registered SHA-256."""
-    identity = x25519.Identity.generate()
-    site_keys().store("aizkraukle", "01KEY1", str(identity))
+    identity = stored_site_identity()
     path, altered = clip_and_altered_copy(tmp_path)
     clip = sealed_upload(site, path, identity, tmp_path, ended_ago_s=40, inside=altered)
 
@@ -287,8 +302,7 @@ def test_a_sealed_clip_opening_to_other_bytes_of_the_registered_size_is_quaranti
 
 def test_a_sealed_upload_altered_after_sealing_is_quarantined_as_other_bytes_than_registered(site, tmp_path):
     """Opened as it streams, it fails to open part way: the reason is still what the sealed bytes are."""
-    identity = x25519.Identity.generate()
-    site_keys().store("aizkraukle", "01KEY1", str(identity))
+    identity = stored_site_identity()
     path = tmp_path / "clip.mp4"
     make_clip(path, seconds=2, width=320, height=240, fps=10)
     clip = sealed_upload(site, path, identity, tmp_path, ended_ago_s=40)
@@ -331,8 +345,7 @@ def stored_in_parts_above_1_kb(monkeypatch):
 
 @pytest.mark.usefixtures("stored_in_parts_above_1_kb")
 def test_a_large_sealed_clip_is_hashed_as_it_opens_and_stored_in_parts_when_it_is_the_registered_one(site, tmp_path):
-    identity = x25519.Identity.generate()
-    site_keys().store("aizkraukle", "01KEY1", str(identity))
+    identity = stored_site_identity()
     path, altered = clip_and_altered_copy(tmp_path)
     wrong = sealed_upload(site, path, identity, tmp_path, ended_ago_s=40, inside=altered)
     right = sealed_upload(site, path, identity, tmp_path, ended_ago_s=10)
@@ -369,8 +382,7 @@ def multipart_uploads_under(prefix: str) -> list[str]:
 
 @pytest.mark.usefixtures("stored_in_parts_above_1_kb")
 def test_a_large_sealed_clips_plaintext_is_stored_in_parts_and_assembled_whole(site, tmp_path):
-    identity = x25519.Identity.generate()
-    site_keys().store("aizkraukle", "01KEY1", str(identity))
+    identity = stored_site_identity()
     path = padded_clip(tmp_path, megabytes=20)
     clip = sealed_upload(site, path, identity, tmp_path, ended_ago_s=40)
     bucket = wiring.get_settings().clips_bucket
@@ -389,8 +401,7 @@ def test_a_large_sealed_clips_plaintext_is_stored_in_parts_and_assembled_whole(s
 def test_a_run_that_crashed_storing_a_plaintext_in_parts_leaves_no_parts_once_redelivered(
     site, tmp_path, erased_meanwhile
 ):
-    identity = x25519.Identity.generate()
-    site_keys().store("aizkraukle", "01KEY1", str(identity))
+    identity = stored_site_identity()
     path = tmp_path / "clip.mp4"
     make_clip(path, seconds=2, width=160, height=120, fps=10)
     clip = sealed_upload(site, path, identity, tmp_path, ended_ago_s=40)
@@ -418,8 +429,7 @@ def kms(s3, bucket: str) -> dict[str, str]:
 
 
 def test_a_clip_registered_plain_then_sealed_keeps_its_plaintext_where_nothing_is_announced(site, tmp_path):
-    identity = x25519.Identity.generate()
-    site_keys().store("aizkraukle", "01KEY1", str(identity))
+    identity = stored_site_identity()
     path = tmp_path / "clip.mp4"
     make_clip(path, seconds=2, width=160, height=120, fps=10)
     clip = sealed_upload(site, path, identity, tmp_path, ended_ago_s=50, plain_first=True)

@@ -33,7 +33,7 @@ from chalicelib.errors import Conflict, InvalidRequest, NotFound
 from chalicelib.policy import Action
 from gateway.clipmaker import make_clip
 from redaction import handler
-from tests.integration.test_ingest_handler import invoke_ingest, registered_upload, s3_event, site  # noqa: F401
+from tests.integration.test_ingest_handler import indexed_upload, site  # noqa: F401
 from tests.integration.test_redaction_flow import (  # noqa: F401 (scene_clip: a fixture)
     FPS,
     FRAMES,
@@ -91,10 +91,7 @@ def audited(outcome: Outcome, action: Action) -> list[str]:
 def indexed_clip(site, tmp_path):  # noqa: F811 (the ingest test's fixture)
     path = tmp_path / "clip.mp4"
     make_clip(path, seconds=2, width=160, height=120, fps=10)
-    clip_id = registered_upload(site, path, seconds=2.0)
-    invoke_ingest([s3_event(wiring.clip_index().get(clip_id).object_key, wiring.get_settings().clips_bucket)])
-    assert wiring.clip_index().get(clip_id).status == "indexed"
-    return clip_id
+    return indexed_upload(site, path).clip_id
 
 
 def test_a_redacted_share_is_not_approved_before_its_review_and_the_refusal_is_audited(indexed_clip):

@@ -20,6 +20,7 @@ import pytest
 
 from chalicelib import wiring
 from chalicelib.domain.audit import AuditFilter, Outcome
+from chalicelib.domain.clips import Clip
 from chalicelib.domain.principal import Principal, Role
 from chalicelib.domain.redaction import (
     Audience,
@@ -40,7 +41,7 @@ from chalicelib.domain.subject_requests import (
 )
 from chalicelib.errors import AccessRefused, Conflict
 from redaction import handler
-from tests.integration.test_ingest_handler import invoke_ingest, registered_upload, s3_event, site  # noqa: F401
+from tests.integration.test_ingest_handler import indexed_upload, site  # noqa: F401
 from tests.redaction_scenes import MASKED_BELOW, Truth, detail_kept, faces_crossing
 
 DPO = Principal(id="user:dpo", role=Role.DPO, sites=frozenset({"aizkraukle"}))
@@ -73,28 +74,31 @@ def scene_clip(site, tmp_path):  # noqa: F811 (the ingest test's fixture)
     scene = faces_crossing(320, 240, FPS, FRAMES, sizes=(56, 64))
     path = tmp_path / "scene.mp4"
     truths = scene.write(path)
-    clip_id = registered_upload(site, path, seconds=FRAMES / FPS)
-    invoke_ingest([s3_event(wiring.clip_index().get(clip_id).object_key, wiring.get_settings().clips_bucket)])
-    assert wiring.clip_index().get(clip_id).status == "indexed"
-    return clip_id, path, truths
+    return indexed_upload(site, path, seconds=FRAMES / FPS).clip_id, path, truths
+
+
+def subject_request_covering(clip: Clip, now: datetime, description: str) -> SubjectRequest:
+    """A subject request the DPO opens for the person `description` names, on the clip's camera and time."""
+    return wiring.subject_access().open(
+        DPO,
+        NewSubjectRequest(
+            site_id="aizkraukle",
+            camera_ids=(clip.camera_id,),
+            start=clip.start - timedelta(minutes=1),
+            end=clip.end + timedelta(minutes=1),
+            received=now.date(),
+            description=description,
+        ),
+        now,
+    )
 
 
 def test_a_reviewed_redaction_masks_the_passer_by_in_every_frame_and_leaves_the_requester_visible(scene_clip):
     clip_id, source, truths = scene_clip
     clip = wiring.clip_index().get(clip_id)
+    assert clip is not None
     now = datetime.now(UTC).replace(microsecond=0)
-    request = wiring.subject_access().open(
-        DPO,
-        NewSubjectRequest(
-            site_id="aizkraukle",
-            camera_ids=("cam-1",),
-            start=clip.start - timedelta(minutes=1),
-            end=clip.end + timedelta(minutes=1),
-            received=now.date(),
-            description="the one in the upper row",
-        ),
-        now,
-    )
+    request = subject_request_covering(clip, now, "the one in the upper row")
     redaction = wiring.redactions().start(
         DPO, request.request_id, NewRedaction(clip_id=clip_id, start_s=0.0, end_s=FRAMES / FPS), now
     )
