@@ -8,6 +8,7 @@ import { useLoad } from "../components/load";
 import { Problem, formChecked, formValues, useAction } from "../components/ui";
 import { type MessageKey, useI18n } from "../i18n/i18n";
 import { type Box, BoxDrawer } from "./BoxDrawer";
+import { type RequesterMark, RequesterOnFrame } from "./RequesterMark";
 
 type ClipRecord = Schemas["ClipRecord"];
 type RedactionView = Schemas["RedactionView"];
@@ -40,6 +41,8 @@ export interface RedactionTarget {
   audiences: readonly Audience[];
   /** A share delivers stills chosen with the excerpt; a subject access export chooses them later. */
   stills: boolean;
+  /** subject: the purpose recorded when the dpo opens the excerpt to click on the requester. */
+  requesterViewPurpose?: string;
 }
 
 export function RedactStep(props: { target: RedactionTarget; clip: ClipRecord; onFound: (found: RedactionView) => void }) {
@@ -113,6 +116,7 @@ export function ReviewStep(props: {
   const { t } = useI18n();
   const still = useStill(props.clip);
   const [boxes, setBoxes] = useState<Box[]>([]);
+  const [mark, setMark] = useState<RequesterMark | null>(null);
   const { audiences } = props.target;
   const [audience, setAudience] = useState<Audience>(audiences[0] ?? "subject");
   const action = useAction();
@@ -123,9 +127,11 @@ export function ReviewStep(props: {
   const submit = (event: Event) => {
     event.preventDefault();
     const keep = everyone ? [] : formChecked(event, "keep");
-    const requester = audience === "subject" ? (formChecked(event, "requester")[0] ?? null) : null;
+    // The requester marked once: by the click on a frame if there is one, else by the track picked.
+    const clicked = audience === "subject" ? mark : null;
+    const picked = audience === "subject" && clicked === null ? (formChecked(event, "requester")[0] ?? null) : null;
     const manual = boxes.map((box) => ({ ...box, first_s: redaction.start_s, last_s: redaction.end_s }));
-    const body: Schemas["Review"] = { audience, keep, requester_track: requester, manual };
+    const body: Schemas["Review"] = { audience, keep, requester: clicked, requester_track: picked, manual };
     action.run(async () => props.onReviewed(await props.target.review(redaction.redaction_id, body)));
   };
   return (
@@ -133,10 +139,20 @@ export function ReviewStep(props: {
       <h3>{t("review_tracks")}</h3>
       {audiences.length > 1 ? <AudienceChoice audiences={audiences} chosen={audience} onChoose={setAudience} /> : null}
       <p class="hint">{t(HOW_TO_REVIEW[audience])}</p>
+      {audience === "subject" && props.target.requesterViewPurpose ? (
+        <RequesterOnFrame
+          clipId={props.clip.clip_id}
+          startS={redaction.start_s}
+          endS={redaction.end_s}
+          purpose={props.target.requesterViewPurpose}
+          mark={mark}
+          onMark={setMark}
+        />
+      ) : null}
       {tracks.length === 0 ? <p>{t("no_tracks")}</p> : null}
       <ul class="tracks" aria-label={t("found_tracks")}>
         {tracks.map((track) => (
-          <TrackItem key={track.track_id} track={track} audience={audience} />
+          <TrackItem key={track.track_id} track={track} audience={audience} markedOnFrame={mark !== null} />
         ))}
       </ul>
       <p class="hint">{t("add_boxes_how")}</p>
@@ -165,24 +181,27 @@ function AudienceChoice(props: { audiences: readonly Audience[]; chosen: Audienc
   );
 }
 
-function TrackItem({ track, audience }: { track: Schemas["ReviewedTrack"]; audience: Audience }) {
+function TrackItem(props: { track: Schemas["ReviewedTrack"]; audience: Audience; markedOnFrame: boolean }) {
   const { t } = useI18n();
+  const { track, audience } = props;
   return (
     <li>
       {track.thumbnails_url ? <img src={track.thumbnails_url} alt={t("track_strip", { id: track.track_id })} height={64} /> : null}
-      <span>
-        {t(KINDS[track.kind] ?? "kind_moving")} · {t("track_span", { from: track.first_s.toFixed(1), to: track.last_s.toFixed(1) })}
-      </span>
-      {audience === "public" ? null : (
-        <label>
-          <input type="checkbox" name="keep" value={track.track_id} /> {t("keep_visible")}
-        </label>
-      )}
-      {audience === "subject" ? (
-        <label>
-          <input type="radio" name="requester" value={track.track_id} /> {t("is_requester")}
-        </label>
-      ) : null}
+      <div class="track-controls">
+        <span class="track-kind">
+          {t(KINDS[track.kind] ?? "kind_moving")} · {t("track_span", { from: track.first_s.toFixed(1), to: track.last_s.toFixed(1) })}
+        </span>
+        {audience === "public" ? null : (
+          <label class="check">
+            <input type="checkbox" name="keep" value={track.track_id} /> {t("keep_visible")}
+          </label>
+        )}
+        {audience === "subject" ? (
+          <label class="check">
+            <input type="radio" name="requester" value={track.track_id} disabled={props.markedOnFrame} /> {t("is_requester")}
+          </label>
+        ) : null}
+      </div>
     </li>
   );
 }

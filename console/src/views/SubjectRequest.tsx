@@ -71,6 +71,8 @@ export function RequestScreen({ requestId }: { requestId: string }) {
 /** A subject request's redactions: the requester marked stays visible, stills are chosen at the export. */
 function useRequestTarget(requestId: string): RedactionTarget {
   const { api } = useArchive();
+  const { t } = useI18n();
+  const requesterViewPurpose = t("purpose_find_requester", { request: requestId });
   return useMemo(() => {
     const request_id = requestId;
     return {
@@ -84,8 +86,9 @@ function useRequestTarget(requestId: string): RedactionTarget {
         ),
       audiences: ["subject"],
       stills: false,
+      requesterViewPurpose,
     };
-  }, [api, requestId]);
+  }, [api, requestId, requesterViewPurpose]);
 }
 
 function ExportForm({ request, clip }: { request: Detail; clip: ClipRecord }) {
@@ -124,7 +127,10 @@ function ExportStep({ requestId, redaction }: { requestId: string; redaction: Re
   const masked = redaction.review?.masked?.length ?? 0;
   return (
     <form onSubmit={submit} aria-label={t("make_export")}>
-      <Notice>{t("review_saved", { masked })}</Notice>
+      <Notice>
+        {t("review_saved", { masked })}
+        {redaction.review?.requester_tracks?.length ? ` ${t("requester_stays_visible", { tracks: redaction.review.requester_tracks.join(", ") })}` : null}
+      </Notice>
       <label>
         {t("still_at")}
         <input

@@ -8,30 +8,27 @@ import hashlib
 import json
 import zipfile
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, expect
 
 from tests.e2e.console.footage import RIGA
 
 pytestmark = pytest.mark.e2e
 
 
-def test_a_request_with_boxes_drawn_in_the_browser_gives_a_zip_whose_manifest_matches(tab, record, upload, tmp_path):
-    # Hours before any other test's footage of the square (the session's archive is shared), so the request's
-    # window holds this clip alone.
-    clip = record("aizkraukle-square", seconds=3, ended_ago=timedelta(hours=3, minutes=17))
-    clip_id = upload("aizkraukle", clip)["clip_id"]
-    tab.log_in("dpo-aizkraukle")
+def record_request(tab, clip, description: str) -> Locator:
+    """Record a subject request whose window holds `clip`, open the clip and have what to mask found: the
+    review form."""
     tab.page.get_by_role("link", name="Data protection").click()
-
     form = tab.page.get_by_role("form", name="Record a subject access request")
     form.get_by_label("Town square").check()
     local = "%Y-%m-%dT%H:%M:%S"
     form.get_by_label("From", exact=True).fill((clip.start - timedelta(minutes=1)).astimezone(RIGA).strftime(local))
     form.get_by_label("To", exact=True).fill((clip.end + timedelta(minutes=1)).astimezone(RIGA).strftime(local))
     form.get_by_label("Received on").fill(clip.start.astimezone(RIGA).date().isoformat())
-    form.get_by_label("How to recognise the person").fill("red coat, walking a dog past the fountain")
+    form.get_by_label("How to recognise the person").fill(description)
     tab.screenshot("new-request")
     form.get_by_role("button", name="Record the request").click()
 
@@ -40,6 +37,30 @@ def test_a_request_with_boxes_drawn_in_the_browser_gives_a_zip_whose_manifest_ma
     tab.page.get_by_role("button", name="Find faces, people and plates to mask").click()
     review = tab.page.get_by_role("form", name="Review what was found")
     expect(review).to_be_visible(timeout=120_000)
+    return review
+
+
+def exported_package(tab, tmp_path) -> Path:
+    """Make the export of the saved review and download it: the zip, its sha256 checked against the page's."""
+    tab.page.get_by_role("button", name="Make the export").click()
+    download_link = tab.page.get_by_test_id("export-download")
+    expect(download_link).to_be_visible(timeout=60_000)
+    tab.screenshot("export-ready")
+    with tab.page.expect_download() as downloading:
+        download_link.click()
+    package = tmp_path / "export.zip"
+    downloading.value.save_as(package)
+    assert hashlib.sha256(package.read_bytes()).hexdigest() == tab.page.get_by_test_id("export-sha256").inner_text()
+    return package
+
+
+def test_a_request_with_boxes_drawn_in_the_browser_gives_a_zip_whose_manifest_matches(tab, record, upload, tmp_path):
+    # Hours before any other test's footage of the square (the session's archive is shared), so the request's
+    # window holds this clip alone.
+    clip = record("aizkraukle-square", seconds=3, ended_ago=timedelta(hours=3, minutes=17))
+    clip_id = upload("aizkraukle", clip)["clip_id"]
+    tab.log_in("dpo-aizkraukle")
+    review = record_request(tab, clip, "red coat, walking a dog past the fountain")
     canvas = review.get_by_test_id("box-canvas")
     still = canvas.locator("img")
     expect(still).to_be_visible()
@@ -55,17 +76,8 @@ def test_a_request_with_boxes_drawn_in_the_browser_gives_a_zip_whose_manifest_ma
     expect(review.get_by_role("list", name="Boxes to mask").get_by_role("listitem")).to_have_count(1)
     tab.screenshot("review-with-a-box-drawn")
     review.get_by_role("button", name="Save the review").click()
-    tab.page.get_by_role("button", name="Make the export").click()
+    package = exported_package(tab, tmp_path)
 
-    download_link = tab.page.get_by_test_id("export-download")
-    expect(download_link).to_be_visible(timeout=60_000)
-    tab.screenshot("export-ready")
-    with tab.page.expect_download() as downloading:
-        download_link.click()
-    package = tmp_path / "export.zip"
-    downloading.value.save_as(package)
-
-    assert hashlib.sha256(package.read_bytes()).hexdigest() == tab.page.get_by_test_id("export-sha256").inner_text()
     with zipfile.ZipFile(package) as archive:
         manifest = json.loads(archive.read("manifest.json"))
         report = json.loads(archive.read("redaction-report.json"))
@@ -77,3 +89,42 @@ def test_a_request_with_boxes_drawn_in_the_browser_gives_a_zip_whose_manifest_ma
     # Drawn from (20, 20) to (140, 110) on the still shown 640 px wide: in the 320×240 video's own pixels.
     (manual,) = report["manual_boxes"]
     assert {k: manual[k] for k in ("x", "y", "width", "height")} == {"x": 10, "y": 10, "width": 60, "height": 45}
+
+
+def test_the_requester_marked_with_a_click_on_a_frame_stays_visible_and_everyone_else_is_masked(
+    tab, record, upload, tmp_path
+):
+    """The clip maker's box is the one who moves: 48 px square, at x 68-116, y 96-144 of the 320x240 video
+    one second in (frame 10 of a sweep of 40); the frame numbers and the camera's label read as plates."""
+    clip = record("aizkraukle-square", seconds=3, ended_ago=timedelta(hours=3, minutes=41))
+    upload("aizkraukle", clip)
+    tab.log_in("dpo-aizkraukle")
+    review = record_request(tab, clip, "the white square crossing the square")
+    review.get_by_role("button", name="Show the excerpt to click on the requester").click()
+    frame = review.get_by_label("Frame of the excerpt: click on the requester")
+    expect(frame).to_be_visible()
+    slider = review.get_by_label("Frame at")
+    slider.focus()
+    for _ in range(10):  # the keyboard's way to one second in: ten steps of 0.1 s
+        slider.press("ArrowRight")
+    tab.page.wait_for_function(
+        "video => Math.abs(video.currentTime - 1) < 0.01 && !video.seeking && video.readyState >= 2",
+        arg=frame.element_handle(),
+    )
+    assert frame.evaluate("video => video.clientWidth") == 640
+    frame.click(position={"x": 92 * 2, "y": 120 * 2})  # the box's middle, shown twice as big
+    expect(review.get_by_text("Requester marked at 1.0 s (x 92, y 120).")).to_be_visible()
+    expect(review.get_by_role("radio", name="This is the requester").first).to_be_disabled()
+    tab.screenshot("requester-clicked-on-a-frame")
+    review.get_by_role("button", name="Save the review").click()
+    expect(tab.page.get_by_text("The requester stays visible:")).to_be_visible()
+    package = exported_package(tab, tmp_path)
+
+    with zipfile.ZipFile(package) as archive:
+        report = json.loads(archive.read("redaction-report.json"))
+    decisions = {track["kind"]: set() for track in report["tracks"]}
+    for track in report["tracks"]:
+        decisions[track["kind"]].add(track["decision"])
+    assert decisions.pop("moving") == {"requester"}, report["tracks"]
+    assert decisions and all(decided == {"masked"} for decided in decisions.values()), report["tracks"]
+    assert report["counts"]["requester"] == 1
