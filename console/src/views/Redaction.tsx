@@ -7,8 +7,8 @@ import { useArchive } from "../components/context";
 import { useLoad } from "../components/load";
 import { Problem, formChecked, formValues, useAction } from "../components/ui";
 import { type MessageKey, useI18n } from "../i18n/i18n";
-import { type Box, BoxDrawer } from "./BoxDrawer";
-import { type RequesterMark, RequesterOnFrame } from "./RequesterMark";
+import { BoxList, type ManualBox, StillBoxes } from "./BoxDrawer";
+import { ExcerptFrame, type RequesterMark } from "./ExcerptFrame";
 
 type ClipRecord = Schemas["ClipRecord"];
 type RedactionView = Schemas["RedactionView"];
@@ -41,8 +41,8 @@ export interface RedactionTarget {
   audiences: readonly Audience[];
   /** A share delivers stills chosen with the excerpt; a subject access export chooses them later. */
   stills: boolean;
-  /** subject: the purpose recorded when the dpo opens the excerpt to click on the requester. */
-  requesterViewPurpose?: string;
+  /** The purpose recorded when the dpo opens the excerpt frame by frame (to mark the requester, draw boxes). */
+  framesPurpose: string;
 }
 
 export function RedactStep(props: { target: RedactionTarget; clip: ClipRecord; onFound: (found: RedactionView) => void }) {
@@ -115,7 +115,7 @@ export function ReviewStep(props: {
 }) {
   const { t } = useI18n();
   const still = useStill(props.clip);
-  const [boxes, setBoxes] = useState<Box[]>([]);
+  const [boxes, setBoxes] = useState<ManualBox[]>([]);
   const [mark, setMark] = useState<RequesterMark | null>(null);
   const { audiences } = props.target;
   const [audience, setAudience] = useState<Audience>(audiences[0] ?? "subject");
@@ -123,6 +123,8 @@ export function ReviewStep(props: {
   const { redaction } = props;
   const tracks = redaction.tracks ?? [];
   const video = { width: props.clip.video?.width ?? 1, height: props.clip.video?.height ?? 1 };
+  const span = { start_s: redaction.start_s, end_s: redaction.end_s };
+  const add = (box: ManualBox) => setBoxes([...boxes, box]);
   const everyone = audience === "public"; // the press: nobody stays visible, so nothing to keep
   const submit = (event: Event) => {
     event.preventDefault();
@@ -130,8 +132,7 @@ export function ReviewStep(props: {
     // The requester marked once: by the click on a frame if there is one, else by the track picked.
     const clicked = audience === "subject" ? mark : null;
     const picked = audience === "subject" && clicked === null ? (formChecked(event, "requester")[0] ?? null) : null;
-    const manual = boxes.map((box) => ({ ...box, first_s: redaction.start_s, last_s: redaction.end_s }));
-    const body: Schemas["Review"] = { audience, keep, requester: clicked, requester_track: picked, manual };
+    const body: Schemas["Review"] = { audience, keep, requester: clicked, requester_track: picked, manual: boxes };
     action.run(async () => props.onReviewed(await props.target.review(redaction.redaction_id, body)));
   };
   return (
@@ -139,16 +140,15 @@ export function ReviewStep(props: {
       <h3>{t("review_tracks")}</h3>
       {audiences.length > 1 ? <AudienceChoice audiences={audiences} chosen={audience} onChoose={setAudience} /> : null}
       <p class="hint">{t(HOW_TO_REVIEW[audience])}</p>
-      {audience === "subject" && props.target.requesterViewPurpose ? (
-        <RequesterOnFrame
-          clipId={props.clip.clip_id}
-          startS={redaction.start_s}
-          endS={redaction.end_s}
-          purpose={props.target.requesterViewPurpose}
-          mark={mark}
-          onMark={setMark}
-        />
-      ) : null}
+      <ExcerptFrame
+        clipId={props.clip.clip_id}
+        span={span}
+        video={video}
+        purpose={props.target.framesPurpose}
+        boxes={boxes}
+        onBox={add}
+        marking={audience === "subject" ? { mark, onMark: setMark } : undefined}
+      />
       {tracks.length === 0 ? <p>{t("no_tracks")}</p> : null}
       <ul class="tracks" aria-label={t("found_tracks")}>
         {tracks.map((track) => (
@@ -157,7 +157,8 @@ export function ReviewStep(props: {
       </ul>
       <p class="hint">{t("add_boxes_how")}</p>
       <Problem error={still.error} />
-      {still.data ? <BoxDrawer still={still.data} video={video} boxes={boxes} onChange={setBoxes} /> : null}
+      {still.data ? <StillBoxes still={still.data} video={video} boxes={boxes} onBox={(box) => add({ ...box, first_s: span.start_s, last_s: span.end_s })} /> : null}
+      <BoxList boxes={boxes} span={span} video={video} onChange={setBoxes} />
       <button type="submit" disabled={action.busy}>
         {t("save_review")}
       </button>

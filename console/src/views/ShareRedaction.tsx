@@ -15,6 +15,8 @@ type Redaction = Schemas["Redaction"];
 
 function useShareTarget(shareId: string): RedactionTarget {
   const { api } = useArchive();
+  const { t } = useI18n();
+  const framesPurpose = t("purpose_redact_share", { share: shareId });
   return useMemo(() => {
     const share_id = shareId;
     return {
@@ -25,8 +27,9 @@ function useShareTarget(shareId: string): RedactionTarget {
         unwrap(api.PUT("/shares/{share_id}/redactions/{redaction_id}/review", { params: { path: { share_id, redaction_id } }, body })),
       audiences: ["police", "public"],
       stills: true,
+      framesPurpose,
     };
-  }, [api, shareId]);
+  }, [api, shareId, framesPurpose]);
 }
 
 export function ShareRedactionScreen({ shareId }: { shareId: string }) {

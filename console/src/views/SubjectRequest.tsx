@@ -72,7 +72,7 @@ export function RequestScreen({ requestId }: { requestId: string }) {
 function useRequestTarget(requestId: string): RedactionTarget {
   const { api } = useArchive();
   const { t } = useI18n();
-  const requesterViewPurpose = t("purpose_find_requester", { request: requestId });
+  const framesPurpose = t("purpose_find_requester", { request: requestId });
   return useMemo(() => {
     const request_id = requestId;
     return {
@@ -86,9 +86,9 @@ function useRequestTarget(requestId: string): RedactionTarget {
         ),
       audiences: ["subject"],
       stills: false,
-      requesterViewPurpose,
+      framesPurpose,
     };
-  }, [api, requestId, requesterViewPurpose]);
+  }, [api, requestId, framesPurpose]);
 }
 
 function ExportForm({ request, clip }: { request: Detail; clip: ClipRecord }) {

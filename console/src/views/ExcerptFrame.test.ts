@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { frameRange, pointInVideo } from "./RequesterMark";
+import { frameRange, pointInVideo } from "./ExcerptFrame";
 
 describe("pointInVideo", () => {
   it("scales a click on the video as shown to the video's own pixels", () => {
