@@ -186,6 +186,7 @@ export const en = {
   box_from: "from (s)",
   box_to: "to (s)",
   purpose_redact_share: "Share {share}: redacting the footage before it is shared",
+  frames_unplayable: "This browser cannot show this clip frame by frame (its codec): pick the requester's track from the list and draw boxes on the still instead.",
   add_boxes_how: "Draw a box over anyone the detectors missed: it is masked over the whole excerpt.",
   save_review: "Save the review",
   review_saved: "Review saved: {masked} tracks masked.",

@@ -233,6 +233,7 @@ export const lt: Messages = {
   box_from: "nuo (s)",
   box_to: "iki (s)",
   purpose_redact_share: "Bendrinimas {share}: įrašo uždengimas prieš bendrinant",
+  frames_unplayable: "Ši naršyklė negali rodyti šio įrašo kadras po kadro (dėl kodeko): pasirinkite prašytojo takelį sąraše ir brėžkite stačiakampius ant kadro paveikslėlio.",
   add_boxes_how: "Nubrėžkite stačiakampį virš kiekvieno, kurį detektoriai praleido: jis uždengiamas visoje ištraukoje.",
   save_review: "Išsaugoti peržiūrą",
   review_saved: "Peržiūra išsaugota: uždengta takelių: {masked}.",

@@ -212,6 +212,7 @@ export const lv: Messages = {
   box_from: "no (s)",
   box_to: "līdz (s)",
   purpose_redact_share: "Kopīgošana {share}: ieraksta aizklāšana pirms kopīgošanas",
+  frames_unplayable: "Šī pārlūkprogramma nevar parādīt šo ierakstu kadru pa kadram (tā kodeks): izvēlieties pieprasītāja celiņu sarakstā un zīmējiet taisnstūrus uz kadra attēla.",
   add_boxes_how: "Uzzīmējiet taisnstūri pār ikvienu, ko detektori palaida garām: tas tiek aizklāts visā fragmentā.",
   save_review: "Saglabāt pārskatu",
   review_saved: "Pārskats saglabāts: aizklāti {masked} celiņi.",

@@ -12,6 +12,7 @@ import { type Box, type ManualBox, type Point, ShownMask, type Size, type Span, 
 export type RequesterMark = Schemas["RequesterMark"];
 
 const FRAME_STEP_S = 0.1;
+const RENEW_MARGIN_MS = 5000;
 
 /** A click at `click` on the video as shown `shown` big, in the video's own pixels. */
 export function pointInVideo(click: Point, shown: Size, video: Size): Point {
@@ -46,7 +47,8 @@ export function ExcerptFrame(props: {
   const { t } = useI18n();
   const action = useAction();
   const video = useRef<HTMLVideoElement>(null);
-  const [url, setUrl] = useState<string | null>(null);
+  const [grant, setGrant] = useState<{ url: string; expiresLocally: number } | null>(null);
+  const [unplayable, setUnplayable] = useState(false);
   const [shownAt, setShownAt] = useState(props.span.start_s);
   const [dot, setDot] = useState<Point | null>(null);
   const range = frameRange(props.span.start_s, props.span.end_s);
@@ -68,8 +70,18 @@ export function ExcerptFrame(props: {
   const show = () =>
     action.run(async () => {
       const body = { purpose: props.purpose, download: false };
-      setUrl((await unwrap(api.POST("/clips/{clip_id}/view", { params: { path: { clip_id: props.clipId } }, body }))).url);
+      const granted = await unwrap(api.POST("/clips/{clip_id}/view", { params: { path: { clip_id: props.clipId } }, body }));
+      setGrant({ url: granted.url, expiresLocally: Date.now() + granted.expires_in_s * 1000 });
     });
+  // A frame the browser cannot fetch any more because its URL expired is asked for again (a new, audited
+  // view); one it cannot decode (HEVC in most browsers) is not: the tracks and the still remain.
+  const failed = () => {
+    if (grant && grant.expiresLocally - RENEW_MARGIN_MS <= Date.now()) {
+      show();
+    } else {
+      setUnplayable(true);
+    }
+  };
   const seek = (seconds: number) => {
     setShownAt(seconds);
     if (video.current) {
@@ -77,7 +89,7 @@ export function ExcerptFrame(props: {
     }
   };
 
-  if (url === null) {
+  if (grant === null) {
     return (
       <div class="excerpt-frame">
         <button type="button" onClick={show} disabled={action.busy}>
@@ -86,6 +98,9 @@ export function ExcerptFrame(props: {
         <Problem error={action.error} />
       </div>
     );
+  }
+  if (unplayable) {
+    return <p class="problem" role="alert">{t("frames_unplayable")}</p>;
   }
   const mark = marking?.mark ?? null;
   const markShown = mark !== null && dot !== null && Math.abs(mark.at_s - shownAt) < FRAME_STEP_S / 2;
@@ -107,7 +122,7 @@ export function ExcerptFrame(props: {
       <div class="canvas" data-testid="frame-canvas" {...drawing.handlers}>
         <video
           ref={video}
-          src={url}
+          src={grant.url}
           muted
           playsInline
           preload="auto"
@@ -115,6 +130,7 @@ export function ExcerptFrame(props: {
           onLoadedMetadata={(event) => {
             event.currentTarget.currentTime = shownAt;
           }}
+          onError={failed}
         />
         {props.boxes
           .filter((box) => covers(box, shownAt))

@@ -7,13 +7,14 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, expect
 
-from tests.e2e.console.footage import RIGA
+from tests.e2e.conftest import Recorded
+from tests.e2e.console.footage import RIGA, debian_ffmpeg_clip
 
 pytestmark = pytest.mark.e2e
 
@@ -145,3 +146,18 @@ def test_on_a_frame_the_requester_is_marked_by_a_click_and_a_box_drawn_for_part_
     assert report["counts"]["requester"] == 1
     (manual,) = report["manual_boxes"]
     assert manual == {"first_s": 1.0, "last_s": 2.0, "x": 250, "y": 20, "width": 50, "height": 80}
+
+
+def test_a_clip_the_browser_cannot_decode_says_so_and_leaves_the_track_list_and_the_still(tab, upload, tmp_path):
+    end = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=4, minutes=5)
+    path = debian_ffmpeg_clip(tmp_path / "hevc.mp4", 3, codec="libx265")  # HEVC: Debian's Chromium has no decoder
+    clip = Recorded(path, "aizkraukle-square", end - timedelta(seconds=3), end)
+    assert upload("aizkraukle", clip)["status"] == "indexed"
+    tab.log_in("dpo-aizkraukle")
+    review = record_request(tab, clip, "the one by the test card")
+    review.get_by_role("button", name="Show the excerpt frame by frame").click()
+
+    expect(review.get_by_role("alert")).to_contain_text("cannot show this clip frame by frame")
+    expect(review.get_by_test_id("box-canvas")).to_be_visible()
+    expect(review.get_by_role("button", name="Save the review")).to_be_enabled()
+    tab.screenshot("hevc-frames-unplayable")
