@@ -166,13 +166,15 @@ function LoggedIn(props: { api: ApiClient; session: Session; identity: Identity;
           })}
         </nav>
         <SitePicker route={route} sites={archive.sites} />
-        <span class="who">
-          {props.identity.username} · {t(ROLE_LABEL[props.identity.role])}
-        </span>
-        <LanguageSwitch />
-        <button type="button" onClick={() => props.session.end("logout")}>
-          {t("log_out")}
-        </button>
+        <div class="session">
+          <span class="who">
+            {props.identity.username} · {t(ROLE_LABEL[props.identity.role])}
+          </span>
+          <LanguageSwitch />
+          <button type="button" onClick={() => props.session.end("logout")}>
+            {t("log_out")}
+          </button>
+        </div>
       </header>
       {allowed(props.identity.role, route) ? (
         <Screen route={route} />
