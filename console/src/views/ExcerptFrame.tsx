@@ -3,16 +3,16 @@
 // the detectors missed (masked from that frame on). Seeing the frames is a view of the footage like any other:
 // a signed URL asked for with its purpose, and audited.
 import { useRef, useState } from "preact/hooks";
-import { type Schemas, unwrap } from "../api/client";
+import type { Schemas } from "../api/client";
 import { useArchive } from "../components/context";
 import { Problem, useAction } from "../components/ui";
 import { useI18n } from "../i18n/i18n";
 import { type Box, type ManualBox, type Point, ShownMask, type Size, type Span, covers, useDrawing } from "./BoxDrawer";
+import { type Grant, askToView, expired } from "./Player";
 
 export type RequesterMark = Schemas["RequesterMark"];
 
 const FRAME_STEP_S = 0.1;
-const RENEW_MARGIN_MS = 5000;
 
 /** A click at `click` on the video as shown `shown` big, in the video's own pixels. */
 export function pointInVideo(click: Point, shown: Size, video: Size): Point {
@@ -47,7 +47,7 @@ export function ExcerptFrame(props: {
   const { t } = useI18n();
   const action = useAction();
   const video = useRef<HTMLVideoElement>(null);
-  const [grant, setGrant] = useState<{ url: string; expiresLocally: number } | null>(null);
+  const [grant, setGrant] = useState<Grant | null>(null);
   const [unplayable, setUnplayable] = useState(false);
   const [shownAt, setShownAt] = useState(props.span.start_s);
   const [dot, setDot] = useState<Point | null>(null);
@@ -67,16 +67,11 @@ export function ExcerptFrame(props: {
   const drawn = (box: Box) => props.onBox({ ...box, first_s: frameTime(), last_s: props.span.end_s });
   const drawing = useDrawing(props.video, () => video.current?.clientWidth ?? 0, drawn, markAt);
 
-  const show = () =>
-    action.run(async () => {
-      const body = { purpose: props.purpose, download: false };
-      const granted = await unwrap(api.POST("/clips/{clip_id}/view", { params: { path: { clip_id: props.clipId } }, body }));
-      setGrant({ url: granted.url, expiresLocally: Date.now() + granted.expires_in_s * 1000 });
-    });
+  const show = () => action.run(async () => setGrant(await askToView(api, props.clipId, { purpose: props.purpose })));
   // A frame the browser cannot fetch any more because its URL expired is asked for again (a new, audited
   // view); one it cannot decode (HEVC in most browsers) is not: the tracks and the still remain.
   const failed = () => {
-    if (grant && grant.expiresLocally - RENEW_MARGIN_MS <= Date.now()) {
+    if (grant && expired(grant)) {
       show();
     } else {
       setUnplayable(true);

@@ -1,7 +1,7 @@
 // Playback: each clip's signed URL asked for as it is needed (an audited view, with the purpose given once),
 // renewed when it has expired, the next clip fetched before the current one ends.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { type Schemas, unwrap } from "../api/client";
+import { type ApiClient, type Schemas, unwrap } from "../api/client";
 import { useArchive } from "../components/context";
 import { useLoad } from "../components/load";
 import { Dialog, Problem, formValues, useAction } from "../components/ui";
@@ -77,6 +77,16 @@ export function PurposeDialog(props: {
   );
 }
 
+/** A view of the clip, asked for (and audited) with its purpose: the signed URL to play it. */
+export async function askToView(api: ApiClient, clipId: string, purpose: Purpose): Promise<Grant> {
+  const body = { ...purpose, download: false };
+  const granted = await unwrap(api.POST("/clips/{clip_id}/view", { params: { path: { clip_id: clipId } }, body }));
+  return { ...granted, expiresLocally: Date.now() + granted.expires_in_s * 1000 };
+}
+
+/** Whether the URL has expired, or is about to. */
+export const expired = (grant: Grant) => grant.expiresLocally - RENEW_MARGIN_MS <= Date.now();
+
 function useGrants(purpose: Purpose) {
   const { api } = useArchive();
   const cache = useRef(new Map<string, Promise<Grant>>());
@@ -85,17 +95,13 @@ function useGrants(purpose: Purpose) {
     if (known && !fresh) {
       return known;
     }
-    const asked = unwrap(
-      api.POST("/clips/{clip_id}/view", { params: { path: { clip_id: clip.id } }, body: { ...purpose, download: false } }),
-    ).then((granted) => ({ ...granted, expiresLocally: Date.now() + granted.expires_in_s * 1000 }));
+    const asked = askToView(api, clip.id, purpose);
     cache.current.set(clip.id, asked);
     asked.catch(() => cache.current.delete(clip.id));
     return asked;
   };
   return grant;
 }
-
-const expired = (grant: Grant) => grant.expiresLocally - RENEW_MARGIN_MS <= Date.now();
 
 export function Player(props: {
   clips: ListedClip[];
