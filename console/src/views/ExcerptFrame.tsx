@@ -50,7 +50,6 @@ export function ExcerptFrame(props: {
   const [grant, setGrant] = useState<Grant | null>(null);
   const [unplayable, setUnplayable] = useState(false);
   const [shownAt, setShownAt] = useState(props.span.start_s);
-  const [dot, setDot] = useState<Point | null>(null);
   const range = frameRange(props.span.start_s, props.span.end_s);
   const { marking } = props;
 
@@ -60,7 +59,6 @@ export function ExcerptFrame(props: {
     if (!marking || !element?.videoWidth) {
       return; // nobody to mark here, or nothing loaded to click on yet
     }
-    setDot(click);
     const shown = { width: element.clientWidth, height: element.clientHeight };
     marking.onMark({ at_s: frameTime(), ...pointInVideo(click, shown, props.video) });
   };
@@ -98,7 +96,7 @@ export function ExcerptFrame(props: {
     return <p class="problem" role="alert">{t("frames_unplayable")}</p>;
   }
   const mark = marking?.mark ?? null;
-  const markShown = mark !== null && dot !== null && Math.abs(mark.at_s - shownAt) < FRAME_STEP_S / 2;
+  const markShown = mark !== null && Math.abs(mark.at_s - shownAt) < FRAME_STEP_S / 2;
   return (
     <div class="excerpt-frame">
       <p class="hint">{t(marking ? "frames_how_requester" : "frames_how")}</p>
@@ -132,12 +130,14 @@ export function ExcerptFrame(props: {
           .map((box, index) => (
             <ShownMask key={index} box={box} scale={drawing.scale()} />
           ))}
-        {markShown ? <span class="requester-dot" style={{ left: `${dot.x}px`, top: `${dot.y}px` }} /> : null}
+        {markShown ? (
+          <span class="requester-dot" style={{ left: `${mark.x / drawing.scale()}px`, top: `${mark.y / drawing.scale()}px` }} />
+        ) : null}
       </div>
       {marking && mark ? (
         <p>
           {t("requester_marked", { at: mark.at_s.toFixed(1), x: String(mark.x), y: String(mark.y) })}{" "}
-          <button type="button" onClick={() => (setDot(null), marking.onMark(null))}>
+          <button type="button" onClick={() => marking.onMark(null)}>
             {t("clear_mark")}
           </button>
         </p>
