@@ -1,6 +1,7 @@
-"""A subject access request recorded in the console, its excerpt redacted and reviewed (a box drawn on a still
-for someone the detectors missed), and the masked export downloaded: its manifest's sha256 values match its
-files, and its redaction report holds the review."""
+"""A subject access request recorded in the console, its excerpt redacted and reviewed, and the masked export
+downloaded: its manifest's sha256 values match its files, and its redaction report holds the review as made in
+the browser (a box drawn on the still; on a frame of the excerpt, the requester clicked and a box drawn for part
+of it). A clip the browser cannot decode says so and leaves the rest of the review usable."""
 
 from __future__ import annotations
 
