@@ -36,6 +36,11 @@ export function boxBetween(a: Point, b: Point, scale: number, video: Size): Box 
   return width > 0 && height > 0 ? { x, y, width, height } : null;
 }
 
+/** The box masked over the whole excerpt. */
+export function overExcerpt(box: Box, span: Span): ManualBox {
+  return { ...box, first_s: span.start_s, last_s: span.end_s };
+}
+
 /** Whether the box masks the frame at `seconds`. */
 export function covers(box: ManualBox, seconds: number): boolean {
   return box.first_s <= seconds && seconds <= box.last_s;
@@ -133,10 +138,7 @@ export function BoxList(props: { boxes: ManualBox[]; span: Span; video: Size; on
           </li>
         ))}
       </ol>
-      <TypedBox
-        video={props.video}
-        onBox={(box) => props.onChange([...props.boxes, { ...box, first_s: props.span.start_s, last_s: props.span.end_s }])}
-      />
+      <TypedBox video={props.video} onBox={(box) => props.onChange([...props.boxes, overExcerpt(box, props.span)])} />
     </>
   );
 }

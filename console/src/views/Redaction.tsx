@@ -7,7 +7,7 @@ import { useArchive } from "../components/context";
 import { useLoad } from "../components/load";
 import { Problem, formChecked, formValues, useAction } from "../components/ui";
 import { type MessageKey, useI18n } from "../i18n/i18n";
-import { type Box, BoxList, type ManualBox, StillBoxes } from "./BoxDrawer";
+import { type Box, BoxList, type ManualBox, StillBoxes, overExcerpt } from "./BoxDrawer";
 import { ExcerptFrame, type RequesterMark } from "./ExcerptFrame";
 
 type ClipRecord = Schemas["ClipRecord"];
@@ -125,7 +125,7 @@ export function ReviewStep(props: {
   const video = { width: props.clip.video?.width ?? 1, height: props.clip.video?.height ?? 1 };
   const span = { start_s: redaction.start_s, end_s: redaction.end_s };
   const add = (box: ManualBox) => setBoxes([...boxes, box]);
-  const addOverExcerpt = (box: Box) => add({ ...box, first_s: span.start_s, last_s: span.end_s });
+  const addOverExcerpt = (box: Box) => add(overExcerpt(box, span));
   const everyone = audience === "public"; // the press: nobody stays visible, so nothing to keep
   const submit = (event: Event) => {
     event.preventDefault();
