@@ -85,6 +85,7 @@ export const lt: Messages = {
   download_not_for_role: "Jūsų vaidmeniui neleidžiama atsisiųsti įrašų: kreipkitės į tyrėją arba duomenų apsaugos pareigūną.",
   hold_clip: "Išsaugoti šį įrašą bylai",
   hold_window: "Išsaugoti šios kameros laikotarpį bylai",
+  drag_to_select: "Vilkite per juostą, kad pažymėtumėte sulaikomą laiko langą (arba įrašykite laikus žemiau).",
   hold: "Išsaugoti",
   held_for_case: "Išsaugota bylai.",
   clips_held: {
@@ -308,6 +309,7 @@ export const lt: Messages = {
   role: "Vaidmuo",
   actions: "Veiksmai",
   role_of: "{who} vaidmuo",
+  sites_of: "{who} savivaldybės",
   enabled: "Aktyvus",
   disabled: "Užblokuotas",
   disable: "Užblokuoti",

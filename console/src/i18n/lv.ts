@@ -80,6 +80,7 @@ export const lv: Messages = {
   download_not_for_role: "Jūsu loma nedrīkst lejupielādēt ierakstus: vērsieties pie izmeklētāja vai datu aizsardzības speciālista.",
   hold_clip: "Saglabāt šo ierakstu lietai",
   hold_window: "Saglabāt šīs kameras laika posmu lietai",
+  drag_to_select: "Velciet pāri joslai, lai atlasītu aizturamo laika logu (vai ierakstiet laikus zemāk).",
   hold: "Saglabāt",
   held_for_case: "Saglabāts lietai.",
   clips_held: {
@@ -287,6 +288,7 @@ export const lv: Messages = {
   role: "Loma",
   actions: "Darbības",
   role_of: "{who} loma",
+  sites_of: "{who} pašvaldības",
   enabled: "Aktīvs",
   disabled: "Bloķēts",
   disable: "Bloķēt",

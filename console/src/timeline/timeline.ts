@@ -24,7 +24,7 @@ export type Segment<C extends TimelineClip> =
 /** Shorter holes between clips are the cut between segments, not missing footage. */
 export const SILENCE_TOLERANCE_MS = 3000;
 
-interface Span {
+export interface Span {
   start: number;
   end: number;
 }

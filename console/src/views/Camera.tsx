@@ -6,7 +6,7 @@ import { useArchive } from "../components/context";
 import { useLoad } from "../components/load";
 import { Loading, Problem } from "../components/ui";
 import { useI18n } from "../i18n/i18n";
-import { type ReportedGap, type TimelineClip, playFrom, segments } from "../timeline/timeline";
+import { type ReportedGap, type Span, type TimelineClip, playFrom, segments } from "../timeline/timeline";
 import { siteDay, siteHour, siteTimeToUtc, utcToSiteTime } from "../timeline/zone";
 import { ClipActions, WindowHold } from "./ClipActions";
 import { type Grant, Player, type Purpose, PurposeDialog } from "./Player";
@@ -159,6 +159,8 @@ export function CameraScreen(props: { site: string; camera: string; day: string 
   const [purpose, setPurpose] = useState<Purpose | null>(null);
   const [playing, setPlaying] = useState<Playing | null>(null);
   const [current, setCurrent] = useState<{ clip: ListedClip; grant: Grant } | null>(null);
+  const holdsWindows = identity.role === "investigator";
+  const [selected, setSelected] = useState<Span | null>(null);
   const start = (moment: number, given: Purpose) => {
     setPurpose(given);
     setAsked(null);
@@ -182,7 +184,13 @@ export function CameraScreen(props: { site: string; camera: string; day: string 
         onMoment={setAsked}
       />
       <Loading when={footage.clips.loading} />
-      <TimelineBar window={shown} segments={footage.drawn} zone={zone} onPick={setAsked} />
+      <TimelineBar
+        window={shown}
+        segments={footage.drawn}
+        zone={zone}
+        onPick={setAsked}
+        selection={{ enabled: holdsWindows, selected, onSelect: setSelected }}
+      />
       <p class="summary">
         {t("clips_in_day", { count: listed.length, day: span.day })} · {time(iso(shown.start), zone, false)} –{" "}
         {time(iso(shown.end), zone, false)}
@@ -208,7 +216,9 @@ export function CameraScreen(props: { site: string; camera: string; day: string 
       ) : null}
       {!playing && purpose !== null && asked === null ? <p role="status">{t("nothing_after_moment")}</p> : null}
       {current ? <ClipActions clip={current.clip} sha256={current.grant.sha256} onChanged={footage.clips.reload} /> : null}
-      {identity.role === "investigator" ? <WindowHold site={props.site} camera={props.camera} zone={zone} day={span.day} /> : null}
+      {holdsWindows ? (
+        <WindowHold site={props.site} camera={props.camera} zone={zone} day={span.day} selected={selected} />
+      ) : null}
       <p class="hint">{t("times_in_zone", { zone })}</p>
     </main>
   );

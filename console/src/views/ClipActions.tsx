@@ -1,11 +1,12 @@
 // What may be done with the clip on screen, by role: an investigator holds it for a case, the dpo erases it.
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { ApiError, unwrap } from "../api/client";
 import { useArchive } from "../components/context";
 import { useLoad } from "../components/load";
 import { Notice, Problem, formValues, useAction } from "../components/ui";
 import { useI18n } from "../i18n/i18n";
-import { siteTimeToUtc } from "../timeline/zone";
+import type { Span } from "../timeline/timeline";
+import { siteTimeToUtc, utcToSiteTime } from "../timeline/zone";
 import type { ListedClip } from "./Camera";
 
 function useOpenCases(site: string) {
@@ -70,17 +71,30 @@ function HoldClip({ clip }: { clip: ListedClip }) {
   );
 }
 
-export function WindowHold(props: { site: string; camera: string; zone: string; day: string }) {
+const DAY_MS = 86_400_000;
+
+/** Hold a camera's window for a case: from and to typed, or filled in by a selection dragged on the timeline. */
+export function WindowHold(props: { site: string; camera: string; zone: string; day: string; selected: Span | null }) {
   const { api } = useArchive();
   const { t } = useI18n();
   const action = useAction();
   const [held, setHeld] = useState<number | null>(null);
+  const [from, setFrom] = useState("");
+  const [to, setTo] = useState("");
+  const { selected, zone } = props;
+  useEffect(() => {
+    if (selected) {
+      setFrom(utcToSiteTime(selected.start, zone).slice(11));
+      setTo(utcToSiteTime(selected.end, zone).slice(11));
+    }
+  }, [selected, zone]);
   const submit = (event: Event) => {
     const values = formValues(event);
-    const start = new Date(siteTimeToUtc(`${props.day}T${values.from ?? ""}`, props.zone)).toISOString();
-    const end = new Date(siteTimeToUtc(`${props.day}T${values.to ?? ""}`, props.zone)).toISOString();
+    const start = siteTimeToUtc(`${props.day}T${from}`, zone);
+    const typedEnd = siteTimeToUtc(`${props.day}T${to}`, zone);
+    const end = typedEnd >= start ? typedEnd : typedEnd + DAY_MS; // "to" before "from": past midnight
     action.run(async () => {
-      const body = { camera_id: props.camera, start, end };
+      const body = { camera_id: props.camera, start: new Date(start).toISOString(), end: new Date(end).toISOString() };
       const answer = await unwrap(
         api.POST("/cases/{case_id}/holds", { params: { path: { case_id: values.case_id ?? "" } }, body }),
       );
@@ -92,11 +106,11 @@ export function WindowHold(props: { site: string; camera: string; zone: string; 
       <h2>{t("hold_window")}</h2>
       <label>
         {t("from")}
-        <input name="from" type="time" step={1} required />
+        <input name="from" type="time" step={1} required value={from} onInput={(event) => setFrom(event.currentTarget.value)} />
       </label>
       <label>
         {t("to")}
-        <input name="to" type="time" step={1} required />
+        <input name="to" type="time" step={1} required value={to} onInput={(event) => setTo(event.currentTarget.value)} />
       </label>
       <CaseChoice site={props.site} />
       <button type="submit" disabled={action.busy}>

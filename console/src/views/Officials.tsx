@@ -2,7 +2,7 @@
 import { useState } from "preact/hooks";
 import { type Schemas, unwrap } from "../api/client";
 import { type Role } from "../auth/session";
-import { useArchive } from "../components/context";
+import { type Site, useArchive } from "../components/context";
 import { useLoad } from "../components/load";
 import { Problem, ShownOnce, formChecked, formValues, useAction } from "../components/ui";
 import { useI18n } from "../i18n/i18n";
@@ -36,6 +36,9 @@ export function Officials({ site }: { site: string }) {
     });
   };
   const mine = (officials.data ?? []).filter((account) => account.sites.includes(site));
+  const grantable = sites.filter((known) => identity.sites.includes(known.site_id));
+  const change = (account: Schemas["OfficialAccount"], wanted: Schemas["OfficialRole"]) =>
+    act(() => unwrap(api.PUT("/officials/{username}", { ...path(account.username), body: wanted })));
   return (
     <section aria-labelledby="officials">
       <h2 id="officials">{t("officials")}</h2>
@@ -59,10 +62,7 @@ export function Officials({ site }: { site: string }) {
                   aria-label={t("role_of", { who: account.username })}
                   value={account.role ?? ""}
                   disabled={account.username === identity.username || action.busy}
-                  onChange={(event) => {
-                    const body = { role: event.currentTarget.value as Role, sites: account.sites };
-                    act(() => unwrap(api.PUT("/officials/{username}", { ...path(account.username), body })));
-                  }}
+                  onChange={(event) => change(account, { role: event.currentTarget.value as Role, sites: account.sites })}
                 >
                   {ROLES.map((role) => (
                     <option key={role} value={role}>
@@ -71,7 +71,18 @@ export function Officials({ site }: { site: string }) {
                   ))}
                 </select>
               </td>
-              <td>{account.sites.join(", ")}</td>
+              <td>
+                {account.username === identity.username ? (
+                  account.sites.join(", ")
+                ) : (
+                  <SitesOf
+                    account={account}
+                    grantable={grantable}
+                    busy={action.busy}
+                    onSave={(chosen) => change(account, { role: account.role ?? "operator", sites: chosen })}
+                  />
+                )}
+              </td>
               <td>{account.enabled ? t("enabled") : t("disabled")}</td>
               <td>
                 {account.username === identity.username ? null : (
@@ -130,19 +141,57 @@ export function Officials({ site }: { site: string }) {
         </label>
         <fieldset>
           <legend>{t("sites")}</legend>
-          {sites
-            .filter((known) => identity.sites.includes(known.site_id))
-            .map((known) => (
-              <label key={known.site_id} class="check">
-                <input type="checkbox" name="sites" value={known.site_id} defaultChecked={known.site_id === site} />
-                {known.name}
-              </label>
-            ))}
+          {grantable.map((known) => (
+            <label key={known.site_id} class="check">
+              <input type="checkbox" name="sites" value={known.site_id} defaultChecked={known.site_id === site} />
+              {known.name}
+            </label>
+          ))}
         </fieldset>
         <button type="submit" disabled={action.busy}>
           {t("enrol_official")}
         </button>
       </form>
     </section>
+  );
+}
+
+/** An official's sites, changed among those the admin administers (the API grants no others). */
+function SitesOf({
+  account,
+  grantable,
+  busy,
+  onSave,
+}: {
+  account: Schemas["OfficialAccount"];
+  grantable: readonly Site[];
+  busy: boolean;
+  onSave: (sites: string[]) => void;
+}) {
+  const { t } = useI18n();
+  const save = (event: Event) => {
+    event.preventDefault();
+    onSave(formChecked(event, "sites"));
+  };
+  return (
+    <details>
+      <summary>{account.sites.join(", ")}</summary>
+      <form onSubmit={save} aria-label={t("sites_of", { who: account.username })}>
+        {grantable.map((known) => (
+          <label key={known.site_id} class="check">
+            <input
+              type="checkbox"
+              name="sites"
+              value={known.site_id}
+              defaultChecked={account.sites.includes(known.site_id)}
+            />
+            {known.name}
+          </label>
+        ))}
+        <button type="submit" disabled={busy}>
+          {t("save")}
+        </button>
+      </form>
+    </details>
   );
 }

@@ -1,17 +1,71 @@
-"""An admin creates a gateway (its token shown once) and revokes it; a dpo sets retention within the law and
-is told why a held clip cannot be erased; the audit chain's state is shown."""
+"""An admin adds a camera, creates a gateway (its token shown once) and revokes it, changes an official's role
+and sites and disables them; a dpo sets retention within the law and is told why a held clip cannot be erased;
+the audit chain's state is shown."""
 
 from __future__ import annotations
 
+import itertools
 import re
+import time
 from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 
 from gateway.uplink import Uplink, UplinkError
+from local.demo import DEMO_PASSWORD, Official, create_official
 
 pytestmark = pytest.mark.e2e
+_numbers = itertools.count(1)
+
+
+def test_an_admin_adds_a_camera_and_sees_it_listed(tab, official):
+    camera_id = f"birzai-ui-camera-{next(_numbers)}-{int(time.time())}"
+    tab.log_in("admin-birzai")
+    form = tab.page.get_by_role("form", name="Add a camera")
+    form.get_by_label("Camera id").fill(camera_id)
+    form.get_by_label("Name", exact=True).fill("Bus station")
+    form.get_by_label("Location").fill("Vytauto g. 1")
+    form.get_by_role("button", name="Add a camera").click()
+    expect(tab.page.locator("tr", has_text=camera_id)).to_contain_text("Bus station")
+    tab.screenshot("camera-added")
+    listed = official("admin", "birzai").get("/sites/birzai/cameras").expect(200)["cameras"]
+    assert camera_id in [camera["camera_id"] for camera in listed]
+
+
+def test_an_admin_of_two_sites_changes_an_officials_role_and_sites_and_disables_them(tab, api, aws, archive):
+    n = f"{next(_numbers)}-{int(time.time())}"
+    admin = Official(username=f"ui-admin-{n}", role="admin", sites=("aizkraukle", "birzai"))
+    create_official(aws, archive.user_pool_id, admin)
+    enrolled = api.login(admin.username, DEMO_PASSWORD).post(
+        "/officials", {"username": f"ui-official-{n}", "email": None, "role": "operator", "sites": ["birzai"]}
+    )
+    username = enrolled.expect(201)["username"]
+
+    tab.log_in(admin.username, DEMO_PASSWORD)
+    tab.go("#/admin/birzai")
+    row = tab.page.locator(f"[data-official='{username}']")
+    row.get_by_label(f"Role of {username}").select_option("investigator")
+    expect(row.get_by_label(f"Role of {username}")).to_have_value("investigator")
+    row.locator("summary").click()
+    sites = row.get_by_role("form", name=f"Sites of {username}")
+    expect(sites.get_by_label("Biržai")).to_be_checked()
+    sites.get_by_label("Aizkraukle").check()
+    sites.get_by_role("button", name="Save").click()
+    expect(row.locator("summary")).to_have_text("aizkraukle, birzai")
+    tab.screenshot("official-role-and-sites-changed")
+    admin_api = api.login(admin.username, DEMO_PASSWORD)
+    account = next(a for a in admin_api.get("/officials").expect(200)["officials"] if a["username"] == username)
+    assert (account["role"], sorted(account["sites"])) == ("investigator", ["aizkraukle", "birzai"])
+
+    row.get_by_role("button", name="Disable").click()
+    expect(row).to_contain_text("Disabled")
+    tab.screenshot("official-disabled")
+    assert not next(a for a in admin_api.get("/officials").expect(200)["officials"] if a["username"] == username)[
+        "enabled"
+    ]
+    row.get_by_role("button", name="Enable").click()
+    expect(row).to_contain_text("Enabled")
 
 
 def test_an_admin_creates_a_gateway_whose_token_works_until_revoked(tab, archive):
