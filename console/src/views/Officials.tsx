@@ -73,7 +73,7 @@ export function Officials({ site }: { site: string }) {
               </td>
               <td>
                 {account.username === identity.username ? (
-                  account.sites.join(", ")
+                  [...account.sites].sort().join(", ")
                 ) : (
                   <SitesOf
                     account={account}
@@ -175,7 +175,7 @@ function SitesOf({
   };
   return (
     <details>
-      <summary>{account.sites.join(", ")}</summary>
+      <summary>{[...account.sites].sort().join(", ")}</summary>
       <form onSubmit={save} aria-label={t("sites_of", { who: account.username })}>
         {grantable.map((known) => (
           <label key={known.site_id} class="check">

@@ -1,6 +1,7 @@
-"""An admin adds a camera, creates a gateway (its token shown once) and revokes it, changes an official's role
-and sites and disables them; a dpo sets retention within the law and is told why a held clip cannot be erased;
-the audit chain's state is shown."""
+"""An admin adds a camera, creates a gateway (its token shown once, copied; its health after a heartbeat) and
+revokes it, changes an official's role and sites and disables them; a dpo sets retention within the law (a
+justification beyond 3 days), erases a clip with a reason and is told why a held clip cannot be erased; the
+audit chain's state is shown."""
 
 from __future__ import annotations
 
@@ -68,18 +69,27 @@ def test_an_admin_of_two_sites_changes_an_officials_role_and_sites_and_disables_
     expect(row).to_contain_text("Enabled")
 
 
-def test_an_admin_creates_a_gateway_whose_token_works_until_revoked(tab, archive):
+def test_an_admin_creates_a_gateway_whose_token_works_until_revoked(tab_factory, archive):
+    tab = tab_factory(permissions=["clipboard-read", "clipboard-write"])
     tab.log_in("admin-birzai")
     form = tab.page.get_by_role("form", name="Create a gateway")
     form.get_by_label("Name", exact=True).fill("Market square box")
     form.get_by_label("Market square").check()
     form.get_by_role("button", name="Create a gateway").click()
     token = tab.page.get_by_test_id("shown-once").inner_text()
+    tab.page.get_by_role("button", name="Copy").click()
+    expect(tab.page.get_by_role("button", name="Copied")).to_be_visible()
+    assert tab.page.evaluate("() => navigator.clipboard.readText()") == token
     tab.screenshot("gateway-token-shown-once")
     gateway_id = token.split(".")[0]
-    Uplink(archive.api_url, token).heartbeat({"version": "console-test"})
+    Uplink(archive.api_url, token).heartbeat({"version": "console-test", "failed_clips": 2})
 
+    tab.page.reload()
     row = tab.page.locator("tr", has_text=gateway_id)
+    expect(row.locator("td").nth(1)).not_to_have_text("never")  # last seen: the heartbeat, in site time
+    expect(row.locator("td").nth(3)).to_have_text("2")  # clips refused for good, waiting on the box
+    expect(row).to_have_class("refused")  # stands out
+    tab.screenshot("gateway-health")
     row.get_by_role("button", name="Revoke").click()
     expect(row).to_contain_text("Revoked")
     tab.screenshot("gateway-revoked")
@@ -100,8 +110,14 @@ def test_a_dpo_sets_retention_within_the_law_with_a_justification(tab):
     assert days.evaluate("input => input.validity.rangeOverflow") is True
     tab.screenshot("retention-beyond-the-legal-maximum")
 
+    days.fill("7")  # beyond 3 days a justification is required (EDPB Guidelines 3/2019, 121)
+    justification = tab.page.get_by_label("Justification")
+    justification.fill("")
+    assert justification.evaluate("field => field.validity.valueMissing") is True
+    days.fill("3")
+    assert justification.evaluate("field => field.validity.valueMissing") is False
     days.fill("7")
-    tab.page.get_by_label("Justification").fill("a week covers a reported incident's discovery and the police request")
+    justification.fill("a week covers a reported incident's discovery and the police request")
     tab.page.get_by_role("button", name="Save").click()
     expect(tab.page.get_by_text("Saved.")).to_be_visible()
     expect(tab.page.get_by_text(re.compile("Footage is kept 7 days"))).to_be_visible()
@@ -147,3 +163,20 @@ def test_the_audit_screen_shows_the_chains_state_and_its_refusals(tab, official)
     expect(refusal.first).to_be_visible()
     expect(refusal.first).to_contain_text("Refused")
     tab.screenshot("audit-refusals-and-verification")
+
+
+def test_a_dpo_erases_a_clip_no_case_holds_with_a_reason(tab, official, record, upload):
+    clip = record("birzai-castle", seconds=3, ended_ago=timedelta(hours=3, minutes=52))
+    clip_id = upload("birzai", clip)["clip_id"]
+    tab.log_in("dpo-birzai")
+    dialog = tab.ask_to_play(tab.open_timeline("birzai", "birzai-castle", clip.start, clip_id))
+    dialog.get_by_label("Purpose").fill("erasure request from the person filmed")
+    dialog.get_by_role("button", name="View").click()
+
+    erase = tab.page.get_by_role("form", name="Erase this clip")
+    erase.get_by_label("Reason").fill("the data subject objected (Art. 21), no case holds it")
+    erase.get_by_role("button", name="Erase").click()
+    expect(erase.get_by_role("status")).to_have_text("Erased.")
+    tab.screenshot("clip-erased")
+    assert official("dpo", "birzai").get(f"/clips/{clip_id}").expect(200)["status"] == "erased"
+    expect(tab.page.locator(f".bar .clip[data-clip='{clip_id}']")).to_have_count(0)  # gone from the timeline

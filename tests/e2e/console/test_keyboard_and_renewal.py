@@ -1,13 +1,14 @@
-"""The console works from the keyboard alone, and a signed URL that has expired is renewed without asking for
-the purpose again (each renewal an audited view with the same purpose)."""
+"""The console works from the keyboard alone (an operator finds and plays footage, an investigator opens a case,
+a dpo approves a share: every control reached with Tab), and a signed URL that has expired is renewed without
+asking for the purpose again (each renewal an audited view with the same purpose)."""
 
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, expect
 
 pytestmark = pytest.mark.e2e
 
@@ -21,20 +22,74 @@ def eventually(condition, within_s: float = 20) -> bool:
     return False
 
 
+def tab_to(tab, control: Locator, presses: int = 60) -> None:
+    """Press Tab until the control has the focus (it must be reachable from the keyboard)."""
+    for _ in range(presses):
+        if control.evaluate("element => element === document.activeElement"):
+            return
+        tab.page.keyboard.press("Tab")
+    expect(control).to_be_focused()
+
+
+def keyboard_login(tab, username: str) -> None:
+    tab.open()
+    expect(tab.page.get_by_label("User name")).to_be_focused()
+    tab.page.keyboard.type(username)
+    tab.page.keyboard.press("Tab")
+    tab.page.keyboard.type(tab.password_of(username))
+    tab.page.keyboard.press("Enter")
+    expect(tab.page.get_by_role("button", name="Log out")).to_be_visible()
+
+
+def test_an_investigator_opens_a_case_with_the_keyboard_alone(tab):
+    reference = f"LT-KEYS-{time.time_ns() % 10**9}"
+    keyboard_login(tab, "investigator-birzai")
+    tab_to(tab, tab.page.get_by_role("link", name="Cases"))
+    tab.page.keyboard.press("Enter")
+    form = tab.page.get_by_role("form", name="Open a case")
+    tab_to(tab, form.get_by_label("Reference"))
+    tab.page.keyboard.type(reference)
+    tab_to(tab, form.get_by_label("Reason"))
+    tab.page.keyboard.type("damage to the market stalls overnight")
+    tab_to(tab, form.get_by_role("button", name="Open a case"))
+    tab.page.keyboard.press("Enter")
+    expect(tab.page.get_by_role("heading", name=f"Case {reference}")).to_be_visible()
+    tab.screenshot("case-opened-from-the-keyboard")
+
+
+def test_a_dpo_approves_a_share_with_the_keyboard_alone(tab, official, record, upload):
+    clip_id = upload("birzai", record("birzai-market", seconds=3, ended_ago=timedelta(minutes=23)))["clip_id"]
+    investigator = official("investigator", "birzai")
+    body = {"site_id": "birzai", "reference": f"LT-KEYS-{time.time_ns()}", "reason": "pickpocketing at the market"}
+    case_id = investigator.post("/cases", body).expect(201)["case_id"]
+    investigator.post(f"/cases/{case_id}/holds", {"clip_ids": [clip_id]}).expect(200)
+    share = {
+        "case_id": case_id,
+        "clip_ids": [clip_id],
+        "recipient": f"Biržai police, keyboard check {time.time_ns()}",
+        "purpose": "pre-trial investigation of the pickpocketing",
+        "expires_at": (datetime.now(UTC) + timedelta(days=2)).isoformat(),
+    }
+    share_id = investigator.post("/shares", share).expect(201)["share_id"]
+
+    keyboard_login(tab, "dpo-birzai")
+    tab_to(tab, tab.page.get_by_role("link", name="Data protection"))
+    tab.page.keyboard.press("Enter")
+    tab_to(tab, tab.page.locator(f"[data-share='{share_id}']").get_by_role("button", name="Approve"), presses=120)
+    tab.page.keyboard.press("Enter")
+    expect(tab.page.get_by_test_id("shown-once")).to_contain_text("/console#/s/")
+    tab.screenshot("share-approved-from-the-keyboard")
+    assert official("dpo", "birzai").get(f"/shares/{share_id}").expect(200)["status"] == "approved"
+
+
 def test_an_operator_finds_and_plays_footage_with_the_keyboard_alone(tab, record, upload):
     clip = record("birzai-market", seconds=3, ended_ago=timedelta(seconds=45))
     clip_id = upload("birzai", clip)["clip_id"]
     keys = tab.page.keyboard
-    tab.open()
-    expect(tab.page.get_by_label("User name")).to_be_focused()
-    keys.type("operator-birzai")
-    keys.press("Tab")
-    keys.type(tab.password_of("operator-birzai"))
-    keys.press("Enter")
+    keyboard_login(tab, "operator-birzai")
     expect(tab.page.locator(".wall .tile").first).to_be_visible()
 
-    market = tab.page.locator(".tile a", has_text="Market")
-    market.focus()
+    tab_to(tab, tab.page.locator(".tile a", has_text="Market"))
     keys.press("Enter")
     at = tab.open_timeline("birzai", "birzai-market", clip.start, clip_id)
     tab.page.get_by_label("Play from (site time)").fill(at)  # the time input's segments follow the locale
