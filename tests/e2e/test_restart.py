@@ -195,6 +195,8 @@ def test_run_local_keeps_clips_logins_and_tokens_across_a_restart_and_fresh_forg
     with run_local(tmp_path / "run", ports) as (first, printed):
         curl = subprocess.run(["bash", "-c", first["curl_example"]], capture_output=True, text=True, check=True)
         assert "clips" in json.loads(curl.stdout)  # the banner's example works as printed
+        with urllib.request.urlopen(f"{first['api_url']}/console", timeout=30) as page:  # noqa: S310 - our stack
+            assert b'<div id="app">' in page.read()  # the console works at once
         uplink = Uplink(first["api_url"], first["gateways"]["aizkraukle"]["token"])
         registered = uplink.register("aizkraukle-square", end - timedelta(seconds=2), end, clip)
         put_clip(registered["upload"], clip)
@@ -216,3 +218,4 @@ def test_run_local_keeps_clips_logins_and_tokens_across_a_restart_and_fresh_forg
     assert DEMO_PASSWORD not in printed[0]
     assert all(g["token"].split(".", 1)[1] not in printed[0] for g in first["gateways"].values())
     assert "run-info.json" in printed[0]
+    assert f"Console        {first['api_url']}/console" in printed[0]  # beside the API's URL, as printed
