@@ -143,4 +143,5 @@ def expire_retention(event: CloudWatchEvent) -> dict[str, int]:
 @app.schedule(Rate(1, unit=Rate.HOURS))
 def notify(event: CloudWatchEvent) -> dict[str, int]:
     """Hourly: tell each site's DPO and admins (its SNS topic) what needs them, each thing once."""
-    return {"notices": wiring.notifier().run(_fired_at(event))}
+    report = wiring.notifier().run(_fired_at(event))
+    return {"notices": report.told, "failed_sites": len(report.failed_sites)}

@@ -2,8 +2,10 @@
 
 Chalice builds the Lambda entry points itself, so the decorators (`inject_lambda_context`, `log_metrics` with
 the cold start metric, `capture_lambda_handler`) are applied around each invocation by an "all" middleware
-(app.py). The Tracer is made only where X-Ray is on (a Lambda with active tracing: production), on the first
-invocation: creating one imports aws_xray_sdk (0.6 to 3 s here), which `import app` must not pay.
+(app.py), and around the authorizers, which Chalice runs without middleware, by their own class
+(chalicelib/api/authorizers.py). The Tracer is made only where X-Ray is on (a Lambda with active tracing:
+production), on the first invocation: creating one imports aws_xray_sdk (0.6 to 3 s here), which `import app`
+must not pay.
 """
 
 from __future__ import annotations
@@ -42,14 +44,15 @@ def lambda_context_of(event: Any) -> Any:
     return getattr(event, "lambda_context", None) or getattr(event, "context", None)
 
 
-def observed(event: Any, get_response: Callable[[Any], Any]) -> Any:
+def observed(event: Any, get_response: Callable[[Any], Any], context: Any = None) -> Any:
     """One invocation under Powertools: the context in every log line, metrics flushed with a cold start
-    metric, and the invocation traced where tracing is on."""
+    metric, and the invocation traced where tracing is on. `context` is Lambda's, where the event does not
+    carry it (an authorizer's)."""
 
     def handler(_event: dict[str, Any], _context: Any) -> Any:
         return get_response(event)
 
-    context = lambda_context_of(event)
+    context = context or lambda_context_of(event)
     if context is None:  # called as a plain function (a test, a script): there is no invocation to describe
         return get_response(event)
 

@@ -1,7 +1,10 @@
-"""Fixtures shared by the unit and end-to-end tests."""
+"""Fixtures shared by the unit, integration and end-to-end tests."""
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,3 +21,16 @@ def camera(tmp_path: Path) -> Iterator[Camera]:
         yield camera
     finally:
         camera.stop()
+
+
+@pytest.fixture
+def logged_lines():
+    """The JSON lines the handlers' logger writes, formatted as Lambda would write them, as they are written."""
+    from chalicelib.observability import logger  # Powertools: not for the tests that need none of it
+
+    written = io.StringIO()
+    handler = logging.StreamHandler(written)
+    handler.setFormatter(logger.registered_formatter)
+    logger.addHandler(handler)
+    yield lambda: [json.loads(line) for line in written.getvalue().splitlines()]
+    logger.removeHandler(handler)

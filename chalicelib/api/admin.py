@@ -50,6 +50,7 @@ def add_camera(principal: Principal, site: str, body: NewCamera) -> Camera:
     body="chalicelib.domain.catalog:NewGateway",
     answer="chalicelib.services.registry:CreatedGateway",
     status=201,
+    errors=(409,),
 )
 def add_gateway(principal: Principal, body: NewGateway) -> CreatedGateway:
     return wiring.registry().add_gateway(principal, body, wiring.now())

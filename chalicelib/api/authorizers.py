@@ -11,16 +11,38 @@ without asking us), and those refusals are counted per source and folded into th
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from chalice import AuthResponse, Blueprint
-from chalice.app import AuthRequest
+from chalice.app import AuthRequest, ChaliceAuthorizer
 
 from chalicelib import wiring
 from chalicelib.auth import CredentialsRejected, bearer_token, check_account_current
 from chalicelib.domain.principal import Principal
-from chalicelib.observability import logger
+from chalicelib.observability import logger, observed
 
-authorizers = Blueprint(__name__)
+
+class ObservedAuthorizer(ChaliceAuthorizer):
+    """An authorizer's invocation under Powertools, as app.py's middleware puts every other handler's (Chalice
+    runs no middleware around authorizers): its Lambda context in the log lines, metrics flushed with the cold
+    start, traced where tracing is on."""
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        authorize = super().__call__
+        result: dict[str, Any] = observed(event, lambda auth_event: authorize(auth_event, context), context)
+        return result
+
+
+class AuthorizersBlueprint(Blueprint):
+    """A blueprint whose authorizers are `ObservedAuthorizer`s: the objects Lambda and `chalice local` call."""
+
+    def _wrap_handler(self, handler_type: str, handler_name: str, user_handler: Any) -> Any:
+        if handler_type == "authorizer":
+            return ObservedAuthorizer(handler_name, user_handler)
+        return super()._wrap_handler(handler_type, handler_name, user_handler)
+
+
+authorizers = AuthorizersBlueprint(__name__)
 
 
 @authorizers.authorizer(ttl_seconds=0)

@@ -97,6 +97,7 @@ def front_page() -> Response:
     summary="The officials' console (HTML); it talks to this API only",
     answer=str,
     media_type="text/html",
+    errors=(503,),  # a deployment whose console was not built
 )
 def console_page() -> Response:
     return _page("index.html")
@@ -108,6 +109,7 @@ def console_page() -> Response:
     summary="The API's reference for integrators (Swagger UI over /openapi.json, served with the console)",
     answer=str,
     media_type="text/html",
+    errors=(503,),  # a deployment whose console was not built
 )
 def api_docs_page() -> Response:
     return _page("api-docs.html")

@@ -53,9 +53,30 @@ class Contract:
     # A model's name, a type pydantic can describe that needs no import (str, dict[str, Any]), or None for an
     # empty answer.
     answer_type: Any
-    status: int
-    errors: tuple[int, ...]
+    status: int  # the usual success
+    errors: tuple[int, ...]  # beyond those its inputs and auth imply (error_statuses)
     media_type: str = "application/json"
+    # Other successes, with what each means: (200, "registered before: the same clip").
+    also: tuple[tuple[int, str], ...] = ()
+
+    @property
+    def success_statuses(self) -> tuple[int, ...]:
+        return (self.status, *(status for status, _ in self.also))
+
+    @property
+    def error_statuses(self) -> frozenset[int]:
+        """Every error status the route may answer: those its inputs and auth imply, and those it declares."""
+        codes = set(self.errors)
+        if self.body_model or self.query_model or "{" in self.path:
+            codes |= {400, 404}  # a site or id named in the path, body or query may be unknown, or hidden
+        if self.body_model:
+            codes.add(415)  # a body that is not JSON (Chalice answers it, before the route)
+        if self.auth is not None:
+            codes |= {401, 403}
+        return frozenset(codes)
+
+    def declares(self, status: int) -> bool:
+        return status in self.success_statuses or status in self.error_statuses
 
     @functools.cached_property
     def body(self) -> type[BaseModel] | None:

@@ -37,6 +37,7 @@ gateway_api = Blueprint(__name__)
     body="chalicelib.domain.clips:Registration",
     answer="chalicelib.services.intake:RegistrationAnswer",
     status=201,
+    also={200: "registered before: the same clip (no upload once `received`)"},
     errors=(409,),
 )
 def register_clip(principal: Principal, body: Registration) -> WithStatus:

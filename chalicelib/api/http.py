@@ -33,7 +33,8 @@ _AUTHORIZERS = {Auth.OFFICIAL: official_auth, Auth.GATEWAY: gateway_auth}
 
 @dataclass(frozen=True)
 class WithStatus:
-    """An answer whose status is not the route's usual one (e.g. 200 for a repeated registration)."""
+    """An answer whose status is not the route's usual one (e.g. 200 for a repeated registration): one of those
+    its contract declares in `also`."""
 
     value: Any
     status: int
@@ -61,6 +62,10 @@ _JSON_HEADERS: Headers = {
 
 def error_response(status: int, code: str, message: str) -> Response:
     return json_response({"error": code, "message": message}, status)
+
+
+def internal_error() -> Response:
+    return error_response(500, "internal_error", "the archive could not answer; try again later")
 
 
 def json_response(body: Any, status: int = 200) -> Response:
@@ -176,6 +181,7 @@ def api_route(
     query: ModelName | None = None,
     answer: ModelName | type | None = None,
     status: int = 200,
+    also: dict[int, str] | None = None,
     errors: tuple[int, ...] = (),
     media_type: str = "application/json",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -183,10 +189,25 @@ def api_route(
     `principal`, `body` (parsed as `body`; or `read_body`, which parses it when called) and `query` (parsed as
     `query`); what it returns is checked against `answer`. Models are named (`"package.module:Model"`) and
     imported on the route's first request (contract.py says why). Errors become JSON answers; refusals are audited
-    here, once."""
+    here, once. `status` is the usual success, `also` the others with what each means, `errors` the error
+    statuses beyond those the route's inputs and auth imply: an answer with any other status is a 500, as an
+    answer outside its schema is, so the document names every status a route gives."""
 
     def register(view: Callable[..., Any]) -> Callable[..., Any]:
-        contract = Contract(view.__name__, method, path, summary, auth, body, query, answer, status, errors, media_type)
+        contract = Contract(
+            view.__name__,
+            method,
+            path,
+            summary,
+            auth,
+            body,
+            query,
+            answer,
+            status,
+            errors,
+            media_type,
+            tuple((also or {}).items()),
+        )
         register_contract(contract)
         wanted = set(inspect.signature(view).parameters)
 
@@ -194,15 +215,22 @@ def api_route(
         def answer_request(**params: Any) -> Response:
             request = blueprint.current_request
             try:
-                return _answer(contract, view(**_arguments(contract, request, params, wanted)))
+                answered = _answer(contract, view(**_arguments(contract, request, params, wanted)))
             except AccessRefused as refusal:
                 _audit_refusal(request, refusal)
-                return error_response(refusal.status, refusal.code, refusal.message)
+                answered = error_response(refusal.status, refusal.code, refusal.message)
             except ArchiveError as error:
-                return error_response(error.status, error.code, error.message)
+                answered = error_response(error.status, error.code, error.message)
             except Exception:
                 logger.exception("unhandled error", extra={"route": f"{method} {path}"})
-                return error_response(500, "internal_error", "the archive could not answer; try again later")
+                return internal_error()
+            if not contract.declares(answered.status_code):
+                logger.error(
+                    "an answer its contract does not declare",
+                    extra={"route": f"{method} {path}", "status": answered.status_code},
+                )
+                return internal_error()
+            return answered
 
         authorizer = _AUTHORIZERS[auth] if auth else None
         blueprint.route(path, methods=[method], authorizer=authorizer)(answer_request)

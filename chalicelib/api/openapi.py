@@ -30,6 +30,8 @@ _ERROR_MEANINGS = {
     404: "not found, or not yours to know of (audited where it hides a refusal)",
     409: "conflict with the current state: the message says which",
     410: "gone: the link was revoked or has expired",
+    415: "unsupported media type: the body must be JSON (Content-Type: application/json)",
+    503: "not available in this deployment: the message says what is missing",
 }
 _SECURITY_SCHEMES = {
     Auth.OFFICIAL: {"type": "http", "scheme": "bearer", "bearerFormat": "Cognito ID token (JWT)"},
@@ -69,14 +71,20 @@ def _query_parameters(query: type[BaseModel]) -> list[dict[str, Any]]:
 
 
 def _error_responses(contract: Contract) -> dict[str, Any]:
-    codes = {400} if contract.body or contract.query or "{" in contract.path else set()
-    if "{" in contract.path:
-        codes.add(404)
-    if contract.auth is not None:
-        codes |= {401, 403}
-    codes |= set(contract.errors)
     error = {"application/json": {"schema": {"$ref": _REF.format(model="Error")}}}
-    return {str(code): {"description": _ERROR_MEANINGS[code], "content": error} for code in sorted(codes)}
+    return {
+        str(code): {"description": _ERROR_MEANINGS[code], "content": error} for code in sorted(contract.error_statuses)
+    }
+
+
+def _success_responses(contract: Contract, schema: Any) -> dict[str, Any]:
+    meanings = {contract.status: "success"} | dict(contract.also)
+    responses: dict[str, Any] = {}
+    for status, meaning in meanings.items():
+        responses[str(status)] = {"description": meaning}
+        if schema is not None:
+            responses[str(status)]["content"] = {contract.media_type: {"schema": schema}}
+    return responses
 
 
 def _operation(contract: Contract, schemas: dict[tuple[SchemaKey, JsonSchemaMode], Any]) -> dict[str, Any]:
@@ -92,14 +100,12 @@ def _operation(contract: Contract, schemas: dict[tuple[SchemaKey, JsonSchemaMode
     ]
     if contract.query is not None:
         parameters += _query_parameters(contract.query)
-    success: dict[str, Any] = {"description": "success"}
-    if contract.answer_type is not None:
-        success["content"] = {contract.media_type: {"schema": schemas[((*key, "answer"), "serialization")]}}
+    answer = schemas[((*key, "answer"), "serialization")] if contract.answer_type is not None else None
     operation: dict[str, Any] = {
         "operationId": contract.operation_id,
         "summary": contract.summary,
         "parameters": parameters,
-        "responses": {str(contract.status): success} | _error_responses(contract),
+        "responses": _success_responses(contract, answer) | _error_responses(contract),
     }
     if contract.auth is not None:
         operation["security"] = [{contract.auth.value: []}]

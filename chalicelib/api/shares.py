@@ -118,9 +118,10 @@ def review_share_redaction(principal: Principal, share_id: str, redaction_id: st
     shares_api,
     "/shares/{share_id}/revocation",
     method="POST",
-    summary="Revoke a share at once (investigator, dpo)",
+    summary="Revoke a share at once (investigator, dpo); 409 if it is revoked already",
     auth=Auth.OFFICIAL,
     answer="chalicelib.domain.shares:ShareView",
+    errors=(409,),
 )
 def revoke_share(principal: Principal, share_id: str) -> Share:
     return wiring.shares().revoke(principal, share_id, wiring.now())

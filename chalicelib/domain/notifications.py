@@ -128,3 +128,13 @@ def message(site: str, told: list[Notice]) -> tuple[str, str]:
     subject = f"Safe Society archive, {site}: {len(told)} item(s) need you"
     body = "\n".join(f"- [{notice.kind}] {notice.text}" for notice in told)
     return subject[:100], body
+
+
+def for_admins(site: str, site_topic_arn: str, body: str) -> str:
+    """A site's message as the archive's admins get it while nobody is subscribed to the site's own topic (a
+    site configured after the template was deployed): what they are told, and how to hand it on."""
+    return (
+        f"Nobody has a confirmed subscription to {site}'s notifications yet, so they come to you too. "
+        f"Subscribe its DPO and admins: aws sns subscribe --topic-arn {site_topic_arn} --protocol email "
+        f"--notification-endpoint <their mailbox>\n\n{body}"
+    )

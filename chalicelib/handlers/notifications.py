@@ -1,15 +1,21 @@
-"""The scheduled notification job: for each site, what needs its DPO and admins, sent once to its SNS topic."""
+"""The scheduled notification job: for each site, what needs its DPO and admins, sent once to its SNS topic
+(and to the archive's admins while nobody is subscribed to it). One site's failure leaves the others told."""
 
 from __future__ import annotations
 
+import traceback
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
+
+from botocore.exceptions import ClientError
 
 from chalicelib.domain.audit_chain import DIGEST_INTERVAL, interval_start
-from chalicelib.domain.notifications import DUE_SOON, Notice, SiteState, message, notices
+from chalicelib.domain.notifications import DUE_SOON, Notice, SiteState, for_admins, message, notices
 from chalicelib.domain.shares import ShareStatus
 from chalicelib.domain.subject_requests import RequestStatus
 from chalicelib.domain.timeutil import site_date
-from chalicelib.observability import logger
+from chalicelib.observability import logger, metrics
 from chalicelib.store.cases import CaseBook
 from chalicelib.store.catalog import Catalog
 from chalicelib.store.digests import AuditDigests
@@ -39,18 +45,32 @@ class Notifier:
         self._topics = topics
         self._silent_after = silent_after
 
-    def run(self, now: datetime) -> int:
-        """Tell every site what is new for it; how many notices were sent."""
-        told = 0
+    def run(self, now: datetime) -> NotifyReport:
+        """Tell every site what is new for it. A site that fails is logged and counted and its notices wait
+        for the next run; the sites after it are told all the same."""
+        told, failed = 0, []
         for site in self._catalog.sites(self._catalog.site_ids()):
-            fresh = [
-                n
-                for n in notices(self._state(site.site_id, site.timezone, now), now, self._silent_after)
-                if self._sent.first_time(n.site, n.key, now)
-            ]
+            try:
+                told += self._tell(site.site_id, site.timezone, now)
+            except Exception as error:
+                failed.append(site.site_id)
+                _log_failure(site.site_id, error)
+        return NotifyReport(told=told, failed_sites=tuple(failed))
+
+    def _tell(self, site: str, zone: str, now: datetime) -> int:
+        """The site's new notices, sent; how many. If anything fails, none of them counts as told."""
+        fresh: list[Notice] = []
+        try:
+            for notice in notices(self._state(site, zone, now), now, self._silent_after):
+                if self._sent.first_time(notice.site, notice.key, now):
+                    fresh.append(notice)
             if fresh:
-                told += self._send(site.site_id, fresh)
-        return told
+                self._send(site, fresh)
+        except Exception:
+            for notice in fresh:  # told next time instead of never
+                self._sent.forget(notice.site, notice.key)
+            raise
+        return len(fresh)
 
     def _state(self, site: str, zone: str, now: datetime) -> SiteState:
         today = site_date(now, zone)
@@ -75,14 +95,37 @@ class Notifier:
             last_boundary=boundary,
         )
 
-    def _send(self, site: str, fresh: list[Notice]) -> int:
+    def _send(self, site: str, fresh: list[Notice]) -> None:
         subject, body = message(site, fresh)
-        try:
-            message_id = self._topics.publish(site, subject, body)
-        except Exception:
-            for notice in fresh:  # told next time instead of never
-                self._sent.forget(notice.site, notice.key)
-            raise
-        # Ids and times only: the notices may be logged (locally, this is where they can be read).
-        logger.info("notified", extra={"site": site, "message_id": message_id, "subject": subject, "body": body})
-        return len(fresh)
+        # Asked first: if the site's own subscribers are there, a failure here must not tell them twice.
+        subscribed = self._topics.subscribed(site)
+        _log_sent(site, "site", self._topics.publish(site, subject, body), subject, body)
+        # A site configured since the template was deployed (its topic is new) or whose e-mail was left empty.
+        if not subscribed:
+            to_admins = for_admins(site, self._topics.topic_arn(site), body)
+            _log_sent(site, "admins", self._topics.publish_to_admins(subject, to_admins), subject, to_admins)
+
+
+@dataclass(frozen=True)
+class NotifyReport:
+    told: int
+    failed_sites: tuple[str, ...]
+
+
+def _log_sent(site: str, topic: str, message_id: str, subject: str, body: str) -> None:
+    # Ids and times only: the notices may be logged (locally, this is where they can be read).
+    logger.info(
+        "notified", extra={"site": site, "topic": topic, "message_id": message_id, "subject": subject, "body": body}
+    )
+
+
+def _log_failure(site: str, error: Exception) -> None:
+    # The exception's class, AWS's error code and where it was raised, not its text: that may quote a record
+    # (a share's recipient or purpose in a validation error).
+    code = error.response.get("Error", {}).get("Code") if isinstance(error, ClientError) else None
+    where = [f"{Path(frame.filename).name}:{frame.lineno}" for frame in traceback.extract_tb(error.__traceback__)]
+    logger.error(
+        "notifying a site failed; its notices wait for the next run",
+        extra={"site": site, "error": type(error).__name__, "code": code, "where": where[-4:]},
+    )
+    metrics.add_metric(name="NotificationFailures", unit="Count", value=1)

@@ -1,9 +1,11 @@
 """The README's run command refuses to start twice or on a taken port (that Ctrl-C stops every process it
-started is checked at each stop of test_restart.py's runs)."""
+started is checked at each stop of test_restart.py's runs); a job fired by hand finds the running archive."""
 
 from __future__ import annotations
 
 import fcntl
+import json
+import os
 import socket
 import subprocess
 import sys
@@ -48,3 +50,35 @@ def test_a_taken_port_is_refused_with_a_clear_message(tmp_path):
 
     assert refused.returncode == 1
     assert f"port {port} for the API is taken" in stderr
+
+
+def fire_by_hand(run_info: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m local.jobs fire notify` as the README has it typed into a fresh shell: no SAFE_* or AWS_*."""
+    return subprocess.run(  # noqa: S603 (our own interpreter and module)
+        [sys.executable, "-m", "local.jobs", "fire", "notify", "--run-info", str(run_info)],
+        env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/")},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_job_fired_by_hand_takes_the_functions_environment_from_the_run_info_file(archive, tmp_path):
+    run_info = tmp_path / "run-info.json"
+    run_info.write_text(json.dumps(archive.as_json(run_info)))
+
+    fired = fire_by_hand(run_info)
+
+    assert fired.returncode == 0, fired.stderr
+    assert json.loads(fired.stdout.strip().splitlines()[-1])["failed_sites"] == 0
+
+
+def test_a_job_fired_by_hand_with_no_archive_running_says_so(tmp_path):
+    fired = fire_by_hand(tmp_path / "run-info.json")
+
+    assert fired.returncode == 1
+    assert "no local archive running from" in fired.stderr
+    assert "start it with scripts/run-local" in fired.stderr
+    assert "Traceback" not in fired.stderr

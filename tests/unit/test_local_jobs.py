@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import base64
 import gzip
-import io
 import json
-import logging
 import sys
 import threading
 import time
@@ -55,17 +53,6 @@ def test_a_restarted_shipper_sends_only_the_lines_written_since(tmp_path, shippe
     ship_until(log, shipped_lines, 3)  # the next run of the local archive (one that started over sends 1-3)
 
     assert shipped_lines == ['{"line": 1}', '{"line": 2}', '{"line": 3}']
-
-
-@pytest.fixture
-def logged_lines():
-    """The JSON lines the handlers' logger writes, formatted as Lambda would write them, as they are written."""
-    written = io.StringIO()
-    handler = logging.StreamHandler(written)
-    handler.setFormatter(logger.registered_formatter)
-    logger.addHandler(handler)
-    yield lambda: [json.loads(line) for line in written.getvalue().splitlines()]
-    logger.removeHandler(handler)
 
 
 def test_an_invocation_logs_its_own_function_while_another_runs_beside_it(logged_lines):

@@ -53,6 +53,29 @@ def test_an_invocation_logs_its_lambda_context_and_flushes_metrics_with_a_cold_s
     assert any(line.get("ColdStart") == [1.0] for line in flushed)
 
 
+@pytest.mark.parametrize("authorizer", ["official_auth", "gateway_auth"])
+def test_an_authorizer_invocation_logs_its_lambda_context_and_flushes_a_cold_start(authorizer: str) -> None:
+    """Chalice runs no middleware around authorizers: they are observed by their own class, called as Lambda
+    (and chalice local) calls them, with the event and the context."""
+    script = (
+        "import json\n"
+        "import app\n"
+        "from chalicelib.api import authorizers\n"
+        "from local.jobs import LocalLambdaContext\n"
+        "event = {'type': 'TOKEN', 'authorizationToken': 'Basic x',\n"
+        "         'methodArn': 'arn:aws:execute-api:eu-north-1:123456789012:a1/api/GET/sites'}\n"
+        f"answer = authorizers.{authorizer}(event, LocalLambdaContext('{authorizer}', aws_request_id='req-auth'))\n"
+        "print(json.dumps({'refused': answer['principalId'] == 'anonymous'}))\n"
+    )
+    printed = run_in_lambda_like_process(script)
+
+    (refused,) = [line for line in printed if line.get("message") == "credentials refused"]
+    assert (refused["function_name"], refused["function_request_id"]) == (authorizer, "req-auth")
+    assert refused["cold_start"] is True
+    assert any(line.get("ColdStart") == [1.0] and line.get("function_name") == authorizer for line in printed)
+    assert printed[-1] == {"refused": True}
+
+
 @pytest.mark.parametrize(
     ("environ", "active"),
     [
