@@ -505,6 +505,61 @@ def test_a_camera_whose_only_clip_was_refused_for_good_is_listed_silent(agent, o
     assert [gap["reason"] for gap in gaps] == ["refused"]
 
 
+# libfaketime (Debian's faketime) runs a process on a clock of its own. Bookworm's 0.9.10 with Python 3.13:
+# its fake monotonic clock makes every timed lock wait (sem_clockwait) hang, so the monotonic clock stays
+# real (FAKETIME_DONT_FAKE_MONOTONIC); that breaks time.sleep (EINVAL, libfaketime issue 426), which the
+# agent never calls. File times stay real (NO_FAKE_STAT): the test sets them as the box's NVR would.
+FAKETIME = next(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"), None)
+needs_faketime = pytest.mark.skipif(FAKETIME is None, reason="needs Debian's faketime (scripts/install-test-tools)")
+
+
+def clock_ahead(offset: str) -> dict[str, str]:
+    assert FAKETIME is not None
+    return {
+        "LD_PRELOAD": str(FAKETIME),
+        "FAKETIME": offset,
+        "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        "NO_FAKE_STAT": "1",
+    }
+
+
+@needs_faketime
+def test_a_box_whose_clock_runs_ten_minutes_ahead_has_its_clip_corrected_not_refused(agent, archive, official, uplink):
+    # The agent learns its offset to the archive from answers; with the uplink cut it has none when it takes
+    # the clip, so the clip goes out with the box's (fast) times and the archive answers not_yet.
+    uplink.cut()
+    running = agent()
+    running.environment = clock_ahead("+10m")
+    began = datetime.now(UTC)
+    # The NVR runs on the box's clock: its segment ends ten minutes ahead of the archive's.
+    sent = drop_clip(running.folders["aizkraukle-square"], "box-ahead.mp4", timedelta(minutes=-10))
+    running.start()
+    wait_for(lambda: sealed_in_spool(running) == 1, "the clip taken while the uplink is cut")
+    uplink.restore()
+
+    wait_for(lambda: sent in indexed_hashes(official, "aizkraukle-square"), "the clip indexed")
+    operator = official("operator", "aizkraukle")
+    listed = operator.get("/cameras/aizkraukle-square/clips", {"limit": 100}).expect(200)["clips"]
+    (clip_id,) = [clip["clip_id"] for clip in listed if clip["sha256"] == sent]
+    clip = operator.get(f"/clips/{clip_id}").expect(200)
+    assert 590 < clip["clock_correction_s"] < 610
+    assert began <= datetime.fromisoformat(clip["end"]) <= datetime.now(UTC) + timedelta(seconds=2)
+    events = running.events()
+    assert "clip_not_yet" in events  # the archive's clock had not reached the clip's end …
+    assert "clip_refused" not in events and "clip_failed" not in events  # … which no refusal counted
+    window = {"from": (began - timedelta(minutes=1)).isoformat()}
+    gaps = operator.get("/cameras/aizkraukle-square/gaps", window).expect(200)["gaps"]
+    assert [gap for gap in gaps if gap["reason"] == "refused"] == []
+    # The box really ran ten minutes ahead: its heartbeat says the archive's clock is behind by that.
+    gateway_id = archive.gateways["aizkraukle"]["gateway_id"]
+
+    def offset_reported() -> float:
+        listed = official("admin", "aizkraukle").get("/gateways").expect(200)["gateways"]
+        return next(g for g in listed if g["gateway_id"] == gateway_id)["last_heartbeat"]["clock_offset_s"]
+
+    wait_for(lambda: -610 < offset_reported() < -590, "a heartbeat with the box's offset")
+
+
 @needs_camera
 def test_an_rtsp_camera_recorded_through_a_sigkill_mid_segment_arrives_whole_and_once(agent, official, camera):
     camera_id = "aizkraukle-station"
