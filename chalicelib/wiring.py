@@ -221,7 +221,11 @@ def sealing_keys() -> SealingKeys:
 def registry() -> Registry:
     from chalicelib.services.registry import Registry
 
-    return Registry(catalog(), audit_log(), timedelta(seconds=get_settings().camera_silent_seconds), sealing_keys())
+    settings = get_settings()
+    silent_after = timedelta(seconds=settings.camera_silent_seconds)
+    return Registry(
+        catalog(), audit_log(), silent_after, timedelta(seconds=settings.clock_skew_seconds), sealing_keys()
+    )
 
 
 @functools.cache

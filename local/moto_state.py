@@ -17,10 +17,15 @@ so records that name them no longer match. Instead:
 
 Left out of the journal: reads, and requests whose effects nobody needs back: SQS receives and deletes
 (after a crash the messages since the snapshot come again; ingest and exports are idempotent, as they must
-be on AWS), logins (refresh tokens are lost; ID tokens stay valid: moto signs every pool's with one key),
-KMS crypto calls. A snapshot is written when the journal has grown past the last snapshot's size, when the
-server stops, and before a KMS key (or a stack, which may make keys) is answered: key material comes from the
-OS, not moto's random source, so it is never left to a replay. Then the journal starts over.
+be on AWS), logins (their refresh tokens are lost; ID tokens stay valid: moto signs every pool's with one
+key), KMS crypto calls. A snapshot is written when the journal has grown past the last snapshot's size, when
+the server stops, and before the answer to either of these leaves:
+- a KMS key (or a stack, which may make keys): key material comes from the OS, not moto's random source;
+- an official's own change to how they log in (the first login's new password and TOTP set-up, a password
+  changed or reset, MFA preferences, their attributes): it names a login's session or access token, which
+  the journal does not keep, so its replay would be refused and the official sent back to the temporary
+  password. These are never left to a replay.
+Then the journal starts over.
 """
 
 from __future__ import annotations
@@ -94,6 +99,33 @@ _SIGNATURE = re.compile(r"(?i)\b(signature|x-amz-signature)=[^,&\s]*")
 # cannot draw again: a snapshot is written before such a request is answered, so it is never replayed.
 _SNAPSHOT_AT_ONCE = frozenset({"CreateKey", "RotateKeyOnDemand", "CreateStack"})
 
+# A user's own sign-in changed on the strength of a login's session or access token (or a reset code): a
+# snapshot holds each before it is answered, as no replay could (the login is not journaled).
+_COGNITO_TARGET = "AWSCognitoIdentityProviderService."
+_OWN_SIGN_IN_CHANGES = frozenset(
+    {
+        "AssociateSoftwareToken",
+        "VerifySoftwareToken",
+        "SetUserMFAPreference",
+        "SetUserSettings",
+        "ChangePassword",
+        "ConfirmForgotPassword",
+        "UpdateUserAttributes",
+        "DeleteUserAttributes",
+        "VerifyUserAttribute",
+        "DeleteUser",
+        "GlobalSignOut",
+        "RevokeToken",
+        "ConfirmDevice",
+        "ForgetDevice",
+        "UpdateDeviceStatus",
+    }
+)
+_CHALLENGE_ANSWERS = frozenset({"RespondToAuthChallenge", "AdminRespondToAuthChallenge"})
+# The first login's steps set the password (and, in real Cognito, finish the TOTP set-up); an ordinary
+# login's code only issues tokens, as InitiateAuth does.
+_FIRST_LOGIN_CHALLENGES = frozenset({"NEW_PASSWORD_REQUIRED", "MFA_SETUP"})
+
 
 def action_of(environ: dict[str, Any], form_body: bytes) -> str:
     """The AWS action a request calls ("" for S3's REST calls)."""
@@ -108,6 +140,19 @@ def changes_state(environ: dict[str, Any], action: str) -> bool:
     if environ["REQUEST_METHOD"] in {"GET", "HEAD", "OPTIONS"}:
         return False
     return not action.startswith(_READS) and action not in _NOT_KEPT
+
+
+def changes_own_sign_in(environ: dict[str, Any], action: str, body: bytes) -> bool:
+    """Whether the request, if it succeeds, changes how a Cognito user logs in, by a session or token of theirs."""
+    if not environ.get("HTTP_X_AMZ_TARGET", "").startswith(_COGNITO_TARGET):
+        return False
+    if action in _CHALLENGE_ANSWERS:
+        try:
+            challenge = json.loads(body).get("ChallengeName")
+        except (ValueError, AttributeError):
+            return False  # moto refuses it too
+        return challenge in _FIRST_LOGIN_CHALLENGES
+    return action in _OWN_SIGN_IN_CHANGES
 
 
 # ---- moto's randomness, from a seed per journaled request -----------------------------------------------
@@ -454,13 +499,17 @@ class MotoState:
             body, blob = self._take_body(environ)
             try:
                 action = "" if blob else action_of(environ, body)
-                if changes_state(environ, action):
-                    answer = self._journaled(app, environ, start_response, body, blob)
-                    if action in _SNAPSHOT_AT_ONCE:
-                        self.snapshot()
-                    return answer
-                with self._state.shared():
-                    return list(app(environ, start_response))
+                own_sign_in = changes_own_sign_in(environ, action, body)
+                answered = _NotingStatus(start_response)
+                if changes_state(environ, action) and not own_sign_in:
+                    answer = self._journaled(app, environ, answered, body, blob)
+                else:
+                    with self._state.shared():
+                        answer = list(app(environ, answered))
+                # Before the answer leaves: once the caller holds it, a kill must not undo it.
+                if action in _SNAPSHOT_AT_ONCE or (own_sign_in and answered.succeeded):
+                    self.snapshot()
+                return answer
             finally:
                 if blob:
                     environ["wsgi.input"].close()
@@ -488,9 +537,8 @@ class MotoState:
         return b"", blob
 
     def _journaled(
-        self, app: WsgiApp, environ: dict[str, Any], start_response: Callable[..., Any], body: bytes, blob: str
-    ) -> Iterable[bytes]:
-        answered = _NotingStatus(start_response)
+        self, app: WsgiApp, environ: dict[str, Any], answered: _NotingStatus, body: bytes, blob: str
+    ) -> list[bytes]:
         seed = secrets.randbits(63)
         with self._state.shared(), self._writes:
             with _seeded(seed):

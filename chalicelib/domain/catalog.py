@@ -164,20 +164,27 @@ def split_gateway_token(token: str) -> tuple[str, str] | None:
 
 
 def silent_cameras(
-    gateway: Gateway, last_clip_at: dict[str, datetime | None], now: datetime, after: timedelta
+    gateway: Gateway, last_clip_at: dict[str, datetime | None], now: datetime, after: timedelta, clock_skew: timedelta
 ) -> list[str]:
     """Cameras of the gateway with nothing heard for `after`: neither a segment in its heartbeat nor a clip."""
-    reported = (gateway.last_heartbeat or {}).get("cameras", {})
     silent = []
     for camera_id in gateway.camera_ids:
-        heard = [last_clip_at.get(camera_id)]
-        segment = reported.get(camera_id, {}).get("last_segment_at")
-        if segment:
-            heard.append(parse_time(segment))
+        heard = [last_clip_at.get(camera_id), reported_segment_at(gateway, camera_id, clock_skew)]
         latest = max((moment for moment in heard if moment is not None), default=None)
         if is_silent(latest, now, after):
             silent.append(camera_id)
     return silent
+
+
+def reported_segment_at(gateway: Gateway, camera_id: str, clock_skew: timedelta) -> datetime | None:
+    """The camera's last segment as the gateway's last heartbeat reports it, if it could be true: a segment
+    ending after that heartbeat arrived (beyond the clock skew the archive allows a clip's end) was not
+    recorded yet, whatever a faulty box or an old agent's state says, and would hide that the camera is silent."""
+    segment = (gateway.last_heartbeat or {}).get("cameras", {}).get(camera_id, {}).get("last_segment_at")
+    if not segment or gateway.last_seen_at is None:  # last_seen_at: when that heartbeat arrived
+        return None
+    at = parse_time(segment)
+    return at if at <= gateway.last_seen_at + clock_skew else None
 
 
 def is_silent(last_heard: datetime | None, now: datetime, after: timedelta) -> bool:

@@ -90,10 +90,13 @@ class SealingKeyMade(Model):
 
 
 class Registry:
-    def __init__(self, catalog: Catalog, audit: AuditLog, silent_after: timedelta, keys: SealingKeys) -> None:
+    def __init__(
+        self, catalog: Catalog, audit: AuditLog, silent_after: timedelta, clock_skew: timedelta, keys: SealingKeys
+    ) -> None:
         self._catalog = catalog
         self._audit = audit
         self._silent_after = silent_after
+        self._clock_skew = clock_skew
         self._keys = keys
 
     def site_configuration(self, principal: Principal, site_id: str) -> SiteConfigurationView:
@@ -217,7 +220,7 @@ class Registry:
         for site in sorted(principal.sites):
             last_clip = {camera.camera_id: camera.last_clip_at for camera in self._catalog.cameras_of_site(site)}
             for gateway in self._catalog.gateways_of_site(site):
-                silent = silent_cameras(gateway, last_clip, now, self._silent_after)
+                silent = silent_cameras(gateway, last_clip, now, self._silent_after, self._clock_skew)
                 failed = (gateway.last_heartbeat or {}).get("failed_clips", 0)
                 views.append(GatewayHealth(**gateway.model_dump(), silent_cameras=silent, failed_clips=failed))
         return GatewayList(gateways=views)

@@ -138,7 +138,7 @@ class Agent:
         # Clips received whose spooled copies the receipts thread has yet to delete: left alone like those.
         self._leaving: set[str] = set()
         self._receipts = Receipts(self._remove_received)
-        self._state = self.spool.load_state()
+        self._state = self.spool.load_state().without_future_segments(self._clock())
         self._drops = Drops(
             lambda: self.config,
             self.spool,

@@ -27,7 +27,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Self
 
-from gateway.agent.clock import parse_iso
+from gateway.agent.clock import CLOCK_TOLERANCE, parse_iso
 from gateway.agent.durable import (
     atomic_write_json,
     atomic_write_text,
@@ -234,6 +234,17 @@ class AgentState:
         # A key missing (a state file written by an older agent) keeps its default.
         known = {f.name: raw.get(f.name) for f in fields(cls)}
         return cls(**{key: value for key, value in known.items() if value is not None})
+
+    def without_future_segments(self, now: datetime) -> Self:
+        """This state less any camera's last segment later than `now`: one an older agent took from a clip
+        the archive refused (or a clock since set back) would tell the archive a silent camera is recording.
+        Forgetting a true one costs nothing: the archive indexed that clip, and goes by it."""
+        return replace(
+            self,
+            last_segment_at={
+                camera_id: at for camera_id, at in self.last_segment_at.items() if _not_after(at, now + CLOCK_TOLERANCE)
+            },
+        )
 
 
 @dataclass(frozen=True)
@@ -577,3 +588,11 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except FileNotFoundError:
         return 0
+
+
+def _not_after(moment: str, limit: datetime) -> bool:
+    """Whether the ISO time `moment` is no later than `limit` (an unreadable one is not kept)."""
+    try:
+        return parse_iso(moment) <= limit
+    except (TypeError, ValueError):
+        return False

@@ -8,6 +8,7 @@ so both the API calls and the presigned S3 PUTs cross the uplink the tests cut, 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
 import re
@@ -19,7 +20,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
@@ -27,6 +28,8 @@ from typing import TextIO
 import pytest
 
 from chalicelib.media.video import InvalidVideo, MediaLimits, probe
+from gateway.agent.clock import iso
+from gateway.agent.spool import AgentState, Spool
 from gateway.clipmaker import make_clip
 from gateway.uplink import sha256_of
 from local.stack import ROOT
@@ -46,14 +49,25 @@ class RunningAgent:
     process: subprocess.Popen[bytes] | None = None
     command: tuple[str, ...] = (sys.executable, "-m", "gateway")
     cwd: Path = ROOT
+    environment: dict[str, str] = field(default_factory=dict)  # added to the test's own
 
     def start(self) -> None:
         self.process = subprocess.Popen(
             [*self.command, "run", "--config", str(self.config)],
             cwd=self.cwd,
+            env=os.environ | self.environment,
             stdout=subprocess.DEVNULL,
-            stderr=(self.spool.parent / "agent.log").open("ab"),
+            stderr=self.log.open("ab"),
         )
+
+    @property
+    def log(self) -> Path:
+        return self.spool.parent / "agent.log"
+
+    def events(self) -> list[str]:
+        """The events the agent has logged (JSON lines on its stderr), in order."""
+        lines = self.log.read_text().splitlines() if self.log.exists() else []
+        return [json.loads(line)["event"] for line in lines if line.startswith("{")]
 
     def stop(self, signum: int = signal.SIGTERM) -> None:
         if self.process and self.process.poll() is None:
@@ -74,10 +88,16 @@ def agent(archive, uplink, tmp_path) -> Iterator[Callable[..., RunningAgent]]:
     started: list[RunningAgent] = []
 
     def configure(
-        quota_bytes: int = 1_000_000_000, rtsp: dict[str, str] | None = None, max_clip_age_days: int = 7
+        quota_bytes: int = 1_000_000_000,
+        rtsp: dict[str, str] | None = None,
+        max_clip_age_days: int = 7,
+        box: dict[str, str] | None = None,
+        watched: tuple[str, ...] = CAMERAS,
     ) -> RunningAgent:
-        """`rtsp`: camera id → RTSP URL of cameras the agent records itself, in 2 s segments."""
-        folders = {camera: tmp_path / "nvr" / camera for camera in CAMERAS}
+        """`rtsp`: camera id → RTSP URL of cameras the agent records itself, in 2 s segments; `box`: another
+        gateway's token and site key (POST /gateways' answer), for the `watched` cameras it is bound to."""
+        box = box or archive.gateways["aizkraukle"]
+        folders = {camera: tmp_path / "nvr" / camera for camera in watched}
         for folder in folders.values():
             folder.mkdir(parents=True, exist_ok=True)
         spool = tmp_path / "spool"
@@ -91,8 +111,7 @@ def agent(archive, uplink, tmp_path) -> Iterator[Callable[..., RunningAgent]]:
         config = tmp_path / "gateway.toml"
         config.write_text(
             f'api_url = "{archive.api_url}"\nproxy_url = "{uplink.url}"\n'
-            f'token = "{archive.gateways["aizkraukle"]["token"]}"\n'
-            f'site_recipient = "{archive.gateways["aizkraukle"]["site_recipient"]}"\n'
+            f'token = "{box["token"]}"\nsite_recipient = "{box["site_recipient"]}"\n'
             f'spool_dir = "{spool}"\nquota_bytes = {quota_bytes}\nmax_clip_age_days = {max_clip_age_days}\n'
             "heartbeat_seconds = 2\n"
             "poll_seconds = 0.3\nsettle_seconds = 0.5\nquarantine_after_seconds = 1\n"
@@ -457,6 +476,88 @@ def test_a_fast_nvr_clock_is_corrected_and_a_clip_refused_for_good_is_a_gap_offi
     assert "retention" in refused_gaps()[0]["detail"]
     wait_for(lambda: gateway()["failed_clips"] == 1, "the failed clip counted in GET /gateways")
     assert len(list((running.spool / "failed").glob("*.json"))) == 1  # kept on the box for a person
+
+
+def test_a_camera_whose_only_clip_was_refused_for_good_is_listed_silent(agent, official, archive):
+    # Issue 12: a clip the archive refused still spoke for its camera in the heartbeat, and an older agent's
+    # state file keeps such an end from the future (the archive took the later of it and its own index).
+    admin = official("admin", "aizkraukle")
+    camera = "aizkraukle-refused-only"  # its own camera and box: the session's other tests feed the demo ones
+    admin.post("/sites/aizkraukle/cameras", {"camera_id": camera, "name": "Refused only", "location": "test"}).expect(
+        201
+    )
+    box = admin.post("/gateways", {"site_id": "aizkraukle", "name": "refusals", "camera_ids": [camera]}).expect(201)
+    running = agent(max_clip_age_days=8, box=box, watched=(camera,))  # a day longer than the site's retention
+    older_state = {"last_segment_at": {camera: iso(datetime.now(UTC) + timedelta(days=1))}}
+    Spool(running.spool).save_state(AgentState.from_json(older_state))
+    drop_clip(running.folders[camera], "past-retention.mp4", timedelta(days=7, hours=12))
+    running.start()
+
+    def listed() -> dict:
+        return next(g for g in admin.get("/gateways").expect(200)["gateways"] if g["gateway_id"] == box["gateway_id"])
+
+    # A heartbeat after the clip failed for good: it reports the camera, and the failed clip.
+    wait_for(lambda: listed()["failed_clips"] == 1, "the refused clip counted in a heartbeat")
+    assert camera in listed()["last_heartbeat"]["cameras"]
+    assert listed()["silent_cameras"] == [camera]
+    window = {"from": (datetime.now(UTC) - timedelta(days=8)).isoformat()}
+    gaps = official("operator", "aizkraukle").get(f"/cameras/{camera}/gaps", window).expect(200)["gaps"]
+    assert [gap["reason"] for gap in gaps] == ["refused"]
+
+
+# libfaketime (Debian's faketime) runs a process on a clock of its own. Bookworm's 0.9.10 with Python 3.13:
+# its fake monotonic clock makes every timed lock wait (sem_clockwait) hang, so the monotonic clock stays
+# real (FAKETIME_DONT_FAKE_MONOTONIC); that breaks time.sleep (EINVAL, libfaketime issue 426), which the
+# agent never calls. File times stay real (NO_FAKE_STAT): the test sets them as the box's NVR would.
+FAKETIME = next(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"), None)
+needs_faketime = pytest.mark.skipif(FAKETIME is None, reason="needs Debian's faketime (scripts/install-test-tools)")
+
+
+def clock_ahead(offset: str) -> dict[str, str]:
+    assert FAKETIME is not None
+    return {
+        "LD_PRELOAD": str(FAKETIME),
+        "FAKETIME": offset,
+        "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        "NO_FAKE_STAT": "1",
+    }
+
+
+@needs_faketime
+def test_a_box_whose_clock_runs_ten_minutes_ahead_has_its_clip_corrected_not_refused(agent, archive, official, uplink):
+    # The agent learns its offset to the archive from answers; with the uplink cut it has none when it takes
+    # the clip, so the clip goes out with the box's (fast) times and the archive answers not_yet.
+    uplink.cut()
+    running = agent()
+    running.environment = clock_ahead("+10m")
+    began = datetime.now(UTC)
+    # The NVR runs on the box's clock: its segment ends ten minutes ahead of the archive's.
+    sent = drop_clip(running.folders["aizkraukle-square"], "box-ahead.mp4", timedelta(minutes=-10))
+    running.start()
+    wait_for(lambda: sealed_in_spool(running) == 1, "the clip taken while the uplink is cut")
+    uplink.restore()
+
+    wait_for(lambda: sent in indexed_hashes(official, "aizkraukle-square"), "the clip indexed")
+    operator = official("operator", "aizkraukle")
+    listed = operator.get("/cameras/aizkraukle-square/clips", {"limit": 100}).expect(200)["clips"]
+    (clip_id,) = [clip["clip_id"] for clip in listed if clip["sha256"] == sent]
+    clip = operator.get(f"/clips/{clip_id}").expect(200)
+    assert 590 < clip["clock_correction_s"] < 610
+    assert began <= datetime.fromisoformat(clip["end"]) <= datetime.now(UTC) + timedelta(seconds=2)
+    events = running.events()
+    assert "clip_not_yet" in events  # the archive's clock had not reached the clip's end …
+    assert "clip_refused" not in events and "clip_failed" not in events  # … which no refusal counted
+    window = {"from": (began - timedelta(minutes=1)).isoformat()}
+    gaps = operator.get("/cameras/aizkraukle-square/gaps", window).expect(200)["gaps"]
+    assert [gap for gap in gaps if gap["reason"] == "refused"] == []
+    # The box really ran ten minutes ahead: its heartbeat says the archive's clock is behind by that.
+    gateway_id = archive.gateways["aizkraukle"]["gateway_id"]
+
+    def offset_reported() -> float:
+        listed = official("admin", "aizkraukle").get("/gateways").expect(200)["gateways"]
+        return next(g for g in listed if g["gateway_id"] == gateway_id)["last_heartbeat"]["clock_offset_s"]
+
+    wait_for(lambda: -610 < offset_reported() < -590, "a heartbeat with the box's offset")
 
 
 @needs_camera

@@ -14,6 +14,7 @@ import pytest
 from local.aws import AwsEndpoint
 from local.processes import ManagedProcess, free_port, http_ok, wait_until
 from local.stack import ROOT
+from tests.totp import code_for
 
 BIG = os.urandom(300_000)  # above the journal's inline limit: its body goes to a blob file
 
@@ -26,7 +27,9 @@ def server(tmp_path: Path) -> Iterator[Callable[..., tuple[AwsEndpoint, ManagedP
 
     def start(state: Path = tmp_path) -> tuple[AwsEndpoint, ManagedProcess]:
         arguments = [sys.executable, "-m", "local.moto_server", "--port", str(port), "--state-dir", str(state)]
-        process = ManagedProcess("moto", arguments, {"PATH": "/usr/bin"}, tmp_path / "moto.log", ROOT)
+        # TOTP codes checked against moto's secret, as the local stack has it.
+        environment = {"PATH": "/usr/bin", "MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP": "true"}
+        process = ManagedProcess("moto", arguments, environment, tmp_path / "moto.log", ROOT)
         running.append(process)
         wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/moto-api/"), "moto server", 60, process.alive)
         return AwsEndpoint(f"http://127.0.0.1:{port}"), process
@@ -156,3 +159,87 @@ def test_a_saved_state_moved_to_another_directory_starts_from_there(server, tmp_
     aws, _ = server(tmp_path / "moved")
 
     assert_all_there(aws, ids)
+
+
+TEMPORARY, CHOSEN = "Temporary-Pass-2026", "Chosen-Password-2026"
+
+
+def pool_requiring_totp(aws: AwsEndpoint) -> tuple[str, str]:
+    """A user pool as the archive's (TOTP required, password logins) and its app client."""
+    cognito = aws.client("cognito-idp")
+    pool = cognito.create_user_pool(PoolName="officials")["UserPool"]["Id"]
+    cognito.set_user_pool_mfa_config(
+        UserPoolId=pool, SoftwareTokenMfaConfiguration={"Enabled": True}, MfaConfiguration="ON"
+    )
+    client = cognito.create_user_pool_client(
+        UserPoolId=pool,
+        ClientName="console",
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )["UserPoolClient"]["ClientId"]
+    return pool, client
+
+
+def first_login(cognito, client: str, username: str) -> tuple[str, str]:
+    """The new official's first login as the console goes through it: a password of their own, then an
+    authenticator app set up; the app's secret and the login's refresh token."""
+    login = {"USERNAME": username, "PASSWORD": TEMPORARY}
+    asked = cognito.initiate_auth(ClientId=client, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=login)
+    assert asked["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
+    changed = cognito.respond_to_auth_challenge(
+        ClientId=client,
+        ChallengeName="NEW_PASSWORD_REQUIRED",
+        Session=asked["Session"],
+        ChallengeResponses={"USERNAME": username, "NEW_PASSWORD": CHOSEN},
+    )
+    assert changed["ChallengeName"] == "MFA_SETUP"
+    secret = cognito.associate_software_token(Session=changed["Session"])
+    verified = cognito.verify_software_token(Session=secret["Session"], UserCode=code_for(secret["SecretCode"]))
+    tokens = cognito.respond_to_auth_challenge(
+        ClientId=client,
+        ChallengeName="MFA_SETUP",
+        Session=verified["Session"],
+        ChallengeResponses={"USERNAME": username},
+    )["AuthenticationResult"]
+    return secret["SecretCode"], tokens["RefreshToken"]
+
+
+def test_an_officials_first_login_survives_a_sigkill_right_after_it(server):
+    aws, process = server()
+    pool, client = pool_requiring_totp(aws)
+    aws.client("cognito-idp").admin_create_user(
+        UserPoolId=pool, Username="new-operator", TemporaryPassword=TEMPORARY, MessageAction="SUPPRESS"
+    )
+    secret, refresh_token = first_login(aws.client("cognito-idp"), client, "new-operator")
+
+    kill(process)  # no stop, so no snapshot at stop
+    aws, _ = server()
+
+    cognito = aws.client("cognito-idp")
+    with pytest.raises(cognito.exceptions.NotAuthorizedException):
+        cognito.initiate_auth(
+            ClientId=client,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": "new-operator", "PASSWORD": TEMPORARY},
+        )
+    login = {"USERNAME": "new-operator", "PASSWORD": CHOSEN}
+    asked = cognito.initiate_auth(ClientId=client, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=login)
+    assert asked["ChallengeName"] == "SOFTWARE_TOKEN_MFA"  # the authenticator app is still set up
+    with pytest.raises(cognito.exceptions.CodeMismatchException):
+        cognito.respond_to_auth_challenge(
+            ClientId=client,
+            ChallengeName="SOFTWARE_TOKEN_MFA",
+            Session=asked["Session"],
+            ChallengeResponses={"USERNAME": "new-operator", "SOFTWARE_TOKEN_MFA_CODE": "000000"},
+        )
+    tokens = cognito.respond_to_auth_challenge(
+        ClientId=client,
+        ChallengeName="SOFTWARE_TOKEN_MFA",
+        Session=asked["Session"],
+        ChallengeResponses={"USERNAME": "new-operator", "SOFTWARE_TOKEN_MFA_CODE": code_for(secret)},
+    )["AuthenticationResult"]
+    assert tokens["IdToken"]
+    # The first login's own refresh token was in the snapshot written before its answer.
+    renewed = cognito.initiate_auth(
+        ClientId=client, AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": refresh_token}
+    )
+    assert renewed["AuthenticationResult"]["IdToken"]

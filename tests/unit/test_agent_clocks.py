@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gateway.agent.clock import on_archive_clock, parse_iso
-from gateway.agent.spool import FAILED, DropReason
+from gateway.agent.clock import iso, on_archive_clock, parse_iso
+from gateway.agent.spool import FAILED, AgentState, DropReason, Spool
 from tests.unit.test_agent_support import Site, later, now, settle
 
 T = datetime(2026, 12, 2, 12, 0, 0, tzinfo=UTC)
@@ -181,3 +181,18 @@ def test_a_refused_clip_from_the_future_never_moves_last_segment_at_ahead(site: 
     assert site.archive.heartbeats[-1]["cameras"]["cam-a"]["last_segment_at"] is None
     (record,) = agent.spool.clips()
     assert parse_iso(record.registration.end) <= now() + timedelta(seconds=1)  # clamped at the take
+
+
+def test_a_last_segment_from_the_future_in_an_old_state_file_is_not_reported(site: Site) -> None:
+    # An older agent took a refused clip's end from the future; a heartbeat must not carry it on.
+    spool = Spool(site.config.spool_dir)
+    recorded = iso(now() - timedelta(minutes=3))
+    state = AgentState(last_segment_at={"cam-a": iso(now() + timedelta(days=1)), "cam-b": recorded})
+    spool.save_state(state)
+
+    agent = site.agent()
+    agent.heartbeat(now())
+
+    cameras = site.archive.heartbeats[-1]["cameras"]
+    assert cameras["cam-a"]["last_segment_at"] is None
+    assert cameras["cam-b"]["last_segment_at"] == recorded

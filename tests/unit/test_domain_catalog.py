@@ -1,9 +1,10 @@
-"""Gateway credentials: secrets stored as hashes, tokens split strictly (chalicelib.domain.catalog)."""
+"""Gateway credentials: secrets stored as hashes, tokens split strictly; which cameras are silent
+(chalicelib.domain.catalog)."""
 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import TypeAdapter
@@ -15,6 +16,7 @@ from chalicelib.domain.catalog import (
     new_gateway_secret,
     secret_hash,
     secret_matches,
+    silent_cameras,
     split_gateway_token,
 )
 from chalicelib.services.registry import GatewayView
@@ -112,3 +114,42 @@ def test_gateway_as_admins_see_it_hides_secret_hash() -> None:
     assert stored not in repr(view)
     assert view["gateway_id"] == "gw-birzai-1"
     assert view["created_at"] == "2026-11-25T14:00:00.000Z"
+
+
+HEARD = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)  # when the gateway's last heartbeat arrived
+SILENT_AFTER, CLOCK_SKEW = timedelta(minutes=10), timedelta(minutes=5)
+
+
+def reporting(segment_at: datetime) -> Gateway:
+    """A gateway whose heartbeat, arrived at HEARD, says its camera's last segment ended at `segment_at`."""
+    return Gateway(
+        gateway_id="gw-birzai-1",
+        site_id="birzai",
+        name="box",
+        camera_ids=("cam-01",),
+        secret_sha256=secret_hash(SECRET),
+        created_at=HEARD - timedelta(days=1),
+        created_by="user:admin",
+        last_seen_at=HEARD,
+        last_heartbeat={"cameras": {"cam-01": {"last_segment_at": segment_at.isoformat(), "restarts": 0}}},
+    )
+
+
+def test_a_segment_the_heartbeat_reports_keeps_its_camera_from_being_silent() -> None:
+    gateway = reporting(HEARD - timedelta(minutes=1))
+    assert silent_cameras(gateway, {"cam-01": None}, HEARD + timedelta(minutes=5), SILENT_AFTER, CLOCK_SKEW) == []
+
+
+def test_a_segment_a_little_ahead_of_the_archives_clock_still_counts() -> None:
+    gateway = reporting(HEARD + timedelta(minutes=2))  # within the skew a clip's end is allowed
+    assert silent_cameras(gateway, {"cam-01": None}, HEARD + timedelta(minutes=5), SILENT_AFTER, CLOCK_SKEW) == []
+
+
+@pytest.mark.parametrize("ahead", [timedelta(minutes=6), timedelta(days=1)])
+def test_a_segment_from_the_future_does_not_hide_a_silent_camera(ahead: timedelta) -> None:
+    # A faulty box, or an old agent's state file from a clip the archive refused: not recorded yet.
+    gateway = reporting(HEARD + ahead)
+    now = HEARD + timedelta(minutes=11)
+    assert silent_cameras(gateway, {"cam-01": None}, now, SILENT_AFTER, CLOCK_SKEW) == ["cam-01"]
+    indexed: dict[str, datetime | None] = {"cam-01": now - timedelta(minutes=1)}  # what the archive indexed
+    assert silent_cameras(gateway, indexed, now, SILENT_AFTER, CLOCK_SKEW) == []
