@@ -48,12 +48,15 @@ class RetentionSweep:
             if site is None:
                 continue
             done: set[str] = set()
+            gone: set[str] = set()
             for page in self._index.due_for_expiry(site.site_id, now, site.retention_days, PAGE_SIZE):
                 due = [clip for clip in plan_expiry(page, now, site.retention_days) if clip.clip_id not in done]
                 done.update(clip.clip_id for clip in due)
-                for removed in self._expire(due, site, now):
-                    expired += 1
+                for clip_id, removed in self._expire(due, site, now):
+                    gone.add(clip_id)
                     deleted += removed
+            expired += len(gone)
+            self._forget_posters(site.site_id, gone)
             deleted += self._delete_exports(site.site_id, now)
         logger.info("retention sweep", extra={"expired": expired, "objects_deleted": deleted, "now": iso(now)})
         return SweepReport(expired=expired, objects_deleted=deleted)
@@ -74,9 +77,17 @@ class RetentionSweep:
             )
         return deleted
 
-    def _expire(self, due: list[Clip], site: Site, now: datetime) -> Iterator[int]:
-        """Expire these clips; for each expired, the number of its objects deleted (none for one a case held
-        meanwhile). The footage goes first, so a crash leaves only records to finish.
+    def _forget_posters(self, site_id: str, expired: set[str]) -> None:
+        """A camera silent for longer than the retention: its latest clip expired, and the wall shows no poster
+        of deleted stills (one read of the site's cameras, and only when clips expired)."""
+        if expired:
+            for camera in self._catalog.cameras_of_site(site_id):
+                if camera.latest_clip_id in expired:
+                    self._catalog.forget_latest_clip(camera.camera_id, camera.latest_clip_id)
+
+    def _expire(self, due: list[Clip], site: Site, now: datetime) -> Iterator[tuple[str, int]]:
+        """Expire these clips; for each expired, its id and the number of its objects deleted (none for one a
+        case held meanwhile). The footage goes first, so a crash leaves only records to finish.
 
         A judged clip's record names every version stored, so exactly those are deleted, the page's together
         in one request (no listing, no request per clip); one still awaited or being judged is looked for
@@ -93,7 +104,7 @@ class RetentionSweep:
             else:
                 deletion = self._objects.delete_all_of(clip)
             if self._expired(clip, site, deletion, now):
-                yield deletion.removed
+                yield clip.clip_id, deletion.removed
 
     def _expired(self, clip: Clip, site: Site, deletion: Deletion, now: datetime) -> bool:
         """Record the clip expired, its footage deleted; False if a case held it since it was found due."""

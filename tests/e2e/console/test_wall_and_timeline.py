@@ -26,12 +26,12 @@ def site_time(iso: str, seconds: bool = True) -> str:
     return datetime.fromisoformat(iso).astimezone(RIGA).strftime("%d/%m/%Y, %H:%M" + (":%S" if seconds else ""))
 
 
-def test_the_wall_loads_posters_lazily_and_shows_each_cameras_state_and_last_clip_in_site_time(
-    tab, official, record, upload
-):
+def test_the_wall_loads_posters_lazily_and_shows_each_cameras_state_and_last_clip_in_site_time(tab, record, upload):
     upload("birzai", record("birzai-lake", seconds=3, ended_ago=timedelta(minutes=6)))
-    wall = official("operator", "birzai").get("/sites/birzai/wall").expect(200)["cameras"]
-    tab.log_in("operator-birzai")
+    # Judged against the wall the console itself was given (other tests upload to these cameras meanwhile).
+    with tab.page.expect_response(lambda answer: answer.url.endswith("/sites/birzai/wall")) as answered:
+        tab.log_in("operator-birzai")
+    wall = answered.value.json()["cameras"]
 
     tiles = tab.page.locator(".wall .tile")
     expect(tiles).to_have_count(len(wall))
@@ -47,9 +47,9 @@ def test_the_wall_loads_posters_lazily_and_shows_each_cameras_state_and_last_cli
         expect(tile.locator(".last")).to_have_text(f"Last clip {site_time(camera['last_clip_at'])}")
         utc = datetime.fromisoformat(camera["last_clip_at"]).astimezone(UTC).strftime("%H:%M:%S")
         assert utc not in tile.inner_text()
-        if camera["poster"] is not None:
-            expect(tile.locator("img")).to_have_attribute("loading", "lazy")
-    assert any(camera["poster"] for camera in wall)
+    posters = tab.page.locator(".wall img")
+    expect(posters.first).to_be_visible()
+    assert {poster.get_attribute("loading") for poster in posters.all()} == {"lazy"}
 
 
 def test_the_timeline_draws_gaps_by_reason_shows_a_clips_stills_on_hover_and_asks_why_on_a_click(
