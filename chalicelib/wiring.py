@@ -221,7 +221,8 @@ def sealing_keys() -> SealingKeys:
 def registry() -> Registry:
     from chalicelib.services.registry import Registry
 
-    return Registry(catalog(), audit_log(), timedelta(seconds=get_settings().camera_silent_seconds), sealing_keys())
+    silent_after = timedelta(seconds=get_settings().camera_silent_seconds)
+    return Registry(catalog(), audit_log(), silent_after, sealing_keys(), audit_digests())
 
 
 @functools.cache

@@ -189,7 +189,7 @@ def verify_site(
     delete marker, written twice, unsigned, unlocked, or naming a head the chain no longer has.
 
     `public_key`: a `cryptography` EC public key. `required_lock(at)`: the earliest a digest of `at` may be
-    unlocked (the archive knows its sites' holds; an outsider may leave it out)."""
+    unlocked under the limits in force now (the archive knows its sites' holds; an outsider may leave it out)."""
     report = Report(site)
     segments = _check_segments(site, events, report)
     digests, stored = _check_versions(site, versions, public_key, report, required_lock)
@@ -301,8 +301,10 @@ def _signed_payload(
         problem = f"digest {version.key} is stored under another time than the {payload['at']} it signs"
     elif version.lock_mode != "COMPLIANCE" or version.retain_until is None or version.retain_until < retain_until:
         problem = f"digest {version.key} is not locked (COMPLIANCE) until the {payload['retain_until']} it states"
-    elif required_lock is not None and retain_until < required_lock(at):
-        problem = f"digest {version.key} is locked until {payload['retain_until']}, shorter than the longest hold"
+    elif required_lock is not None and version.retain_until < required_lock(at):
+        # The lock it has now, not the one it was given: raising a site's limits lengthens every digest's lock.
+        locked = _iso(version.retain_until)
+        problem = f"digest {version.key} is locked until {locked}, shorter than the longest hold"
     if problem:
         report.breaks.append(Break(problem))
         return None

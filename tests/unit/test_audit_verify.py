@@ -22,6 +22,7 @@ from chalicelib.domain.audit_chain import (
     continuity_problem,
     digest_payload,
     event_hash,
+    raised_locks,
     signed_bytes,
 )
 from chalicelib.domain.audit_verify import DigestVersion, jcs, verify_site
@@ -251,3 +252,31 @@ def test_a_digest_of_every_segment_at_its_longest_fits_one_kms_signature():
     )
 
     assert len(signed_bytes(payload)) <= 4096  # KMS signs a RAW message of at most 4096 bytes
+
+
+def test_raised_limits_relock_the_sites_chain_and_the_site_less_one_only_when_it_becomes_the_longest():
+    from chalicelib.domain.catalog import Site
+
+    def site(site_id: str, hold: int) -> Site:
+        return Site(
+            site_id=site_id,
+            name=site_id,
+            country="LV",
+            timezone="Europe/Riga",
+            retention_days=7,
+            max_retention_days=30,
+            max_hold_days=hold,
+            legal_basis="test",
+            controller="test",
+            dpo_contact="dpo@example.org",
+        )
+
+    others = [site("birzai", 1000)]
+
+    assert raised_locks(site("aizkraukle", 500), site("aizkraukle", 900), others) == {"aizkraukle": timedelta(930)}
+    assert raised_locks(site("aizkraukle", 500), site("aizkraukle", 1100), others) == {
+        "aizkraukle": timedelta(1130),
+        "-": timedelta(1130),
+    }
+    assert raised_locks(None, site("new", 1100), others) == {"-": timedelta(1130)}
+    assert raised_locks(site("aizkraukle", 900), site("aizkraukle", 500), others) == {}
