@@ -87,7 +87,7 @@ class AuditDigests:
             ]
             stored += [(v["Key"], v["VersionId"]) for v in page.get("Versions", []) if _within(v["Key"], start, end)]
         with ThreadPoolExecutor(max_workers=PARALLEL_REQUESTS) as pool:
-            return markers + list(pool.map(lambda listed: self._version(*listed), stored))
+            return markers + list(pool.map(lambda listed: self._version(listed[0], listed[1]), stored))
 
     def first_boundary(self, site: str) -> datetime | None:
         """The boundary of a site's first digest (none can be removed while it is locked)."""
@@ -105,7 +105,7 @@ class AuditDigests:
             if _within(version["Key"], since, None)
         ]
         with ThreadPoolExecutor(max_workers=PARALLEL_REQUESTS) as pool:
-            return sum(pool.map(lambda listed: self._extend(*listed, lock), stored))
+            return sum(pool.map(lambda listed: self._extend(listed[0], listed[1], lock), stored))
 
     def _pages(self, site: str, start: datetime | None, end: datetime | None) -> Iterator[dict[str, Any]]:
         """list_object_versions pages: of the whole site, or of each UTC day from `start` to `end` (keys begin
@@ -114,7 +114,8 @@ class AuditDigests:
         if start is None:
             yield from paginator.paginate(Bucket=self._bucket, Prefix=_prefix(site))
             return
-        day, last = start.astimezone(UTC).date(), (end or datetime.now(UTC)).astimezone(UTC).date()
+        # Without an end, up to tomorrow: a digest dated past today's last boundary is read too.
+        day, last = start.astimezone(UTC).date(), (end or datetime.now(UTC) + timedelta(days=1)).astimezone(UTC).date()
         while day <= last:
             yield from paginator.paginate(Bucket=self._bucket, Prefix=f"{_prefix(site)}{day.isoformat()}T")
             day += timedelta(days=1)

@@ -11,6 +11,7 @@ import pytest
 
 from chalicelib.domain.audit_chain import DIGEST_INTERVAL
 from chalicelib.domain.catalog import SiteConfiguration
+from chalicelib.domain.timeutil import iso
 from chalicelib.store.digests import boundary_of
 from local.demo import DEMO_PASSWORD, Official, create_official
 from tests.e2e.audit_lab import (
@@ -187,6 +188,19 @@ def test_a_digest_lock_shortened_after_the_limits_rose_is_caught(lab, lab_audito
 
     assert result["intact"] is False
     assert f"digest {key} is locked until {stated}, shorter than the longest hold" in result["problems"]
+
+
+def test_verify_checks_the_window_asked_for_and_refuses_one_longer_than_a_week(lab, lab_auditor, archive):
+    site = lab(3)
+    boundary = digest_now(archive)
+    asked = {"site": site, "from": iso(boundary - DIGEST_INTERVAL), "to": iso(boundary)}
+
+    result = lab_auditor.get("/audit/verify", asked).expect(200)
+    too_long = lab_auditor.get("/audit/verify", asked | {"from": iso(boundary - timedelta(days=8))})
+
+    assert (result["intact"], result["checked_from"], result["digests_expected"]) == (True, asked["from"], 1)
+    assert (too_long.status, too_long.body["error"]) == (400, "invalid_request")
+    assert "at most 7 days" in too_long.body["message"]
 
 
 def test_verify_is_refused_to_operators_and_audited(official):
