@@ -93,15 +93,19 @@ def signed_version(payload: dict[str, Any], *, key: Any = KEY, lock: str = "COMP
     )
 
 
-@pytest.fixture
-def trail() -> Trail:
-    """Three intervals of events in two segments, each interval's boundary digested."""
+def digested(intervals: int) -> Trail:
+    """`intervals` intervals of events in two segments, each interval's boundary digested."""
     trail = Trail()
-    for step in range(3):
+    for step in range(intervals):
         trail.append(0, START + step * DIGEST_INTERVAL + timedelta(seconds=30))
         trail.append(1, START + step * DIGEST_INTERVAL + timedelta(seconds=40))
         trail.digest(START + (step + 1) * DIGEST_INTERVAL)
     return trail
+
+
+@pytest.fixture
+def trail() -> Trail:
+    return digested(3)
 
 
 NOW = START + 3 * DIGEST_INTERVAL + timedelta(minutes=3)
@@ -287,13 +291,7 @@ def test_raised_limits_relock_the_sites_chain_and_the_site_less_one_only_when_it
 
 @pytest.fixture
 def long_trail() -> Trail:
-    """Eight intervals of events in two segments, each interval's boundary digested."""
-    trail = Trail()
-    for step in range(8):
-        trail.append(0, START + step * DIGEST_INTERVAL + timedelta(seconds=30))
-        trail.append(1, START + step * DIGEST_INTERVAL + timedelta(seconds=40))
-        trail.digest(START + (step + 1) * DIGEST_INTERVAL)
-    return trail
+    return digested(8)
 
 
 LONG_NOW = START + 8 * DIGEST_INTERVAL + timedelta(minutes=3)
