@@ -1,13 +1,15 @@
 """A bounded load test of the local archive (127.0.0.1 only): 50 officials and 10 gateways for 60 s.
 
 Run: `PYTHONPATH=. .venv/bin/python bench/bench_load.py [--officials 50] [--gateways 10] [--seconds 60]
-[--think-s 3] [--clip-every-s 2]`. The archive runs as `run-local` runs it (its own processes, data kept).
+[--think-s 3] [--clip-every-s 2] [--max-growth-mb 300]`. The archive runs as `run-local` runs it (its own
+processes, data kept).
 Officials (operators, investigators, DPOs, auditors of both sites) list clips, view them (an audited signed
 URL), read the sites and the audit trail, pausing 0 to 2×think-s between requests; gateways register clips,
 PUT them to S3, poll their state and send heartbeats, a clip every 0 to 2×clip-every-s. Baseline, in the
 same run and under the same load: a bare `GET /health`. Prints latency per kind of request with ratios to
 the baseline, failures (5xx, or no answer within 30 s: the run then exits 1), and every local process's
-memory (peak, and growth during the load) and CPU. Absolute numbers are the local stack's, not AWS's.
+memory (peak, and growth during the load) and CPU; a process whose memory grew by more than --max-growth-mb
+during the load also makes the run exit 1, named with its growth. Absolute numbers are the local stack's.
 """
 
 from __future__ import annotations
@@ -206,13 +208,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
-def process_table(pids: dict[str, int], before: dict[str, tuple[float, float]], seconds: float) -> None:
+def process_table(
+    pids: dict[str, int], before: dict[str, tuple[float, float]], seconds: float, max_growth_mb: float
+) -> list[str]:
+    """The processes' memory and CPU during the load; those whose memory grew beyond `max_growth_mb`."""
     print("| local process | RSS before the load MB | RSS after MB | growth MB | peak (VmHWM) MB | CPU % of a core |")
     print("|---|---:|---:|---:|---:|---:|")
+    grown = []
     for name, pid in pids.items():
         (rss_before, cpu_before), now, peak = before[name], rss_mb(pid, "VmRSS"), rss_mb(pid, "VmHWM")
         cpu = (cpu_seconds(pid) - cpu_before) / seconds * 100
         print(f"| {name} | {rss_before:.0f} | {now:.0f} | {now - rss_before:+.0f} | {peak:.0f} | {cpu:.0f} |")
+        if now - rss_before > max_growth_mb:
+            grown.append(f"{name} (pid {pid}) grew {now - rss_before:+.0f} MB during the load, to {now:.0f} MB")
+    return grown
 
 
 @contextlib.contextmanager
@@ -247,6 +256,12 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--think-s", type=float, default=3.0, help="mean pause of an official between requests")
     parser.add_argument("--clip-every-s", type=float, default=2.0, help="mean pause of a gateway between clips")
+    parser.add_argument(
+        "--max-growth-mb",
+        type=float,
+        default=300.0,
+        help="the most a local process's memory may grow during the load (moto once grew by gigabytes)",
+    )
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as work, run_local(Path(work) / "run") as info:
         api = ApiClient(info["api_url"], AwsEndpoint(info["aws_endpoint"]), info["user_pool_client_id"])
@@ -273,8 +288,10 @@ def main() -> int:
             f"{arguments.gateways} gateways (a clip every {arguments.clip_every_s:g} s each), on 127.0.0.1\n"
         )
         failed = latency_table(record, arguments.seconds)
-        process_table(info["pids"], before, arguments.seconds)
-    return 1 if failed else 0
+        grown = process_table(info["pids"], before, arguments.seconds, arguments.max_growth_mb)
+    for process in grown:
+        print(f"FAILED: {process}, beyond the bound of {arguments.max_growth_mb:g} MB")
+    return 1 if failed or grown else 0
 
 
 if __name__ == "__main__":

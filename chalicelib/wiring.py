@@ -223,9 +223,8 @@ def registry() -> Registry:
 
     settings = get_settings()
     silent_after = timedelta(seconds=settings.camera_silent_seconds)
-    return Registry(
-        catalog(), audit_log(), silent_after, timedelta(seconds=settings.clock_skew_seconds), sealing_keys()
-    )
+    clock_skew = timedelta(seconds=settings.clock_skew_seconds)
+    return Registry(catalog(), audit_log(), silent_after, clock_skew, sealing_keys(), audit_digests())
 
 
 @functools.cache

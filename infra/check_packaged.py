@@ -3,8 +3,9 @@
 `chalice package --stage prod --merge-template infra/template.yaml out` deep-merges infra/template.yaml over what
 Chalice emits. cfn-lint validates the shape of the result, not whether the merge did its job: a function still on the
 placeholder role of .chalice/config.json, an overlay for a function that was renamed (a resource without a Type), an
-SQS event source without partial batch responses, an authorizer caching its answers, a function missing a setting
-chalicelib.config needs. This module checks those.
+SQS event source without partial batch responses, an authorizer caching its answers, officials' tokens that outlive
+a disabled account by more than 15 minutes, a function missing a setting chalicelib.config needs. This module
+checks those.
 
     python -m infra.check_packaged out/sam.yaml
 """
@@ -30,6 +31,11 @@ FUNCTION = "AWS::Serverless::Function"
 # Settings fields Lambda itself provides (as AWS_REGION), so the template need not.
 PROVIDED_BY_LAMBDA = frozenset({"region"})
 _SUB_ARN = re.compile(r"^\$\{([A-Za-z0-9]+)\.Arn\}$")
+# A disabled or deleted official is refused within a minute by the authorizer (which caches nothing); a token
+# lives at most this long in any case (issue 9: "ID tokens live <= 15 minutes").
+MAX_TOKEN_MINUTES = 15
+OFFICIAL_AUTHORIZER = "official_auth"
+_MINUTES_PER_UNIT = {"seconds": 1 / 60, "minutes": 1, "hours": 60, "days": 24 * 60}
 
 Template = Mapping[str, Any]
 
@@ -60,6 +66,7 @@ def problems(template: Template) -> list[str]:
         if resource.get("Type") == FUNCTION:
             found += _function_problems(name, resource.get("Properties") or {}, resources, global_env, required)
     found += _api_problems(resources)
+    found += _token_problems(resources)
     return found
 
 
@@ -148,6 +155,8 @@ def _api_problems(resources: Mapping[str, Any]) -> list[str]:
     if not any(_rate_limits_the_api(resource, resources) for resource in resources.values()):
         found.append("RestAPI: no WAF WebACL with a rate-based rule on its stage (no per-gateway limit)")
     definitions = (properties.get("DefinitionBody") or {}).get("securityDefinitions") or {}
+    if OFFICIAL_AUTHORIZER not in definitions:
+        found.append(f"RestAPI: no authorizer {OFFICIAL_AUTHORIZER} (officials' tokens would not be checked)")
     for auth_name, definition in definitions.items():
         authorizer = definition.get("x-amazon-apigateway-authorizer")
         if authorizer is not None and authorizer.get("authorizerResultTtlInSeconds") != 0:
@@ -155,6 +164,28 @@ def _api_problems(resources: Mapping[str, Any]) -> list[str]:
                 f"authorizer {auth_name}: authorizerResultTtlInSeconds "
                 f"{authorizer.get('authorizerResultTtlInSeconds')!r}, not 0 (a revoked token would stay accepted)"
             )
+    return found
+
+
+def _token_problems(resources: Mapping[str, Any]) -> list[str]:
+    """Every user pool client's ID and access tokens live at most MAX_TOKEN_MINUTES (Cognito counts in hours
+    where TokenValidityUnits says nothing, and gives 60 minutes where the validity is left out)."""
+    clients = {
+        n: r.get("Properties") or {} for n, r in resources.items() if r.get("Type") == "AWS::Cognito::UserPoolClient"
+    }
+    if not clients:
+        return ["no AWS::Cognito::UserPoolClient: the officials' token lifetimes are not set"]
+    found: list[str] = []
+    for name, properties in clients.items():
+        units = properties.get("TokenValidityUnits") or {}
+        for validity, token in (("IdTokenValidity", "IdToken"), ("AccessTokenValidity", "AccessToken")):
+            value, unit = properties.get(validity), units.get(token, "hours")
+            minutes = value * _MINUTES_PER_UNIT[unit] if isinstance(value, int) and unit in _MINUTES_PER_UNIT else None
+            if minutes is None or minutes > MAX_TOKEN_MINUTES:
+                found.append(
+                    f"{name}: {validity} {value!r} {unit}, not at most {MAX_TOKEN_MINUTES} minutes "
+                    "(a disabled official's token would stay valid longer)"
+                )
     return found
 
 

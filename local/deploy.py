@@ -132,6 +132,7 @@ class Resolver:
 def deploy(aws: AwsEndpoint, stack_name: str, stage: str, template_path: Path = TEMPLATE) -> DeployedStack:
     template = load_template(template_path)
     cloudformation = aws.client("cloudformation")
+    account = aws.client("sts").get_caller_identity()["Account"]
     cloudformation.create_stack(
         StackName=stack_name,
         TemplateBody=json.dumps(standalone_part(template)),
@@ -139,10 +140,11 @@ def deploy(aws: AwsEndpoint, stack_name: str, stage: str, template_path: Path = 
             {"ParameterKey": "Stage", "ParameterValue": stage},
             # The function it names is not deployed here (LOCALLY_UNUSED): local/jobs.py runs its handler.
             {"ParameterKey": "RedactionImageUri", "ParameterValue": "local"},
+            # Named only by the audit key's policy, which moto does not enforce.
+            {"ParameterKey": "DeployRoleArn", "ParameterValue": f"arn:aws:iam::{account}:role/safe-society-deploy"},
         ],
     )
     _wait_for_stack(cloudformation, stack_name)
-    account = aws.client("sts").get_caller_identity()["Account"]
     resolver = Resolver(template, {"Stage": stage}, aws, account)
     for row in cloudformation.describe_stack_resources(StackName=stack_name)["StackResources"]:
         if row.get("LogicalResourceId") and row.get("PhysicalResourceId"):

@@ -26,12 +26,6 @@ class LoginConfig(Model):
     cognito_endpoint: str = Field(description="where the console sends Cognito's InitiateAuth and challenges")
 
 
-class SiteQuery(Model):
-    model_config = ConfigDict(frozen=True)
-
-    site: str = Field(min_length=1, max_length=64, description="the site (municipality) id")
-
-
 class SpanQuery(Model):
     """A time window: `to` defaults to now, `from` to a day before `to`."""
 
@@ -43,6 +37,13 @@ class SpanQuery(Model):
     def window(self, now: datetime, default_span: timedelta) -> Window:
         end = self.to or now
         return Window(start=self.from_ or end - default_span, end=end)
+
+
+class VerifyQuery(SpanQuery):
+    """A site and the window of its digests to verify: `to` defaults to now, `from` to a day before `to`; at most
+    7 days (the whole trail: the export's own verifier)."""
+
+    site: str = Field(min_length=1, max_length=64, description="the site (municipality) id; `-`: no site")
 
 
 class WindowQuery(SpanQuery):

@@ -14,7 +14,7 @@ from chalicelib.api.http import api_route
 from chalicelib.domain.principal import Principal
 
 if TYPE_CHECKING:
-    from chalicelib.api.models import AuditQuery, SiteQuery, SpanQuery, WindowQuery
+    from chalicelib.api.models import AuditQuery, SpanQuery, VerifyQuery, WindowQuery
     from chalicelib.services.audit_trail import AuditPage, Verification
     from chalicelib.services.footage import (
         CameraList,
@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 officials_api = Blueprint(__name__)
 DEFAULT_SEARCH_SPAN = timedelta(hours=24)
+# GET /audit/verify reads one digest object at a time (288 a site and day): by default the last day
+# (README "What verification checks"; at most chalicelib.services.audit_trail.MAX_VERIFY_SPAN).
+DEFAULT_VERIFY_SPAN = timedelta(days=1)
 
 
 @api_route(
@@ -119,13 +122,15 @@ def view_clip(principal: Principal, clip_id: str, read_body: Callable[[], ViewRe
 @api_route(
     officials_api,
     "/audit/verify",
-    summary="Recompute a site's audit chain against its locked digests; names the first broken event",
+    summary="Recompute a site's audit chain against its locked digests of a window (default the last day, at most "
+    "7 days); names the first break",
     auth=Auth.OFFICIAL,
-    query="chalicelib.api.models:SiteQuery",
+    query="chalicelib.api.models:VerifyQuery",
     answer="chalicelib.services.audit_trail:Verification",
 )
-def verify_audit(principal: Principal, query: SiteQuery) -> Verification:
-    return wiring.audit_trail().verify(principal, query.site, wiring.now())
+def verify_audit(principal: Principal, query: VerifyQuery) -> Verification:
+    now = wiring.now()
+    return wiring.audit_trail().verify(principal, query.site, query.window(now, DEFAULT_VERIFY_SPAN), now)
 
 
 @api_route(

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import rfc8785
 
+from chalicelib.domain.audit import NO_SITE
 from chalicelib.domain.timeutil import iso
 
 if TYPE_CHECKING:
@@ -140,3 +141,15 @@ def lock_period(sites: Iterable[Site]) -> timedelta:
     """How long a digest stays locked: as long as any footage it speaks of may exist (retention plus the
     longest hold), so the record of who saw a clip outlives the clip."""
     return timedelta(days=max((site.max_retention_days + site.max_hold_days for site in sites), default=0))
+
+
+def raised_locks(before: Site | None, after: Site, others: Sequence[Site]) -> dict[str, timedelta]:
+    """The chains whose digests must now be locked longer, each with its new lock, when a site's record goes
+    from `before` to `after` (`others`: every other site): the site's own chain when its limits grow, and the
+    site-less chain (refused requests, for all sites) when the longest of all grows."""
+    raised: dict[str, timedelta] = {}
+    if before is not None and lock_period([after]) > lock_period([before]):
+        raised[after.site_id] = lock_period([after])
+    if lock_period([*others, after]) > lock_period([*others, *([before] if before else [])]):
+        raised[NO_SITE] = lock_period([*others, after])
+    return raised

@@ -113,6 +113,21 @@ class Break:
     seq: int | None = None
 
 
+@dataclass(frozen=True)
+class Span:
+    """Verification of the digests of the boundaries `start`..`end` alone (`end` None: up to the newest), as
+    the archive's API does, which must answer within seconds (the whole history is the export's).
+    `began`: the boundary of the trail's first digest, if any (none is expected before it). `anchor`: each
+    segment's (seq, hash) signed by the first valid digest in the window, from which the events are checked
+    when the trail began before the window (the signed head vouches for what precedes it); empty, the events
+    are checked from the first."""
+
+    start: datetime
+    end: datetime | None = None
+    began: datetime | None = None
+    anchor: Mapping[int, tuple[int, str]] = field(default_factory=dict)
+
+
 @dataclass
 class Report:
     site: str
@@ -122,6 +137,7 @@ class Report:
     digests_expected: int = 0
     last_digest_at: str | None = None
     breaks: list[Break] = field(default_factory=list)
+    window: Span | None = None
 
     @property
     def intact(self) -> bool:
@@ -138,6 +154,8 @@ class Report:
         return {
             "site": self.site,
             "intact": self.intact,
+            "checked_from": None if self.window is None else _iso(self.window.start),
+            "checked_to": None if self.window is None or self.window.end is None else _iso(self.window.end),
             "events": self.events,
             "head_hash": self.head_hash,
             "digests_checked": self.digests_checked,
@@ -152,11 +170,24 @@ class Report:
 
 @dataclass
 class _Segment:
-    """One segment's valid prefix: hashes and times by seq (index 0 is seq 1)."""
+    """One segment's valid run of events read: hashes and times by seq (index 0 is seq `first_seq`: 1, or the
+    head a window's first digest signed)."""
 
+    first_seq: int = 1
     hashes: list[str] = field(default_factory=list)
     times: list[datetime] = field(default_factory=list)
     broken_at: int | None = None
+
+    @property
+    def next_seq(self) -> int:
+        return self.first_seq + len(self.hashes)
+
+    def hash_at(self, seq: int) -> str | None:
+        """The hash of event `seq` (the genesis hash for 0 from the first event on); None if not read."""
+        if seq == 0 and self.first_seq == 1:
+            return GENESIS_HASH
+        index = seq - self.first_seq
+        return self.hashes[index] if 0 <= index < len(self.hashes) else None
 
     @functools.cached_property
     def latest_before(self) -> list[datetime]:
@@ -184,23 +215,38 @@ def verify_site(
     now: datetime,
     *,
     required_lock: Callable[[datetime], datetime] | None = None,
+    window: Span | None = None,
 ) -> Report:
     """Every break in a site's trail: events altered, missing or out of place, digests missing, hidden by a
     delete marker, written twice, unsigned, unlocked, or naming a head the chain no longer has.
 
     `public_key`: a `cryptography` EC public key. `required_lock(at)`: the earliest a digest of `at` may be
-    unlocked (the archive knows its sites' holds; an outsider may leave it out)."""
-    report = Report(site)
-    segments = _check_segments(site, events, report)
+    unlocked under the limits in force now (the archive knows its sites' holds; an outsider may leave it out).
+    `window`: check only its digests, and the events from its anchor on (`versions` and `events` are those)."""
+    report = Report(site, window=window)
+    segments = _check_segments(site, events, report, window.anchor if window else {})
     digests, stored = _check_versions(site, versions, public_key, report, required_lock)
     _check_schedule(digests, stored, segments, now, report)
     for at in sorted(digests):
         _check_digest_against_chain(digests[at], segments, report)
-    report.heads = {s: (len(seg.hashes), seg.hashes[-1] if seg.hashes else GENESIS_HASH) for s, seg in segments.items()}
+    report.heads = {
+        s: (seg.next_seq - 1, seg.hashes[-1] if seg.hashes else GENESIS_HASH) for s, seg in segments.items()
+    }
     return report
 
 
-def _check_segments(site: str, events: Iterable[Mapping[str, Any]], report: Report) -> dict[int, _Segment]:
+def first_signed_heads(site: str, versions: Iterable[DigestVersion], public_key: Any) -> dict[int, tuple[int, str]]:
+    """Each segment's (seq, hash) in the earliest digest of `versions` that is validly signed: a window's anchor."""
+    for version in sorted((v for v in versions if not v.delete_marker), key=lambda v: v.key):
+        payload = _signed_payload(site, version, public_key, Report(site), None)
+        if payload is not None:
+            return {int(head["segment"]): (int(head["seq"]), str(head["hash"])) for head in payload["segments"]}
+    return {}
+
+
+def _check_segments(
+    site: str, events: Iterable[Mapping[str, Any]], report: Report, anchor: Mapping[int, tuple[int, str]]
+) -> dict[int, _Segment]:
     by_segment: dict[int, list[Mapping[str, Any]]] = {}
     for event in events:
         report.events += 1
@@ -210,11 +256,11 @@ def _check_segments(site: str, events: Iterable[Mapping[str, Any]], report: Repo
         by_segment.setdefault(int(event["segment"]), []).append(event)
     segments: dict[int, _Segment] = {}
     for number, listed in sorted(by_segment.items()):
-        segment = segments[number] = _Segment()
+        segment = segments[number] = _Segment(first_seq=max(1, anchor.get(number, (1, ""))[0]))
         for event in sorted(listed, key=lambda e: int(e.get("seq", 0))):
-            problem = _event_problem(number, event, len(segment.hashes) + 1, segment)
+            problem = _event_problem(number, event, segment.next_seq, segment)
             if problem:
-                segment.broken_at = len(segment.hashes) + 1
+                segment.broken_at = segment.next_seq
                 report.breaks.append(Break(problem, number, segment.broken_at))
                 break
             segment.hashes.append(str(event["hash"]))
@@ -224,10 +270,10 @@ def _check_segments(site: str, events: Iterable[Mapping[str, Any]], report: Repo
 
 def _event_problem(segment: int, event: Mapping[str, Any], expected_seq: int, chain: _Segment) -> str | None:
     seq = event.get("seq")
-    previous = chain.hashes[-1] if chain.hashes else GENESIS_HASH
+    previous = chain.hash_at(expected_seq - 1)  # None for a window's anchored first event: its digest vouches
     if seq != expected_seq:
         return f"event {segment}/{expected_seq} is missing (found {segment}/{seq} next)"
-    if event.get("prev_hash") != previous:
+    if previous is not None and event.get("prev_hash") != previous:
         return f"event {segment}/{seq} does not follow event {segment}/{expected_seq - 1}"
     try:
         recomputed = event_hash(event)
@@ -301,8 +347,10 @@ def _signed_payload(
         problem = f"digest {version.key} is stored under another time than the {payload['at']} it signs"
     elif version.lock_mode != "COMPLIANCE" or version.retain_until is None or version.retain_until < retain_until:
         problem = f"digest {version.key} is not locked (COMPLIANCE) until the {payload['retain_until']} it states"
-    elif required_lock is not None and retain_until < required_lock(at):
-        problem = f"digest {version.key} is locked until {payload['retain_until']}, shorter than the longest hold"
+    elif required_lock is not None and version.retain_until < required_lock(at):
+        # The lock it has now, not the one it was given: raising a site's limits lengthens every digest's lock.
+        locked = _iso(version.retain_until)
+        problem = f"digest {version.key} is locked until {locked}, shorter than the longest hold"
     if problem:
         report.breaks.append(Break(problem))
         return None
@@ -316,12 +364,15 @@ def _check_schedule(
     now: datetime,
     report: Report,
 ) -> None:
-    """A digest at every boundary from the chain's first event (or first digest) on; none may be missing."""
+    """A digest at every boundary from the chain's first event (or first digest) on, within the window if there
+    is one, its edges included; none may be missing."""
     intervals = {int(d["interval_seconds"]) for d in digests.values()}
     if len(intervals) > 1:
         report.breaks.append(Break(f"the digests disagree on their interval: {sorted(intervals)} s"))
     interval = timedelta(seconds=min(intervals) if intervals else 300)
-    firsts = [seg.times[0] for seg in segments.values() if seg.times] + list(digests)
+    window = report.window
+    firsts = [seg.times[0] for seg in segments.values() if seg.times and seg.first_seq == 1] + list(digests)
+    firsts += [window.began] if window and window.began else []
     if not firsts:
         return
     step = int(interval.total_seconds())
@@ -330,6 +381,9 @@ def _check_schedule(
     if first not in digests:
         first += interval  # the first event's own interval is digested at the boundary after it
     last = max([now - DIGEST_GRACE, *digests])
+    if window:
+        first = max(first, datetime.fromtimestamp(-(-int(window.start.timestamp()) // step) * step, UTC))
+        last = last if window.end is None else min(last, window.end)
     boundary = first
     while boundary <= last:
         report.digests_expected += 1
@@ -370,20 +424,24 @@ def _check_digest_against_chain(payload: Mapping[str, Any], segments: Mapping[in
 
 
 def _head_problem(number: int, seq: int, signed: str, segment: _Segment, written_at: datetime, at: str) -> str | None:
-    if seq > len(segment.hashes):
+    known = segment.hash_at(seq)
+    if known is None:
+        if seq < segment.first_seq:
+            return f"the digest of {at} names event {number}/{seq}, before {number}/{segment.first_seq} signed earlier"
         if segment.broken_at is not None and seq >= segment.broken_at:
             return None  # the chain's own break is reported already
         return f"the digest of {at} names event {number}/{seq}, which the trail no longer has"
-    if (segment.hashes[seq - 1] if seq else GENESIS_HASH) != signed:
+    if known != signed:
         return f"event {number}/{seq} differs from the digest of {at}"
     return _time_problem(number, seq, segment, written_at, at)
 
 
 def _time_problem(number: int, seq: int, segment: _Segment, written_at: datetime, at: str) -> str | None:
     """Events a digest covers were written before it, those it does not cover after it (within clock skew)."""
-    if seq and segment.latest_before[seq - 1] > written_at + CLOCK_SKEW:
+    index = seq - segment.first_seq  # of event `seq` among those read (-1: the genesis)
+    if index >= 0 and segment.latest_before[index] > written_at + CLOCK_SKEW:
         return f"event {number}/{seq} or one before it is dated after the digest of {at} that covers it"
-    not_covered_from = segment.earliest_after[seq]
+    not_covered_from = segment.earliest_after[index + 1]
     if segment.broken_at is None and not_covered_from is not None and not_covered_from < written_at - CLOCK_SKEW:
         return f"an event after {number}/{seq} is dated before the digest of {at}, which does not cover it"
     return None

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import Field
 
 from chalicelib.domain.audit import NO_SITE, AuditEvent, AuditFilter, Outcome
-from chalicelib.domain.audit_chain import lock_period
-from chalicelib.domain.audit_verify import verify_site
+from chalicelib.domain.audit_chain import SEGMENTS, lock_period
+from chalicelib.domain.audit_verify import Span, first_signed_heads, verify_site
 from chalicelib.domain.principal import Principal, Role
 from chalicelib.domain.query import Window, check_page_limit
-from chalicelib.errors import AccessRefused
+from chalicelib.errors import AccessRefused, InvalidRequest
 from chalicelib.model import Model
 from chalicelib.policy import Action, authorize, require_role
 from chalicelib.store.audit import AuditLog
 from chalicelib.store.catalog import Catalog
 from chalicelib.store.digests import AuditDigests
 from chalicelib.store.signing import AuditSigner
+
+# Verification reads one digest object at a time (288 a site and day): a window of at most this keeps it within
+# API Gateway's 29 s (README "What verification checks"); the whole history is the export verifier's.
+MAX_VERIFY_SPAN = timedelta(days=7)
+_LAST_SEQ = 2**53 - 1
 
 
 class AuditPage(Model):
@@ -29,6 +35,8 @@ class AuditPage(Model):
 class Verification(Model):
     site: str
     intact: bool
+    checked_from: str | None = Field(description="the first boundary whose digest was checked (the window's start)")
+    checked_to: str | None = Field(description="the window's end; null: up to the newest digest")
     events: int = Field(description="events recomputed")
     head_hash: str
     digests_checked: int = Field(description="signed digests whose every version was checked")
@@ -68,19 +76,31 @@ class AuditTrail:
         )
         return AuditPage(events=events, cursor=next_cursor)
 
-    def verify(self, principal: Principal, site: str, now: datetime) -> Verification:
-        """Recompute a site's chains against every version of its signed, locked digests."""
+    def verify(self, principal: Principal, site: str, window: Window, now: datetime) -> Verification:
+        """Recompute a site's chains against every version of its signed, locked digests of a window, and the
+        events from the heads the window's first digest signed."""
         self._may_read(principal, Action.VERIFY_AUDIT, site)
+        window.check()
+        if window.end - window.start > MAX_VERIFY_SPAN:
+            raise InvalidRequest(
+                f"verification spans at most {MAX_VERIFY_SPAN.days} days; the whole trail: python -m infra.audit_export"
+            )
         lock = lock_period(
             self._catalog.sites(self._catalog.site_ids()) if site == NO_SITE else self._catalog.sites([site])
         )
+        end = None if window.end >= now else window.end  # a window to now ends with the newest digest
+        versions = self._digests.versions(site, window.start, end)
+        began = self._digests.first_boundary(site)
+        # A trail that began before the window is checked from the heads its first digest there signed.
+        anchor = first_signed_heads(site, versions, self._public_key()) if began and began < window.start else {}
         report = verify_site(
             site,
-            self._audit.chain(site),
-            self._digests.versions(site),
+            self._events(site, anchor),
+            versions,
             self._public_key(),
             now,
             required_lock=lambda at: at + lock,
+            window=Span(window.start, end, began, anchor),
         )
         self._audit.record(
             principal,
@@ -92,6 +112,10 @@ class AuditTrail:
             reason=report.breaks[0].message if report.breaks else None,
         )
         return Verification.model_validate(report.as_json())
+
+    def _events(self, site: str, anchor: Mapping[int, tuple[int, str]]) -> Iterator[dict[str, Any]]:
+        for segment in range(SEGMENTS):
+            yield from self._audit.segment_events(site, segment, max(1, anchor.get(segment, (1, ""))[0]), _LAST_SEQ)
 
     def _public_key(self) -> Any:
         if self._key is None:

@@ -260,10 +260,16 @@ class Footage:
         return StillsLink(**stills.model_dump(), url=self._objects.view_url(key, None, ttl))
 
     def _check_case(self, principal: Principal, action: Action, clip: Clip, case_id: str | None) -> None:
-        """Police view footage for a case (DESIGN.md "Roles"): an open case of the clip's own site."""
+        """Police view footage for a case (DESIGN.md "Roles"): an open case of the clip's own site; a view for
+        none, another site's or a closed one is a refusal on the clip's record."""
         case = self._cases.get(case_id) if case_id else None
         if case is None or case.site != clip.site or case.status != CaseStatus.OPEN:
-            raise InvalidRequest("an investigator views footage for a case: give case_id, an open case of this site")
+            raise RefusedInvalid(
+                "an investigator views footage for a case: give case_id, an open case of this site",
+                action=action,
+                site=clip.site,
+                target=f"clip:{clip.clip_id}",
+            )
 
     def _readable_clip(self, principal: Principal, action: Action, clip_id: str) -> Clip:
         # The role first, answered alike whether the clip exists or not: existence is no admin's business.

@@ -10,6 +10,7 @@ from pydantic import ConfigDict, Field
 from ulid import ULID
 
 from chalicelib.domain.audit import Outcome
+from chalicelib.domain.audit_chain import DIGEST_INTERVAL, interval_start, raised_locks
 from chalicelib.domain.catalog import (
     SITE_ID_PATTERN,
     Camera,
@@ -31,6 +32,7 @@ from chalicelib.model import Model
 from chalicelib.policy import Action, authorize, require_role
 from chalicelib.store.audit import AuditLog
 from chalicelib.store.catalog import Catalog
+from chalicelib.store.digests import AuditDigests
 from chalicelib.store.sealing_keys import SealingKeys
 
 
@@ -91,13 +93,20 @@ class SealingKeyMade(Model):
 
 class Registry:
     def __init__(
-        self, catalog: Catalog, audit: AuditLog, silent_after: timedelta, clock_skew: timedelta, keys: SealingKeys
+        self,
+        catalog: Catalog,
+        audit: AuditLog,
+        silent_after: timedelta,
+        clock_skew: timedelta,
+        keys: SealingKeys,
+        digests: AuditDigests,
     ) -> None:
         self._catalog = catalog
         self._audit = audit
         self._silent_after = silent_after
         self._clock_skew = clock_skew
         self._keys = keys
+        self._digests = digests
 
     def site_configuration(self, principal: Principal, site_id: str) -> SiteConfigurationView:
         authorize(principal, Action.READ_SITE_CONFIGURATION, site_id)
@@ -115,7 +124,15 @@ class Registry:
             raise InvalidRequest(f"site id {site_id!r} must match {SITE_ID_PATTERN}")
         before = self._catalog.get_site(site_id)
         after = configured_site(before, site_id, config)
+        others = [site for site in self._catalog.sites(self._catalog.site_ids()) if site.site_id != site_id]
+        raised = raised_locks(before, after, others)
+        # Digests already written are locked for the new limits before they apply, so none is ever locked
+        # shorter than the limits in force; a second pass after them catches the digest written meanwhile.
+        for chain, lock in raised.items():
+            self._digests.extend_locks(chain, lock)
         self._catalog.put_site(after)
+        for chain, lock in raised.items():
+            self._digests.extend_locks(chain, lock, since=interval_start(now) - DIGEST_INTERVAL)
         self._audit.record(
             principal,
             Action.CONFIGURE_SITE,

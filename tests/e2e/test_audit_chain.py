@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 
 from chalicelib.domain.audit_chain import DIGEST_INTERVAL
+from chalicelib.domain.catalog import SiteConfiguration
+from chalicelib.domain.timeutil import iso
+from chalicelib.store.digests import boundary_of
+from local.demo import DEMO_PASSWORD, Official, create_official
 from tests.e2e.audit_lab import (
     busiest_segment,
     digest_keys,
@@ -16,7 +21,7 @@ from tests.e2e.audit_lab import (
     events_of,
     rehash_from,
 )
-from tests.e2e.conftest import fire
+from tests.e2e.conftest import LABS, fire
 
 pytestmark = pytest.mark.e2e
 
@@ -122,6 +127,80 @@ def test_an_interval_without_its_digest_is_a_break(lab, lab_auditor, archive):
 
     missing = (boundary + DIGEST_INTERVAL).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     assert f"the digest of {missing} is missing" in result["problems"]
+
+
+@pytest.fixture(scope="module")
+def lab_admin(api, aws, archive):
+    create_official(aws, archive.user_pool_id, Official("admin-labs", "admin", LABS))
+    return api.login("admin-labs", DEMO_PASSWORD)
+
+
+def raise_hold(admin, site: str, days: int) -> timedelta:
+    """An admin lengthens the site's longest hold through the API: the lock its digests now need."""
+    stored = admin.get(f"/sites/{site}/configuration").expect(200)
+    configuration = {name: stored[name] for name in SiteConfiguration.model_fields} | {
+        "max_hold_days": stored["max_hold_days"] + days
+    }
+    admin.request("PUT", f"/sites/{site}/configuration", configuration).expect(200)
+    return timedelta(days=configuration["max_retention_days"] + configuration["max_hold_days"])
+
+
+def digest_locks(aws, archive, site: str) -> dict[str, tuple]:
+    s3, bucket = aws.client("s3"), archive.environment["SAFE_AUDIT_DIGEST_BUCKET"]
+    listed = s3.list_object_versions(Bucket=bucket, Prefix=f"digests/{site}/")["Versions"]
+    return {
+        v["Key"]: (v["VersionId"], s3.head_object(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"]))
+        for v in listed
+    }
+
+
+def test_raising_a_sites_longest_hold_lengthens_its_digests_locks_and_verify_stays_intact(
+    lab, lab_auditor, lab_admin, aws, archive
+):
+    site = lab(4)
+    digest_now(archive)
+
+    lock = raise_hold(lab_admin, site, 365)
+
+    result = lab_auditor.get("/audit/verify", {"site": site}).expect(200)
+    assert (result["intact"], result["problems"], result["digests_checked"] >= 1) == (True, [], True)
+    locks = digest_locks(aws, archive, site)
+    assert locks
+    assert all(head["ObjectLockRetainUntilDate"] >= boundary_of(key) + lock for key, (_, head) in locks.items())
+
+
+def test_a_digest_lock_shortened_after_the_limits_rose_is_caught(lab, lab_auditor, lab_admin, aws, archive):
+    site = lab(4)
+    digest_now(archive)
+    raise_hold(lab_admin, site, 365)
+    key, (version_id, head) = next(iter(digest_locks(aws, archive, site).items()))
+    stated = json.loads(
+        aws.client("s3").get_object(Bucket=archive.environment["SAFE_AUDIT_DIGEST_BUCKET"], Key=key)["Body"].read()
+    )["payload"]["retain_until"]
+    aws.client("s3").put_object_retention(  # moto allows it; S3 refuses to shorten COMPLIANCE retention
+        Bucket=archive.environment["SAFE_AUDIT_DIGEST_BUCKET"],
+        Key=key,
+        VersionId=version_id,
+        Retention={"Mode": "COMPLIANCE", "RetainUntilDate": stated},
+    )
+
+    result = lab_auditor.get("/audit/verify", {"site": site}).expect(200)
+
+    assert result["intact"] is False
+    assert f"digest {key} is locked until {stated}, shorter than the longest hold" in result["problems"]
+
+
+def test_verify_checks_the_window_asked_for_and_refuses_one_longer_than_a_week(lab, lab_auditor, archive):
+    site = lab(3)
+    boundary = digest_now(archive)
+    asked = {"site": site, "from": iso(boundary - DIGEST_INTERVAL), "to": iso(boundary)}
+
+    result = lab_auditor.get("/audit/verify", asked).expect(200)
+    too_long = lab_auditor.get("/audit/verify", asked | {"from": iso(boundary - timedelta(days=8))})
+
+    assert (result["intact"], result["checked_from"], result["digests_expected"]) == (True, asked["from"], 1)
+    assert (too_long.status, too_long.body["error"]) == (400, "invalid_request")
+    assert "at most 7 days" in too_long.body["message"]
 
 
 def test_verify_is_refused_to_operators_and_audited(official):

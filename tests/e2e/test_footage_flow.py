@@ -244,6 +244,16 @@ def test_an_investigator_views_only_for_an_open_case_of_the_clips_site(record, u
         assert answer.status == 400, case_id
         assert "case" in answer.body["message"]
 
+    events = official("auditor", "birzai").get("/audit", {"site": "birzai", "limit": 100}).expect(200)["events"]
+    refused = [
+        e
+        for e in events
+        if (e["action"], e["target"], e["outcome"], e["actor"])
+        == ("clip.view", f"clip:{clip_id}", "refused", "user:investigator-birzai")
+    ]
+    assert len(refused) == 4
+    assert all("an open case of this site" in e["reason"] for e in refused)
+
 
 def test_a_download_saves_the_file_and_is_audited_as_one(record, upload, official):
     clip = record("aizkraukle-square")

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import boto3
 import pytest
 
 from chalicelib import wiring
 from chalicelib.domain.audit import Outcome
 from chalicelib.domain.audit_chain import DIGEST_INTERVAL, interval_start
 from chalicelib.domain.principal import Principal, Role
+from chalicelib.domain.query import Window
+from chalicelib.domain.timeutil import iso
+from chalicelib.errors import InvalidRequest
+from chalicelib.services.audit_trail import Verification
+from chalicelib.store.digests import digest_key
 from tests.integration.conftest import TEST_SITE
 
 SITE = TEST_SITE.site_id
 DPO = Principal(id="user:dpo", role=Role.DPO, sites=frozenset({SITE}))
 START = interval_start(datetime.now(UTC)) - 6 * DIGEST_INTERVAL
+DAY = timedelta(days=1)
 
 
 @pytest.fixture
@@ -33,7 +40,8 @@ def digest(at: datetime) -> int:
 
 
 def verify() -> dict:
-    return wiring.audit_trail().verify(DPO, SITE, START + 4 * DIGEST_INTERVAL).model_dump(mode="json")
+    now = START + 4 * DIGEST_INTERVAL
+    return wiring.audit_trail().verify(DPO, SITE, Window(start=now - DAY, end=now), now).model_dump(mode="json")
 
 
 def test_a_digest_at_every_interval_verifies_intact(trail):
@@ -74,5 +82,36 @@ def test_a_job_run_for_a_later_moment_records_when_it_ran_and_the_next_digest_st
 
     digest_at = interval_start(datetime.now(UTC)) + DIGEST_INTERVAL  # the next interval's digest, which covers it
     digest(digest_at)
-    result = wiring.audit_trail().verify(DPO, SITE, digest_at + timedelta(seconds=2))
+    now = digest_at + timedelta(seconds=2)
+    result = wiring.audit_trail().verify(DPO, SITE, Window(start=now - DAY, end=now), now)
     assert (result.intact, result.problems) == (True, [])
+
+
+def test_verify_of_a_window_reads_only_its_digests_yet_catches_a_delete_marker_inside_it(trail, deployed):
+    record(trail, START + timedelta(seconds=10))
+    for step in range(1, 6):
+        digest(START + step * DIGEST_INTERVAL)
+        record(trail, START + step * DIGEST_INTERVAL + timedelta(seconds=10))
+    s3, bucket = boto3.client("s3"), deployed.environment["SAFE_AUDIT_DIGEST_BUCKET"]
+    now = START + 6 * DIGEST_INTERVAL
+    window = Window(start=START + 3 * DIGEST_INTERVAL, end=START + 5 * DIGEST_INTERVAL)
+
+    def verify_window() -> Verification:
+        return wiring.audit_trail().verify(DPO, SITE, window, now)
+
+    s3.delete_object(Bucket=bucket, Key=digest_key(SITE, START + DIGEST_INTERVAL))  # before the window: not read
+    before = verify_window()
+    s3.delete_object(Bucket=bucket, Key=digest_key(SITE, START + 4 * DIGEST_INTERVAL))
+    after = verify_window()
+
+    assert (before.intact, before.problems, before.digests_checked, before.digests_expected) == (True, [], 3, 3)
+    assert before.checked_from == iso(window.start)
+    assert before.events < 3 * 6  # from the heads the digest of boundary 3 signed
+    assert after.problems == [f"digest {digest_key(SITE, START + 4 * DIGEST_INTERVAL)} is hidden by 1 delete marker(s)"]
+
+
+def test_verify_spans_at_most_a_week(trail):
+    now = datetime.now(UTC)
+
+    with pytest.raises(InvalidRequest, match="at most 7 days"):
+        wiring.audit_trail().verify(DPO, SITE, Window(start=now - timedelta(days=8), end=now), now)

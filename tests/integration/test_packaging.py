@@ -155,6 +155,14 @@ def _template() -> dict[str, Any]:
                     },
                 },
             },
+            "OfficialsClient": {
+                "Type": "AWS::Cognito::UserPoolClient",
+                "Properties": {
+                    "IdTokenValidity": 15,
+                    "AccessTokenValidity": 15,
+                    "TokenValidityUnits": {"IdToken": "minutes", "AccessToken": "minutes"},
+                },
+            },
             "Firewall": {
                 "Type": "AWS::WAFv2::WebACL",
                 "Properties": {"Rules": [{"Name": "per-gateway", "Statement": {"RateBasedStatement": {"Limit": 10}}}]},
@@ -208,6 +216,28 @@ def _no_partial_batch_responses(template: dict[str, Any]) -> None:
 
 def _cached_authorizer(template: dict[str, Any]) -> None:
     _authorizer(template)["authorizerResultTtlInSeconds"] = 300
+
+
+def _no_official_authorizer(template: dict[str, Any]) -> None:
+    definitions = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["securityDefinitions"]
+    definitions["gateway_auth"] = definitions.pop("official_auth")
+
+
+def _client(template: dict[str, Any]) -> dict[str, Any]:
+    properties: dict[str, Any] = template["Resources"]["OfficialsClient"]["Properties"]
+    return properties
+
+
+def _id_token_of_an_hour(template: dict[str, Any]) -> None:
+    _client(template)["IdTokenValidity"] = 60
+
+
+def _access_token_in_cognitos_default_unit(template: dict[str, Any]) -> None:
+    del _client(template)["TokenValidityUnits"]["AccessToken"]  # 15 hours
+
+
+def _id_token_of_cognitos_default_lifetime(template: dict[str, Any]) -> None:
+    del _client(template)["IdTokenValidity"]
 
 
 def _no_clips_table(template: dict[str, Any]) -> None:
@@ -276,6 +306,10 @@ BREAKAGES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "Chalice's default memory": (_default_memory, "MemorySize 128"),
     "no ReportBatchItemFailures": (_no_partial_batch_responses, "FunctionResponseTypes"),
     "authorizer ttl 300": (_cached_authorizer, "authorizerResultTtlInSeconds 300"),
+    "no official authorizer": (_no_official_authorizer, "no authorizer official_auth"),
+    "ID token of 60 minutes": (_id_token_of_an_hour, "IdTokenValidity 60 minutes"),
+    "access token of 15 hours": (_access_token_in_cognitos_default_unit, "AccessTokenValidity 15 hours"),
+    "ID token of Cognito's default": (_id_token_of_cognitos_default_lifetime, "IdTokenValidity None"),
     "missing SAFE_CLIPS_TABLE": (_no_clips_table, "lacks SAFE_CLIPS_TABLE"),
     "function blanks SAFE_CLIPS_TABLE": (_empty_clips_table_in_function, "lacks SAFE_CLIPS_TABLE"),
     "placeholder queue": (_placeholder_queue, "Queue"),

@@ -22,9 +22,10 @@ from chalicelib.domain.audit_chain import (
     continuity_problem,
     digest_payload,
     event_hash,
+    raised_locks,
     signed_bytes,
 )
-from chalicelib.domain.audit_verify import DigestVersion, jcs, verify_site
+from chalicelib.domain.audit_verify import DigestVersion, Span, first_signed_heads, jcs, verify_site
 from chalicelib.domain.timeutil import iso
 
 SITE = "aizkraukle"
@@ -92,15 +93,19 @@ def signed_version(payload: dict[str, Any], *, key: Any = KEY, lock: str = "COMP
     )
 
 
-@pytest.fixture
-def trail() -> Trail:
-    """Three intervals of events in two segments, each interval's boundary digested."""
+def digested(intervals: int) -> Trail:
+    """`intervals` intervals of events in two segments, each interval's boundary digested."""
     trail = Trail()
-    for step in range(3):
+    for step in range(intervals):
         trail.append(0, START + step * DIGEST_INTERVAL + timedelta(seconds=30))
         trail.append(1, START + step * DIGEST_INTERVAL + timedelta(seconds=40))
         trail.digest(START + (step + 1) * DIGEST_INTERVAL)
     return trail
+
+
+@pytest.fixture
+def trail() -> Trail:
+    return digested(3)
 
 
 NOW = START + 3 * DIGEST_INTERVAL + timedelta(minutes=3)
@@ -251,3 +256,125 @@ def test_a_digest_of_every_segment_at_its_longest_fits_one_kms_signature():
     )
 
     assert len(signed_bytes(payload)) <= 4096  # KMS signs a RAW message of at most 4096 bytes
+
+
+def test_raised_limits_relock_the_sites_chain_and_the_site_less_one_only_when_it_becomes_the_longest():
+    from chalicelib.domain.catalog import Site
+
+    def site(site_id: str, hold: int) -> Site:
+        return Site(
+            site_id=site_id,
+            name=site_id,
+            country="LV",
+            timezone="Europe/Riga",
+            retention_days=7,
+            max_retention_days=30,
+            max_hold_days=hold,
+            legal_basis="test",
+            controller="test",
+            dpo_contact="dpo@example.org",
+        )
+
+    others = [site("birzai", 1000)]
+
+    assert raised_locks(site("aizkraukle", 500), site("aizkraukle", 900), others) == {"aizkraukle": timedelta(930)}
+    assert raised_locks(site("aizkraukle", 500), site("aizkraukle", 1100), others) == {
+        "aizkraukle": timedelta(1130),
+        "-": timedelta(1130),
+    }
+    assert raised_locks(None, site("new", 1100), others) == {"-": timedelta(1130)}
+    assert raised_locks(site("aizkraukle", 900), site("aizkraukle", 500), others) == {}
+
+
+# ---- a window: the digests of its boundaries, the events from the heads its first digest signed ----
+
+
+@pytest.fixture
+def long_trail() -> Trail:
+    return digested(8)
+
+
+LONG_NOW = START + 8 * DIGEST_INTERVAL + timedelta(minutes=3)
+WINDOW = (START + 4 * DIGEST_INTERVAL, START + 7 * DIGEST_INTERVAL)
+
+
+def verify_window(trail: Trail, start: datetime, end: datetime, now: datetime = LONG_NOW) -> tuple[list[str], Any]:
+    """What GET /audit/verify does for a window: the digests of its boundaries only, the events from the heads
+    its first valid digest signed."""
+    versions = [v for v in trail.versions if start <= parse(v.key.rsplit("/", 1)[-1].removesuffix(".json")) <= end]
+    anchor = first_signed_heads(SITE, versions, KEY.public_key())
+    events = [e for e in trail.events if e["seq"] >= anchor.get(e["segment"], (1, ""))[0]]
+    span = Span(start, end, began=START + DIGEST_INTERVAL, anchor=anchor)
+    report = verify_site(SITE, events, versions, KEY.public_key(), now, window=span)
+    return [problem.message for problem in report.breaks], report
+
+
+def parse(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def test_a_window_checks_its_own_digests_and_the_events_since_its_first(long_trail):
+    problems, report = verify_window(long_trail, *WINDOW)
+
+    assert problems == []
+    assert (report.digests_checked, report.digests_expected) == (4, 4)
+    assert report.events == 2 * 5  # each segment from the head the digest of boundary 4 signed (seq 4) to seq 8
+
+
+def test_a_delete_marker_inside_the_window_is_a_break(long_trail):
+    hidden = long_trail.versions[4]  # the digest of boundary 5
+    long_trail.versions.append(DigestVersion(key=hidden.key, version_id="marker", delete_marker=True))
+
+    assert verify_window(long_trail, *WINDOW)[0] == [f"digest {hidden.key} is hidden by 1 delete marker(s)"]
+
+
+def test_a_delete_marker_outside_the_window_is_not_read(long_trail):
+    hidden = long_trail.versions[0]
+    long_trail.versions.append(DigestVersion(key=hidden.key, version_id="marker", delete_marker=True))
+
+    assert verify_window(long_trail, *WINDOW)[0] == []
+
+
+def test_a_second_version_inside_the_window_is_a_break(long_trail):
+    written_over = long_trail.versions[5]
+    long_trail.versions.append(replace(written_over, version_id="v2"))
+
+    assert verify_window(long_trail, *WINDOW)[0] == [f"digest {written_over.key} has 2 versions: it was written over"]
+
+
+@pytest.mark.parametrize("edge", [4, 7], ids=["first boundary", "last boundary"])
+def test_a_missing_digest_at_the_windows_edge_is_a_break(long_trail, edge):
+    long_trail.versions = [
+        v for v in long_trail.versions if not v.key.endswith(f"/{iso(START + edge * DIGEST_INTERVAL)}.json")
+    ]
+
+    assert f"the digest of {iso(START + edge * DIGEST_INTERVAL)} is missing" in verify_window(long_trail, *WINDOW)[0]
+
+
+def test_a_rewritten_history_inside_the_window_differs_from_its_digests(long_trail):
+    previous = next(e for e in long_trail.events if e["segment"] == 0 and e["seq"] == 5)["hash"]
+    for event in [e for e in long_trail.events if e["segment"] == 0 and e["seq"] > 5]:
+        event["purpose"] = "rewritten"
+        event["prev_hash"] = previous
+        event["hash"] = previous = event_hash(event)
+
+    problems = verify_window(long_trail, *WINDOW)[0]
+
+    assert problems[0] == f"event 0/6 differs from the digest of {iso(START + 6 * DIGEST_INTERVAL)}"
+
+
+def test_the_anchored_event_itself_altered_is_named(long_trail):
+    anchored = next(e for e in long_trail.events if e["segment"] == 1 and e["seq"] == 4)
+    anchored["purpose"] = "nothing to see"
+
+    assert verify_window(long_trail, *WINDOW)[0][0] == "event 1/4 was altered after it was written"
+
+
+def test_events_removed_inside_the_window_are_named(long_trail):
+    long_trail.events = [e for e in long_trail.events if not (e["segment"] == 0 and e["seq"] >= 7)]
+
+    problems = verify_window(long_trail, *WINDOW)[0]
+
+    assert problems == [
+        f"the digest of {iso(START + 7 * DIGEST_INTERVAL)} names event 0/7, which the trail no longer has"
+    ]
