@@ -14,25 +14,19 @@ from __future__ import annotations
 
 import functools
 import json
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
+from bench.deployed_moto import deployed_moto
 from chalicelib.domain.audit import NO_SITE, Outcome
 from chalicelib.domain.principal import Principal, Role
 from chalicelib.domain.refusals import count_access_log
 from chalicelib.store.audit import AuditLog
 from chalicelib.store.refusals import RefusalCounts
-from local.aws import AwsEndpoint
-from local.deploy import deploy
-from local.processes import ManagedProcess, free_port, http_ok, wait_until
-from local.stack import ROOT
 
 WRITER_COUNTS = (1, 4, 16)
 OFFICIALS = 4
@@ -108,48 +102,32 @@ def rate(writers: int, job: Callable[[int, int], None]) -> float:
 
 
 def main() -> None:
-    port = free_port()
     rows = []
-    with tempfile.TemporaryDirectory() as work:
-        moto = ManagedProcess(
-            "moto",
-            [sys.executable, "-m", "local.moto_server", "--port", str(port)],
-            {"PATH": "/usr/bin"},
-            Path(work) / "moto.log",
-            ROOT,
-        )
+    with deployed_moto() as (aws, environment):
+        table = aws.resource("dynamodb").Table(environment["SAFE_AUDIT_TABLE"])
+        counts = RefusalCounts(aws.resource("dynamodb").Table(environment["SAFE_AUDIT_REFUSALS_TABLE"]))
+        log = AuditLog(table, lambda site: True)
+        for writers in WRITER_COUNTS:
+            site = f"bench-{writers}"
+            baseline = rate(writers, functools.partial(plain, table, f"plain-{site}"))
+            chain_rate = rate(writers, functools.partial(chained, log, site))
+            intact = sum(head.seq for head in log.heads(site)) == EVENTS // writers * writers
+            rows.append((writers, baseline, chain_rate, intact))
+        quiet = rate(OFFICIALS, functools.partial(chained, log, "flood-quiet"))
+        appended = during_flood(functools.partial(refused_appended, log), functools.partial(chained, log, "flood-a"))
+        log_lines: list[str] = []
+        sources = iter(range(FLOODERS))
+        shipping = threading.Event()
+        shipper = threading.Thread(target=ship, args=(log_lines, counts, shipping))
+        shipper.start()
         try:
-            wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/moto-api/"), "moto", 30, moto.alive)
-            aws = AwsEndpoint(f"http://127.0.0.1:{port}")
-            environment = deploy(aws, "bench", "bench").environment
-            table = aws.resource("dynamodb").Table(environment["SAFE_AUDIT_TABLE"])
-            counts = RefusalCounts(aws.resource("dynamodb").Table(environment["SAFE_AUDIT_REFUSALS_TABLE"]))
-            log = AuditLog(table, lambda site: True)
-            for writers in WRITER_COUNTS:
-                site = f"bench-{writers}"
-                baseline = rate(writers, functools.partial(plain, table, f"plain-{site}"))
-                chain_rate = rate(writers, functools.partial(chained, log, site))
-                intact = sum(head.seq for head in log.heads(site)) == EVENTS // writers * writers
-                rows.append((writers, baseline, chain_rate, intact))
-            quiet = rate(OFFICIALS, functools.partial(chained, log, "flood-quiet"))
-            appended = during_flood(
-                functools.partial(refused_appended, log), functools.partial(chained, log, "flood-a")
+            counted = during_flood(
+                lambda stop: refused_logged(log_lines, next(sources), stop),
+                functools.partial(chained, log, "flood-c"),
             )
-            log_lines: list[str] = []
-            sources = iter(range(FLOODERS))
-            shipping = threading.Event()
-            shipper = threading.Thread(target=ship, args=(log_lines, counts, shipping))
-            shipper.start()
-            try:
-                counted = during_flood(
-                    lambda stop: refused_logged(log_lines, next(sources), stop),
-                    functools.partial(chained, log, "flood-c"),
-                )
-            finally:
-                shipping.set()
-                shipper.join()
         finally:
-            moto.stop()
+            shipping.set()
+            shipper.join()
     print("| writers | plain put_item (baseline), events/s | hash-chained append, events/s | ratio | chain whole |")
     print("|---:|---:|---:|---:|---|")
     for writers, baseline, chain_rate, intact in rows:

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import base64
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
+from bench.deployed_moto import deployed_moto
 from chalicelib.domain.audit import Outcome
 from chalicelib.domain.audit_chain import (
     DIGEST_INTERVAL,
@@ -35,11 +34,7 @@ from chalicelib.store import digests as digest_store
 from chalicelib.store.audit import AuditLog
 from chalicelib.store.digests import AuditDigests
 from chalicelib.store.signing import AuditSigner
-from local.aws import AwsEndpoint
 from local.demo import catalog_of, demo_sites
-from local.deploy import deploy
-from local.processes import ManagedProcess, free_port, http_ok, wait_until
-from local.stack import ROOT
 
 DAYS = (7, 30)
 LOCK = timedelta(days=1125)
@@ -74,34 +69,20 @@ def seconds(job: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def main() -> None:
-    port = free_port()
     rows = []
-    with tempfile.TemporaryDirectory() as work:
-        moto = ManagedProcess(
-            "moto",
-            [sys.executable, "-m", "local.moto_server", "--port", str(port)],
-            {"PATH": "/usr/bin"},
-            Path(work) / "moto.log",
-            ROOT,
-        )
-        try:
-            wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/moto-api/"), "moto", 30, moto.alive)
-            aws = AwsEndpoint(f"http://127.0.0.1:{port}")
-            environment = deploy(aws, "bench", "bench").environment
-            catalog = catalog_of(aws, environment)
-            log = AuditLog(aws.resource("dynamodb").Table(environment["SAFE_AUDIT_TABLE"]), lambda site: True)
-            digests = AuditDigests(aws.client("s3"), environment["SAFE_AUDIT_DIGEST_BUCKET"])
-            signer = AuditSigner(aws.client("kms"), environment["SAFE_AUDIT_SIGNING_KEY_ARN"])
-            trail = AuditTrail(log, digests, signer, catalog)
-            now = datetime.now(UTC)
-            for days in [int(arg) for arg in sys.argv[1:]] or DAYS:
-                site = f"bench-{days}"
-                catalog.put_site(demo_sites()["aizkraukle"].model_copy(update={"site_id": site}))
-                written = seconds(lambda: write_history(log, digests, signer, site, days, now))[0]  # noqa: B023
-                print(f"{days} days of digests written in {written:.0f} s", file=sys.stderr)
-                rows.append((days, measure(trail, log, digests, signer, site, now)))
-        finally:
-            moto.stop()
+    with deployed_moto() as (aws, environment):
+        catalog = catalog_of(aws, environment)
+        log = AuditLog(aws.resource("dynamodb").Table(environment["SAFE_AUDIT_TABLE"]), lambda site: True)
+        digests = AuditDigests(aws.client("s3"), environment["SAFE_AUDIT_DIGEST_BUCKET"])
+        signer = AuditSigner(aws.client("kms"), environment["SAFE_AUDIT_SIGNING_KEY_ARN"])
+        trail = AuditTrail(log, digests, signer, catalog)
+        now = datetime.now(UTC)
+        for days in [int(arg) for arg in sys.argv[1:]] or DAYS:
+            site = f"bench-{days}"
+            catalog.put_site(demo_sites()["aizkraukle"].model_copy(update={"site_id": site}))
+            written = seconds(lambda: write_history(log, digests, signer, site, days, now))[0]  # noqa: B023
+            print(f"{days} days of digests written in {written:.0f} s", file=sys.stderr)
+            rows.append((days, measure(trail, log, digests, signer, site, now)))
     print("| days of digests | way of verifying | digests read | seconds | ratio | intact |")
     print("|---:|---|---:|---:|---:|---|")
     for days, measured in rows:
