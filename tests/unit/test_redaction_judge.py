@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tests.redaction_scenes import DETAIL_FLOOR, MASKED_BELOW, Truth, detail_kept
+from tests.redaction_scenes import DETAIL_FLOOR, MASKED_BELOW, Truth, detail_kept, parts, parts_kept
 
 BOX = Truth(object_id="face-48", kind="face", box=(8, 8, 48, 48), size=48)
 
@@ -42,3 +42,43 @@ def test_a_faint_trace_of_the_pattern_among_other_faint_detail_shows_nothing() -
 
     assert detail_kept(source, trace, BOX) == 0.0
     assert MASKED_BELOW <= detail_kept(source, louder, BOX) < 0.9
+
+
+WALKER = Truth(object_id="person-160", kind="person", box=(8, 8, 48, 160), size=160)
+
+
+def bare_top(rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """A textured walker's box, and an export masking it flat but for its top `rows` rows."""
+    source = np.random.default_rng(3).uniform(0, 255, (176, 64)).astype(np.float32)
+    export = np.full_like(source, 117.0)
+    export[8 : 8 + rows] = source[8 : 8 + rows]
+    return source, export
+
+
+def test_a_head_left_bare_above_a_mask_fails_its_part_though_the_whole_box_scores_masked() -> None:
+    source, export = bare_top(6)  # the top of a 20 px head
+
+    assert detail_kept(source, export, WALKER) < MASKED_BELOW
+    assert len(parts(WALKER)) == 24  # head-high rows (20 px), three columns
+    assert max(parts_kept(source, export, WALKER)) >= MASKED_BELOW
+
+
+def test_a_row_of_pixels_left_bare_is_no_part_of_anyone() -> None:
+    source, export = bare_top(1)
+
+    assert max(parts_kept(source, export, WALKER)) < MASKED_BELOW
+
+
+def test_a_small_object_is_judged_in_fewer_parts_none_under_eight_pixels() -> None:
+    far = Truth(object_id="person-40", kind="person", box=(0, 0, 13, 40), size=40)
+    small_face = Truth(object_id="face-16", kind="face", box=(0, 0, 16, 16), size=16)
+
+    assert [(r.stop - r.start, c.stop - c.start) for r, c in parts(far)] == [(8, 13)] * 5
+    assert len(parts(small_face)) == 4
+
+
+def test_a_flat_part_of_the_source_is_not_judged() -> None:
+    source = textured(1)
+    source[:32] = 90.0  # the top half of the box plain wall
+
+    assert len(parts_kept(source, source.copy(), BOX)) == 6
