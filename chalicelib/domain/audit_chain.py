@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 import rfc8785
 
-from chalicelib.domain.audit import NO_SITE
 from chalicelib.domain.timeutil import iso
 
 if TYPE_CHECKING:
@@ -147,6 +146,8 @@ def raised_locks(before: Site | None, after: Site, others: Sequence[Site]) -> di
     """The chains whose digests must now be locked longer, each with its new lock, when a site's record goes
     from `before` to `after` (`others`: every other site): the site's own chain when its limits grow, and the
     site-less chain (refused requests, for all sites) when the longest of all grows."""
+    from chalicelib.domain.audit import NO_SITE  # a pydantic module: not on `import app`'s path (DIGEST_INTERVAL)
+
     raised: dict[str, timedelta] = {}
     if before is not None and lock_period([after]) > lock_period([before]):
         raised[after.site_id] = lock_period([after])
