@@ -82,3 +82,12 @@ def an_interval_with_time_to_spare() -> datetime:
         assert time.monotonic() < deadline
         time.sleep(0.2)
     return interval_start(datetime.now(UTC))
+
+
+def edit_purpose(table, event: dict, purpose: str) -> None:
+    """What anyone with UpdateItem can do: rewrite why footage was viewed, in place."""
+    table.update_item(
+        Key={"chain": event["chain"], "seq": event["seq"]},
+        UpdateExpression="SET purpose = :p",
+        ExpressionAttributeValues={":p": purpose},
+    )

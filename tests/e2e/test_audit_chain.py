@@ -18,6 +18,7 @@ from tests.e2e.audit_lab import (
     busiest_segment,
     digest_keys,
     digest_now,
+    edit_purpose,
     events_of,
     rehash_from,
 )
@@ -50,11 +51,7 @@ def test_parallel_writers_leave_unbroken_chains(lab, lab_auditor, archive):
 def test_an_event_edited_in_dynamodb_is_named(lab, lab_auditor, table):
     site = lab(5)
     victim = events_of(table, site)[0]
-    table.update_item(  # someone with table access rewrites why footage was viewed
-        Key={"chain": victim["chain"], "seq": victim["seq"]},
-        UpdateExpression="SET purpose = :p",
-        ExpressionAttributeValues={":p": "x"},
-    )
+    edit_purpose(table, victim, "x")  # someone with table access rewrites why footage was viewed
 
     result = lab_auditor.get("/audit/verify", {"site": site}).expect(200)
 

@@ -12,7 +12,7 @@ import pytest
 from local.api_client import ApiClient, Session
 from local.aws import AwsEndpoint
 from tests.e2e.conftest import ACCOUNT_CHECK_SECONDS
-from tests.totp import code_for
+from tests.totp import first_login
 
 pytestmark = pytest.mark.e2e
 _numbers = itertools.count(1)
@@ -47,33 +47,12 @@ def test_an_admin_enrols_an_official_who_sets_a_password_and_a_totp_app_at_first
     assert account["status"] == "FORCE_CHANGE_PASSWORD"
     cognito = aws.client("cognito-idp")
     client_id = archive.user_pool_client_id
-    login = {"USERNAME": account["username"], "PASSWORD": account["temporary_password"]}
-
-    first = cognito.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=login)
-    assert first["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
-    changed = cognito.respond_to_auth_challenge(
-        ClientId=client_id,
-        ChallengeName="NEW_PASSWORD_REQUIRED",
-        Session=first["Session"],
-        ChallengeResponses={"USERNAME": account["username"], "NEW_PASSWORD": PASSWORD},
-    )
-    assert changed["ChallengeName"] == "MFA_SETUP"  # the pool requires TOTP MFA
-    secret = cognito.associate_software_token(Session=changed["Session"])
-    verified = cognito.verify_software_token(
-        Session=secret["Session"], UserCode=code_for(secret["SecretCode"]), FriendlyDeviceName="phone"
-    )
-    tokens = cognito.respond_to_auth_challenge(
-        ClientId=client_id,
-        ChallengeName="MFA_SETUP",
-        Session=verified["Session"],
-        ChallengeResponses={"USERNAME": account["username"]},
-    )["AuthenticationResult"]
+    _, tokens = first_login(cognito, client_id, account["username"], account["temporary_password"], PASSWORD)
 
     sites = ApiClient(archive.api_url, aws, client_id).with_token(tokens["IdToken"]).get("/sites").expect(200)
     assert [site["site_id"] for site in sites["sites"]] == ["aizkraukle"]
-    again = cognito.initiate_auth(
-        ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=login | {"PASSWORD": PASSWORD}
-    )
+    login = {"USERNAME": account["username"], "PASSWORD": PASSWORD}
+    again = cognito.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=login)
     assert again["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
 
 

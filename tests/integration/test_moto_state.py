@@ -14,7 +14,7 @@ import pytest
 from local.aws import AwsEndpoint
 from local.processes import ManagedProcess, free_port, http_ok, wait_until
 from local.stack import ROOT
-from tests.totp import code_for
+from tests.totp import code_for, first_login
 
 BIG = os.urandom(300_000)  # above the journal's inline limit: its body goes to a blob file
 
@@ -179,37 +179,14 @@ def pool_requiring_totp(aws: AwsEndpoint) -> tuple[str, str]:
     return pool, client
 
 
-def first_login(cognito, client: str, username: str) -> tuple[str, str]:
-    """The new official's first login as the console goes through it: a password of their own, then an
-    authenticator app set up; the app's secret and the login's refresh token."""
-    login = {"USERNAME": username, "PASSWORD": TEMPORARY}
-    asked = cognito.initiate_auth(ClientId=client, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=login)
-    assert asked["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
-    changed = cognito.respond_to_auth_challenge(
-        ClientId=client,
-        ChallengeName="NEW_PASSWORD_REQUIRED",
-        Session=asked["Session"],
-        ChallengeResponses={"USERNAME": username, "NEW_PASSWORD": CHOSEN},
-    )
-    assert changed["ChallengeName"] == "MFA_SETUP"
-    secret = cognito.associate_software_token(Session=changed["Session"])
-    verified = cognito.verify_software_token(Session=secret["Session"], UserCode=code_for(secret["SecretCode"]))
-    tokens = cognito.respond_to_auth_challenge(
-        ClientId=client,
-        ChallengeName="MFA_SETUP",
-        Session=verified["Session"],
-        ChallengeResponses={"USERNAME": username},
-    )["AuthenticationResult"]
-    return secret["SecretCode"], tokens["RefreshToken"]
-
-
 def test_an_officials_first_login_survives_a_sigkill_right_after_it(server):
     aws, process = server()
     pool, client = pool_requiring_totp(aws)
     aws.client("cognito-idp").admin_create_user(
         UserPoolId=pool, Username="new-operator", TemporaryPassword=TEMPORARY, MessageAction="SUPPRESS"
     )
-    secret, refresh_token = first_login(aws.client("cognito-idp"), client, "new-operator")
+    secret, tokens = first_login(aws.client("cognito-idp"), client, "new-operator", TEMPORARY, CHOSEN)
+    refresh_token = tokens["RefreshToken"]
 
     kill(process)  # no stop, so no snapshot at stop
     aws, _ = server()

@@ -123,6 +123,18 @@ def test_a_dpo_sets_retention_within_the_law_with_a_justification(tab):
     expect(tab.page.get_by_text(re.compile("Footage is kept 7 days"))).to_be_visible()
 
 
+def erase_from_its_timeline(tab, clip, clip_id: str, reason: str):
+    """As Biržai's dpo: view the castle clip from its timeline, then ask to erase it; the erasure form."""
+    tab.log_in("dpo-birzai")
+    dialog = tab.ask_to_play(tab.open_timeline("birzai", "birzai-castle", clip.start, clip_id))
+    dialog.get_by_label("Purpose").fill("erasure request from the person filmed")
+    dialog.get_by_role("button", name="View").click()
+    erase = tab.page.get_by_role("form", name="Erase this clip")
+    erase.get_by_label("Reason").fill(reason)
+    erase.get_by_role("button", name="Erase").click()
+    return erase
+
+
 def test_the_console_says_why_a_held_clip_cannot_be_erased(tab, official, record, upload):
     # Hours from the session's other clips of the castle: the moment typed in plays this clip and no other.
     clip = record("birzai-castle", seconds=3, ended_ago=timedelta(hours=2, minutes=41))
@@ -132,15 +144,8 @@ def test_the_console_says_why_a_held_clip_cannot_be_erased(tab, official, record
         "/cases", {"site_id": "birzai", "reference": "LT-HOLD-1", "reason": "vandalism at the castle gate"}
     ).expect(201)
     investigator.post(f"/cases/{case['case_id']}/holds", {"clip_ids": [clip_id]}).expect(200)
-    tab.log_in("dpo-birzai")
     tab.expect_error("status of 409")
-    dialog = tab.ask_to_play(tab.open_timeline("birzai", "birzai-castle", clip.start, clip_id))
-    dialog.get_by_label("Purpose").fill("erasure request from the person filmed")
-    dialog.get_by_role("button", name="View").click()
-
-    erase = tab.page.get_by_role("form", name="Erase this clip")
-    erase.get_by_label("Reason").fill("the data subject objected (Art. 21)")
-    erase.get_by_role("button", name="Erase").click()
+    erase = erase_from_its_timeline(tab, clip, clip_id, "the data subject objected (Art. 21)")
 
     expect(erase.get_by_role("alert")).to_contain_text(re.compile(r"Not erased: .*held by case"))
     tab.screenshot("erasure-refused-while-held")
@@ -168,14 +173,7 @@ def test_the_audit_screen_shows_the_chains_state_and_its_refusals(tab, official)
 def test_a_dpo_erases_a_clip_no_case_holds_with_a_reason(tab, official, record, upload):
     clip = record("birzai-castle", seconds=3, ended_ago=timedelta(hours=3, minutes=52))
     clip_id = upload("birzai", clip)["clip_id"]
-    tab.log_in("dpo-birzai")
-    dialog = tab.ask_to_play(tab.open_timeline("birzai", "birzai-castle", clip.start, clip_id))
-    dialog.get_by_label("Purpose").fill("erasure request from the person filmed")
-    dialog.get_by_role("button", name="View").click()
-
-    erase = tab.page.get_by_role("form", name="Erase this clip")
-    erase.get_by_label("Reason").fill("the data subject objected (Art. 21), no case holds it")
-    erase.get_by_role("button", name="Erase").click()
+    erase = erase_from_its_timeline(tab, clip, clip_id, "the data subject objected (Art. 21), no case holds it")
     expect(erase.get_by_role("status")).to_have_text("Erased.")
     tab.screenshot("clip-erased")
     assert official("dpo", "birzai").get(f"/clips/{clip_id}").expect(200)["status"] == "erased"

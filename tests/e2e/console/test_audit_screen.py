@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from local.demo import DEMO_PASSWORD
-from tests.e2e.audit_lab import events_of
+from tests.e2e.audit_lab import edit_purpose, events_of
 from tests.e2e.console.footage import RIGA
 
 pytestmark = pytest.mark.e2e
@@ -25,11 +25,7 @@ def test_verify_names_the_first_broken_event_and_the_events_filter_by_site_time_
     site = lab(4)
     after = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
     victim = min(events_of(table, site), key=lambda event: (event["segment"], event["seq"]))
-    table.update_item(  # someone with table access rewrites why footage was viewed
-        Key={"chain": victim["chain"], "seq": victim["seq"]},
-        UpdateExpression="SET purpose = :p",
-        ExpressionAttributeValues={":p": "nothing to see"},
-    )
+    edit_purpose(table, victim, "nothing to see")  # someone with table access rewrites why footage was viewed
     said = lab_auditor.get("/audit/verify", {"site": site}).expect(200)
     assert said["intact"] is False
 
