@@ -5,12 +5,21 @@ from __future__ import annotations
 import io
 import json
 import logging
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.rtsp_camera import Camera
+from tests.screenshots import SCREENSHOTS
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The screenshots are of this run alone: cleared once, by the run's own process (not by each xdist worker,
+    which would delete what the other had saved)."""
+    if not hasattr(session.config, "workerinput"):
+        shutil.rmtree(SCREENSHOTS, ignore_errors=True)
 
 
 @pytest.fixture

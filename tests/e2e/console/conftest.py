@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,8 +18,8 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwrig
 from local import chromium as chromium_binary
 from local.stack import ROOT, RunInfo
 from tests.e2e.console.footage import site_day_and_hour
+from tests.screenshots import SCREENSHOTS
 
-SCREENSHOTS = ROOT / "test-screenshots" / "console"
 AXE = ROOT / "console" / "node_modules" / "axe-core" / "axe.min.js"
 SERIOUS = ("serious", "critical")
 # What the console shows after an action is an API round trip through the local server, which serves one request
@@ -36,8 +35,7 @@ def playwright() -> Iterator[Playwright]:
 
 @pytest.fixture(scope="session")
 def browser(playwright: Playwright) -> Iterator[Browser]:
-    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
-    SCREENSHOTS.mkdir(parents=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     chromium = playwright.chromium.launch(executable_path=chromium_binary.EXECUTABLE, args=chromium_binary.ARGS)
     try:
         yield chromium
