@@ -20,10 +20,11 @@ peak RSS is reset (/proc/PID/clear_refs) before each size and read after it.
 The sealed path has a floor of its own, measured in the same round: after the upload, ingest must read the
 age file back from S3 (a bare GET of the clip's size), open it (timed here on an age file of the same clip,
 sealed to a key made for the bench) and store the opened clip, one more PUT of its size (the bare PUT's time).
-Opening overlaps both (ingest opens the file as it streams in and sends the plaintext in parts as it opens),
-but moto serves the GET and the PUT in turn, one process: the floor is the larger of GET + PUT and the
-opening. "vs floor" is PUT→indexed against it: at 500 MB, where moto takes seconds to receive a PUT, it is
-what puts the sealed path over 2 s locally whatever ingest does.
+Opening can overlap both (ingest opens the file as it streams in; a design that sent the plaintext in parts
+as it opened would overlap the PUT too, c9ebee1, reverted when it measured no faster here), but moto serves
+the GET and the PUT in turn, one process: the floor is the larger of GET + PUT and the opening. "vs floor" is
+PUT→indexed against it: at 500 MB, where moto takes seconds to receive a PUT, it is what puts the sealed path
+over 2 s locally whatever ingest does.
 """
 
 from __future__ import annotations

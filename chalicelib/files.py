@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO
 
 
 def sha256_file(path: Path) -> str:
@@ -16,25 +16,17 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-class Writable(Protocol):
-    def write(self, data: bytes, /) -> int: ...
-
-
 class CountingWriter:
-    """Writes to a file, counting the bytes and, when `hashing`, taking their SHA-256 on the way; and to
-    `copy_to` as well when given (a streamed upload of the same bytes)."""
+    """Writes to a file, counting the bytes and, when `hashing`, taking their SHA-256 on the way."""
 
-    def __init__(self, file: IO[bytes], *, hashing: bool, copy_to: Writable | None = None) -> None:
+    def __init__(self, file: IO[bytes], *, hashing: bool) -> None:
         self._file = file
         self._digest = hashlib.sha256() if hashing else None
-        self._copy_to = copy_to
         self.size = 0
 
     def write(self, data: bytes) -> int:
         if self._digest is not None:
             self._digest.update(data)
-        if self._copy_to is not None:
-            self._copy_to.write(data)
         self.size += len(data)
         return self._file.write(data)
 

@@ -45,7 +45,6 @@ from chalicelib.store.catalog import Catalog
 from chalicelib.store.clips import ClipIndex
 from chalicelib.store.objects import CLIP_CONTENT_TYPE, SINGLE_PUT_BYTES, ChecksumMismatch, ClipObjects, StoredBytes
 from chalicelib.store.sealing_keys import SealingKeys
-from chalicelib.store.streamed_upload import StreamedUpload
 
 
 class Verdict(StrEnum):
@@ -234,7 +233,7 @@ class ClipIngest:
         """The plaintext of the upload, checked against the registration, with its video's facts and stills;
         or Unacceptable with the reason to quarantine it for. A sealed clip's plaintext is stored under its
         object key while its video is examined (Lambda bills the wall time: the upload's waiting overlaps the
-        decoding); above the size stored in one PUT, in parts while it is being opened, too."""
+        decoding)."""
         if not clip.sealed:
             download = work / "upload"
             with download.open("wb") as sink:
@@ -245,20 +244,8 @@ class ClipIngest:
             video, stills = self._video(clip, download)
             return Examined(video=video, stills=stills, object_version=version_id)
         plaintext = work / "clip.mp4"
-        # Above the size stored in one PUT, the plaintext goes to S3 in parts as it is opened.
-        streamed = (
-            self._objects.streamed_put(clip.object_key, CLIP_CONTENT_TYPE) if clip.size > SINGLE_PUT_BYTES else None
-        )
-        try:
-            self._open_sealed(clip, version_id, plaintext, streamed)
-        except BaseException:
-            if streamed is not None:
-                streamed.abort()  # no part of what is not accepted (or not opened to the end) stays
-            raise
-        if streamed is None:
-            uploads.start(self._objects.put_file, clip.object_key, plaintext, CLIP_CONTENT_TYPE, clip.sha256)
-        else:
-            uploads.start(streamed.complete)
+        self._open_sealed(clip, version_id, plaintext)
+        uploads.start(self._objects.put_file, clip.object_key, plaintext, CLIP_CONTENT_TYPE, clip.sha256)
         try:
             video, stills = self._video(clip, plaintext)
         except Unacceptable:
@@ -280,11 +267,10 @@ class ClipIngest:
         except InvalidVideo as invalid:
             raise Unacceptable(invalid.reason, bytes_verified=True) from invalid
 
-    def _open_sealed(self, clip: Clip, version_id: str, plaintext: Path, streamed: StreamedUpload | None) -> None:
-        """Open the sealed upload into `plaintext` (and `streamed`, if given) with the site's private key, as it
-        streams from S3 (one pass, no sealed copy on disk), checked against the registration: the sealed bytes'
-        SHA-256 taken on the way; the plaintext's by S3 as it is stored, up to the size stored in one PUT, on
-        the way above it."""
+    def _open_sealed(self, clip: Clip, version_id: str, plaintext: Path) -> None:
+        """Open the sealed upload into `plaintext` with the site's private key, as it streams from S3 (one
+        pass, no sealed copy on disk), checked against the registration: the sealed bytes' SHA-256 taken on
+        the way; the plaintext's by S3 as it is stored, up to the size stored in one PUT, on the way above it."""
         opened: CountingWriter | None = None
         # With the cached key, and failing that once more with the secret read anew: it may have been rotated.
         for fresh in (False, True):
@@ -295,7 +281,7 @@ class ClipIngest:
                         f"site {clip.site} has no sealing key: make one (safe-society-admin), then redrive"
                     )
                 continue
-            sealed, opened = self._decrypt(clip, version_id, plaintext, identities, streamed)
+            sealed, opened = self._decrypt(clip, version_id, plaintext, identities)
             problem = sealed_problem(clip, sealed.size, sealed.sha256)
             if problem:
                 raise Unacceptable(f"sealed file: {problem}", bytes_verified=False)
@@ -309,29 +295,25 @@ class ClipIngest:
             raise Unacceptable(f"opened clip: {problem}", bytes_verified=True)
 
     def _decrypt(
-        self, clip: Clip, version_id: str, plaintext: Path, identities: list[str], streamed: StreamedUpload | None
+        self, clip: Clip, version_id: str, plaintext: Path, identities: list[str]
     ) -> tuple[StoredBytes, CountingWriter | None]:
-        """The sealed upload's bytes as read, and what opening them wrote (None if they do not open: then
-        nothing sent of it to `streamed` stays)."""
+        """The sealed upload's bytes as read, and what opening them wrote (None if they do not open)."""
         import pyrage  # sealed clips alone need it: not imported by the API's functions, which import this module
         from pyrage import x25519
 
         sealed = self._objects.stream(clip.upload_key, version_id)
         with plaintext.open("wb") as file:
-            writer = CountingWriter(file, hashing=clip.size > SINGLE_PUT_BYTES, copy_to=streamed)
-            opened: CountingWriter | None = writer
+            opened = CountingWriter(file, hashing=clip.size > SINGLE_PUT_BYTES)
             try:
-                pyrage.decrypt_io(sealed, writer, [x25519.Identity.from_str(i) for i in identities])
+                pyrage.decrypt_io(sealed, opened, [x25519.Identity.from_str(i) for i in identities])
             except pyrage.DecryptError:  # no key of the site opens its header
-                opened = None
+                return sealed.drain(), None
             except OSError as error:
                 # A chunk that fails authentication part way comes as an OSError without an errno; a real one
                 # (the disk full, a read cut short) has one and is no verdict on the clip: the run is retried.
                 if error.errno is not None:
                     raise
-                opened = None
-        if opened is None and streamed is not None:
-            streamed.abort()  # the next attempt, with the key read anew, sends it all again
+                return sealed.drain(), None
         return sealed.drain(), opened
 
     def _stored_plaintext(self, clip: Clip, plaintext: Path, uploads: _Uploads) -> str:

@@ -16,7 +16,6 @@ from pydantic import ConfigDict
 from chalicelib.domain.clips import Clip, StoredVersion, thumbnail_prefix
 from chalicelib.domain.timeutil import iso
 from chalicelib.model import Model
-from chalicelib.store.streamed_upload import StreamedUpload
 
 _CHUNK = 1 << 20
 _DELETE_BATCH = 1000  # DeleteObjects' most
@@ -295,11 +294,6 @@ class ClipObjects:
             return str(stored.get("VersionId") or "null")
         self._s3.upload_file(str(path), self._bucket, key, ExtraArgs={"ContentType": content_type} | self._encryption())
         return self.current_version(key) or "null"
-
-    def streamed_put(self, key: str, content_type: str) -> StreamedUpload:
-        """A sink that stores what is written to it under `key` in parts, as it comes, encrypted like any
-        other object: for a file too large to wait for before storing it."""
-        return StreamedUpload(self._s3, self._bucket, key, {"ContentType": content_type} | self._encryption())
 
     def put_jpeg(self, key: str, jpeg: bytes) -> str:
         """Store a thumbnail; its version id."""
