@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -28,6 +29,7 @@ from chalicelib.observability import logger, metrics, observed
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 app = Chalice(app_name="safe-society-archive")
 BLUEPRINTS = (
@@ -59,6 +61,7 @@ def json_errors(event: Request, get_response: Callable[[Request], Response]) -> 
 # The queues are declared in infra/template.yaml; the packaged event sources are pointed at them there.
 INGEST_QUEUE = "safe-society-ingest"
 EXPORTS_QUEUE = "safe-society-exports"
+RETENTION_QUEUE = "safe-society-retention"
 
 
 def each_record(event: SQSEvent, record_handler: Callable[[SQSRecord], None]) -> PartialItemFailureResponse:
@@ -135,9 +138,22 @@ def _fired_at(event: CloudWatchEvent) -> datetime:
 
 @app.schedule(Rate(1, unit=Rate.HOURS))
 def expire_retention(event: CloudWatchEvent) -> dict[str, int]:
-    """Hourly: delete what retention no longer allows, at the time the schedule fired."""
-    report = wiring.retention_sweep().run(_fired_at(event))
-    return {"expired": report.expired, "objects_deleted": report.objects_deleted}
+    """Hourly: ask for each site's sweep of what retention no longer allows, as of the time the schedule fired."""
+    return {"sites": wiring.retention_sweep().start(_fired_at(event))}
+
+
+@app.on_sqs_message(queue=RETENTION_QUEUE, batch_size=1)
+def expire_site(event: SQSEvent) -> PartialItemFailureResponse:
+    """One site's sweep, handed on to another run of this function when it would outlast this one."""
+    context = cast("LambdaContext | None", event.context)
+
+    def seconds_left() -> float:
+        return float(context.get_remaining_time_in_millis()) / 1000 if context else math.inf
+
+    def sweep_record(record: SQSRecord) -> None:
+        wiring.retention_sweep().take(record.body, seconds_left)
+
+    return each_record(event, sweep_record)
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS))

@@ -43,6 +43,7 @@ class Settings(Model):
     subject_requests_table: str = Field(min_length=1)
     exports_queue_url: str = Field(min_length=1)
     redactions_queue_url: str = Field(min_length=1, description="the redaction function's queue")
+    retention_queue_url: str = Field(min_length=1, description="each site's retention sweep, a message each")
     gaps_table: str = Field(min_length=1)
     notifications_table: str = Field(min_length=1, description="which notices were told, so each is told once")
     notifications_topic_arn_prefix: str = Field(

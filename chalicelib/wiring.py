@@ -344,8 +344,11 @@ def clip_ingest() -> ClipIngest:
 @functools.cache
 def retention_sweep() -> RetentionSweep:
     from chalicelib.handlers.retention import RetentionSweep
+    from chalicelib.store.queues import WorkQueue
 
-    return RetentionSweep(clip_index(), clip_objects(), audit_log(), catalog(), subject_request_book())
+    settings = get_settings()
+    queue = WorkQueue(boto3.client("sqs", region_name=settings.region), settings.retention_queue_url)
+    return RetentionSweep(clip_index(), clip_objects(), audit_log(), catalog(), subject_request_book(), queue)
 
 
 @functools.cache

@@ -39,6 +39,7 @@ from local.cost_counting import (
     Calls,
     Functions,
     Measured,
+    billed_seconds,
     gb_seconds,
     measure,
 )
@@ -243,24 +244,36 @@ def storage_rows(measured: Measured, prices: dict[str, Any], plan: Plan) -> list
     ]
 
 
-def fixed_usd(measured: Measured, prices: dict[str, Any], plan: Plan) -> list[tuple[str, float]]:
+def fixed_usd(measured: Measured, functions: Functions, prices: dict[str, Any], plan: Plan) -> list[tuple[str, float]]:
     """A deployment's own monthly costs, whatever its cameras, and its sites' (a sealing key each)."""
-    sweeps = HOURS_PER_MONTH
-    empty = measured.sweep_empty
-    sweep_usd = sweeps * (
+    # Every hour the schedule asks for each site's sweep (a message each), and each site's sweep runs: measured
+    # for the local stack's sites, the schedule's share counted per site too (an upper bound).
+    empty, sites_here = measured.sweep_empty, measured.empty_sweeps
+    sqs_requests = sum(count for (service, _), count in empty.requests.items() if service == "sqs")
+    per_site = (
         empty.wru * prices["dynamodb"]["write_request_unit_per_million"] / 1e6
         + empty.rru * prices["dynamodb"]["read_request_unit_per_million"] / 1e6
-        + prices["lambda"]["requests_per_million"] / 1e6
-    )
+        + sqs_requests * prices["sqs"]["requests_per_million"] / 1e6
+    ) / sites_here + prices["lambda"]["requests_per_million"] / 1e6
+    sweep_usd = HOURS_PER_MONTH * (plan.sites * per_site + prices["lambda"]["requests_per_million"] / 1e6)
     # The event source long-polls each queue with 5 pollers, 20 s per poll, whether clips come or not.
-    polling = 2 * 5 * HOURS_PER_MONTH * 180 * prices["sqs"]["requests_per_million"] / 1e6
+    queues = functions.polled_queues
+    polling = queues * 5 * HOURS_PER_MONTH * 180 * prices["sqs"]["requests_per_million"] / 1e6
     return [
         ("KMS keys: clips, audit signing", 2 * prices["kms"]["key_month"]),
         (f"Secrets Manager: {plan.sites:,} sites' sealing keys", plan.sites * prices["secretsmanager"]["secret_month"]),
         ("WAF: web ACL and its rate rule", prices["waf"]["web_acl_month"] + prices["waf"]["rule_month"]),
-        ("retention sweeps, hourly (with nothing due)", sweep_usd),
-        ("SQS: the event sources' polling of two queues", polling),
+        (f"retention: the hourly schedule and {plan.sites:,} sites' sweeps (with nothing due)", sweep_usd),
+        (f"SQS: the event sources' polling of {queues} queues", polling),
     ]
+
+
+def site_sweep_seconds(measured: Measured, functions: Functions, plan: Plan) -> float:
+    """How long one site's hourly sweep runs on AWS (an hour of its cameras' clips due), against the function's
+    timeout; a sweep that would outlast it hands the rest of its site on to another run."""
+    swept = measured.sweep_invocation
+    per_clip = billed_seconds(swept.aws_wall_s, swept.cpu_s, functions.memory["retention"]) / measured.clips
+    return per_clip * plan.cameras_per_site * 3600 / plan.clip_seconds
 
 
 def sweep_deletes_per_clip(plan: Plan) -> float:
@@ -292,8 +305,18 @@ def concurrency(measured: Measured, functions: Functions, plan: Plan) -> list[tu
         clips_per_s * measured.api.count / measured.clips + plan.cameras / plan.cameras_per_gateway / HEARTBEAT_S
     )
     api_s = measured.api.aws_wall_s / measured.api.count
+    sweep_s = site_sweep_seconds(measured, functions, plan)
+    # The sites' sweeps are all asked for on the hour; the queue's event source runs a few at once, each sweep_s.
+    at_once = min(plan.sites, functions.sites_swept_at_once)
+    all_swept_s = math.ceil(plan.sites / at_once) * sweep_s
     return [
         ("ingest", ingest, ingest * plan.burst),
+        (
+            f"retention on the hour: {plan.sites:,} sites' sweeps, ≈ {sweep_s:,.0f} s each (timeout "
+            f"{functions.timeout_s['retention']} s: the rest handed on), all done in ≈ {all_swept_s / 60:,.0f} min",
+            at_once,
+            at_once,
+        ),
         ("API handler + authorizer", 2 * api_per_s * api_s, 2 * api_per_s * api_s * plan.burst),
         ("API requests per second", api_per_s, api_per_s * plan.burst),
     ]
@@ -336,7 +359,7 @@ def report(measured: Measured, functions: Functions, prices: dict[str, Any], pla
         by_service[f"{r.service} storage"] += r.usd_per_clip * eur
     lines += ["", "| service | € per camera-month | share |", "|---|---:|---:|"]
     lines += [f"| {service} | {usd:.3f} | {usd / (total_usd * eur):.1%} |" for service, usd in by_service.most_common()]
-    fixed = fixed_usd(measured, prices, plan)
+    fixed = fixed_usd(measured, functions, prices, plan)
     bill = total_usd * plan.cameras + sum(usd for _, usd in fixed)
     lines += ["", f"| bill for {plan.cameras:,} cameras | € per month |", "|---|---:|"]
     lines.append(f"| {plan.cameras:,} cameras × €{total_usd * eur:.2f} | {total_usd * plan.cameras * eur:,.2f} |")

@@ -28,6 +28,7 @@ from gateway.agent.sealing import part_digests
 from gateway.clipmaker import make_clip
 from gateway.uplink import put_clip, sha256_of
 from local.api_client import Session
+from local.aws import AwsEndpoint
 from local.call_log import ENV as CALL_LOG_ENV
 from local.stack import ROOT, LocalArchive, LocalOptions, RunInfo
 
@@ -128,7 +129,8 @@ class Measured:
     api: Invocations  # the gateway's API requests: their wall time as it saw them
     ingest: Invocations
     sweep: Calls
-    sweep_empty: Calls
+    sweep_empty: Calls  # an hour's schedule and its sites' sweeps, with nothing due
+    empty_sweeps: int  # the sites swept then
     sweep_invocation: Invocations
     heartbeat: Calls
     log_bytes: int
@@ -144,6 +146,9 @@ class Functions:
 
     memory: dict[str, int]
     architecture: dict[str, str]
+    timeout_s: dict[str, int]
+    sites_swept_at_once: int  # the retention queue's event source: its maximum concurrency
+    polled_queues: int  # queues an event source long-polls
 
     @classmethod
     def from_template(cls, path: Path) -> Functions:
@@ -151,18 +156,33 @@ class Functions:
         resources = yaml.safe_load(path.read_text(encoding="utf-8"))["Resources"]
         chalice = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
         packaged = chalice["stages"]["prod"].get("lambda_architecture", "x86_64")
-        names = {"api": "APIHandler", "auth": "GatewayAuth", "ingest": "IngestClips", "retention": "ExpireRetention"}
+        names = {"api": "APIHandler", "auth": "GatewayAuth", "ingest": "IngestClips", "retention": "ExpireSite"}
         properties = {short: resources[name]["Properties"] for short, name in names.items()}
+        sweeps = properties["retention"]["Events"]["ExpireSiteSqsEventSource"]["Properties"]
+        queue_events = [
+            name
+            for resource in resources.values()
+            for name in resource.get("Properties", {}).get("Events", {})
+            if name.endswith("SqsEventSource")
+        ]
         return cls(
             memory={short: int(p["MemorySize"]) for short, p in properties.items()},
             architecture={short: p.get("Architectures", [packaged])[0] for short, p in properties.items()},
+            timeout_s={short: int(p["Timeout"]) for short, p in properties.items()},
+            sites_swept_at_once=int(sweeps["ScalingConfig"]["MaximumConcurrency"]),
+            polled_queues=len(queue_events),
         )
+
+
+def billed_seconds(wall_s: float, cpu_s: float, memory_mb: int) -> float:
+    """Seconds on AWS of work that took `wall_s` here, `cpu_s` of it on the CPU, run at `memory_mb` (below one
+    vCPU, the CPU time stretches)."""
+    return wall_s + cpu_s * max(0.0, FULL_VCPU_MB / memory_mb - 1)
 
 
 def gb_seconds(wall_s: float, cpu_s: float, memory_mb: int) -> float:
     """Billed GB-s of work that took `wall_s` here, `cpu_s` of it on the CPU, run at `memory_mb`."""
-    stretch = max(0.0, FULL_VCPU_MB / memory_mb - 1)
-    return (wall_s + cpu_s * stretch) * memory_mb / 1024
+    return billed_seconds(wall_s, cpu_s, memory_mb) * memory_mb / 1024
 
 
 # ---- running clips through the local archive ----------------------------------------------------------------------
@@ -330,11 +350,28 @@ def wait_status(info: RunInfo, clip_ids: list[str], timeout_s: float = 600) -> N
             raise RuntimeError(f"clip {clip_id} was quarantined")
 
 
-def sweep(info: RunInfo, at: datetime) -> dict[str, Any]:
-    lines = info.fire("expire_retention", at, timeout_s=600)
-    report: dict[str, Any] = json.loads(lines[-1])
-    invocation = next(json.loads(line) for line in lines if '"invocation"' in line)
-    return report | {"invocation": invocation}
+def sweep(info: RunInfo, log: CallLog, at: datetime) -> Invocations:
+    """Fire the retention schedule as if at `at` and wait until every site's sweep it asked for is done: the
+    sites' sweeps (expire_site, in the jobs process) with the requests made meanwhile, the schedule's own too."""
+    jobs_log = Path(info.logs["jobs"])
+    mark, start = log.mark(), jobs_log.stat().st_size
+    info.fire("expire_retention", at, timeout_s=600)
+    sqs, queue_url = AwsEndpoint(info.aws_endpoint).client("sqs"), info.environment["SAFE_RETENTION_QUEUE_URL"]
+    deadline = time.monotonic() + 600
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    while any(
+        sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)["Attributes"][n] != "0" for n in names
+    ):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the sites' retention sweeps did not end in time")
+        time.sleep(0.1)
+    return invocations(jobs_log, start, "expire_site", log.since(mark, keep=per_clip_call))
+
+
+def statuses(info: RunInfo, clip_ids: list[str]) -> list[str]:
+    dynamodb, _ = _table(info)
+    table = info.environment["SAFE_CLIPS_TABLE"]
+    return [dynamodb.get_item(TableName=table, Key={"clip_id": {"S": c}})["Item"]["status"]["S"] for c in clip_ids]
 
 
 def measure(arguments: argparse.Namespace, functions: Functions, work: Path) -> Measured:
@@ -379,29 +416,32 @@ def measure(arguments: argparse.Namespace, functions: Functions, work: Path) -> 
 
         still_bytes, item_bytes = stored_sizes(info, clip_ids)
         retained = [retain_until(info, clip_id) for clip_id in clip_ids]
-        mark = log.mark()
-        empty = sweep(info, datetime.now(UTC))
-        sweep_empty = log.since(mark, keep=per_clip_call)
-        mark = log.mark()
-        swept = sweep(info, max(retained) + timedelta(seconds=1))
-        if swept["expired"] != len(clip_ids):
-            raise RuntimeError(f"the sweep expired {swept['expired']} of {len(clip_ids)} clips")
-        full = log.since(mark, keep=per_clip_call)
+        # One clip more, older than the rest, expired alone first: the jobs process's first sweep of clips loads
+        # what a warm function holds already (botocore's models of the requests a sweep alone makes).
+        warm_up = gateway.send(
+            clips[0], min(starts) - timedelta(seconds=2 * arguments.clip_seconds), arguments.clip_seconds
+        )
+        wait_status(info, [warm_up])
+        empty = sweep(info, log, datetime.now(UTC))
+        sweep(info, log, retain_until(info, warm_up) + timedelta(seconds=1))
+        full = sweep(info, log, max(retained) + timedelta(seconds=1))
+        if statuses(info, clip_ids) != ["expired"] * len(clip_ids):
+            raise RuntimeError(f"the sweep left clips unexpired: {statuses(info, clip_ids)}")
         _, tombstone_bytes = stored_sizes(info, clip_ids[:1])
-        # What the clips add to a sweep's time (a sweep with nothing due runs anyway, every hour).
-        added = {
-            key: max(0.0, swept["invocation"][key] - empty["invocation"][key]) / 1000
-            for key in ("duration_ms", "cpu_ms")
-        }
-        sweep_calls = full.minus(sweep_empty)
-        per_clip_sweep = Invocations(wall_s=added["duration_ms"], cpu_s=added["cpu_ms"], calls=sweep_calls)
+        # What the clips add to the sites' sweeps (each site's runs every hour, clips due or not).
+        per_clip_sweep = Invocations(
+            wall_s=max(0.0, full.wall_s - empty.wall_s),
+            cpu_s=max(0.0, full.cpu_s - empty.cpu_s),
+            calls=full.calls.minus(empty.calls),
+        )
     return Measured(
         clips=len(clip_ids),
         calls=calls,
         api=api,
         ingest=ingest,
-        sweep=sweep_calls,
-        sweep_empty=sweep_empty,
+        sweep=per_clip_sweep.calls,
+        sweep_empty=empty.calls,
+        empty_sweeps=empty.count,
         sweep_invocation=per_clip_sweep,
         heartbeat=heartbeat,
         log_bytes=log_bytes,

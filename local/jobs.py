@@ -1,4 +1,4 @@
-"""What Lambda's event sources do, locally: drain the queues into their handlers, run the retention handler
+"""What Lambda's event sources do, locally: drain the queues into their handlers, run the retention schedule
 on a timer and the audit digests at every boundary of their interval, and hand the API's access log to the
 refusal counter as a log subscription would. All call the very handlers app.py declares, with events
 shaped as AWS's."""

@@ -231,6 +231,8 @@ class LocalArchive:
                 "--queue",
                 f"make_exports={self.stack.outputs['ExportsQueueUrl']}",
                 "--queue",
+                f"expire_site={self.stack.outputs['RetentionQueueUrl']}",
+                "--queue",
                 f"redaction.handler:find_tracks={self.stack.outputs['RedactionsQueueUrl']}",
                 "--retention-every",
                 str(self.options.retention_every_s),

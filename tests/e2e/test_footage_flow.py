@@ -161,9 +161,8 @@ def test_expired_clip_is_gone_from_storage_and_index_after_the_sweep(record, upl
     prefix_clip = f"clips/birzai/birzai-castle/{clip.start:%Y/%m/%d}/{clip_id}.mp4"
     assert s3.list_object_versions(Bucket=archive.clips_bucket, Prefix=prefix_clip).get("Versions")
 
-    report = sweep_at(archive, retain_until + timedelta(seconds=1))
+    sweep_at(archive, retain_until + timedelta(seconds=1))
 
-    assert report["expired"] >= 1
     assert not s3.list_object_versions(Bucket=archive.clips_bucket, Prefix=prefix_clip).get("Versions")
     thumbs = f"thumbnails/birzai/birzai-castle/{clip_id}/"
     assert not s3.list_object_versions(Bucket=archive.clips_bucket, Prefix=thumbs).get("Versions")

@@ -16,6 +16,7 @@ from chalicelib.domain.principal import Principal, Role
 from chalicelib.errors import Conflict
 from chalicelib.handlers.retention import RetentionSweep
 from chalicelib.store.objects import ClipObjects
+from chalicelib.store.queues import WorkQueue
 from gateway.clipmaker import make_clip
 from tests.integration.test_ingest_handler import NOW, invoke_ingest, registered_upload, s3_event, site  # noqa: F401
 
@@ -59,9 +60,10 @@ def test_a_sweep_deletes_a_pages_footage_in_one_request_and_keeps_a_clip_a_hold_
     requests: Counter[str] = Counter()
     s3.meta.events.register("before-call.s3", lambda model, **_: requests.update([model.name]))
     objects = ClipObjects(s3, settings.clips_bucket, settings.clips_key_arn)
-    sweep = RetentionSweep(index, objects, wiring.audit_log(), wiring.catalog(), wiring.subject_request_book())
+    queue = WorkQueue(boto3.client("sqs"), settings.retention_queue_url)
+    sweep = RetentionSweep(index, objects, wiring.audit_log(), wiring.catalog(), wiring.subject_request_book(), queue)
 
-    report = sweep.run(NOW + timedelta(days=3650))
+    report = sweep.site("aizkraukle", NOW + timedelta(days=3650))
 
     assert report.expired == 2
     assert [index.get(clip.clip_id).status for clip in clips] == ["expired", "indexed", "expired"]

@@ -107,7 +107,7 @@ def test_held_clips_do_not_stop_the_sweep_from_paging_on(deployed, monkeypatch):
             ExpressionAttributeValues={":h": {"case-1"}},
         )
 
-    report = wiring.retention_sweep().run(NOW + timedelta(days=2))
+    report = wiring.retention_sweep().site("aizkraukle", NOW + timedelta(days=2))
 
     assert report.expired == 2
     statuses = {n: wiring.clip_index().get(clip(n).clip_id).status for n in range(1, 6)}

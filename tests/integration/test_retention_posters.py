@@ -8,7 +8,6 @@ from datetime import timedelta
 
 from chalicelib import wiring
 from chalicelib.domain.principal import Principal, Role
-from chalicelib.handlers.retention import RetentionSweep
 from gateway.clipmaker import make_clip
 from tests.integration.test_ingest_handler import NOW, invoke_ingest, registered_upload, s3_event, site  # noqa: F401
 
@@ -30,18 +29,16 @@ def test_a_cameras_latest_clip_expiring_takes_its_poster_off_the_wall(site, tmp_
         clip_id = registered_upload(site, path, ended_ago_s=ago)
         invoke_ingest([s3_event(index.get(clip_id).object_key, bucket)])
         ids.append(clip_id)
-    sweep = RetentionSweep(
-        index, wiring.clip_objects(), wiring.audit_log(), wiring.catalog(), wiring.subject_request_book()
-    )
+    sweep = wiring.retention_sweep()
     assert poster_of_cam_1(NOW) is not None
 
     between = NOW + RETENTION - timedelta(seconds=500)  # the older clip's time is up, not the latest's
-    assert sweep.run(between).expired == 1
+    assert sweep.site("aizkraukle", between).expired == 1
     assert poster_of_cam_1(between) is not None
     assert wiring.catalog().get_camera("cam-1").latest_clip_id == ids[1]
 
     after = NOW + RETENTION + timedelta(days=1)
-    assert sweep.run(after).expired == 1
+    assert sweep.site("aizkraukle", after).expired == 1
     assert [index.get(clip_id).status for clip_id in ids] == ["expired", "expired"]
     assert poster_of_cam_1(after) is None
     assert wiring.catalog().get_camera("cam-1").last_clip_at is not None  # when it last recorded stays known

@@ -25,6 +25,7 @@ ENVIRON = {
     "SAFE_SUBJECT_REQUESTS_TABLE": "safe-subject-requests",
     "SAFE_EXPORTS_QUEUE_URL": "https://sqs.eu-north-1.amazonaws.com/123456789012/exports",
     "SAFE_REDACTIONS_QUEUE_URL": "https://sqs.eu-north-1.amazonaws.com/123456789012/redactions",
+    "SAFE_RETENTION_QUEUE_URL": "https://sqs.eu-north-1.amazonaws.com/123456789012/retention",
     "SAFE_SEALING_KEYS_PREFIX": "safe-society/test/sealing-keys",
     "SAFE_GAPS_TABLE": "safe-gaps",
     "SAFE_NOTIFICATIONS_TABLE": "safe-notifications",

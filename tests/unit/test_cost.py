@@ -3,6 +3,7 @@ GB-seconds at a memory below one vCPU (local/cost_counting.py)."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from local.call_log import Table, item_size
 from local.cost import SEALING_KEY_CACHE_S, Plan, key_reads_per_clip
-from local.cost_counting import Calls, Invocations, gb_seconds, invocations, logged_bytes
+from local.cost_counting import Calls, Functions, Invocations, gb_seconds, invocations, logged_bytes
 
 CLIPS = Table(
     {
@@ -95,3 +96,26 @@ def test_a_sites_keys_are_read_once_per_warm_function_that_meets_its_clips_in_a_
     # As many warm functions as the site has clips in a period: each clip most likely meets a function new to it.
     many = key_reads_per_clip(site, warm_functions=clips_per_period)
     assert many == pytest.approx(1 - math.exp(-1))
+
+
+def test_the_functions_memory_timeout_and_queue_event_sources_are_read_from_the_template(tmp_path: Path) -> None:
+    def function(memory: int, timeout: int, events: dict[str, object] | None = None) -> dict[str, object]:
+        return {"Properties": {"MemorySize": memory, "Timeout": timeout, "Events": events or {}}}
+
+    sweeps = {"Properties": {"Queue": "q", "ScalingConfig": {"MaximumConcurrency": 7}}}
+    resources = {
+        "APIHandler": function(512, 60),
+        "GatewayAuth": function(256, 10),
+        "IngestClips": function(1024, 120, {"IngestClipsSqsEventSource": {"Properties": {"Queue": "q"}}}),
+        "ExpireSite": function(384, 900, {"ExpireSiteSqsEventSource": sweeps}),
+        "ExpireRetention": function(128, 120, {"ExpireRetentionEvent": {"Type": "Schedule"}}),
+    }
+    template = tmp_path / "template.yaml"
+    template.write_text(json.dumps({"Resources": resources}), encoding="utf-8")  # JSON is YAML
+
+    functions = Functions.from_template(template)
+
+    assert functions.memory == {"api": 512, "auth": 256, "ingest": 1024, "retention": 384}
+    assert functions.timeout_s["retention"] == 900
+    assert functions.sites_swept_at_once == 7
+    assert functions.polled_queues == 2  # the schedule polls no queue
