@@ -356,16 +356,21 @@ def sweep(info: RunInfo, log: CallLog, at: datetime) -> Invocations:
     jobs_log = Path(info.logs["jobs"])
     mark, start = log.mark(), jobs_log.stat().st_size
     info.fire("expire_retention", at, timeout_s=600)
-    sqs, queue_url = AwsEndpoint(info.aws_endpoint).client("sqs"), info.environment["SAFE_RETENTION_QUEUE_URL"]
-    deadline = time.monotonic() + 600
+    wait_drained(info, info.environment["SAFE_RETENTION_QUEUE_URL"])
+    return invocations(jobs_log, start, "expire_site", log.since(mark, keep=per_clip_call))
+
+
+def wait_drained(info: RunInfo, queue_url: str, timeout_s: float = 600) -> None:
+    """Until the queue holds no message, waiting or being handled: each handled to its end, its message deleted."""
+    sqs = AwsEndpoint(info.aws_endpoint).client("sqs")
+    deadline = time.monotonic() + timeout_s
     names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     while any(
         sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)["Attributes"][n] != "0" for n in names
     ):
         if time.monotonic() > deadline:
-            raise RuntimeError("the sites' retention sweeps did not end in time")
+            raise RuntimeError(f"the queue {queue_url} was not drained in time")
         time.sleep(0.1)
-    return invocations(jobs_log, start, "expire_site", log.since(mark, keep=per_clip_call))
 
 
 def statuses(info: RunInfo, clip_ids: list[str]) -> list[str]:
@@ -401,7 +406,7 @@ def measure(arguments: argparse.Namespace, functions: Functions, work: Path) -> 
         # The agent asks once after a multipart upload only: S3's answer to a checksummed PUT vouches for the bytes.
         if not all(gateway.received(clip_id) for clip_id in gateway.in_parts):
             raise RuntimeError("a clip indexed but not received")
-        time.sleep(1.5)  # the opened clips' own notifications (sealed) are handled
+        wait_drained(info, info.ingest_queue_url)  # the event source's deletion of each clip's message counted too
         calls = log.since(mark, keep=per_clip_call)
         ingest_calls = log.since(mark, keep=lambda line: line["thread"] == "ingest_clips")
         api_calls = log.since(mark, keep=lambda line: line["pid"] == info.pids["api"])
