@@ -65,6 +65,12 @@ def _dynamodb() -> Any:
     return boto3.resource("dynamodb", region_name=get_settings().region)
 
 
+def _work_queue(url: str) -> WorkQueue:
+    from chalicelib.store.queues import WorkQueue
+
+    return WorkQueue(boto3.client("sqs", region_name=get_settings().region), url)
+
+
 def _s3_client(settings: Settings) -> Any:
     # SigV4 is required for SSE-KMS objects; a regional endpoint keeps presigned PUTs from being redirected.
     # No SHA-256 of each body for its signature: botocore otherwise hashes every PUT that carries its own
@@ -344,10 +350,8 @@ def clip_ingest() -> ClipIngest:
 @functools.cache
 def retention_sweep() -> RetentionSweep:
     from chalicelib.handlers.retention import RetentionSweep
-    from chalicelib.store.queues import WorkQueue
 
-    settings = get_settings()
-    queue = WorkQueue(boto3.client("sqs", region_name=settings.region), settings.retention_queue_url)
+    queue = _work_queue(get_settings().retention_queue_url)
     return RetentionSweep(clip_index(), clip_objects(), audit_log(), catalog(), subject_request_book(), queue)
 
 
@@ -361,10 +365,7 @@ def subject_request_book() -> SubjectRequestBook:
 @functools.cache
 def exports_queue() -> WorkQueue:
     """The masked exports' queue: subject access exports and redacted shares' exports."""
-    from chalicelib.store.queues import WorkQueue
-
-    settings = get_settings()
-    return WorkQueue(boto3.client("sqs", region_name=settings.region), settings.exports_queue_url)
+    return _work_queue(get_settings().exports_queue_url)
 
 
 @functools.cache
@@ -378,10 +379,8 @@ def subject_access() -> SubjectAccess:
 @functools.cache
 def redactions() -> Redactions:
     from chalicelib.services.redactions import Redactions
-    from chalicelib.store.queues import WorkQueue
 
-    settings = get_settings()
-    queue = WorkQueue(boto3.client("sqs", region_name=settings.region), settings.redactions_queue_url)
+    queue = _work_queue(get_settings().redactions_queue_url)
     return Redactions(subject_request_book(), clip_index(), clip_objects(), audit_log(), queue, url_policy().default)
 
 
