@@ -64,24 +64,31 @@ class Catalog:
         self, camera_id: str, clip_end: datetime, clip_id: str, stills_key: str, stills: Stills
     ) -> None:
         """Advance the camera's last clip (never backwards: clips arrive out of order after outages), with its
-        stills (the first is the poster): the camera wall reads them with the cameras, not a query per camera."""
+        stills (the first is the poster): the camera wall reads them with the cameras, not a query per camera.
+        An older clip is the poster still when the camera has none (its latest was erased or expired)."""
+        poster = {":clip": clip_id, ":poster": stills_key, ":stills": to_item(stills.model_dump())}
+        set_poster = "latest_clip_id = :clip, latest_poster_key = :poster, latest_stills = :stills"
+        newer = Attr("last_clip_at").not_exists() | Attr("last_clip_at").lt(iso(clip_end))
+        if self._update_camera(
+            camera_id, f"SET last_clip_at = :end, {set_poster}", newer, poster | {":end": iso(clip_end)}
+        ):
+            return
+        self._update_camera(camera_id, f"SET {set_poster}", Attr("latest_clip_id").not_exists(), poster)
+
+    def _update_camera(self, camera_id: str, update: str, condition: Any, values: dict[str, Any]) -> bool:
+        """Update an existing camera if `condition` holds; whether it did."""
         try:
             self._cameras.update_item(
                 Key={"camera_id": camera_id},
-                UpdateExpression="SET last_clip_at = :end, latest_clip_id = :clip, latest_poster_key = :poster, "
-                "latest_stills = :stills",
-                ConditionExpression=Attr("camera_id").exists()
-                & (Attr("last_clip_at").not_exists() | Attr("last_clip_at").lt(iso(clip_end))),
-                ExpressionAttributeValues={
-                    ":end": iso(clip_end),
-                    ":clip": clip_id,
-                    ":poster": stills_key,
-                    ":stills": to_item(stills.model_dump()),
-                },
+                UpdateExpression=update,
+                ConditionExpression=Attr("camera_id").exists() & condition,
+                ExpressionAttributeValues=values,
             )
         except ClientError as error:
             if not is_condition_failure(error):
                 raise
+            return False
+        return True
 
     def forget_latest_clip(self, camera_id: str, clip_id: str) -> None:
         """The camera's latest clip was erased: the wall shows no poster of it (its time stays)."""

@@ -1,6 +1,6 @@
 """The camera wall after the retention sweep: a camera silent for longer than the retention has its latest clip
 expired, and the wall then offers no poster of the deleted stills; an older clip expiring leaves the latest
-clip's poster alone."""
+clip's poster alone; a clip arriving late once the poster is gone is the poster."""
 
 from __future__ import annotations
 
@@ -42,3 +42,33 @@ def test_a_cameras_latest_clip_expiring_takes_its_poster_off_the_wall(site, tmp_
     assert [index.get(clip_id).status for clip_id in ids] == ["expired", "expired"]
     assert poster_of_cam_1(after) is None
     assert wiring.catalog().get_camera("cam-1").last_clip_at is not None  # when it last recorded stays known
+
+
+def test_an_older_clip_arriving_after_the_latest_poster_went_is_the_poster_and_the_last_clip_time_stays(
+    site,  # noqa: F811
+    tmp_path,
+):
+    """Clips come out of order after an outage: one older than the camera's last that arrives once the latest
+    clip's poster is gone (erased, expired) gives the wall a poster again; while a poster stands, it does not."""
+    index, bucket, catalog = wiring.clip_index(), wiring.get_settings().clips_bucket, wiring.catalog()
+
+    def ingested(ago: int) -> str:
+        path = tmp_path / f"clip-{ago}.mp4"
+        make_clip(path, seconds=2, width=160, height=120, fps=10)
+        clip_id = registered_upload(site, path, ended_ago_s=ago)
+        invoke_ingest([s3_event(index.get(clip_id).object_key, bucket)])
+        return clip_id
+
+    latest = ingested(10)
+    last_clip_at = catalog.get_camera("cam-1").last_clip_at
+    ingested(500)  # older, while the latest's poster stands: nothing changes
+    assert catalog.get_camera("cam-1").latest_clip_id == latest
+    catalog.forget_latest_clip("cam-1", latest)  # what erasing it does
+    assert poster_of_cam_1(NOW) is None
+
+    late = ingested(1000)
+
+    camera = catalog.get_camera("cam-1")
+    assert camera.latest_clip_id == late
+    assert camera.last_clip_at == last_clip_at  # never backwards
+    assert poster_of_cam_1(NOW) is not None
