@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,3 +51,16 @@ class AwsEndpoint:
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
         }
+
+
+def wait_until_drained(sqs: Any, queue_url: str, timeout_s: float) -> None:
+    """Until the queue holds no message, waiting or being handled: each handled to its end, its message deleted.
+    TimeoutError if it still holds one after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    while any(
+        sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)["Attributes"][n] != "0" for n in names
+    ):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the queue {queue_url} was not drained in {timeout_s:g} s")
+        time.sleep(0.1)

@@ -28,7 +28,7 @@ from gateway.agent.sealing import part_digests
 from gateway.clipmaker import make_clip
 from gateway.uplink import put_clip, sha256_of
 from local.api_client import Session
-from local.aws import AwsEndpoint
+from local.aws import AwsEndpoint, wait_until_drained
 from local.call_log import ENV as CALL_LOG_ENV
 from local.stack import ROOT, LocalArchive, LocalOptions, RunInfo
 
@@ -356,21 +356,12 @@ def sweep(info: RunInfo, log: CallLog, at: datetime) -> Invocations:
     jobs_log = Path(info.logs["jobs"])
     mark, start = log.mark(), jobs_log.stat().st_size
     info.fire("expire_retention", at, timeout_s=600)
-    wait_drained(info, info.environment["SAFE_RETENTION_QUEUE_URL"])
+    wait_until_drained(_sqs(info), info.environment["SAFE_RETENTION_QUEUE_URL"], timeout_s=600)
     return invocations(jobs_log, start, "expire_site", log.since(mark, keep=per_clip_call))
 
 
-def wait_drained(info: RunInfo, queue_url: str, timeout_s: float = 600) -> None:
-    """Until the queue holds no message, waiting or being handled: each handled to its end, its message deleted."""
-    sqs = AwsEndpoint(info.aws_endpoint).client("sqs")
-    deadline = time.monotonic() + timeout_s
-    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    while any(
-        sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)["Attributes"][n] != "0" for n in names
-    ):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the queue {queue_url} was not drained in time")
-        time.sleep(0.1)
+def _sqs(info: RunInfo) -> Any:
+    return AwsEndpoint(info.aws_endpoint).client("sqs")
 
 
 def statuses(info: RunInfo, clip_ids: list[str]) -> list[str]:
@@ -406,7 +397,9 @@ def measure(arguments: argparse.Namespace, functions: Functions, work: Path) -> 
         # The agent asks once after a multipart upload only: S3's answer to a checksummed PUT vouches for the bytes.
         if not all(gateway.received(clip_id) for clip_id in gateway.in_parts):
             raise RuntimeError("a clip indexed but not received")
-        wait_drained(info, info.ingest_queue_url)  # the event source's deletion of each clip's message counted too
+        wait_until_drained(
+            _sqs(info), info.ingest_queue_url, timeout_s=600
+        )  # the event source's deletion of each clip's message counted too
         calls = log.since(mark, keep=per_clip_call)
         ingest_calls = log.since(mark, keep=lambda line: line["thread"] == "ingest_clips")
         api_calls = log.since(mark, keep=lambda line: line["pid"] == info.pids["api"])
@@ -458,8 +451,6 @@ def measure(arguments: argparse.Namespace, functions: Functions, work: Path) -> 
 
 
 def _table(info: RunInfo) -> Any:
-    from local.aws import AwsEndpoint
-
     return AwsEndpoint(info.aws_endpoint).client("dynamodb"), AwsEndpoint(info.aws_endpoint).client("s3")
 
 

@@ -21,7 +21,7 @@ from chalicelib.store.audit import AuditLog
 from gateway.clipmaker import make_clip
 from gateway.uplink import Uplink, put_clip, sha256_of
 from local.api_client import ApiClient, Session
-from local.aws import AwsEndpoint
+from local.aws import AwsEndpoint, wait_until_drained
 from local.demo import DEMO_PASSWORD, Official, catalog_of, create_official, demo_sites
 from local.stack import LocalArchive, LocalOptions, RunInfo
 
@@ -135,17 +135,6 @@ def upload(gateway: Callable[[str], Uplink]) -> Callable[..., dict[str, Any]]:
     return uploaded
 
 
-def wait_until_queue_empty(sqs: Any, queue_url: str, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    while time.monotonic() < deadline:
-        attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)["Attributes"]
-        if all(attributes[name] == "0" for name in names):
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"the queue {queue_url} was not drained")
-
-
 def fire(archive: RunInfo, handler: str, at: datetime) -> dict[str, Any]:
     """Run a scheduled handler once as if its schedule fired at `at`: its report."""
     report: dict[str, Any] = json.loads(archive.fire(handler, at)[-1])
@@ -157,7 +146,7 @@ def sweep_at(archive: RunInfo, at: datetime) -> None:
     local jobs drain the retention queue, as Lambda's event source does)."""
     assert fire(archive, "expire_retention", at)["sites"] >= 1
     sqs = AwsEndpoint(archive.aws_endpoint).client("sqs")
-    wait_until_queue_empty(sqs, archive.environment["SAFE_RETENTION_QUEUE_URL"], timeout_s=120)
+    wait_until_drained(sqs, archive.environment["SAFE_RETENTION_QUEUE_URL"], timeout_s=120)
 
 
 # ---- Lab sites for the audit trail's tests (written to directly, so the demo sites' chains stay intact) ----

@@ -15,7 +15,8 @@ from PIL import Image
 from chalicelib.domain.timeutil import parse_time
 from gateway.uplink import Uplink, put_clip
 from local.api_client import http
-from tests.e2e.conftest import sweep_at, wait_for_status, wait_until_queue_empty
+from local.aws import wait_until_drained
+from tests.e2e.conftest import sweep_at, wait_for_status
 
 pytestmark = pytest.mark.e2e
 
@@ -143,7 +144,7 @@ def test_the_same_s3_event_three_times_gives_one_record(record, upload, archive,
 
     for _ in range(2):
         sqs.send_message(QueueUrl=archive.ingest_queue_url, MessageBody=event)
-    wait_until_queue_empty(sqs, archive.ingest_queue_url)
+    wait_until_drained(sqs, archive.ingest_queue_url, timeout_s=30)
 
     after = operator.get(f"/clips/{state['clip_id']}").expect(200)
     assert after == before
