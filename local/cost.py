@@ -80,9 +80,9 @@ def request_rows(measured: Measured, functions: Functions, prices: dict[str, Any
     """Every billed thing per clip: the counted requests, what AWS does for them, Lambda time, logs."""
     n = measured.clips
     calls = Calls(
-        measured.calls.requests + measured.sweep.requests,
-        measured.calls.wru + measured.sweep.wru,
-        measured.calls.rru + measured.sweep.rru,
+        measured.calls.requests + measured.sweep.calls.requests,
+        measured.calls.wru + measured.sweep.calls.wru,
+        measured.calls.rru + measured.sweep.calls.rru,
         measured.calls.messages,
     )
     rows: list[Row] = []
@@ -146,7 +146,7 @@ def request_rows(measured: Measured, functions: Functions, prices: dict[str, Any
         ("api", "API handler", gb_seconds(wall, 0.0, functions.memory["api"])),
         ("auth", "gateway authorizer", gb_seconds(wall, 0.0, functions.memory["auth"])),
         ("ingest", "ingest", measured.ingest.gb_seconds(functions.memory["ingest"]) / n),
-        ("retention", "expiry", measured.sweep_invocation.gb_seconds(functions.memory["retention"]) / n),
+        ("retention", "expiry", measured.sweep.gb_seconds(functions.memory["retention"]) / n),
     ):
         memory, architecture = functions.memory[short], functions.architecture[short]
         rows.append(
@@ -248,7 +248,7 @@ def fixed_usd(measured: Measured, functions: Functions, prices: dict[str, Any], 
     """A deployment's own monthly costs, whatever its cameras, and its sites' (a sealing key each)."""
     # Every hour the schedule asks for each site's sweep (a message each), and each site's sweep runs: measured
     # for the local stack's sites, the schedule's share counted per site too (an upper bound).
-    empty, sites_here = measured.sweep_empty, measured.empty_sweeps
+    empty, sites_here = measured.sweep_empty.calls, measured.sweep_empty.count
     sqs_requests = sum(count for (service, _), count in empty.requests.items() if service == "sqs")
     per_site = (
         empty.wru * prices["dynamodb"]["write_request_unit_per_million"] / 1e6
@@ -271,7 +271,7 @@ def fixed_usd(measured: Measured, functions: Functions, prices: dict[str, Any], 
 def site_sweep_seconds(measured: Measured, functions: Functions, plan: Plan) -> float:
     """How long one site's hourly sweep runs on AWS (an hour of its cameras' clips due), against the function's
     timeout; a sweep that would outlast it hands the rest of its site on to another run."""
-    swept = measured.sweep_invocation
+    swept = measured.sweep
     per_clip = billed_seconds(swept.aws_wall_s, swept.cpu_s, functions.memory["retention"]) / measured.clips
     return per_clip * plan.cameras_per_site * 3600 / plan.clip_seconds
 

@@ -128,10 +128,8 @@ class Measured:
     calls: Calls
     api: Invocations  # the gateway's API requests: their wall time as it saw them
     ingest: Invocations
-    sweep: Calls
-    sweep_empty: Calls  # an hour's schedule and its sites' sweeps, with nothing due
-    empty_sweeps: int  # the sites swept then
-    sweep_invocation: Invocations
+    sweep: Invocations  # what the clips add to the sites' sweeps
+    sweep_empty: Invocations  # the sites' sweeps an hour's schedule asks for, with nothing due (one each)
     heartbeat: Calls
     log_bytes: int
     clip_bytes: int
@@ -437,10 +435,8 @@ def measure(arguments: argparse.Namespace, functions: Functions, work: Path) -> 
         calls=calls,
         api=api,
         ingest=ingest,
-        sweep=per_clip_sweep.calls,
-        sweep_empty=empty.calls,
-        empty_sweeps=empty.count,
-        sweep_invocation=per_clip_sweep,
+        sweep=per_clip_sweep,
+        sweep_empty=empty,
         heartbeat=heartbeat,
         log_bytes=log_bytes,
         clip_bytes=clips[0].stat().st_size,
