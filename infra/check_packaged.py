@@ -4,8 +4,8 @@
 Chalice emits. cfn-lint validates the shape of the result, not whether the merge did its job: a function still on the
 placeholder role of .chalice/config.json, an overlay for a function that was renamed (a resource without a Type), an
 SQS event source without partial batch responses, an authorizer caching its answers, officials' tokens that outlive
-a disabled account by more than 15 minutes, a function missing a setting chalicelib.config needs. This module
-checks those.
+a disabled account by more than 15 minutes, a function missing a setting chalicelib.config needs, a dead-letter queue
+that no alarm watches (infra/queue_alarms.py). This module checks those.
 
     python -m infra.check_packaged out/sam.yaml
 """
@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from chalicelib.config import Settings
-from infra import gateway_responses
+from infra import gateway_responses, queue_alarms
 
 RUNTIME = "python3.13"
 ARCHITECTURE = "arm64"  # .chalice/config.json lambda_architecture
@@ -67,6 +67,7 @@ def problems(template: Template) -> list[str]:
             found += _function_problems(name, resource.get("Properties") or {}, resources, global_env, required)
     found += _api_problems(resources)
     found += _token_problems(resources)
+    found += queue_alarms.problems(resources)
     return found
 
 

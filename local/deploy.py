@@ -33,6 +33,8 @@ LOCALLY_UNUSED = frozenset(
         "AWS::WAFv2::WebACLAssociation",
         "AWS::Logs::SubscriptionFilter",
         "AWS::Lambda::Permission",
+        # Moto's CloudWatch evaluates no metric: the dead-letter queues' alarms matter only on AWS.
+        "AWS::CloudWatch::Alarm",
         # The redaction function (a container image): locally local/jobs.py drains its queue into its handler.
         "AWS::Serverless::Function",
     }

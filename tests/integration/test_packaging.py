@@ -116,7 +116,27 @@ def _template() -> dict[str, Any]:
     return {
         "Globals": {"Function": {"Environment": {"Variables": environment}}},
         "Resources": {
-            "IngestQueue": {"Type": "AWS::SQS::Queue", "Properties": {}},
+            "IngestQueue": {
+                "Type": "AWS::SQS::Queue",
+                "Properties": {
+                    "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["IngestDeadLetterQueue", "Arn"]}}
+                },
+            },
+            "IngestDeadLetterQueue": {"Type": "AWS::SQS::Queue", "Properties": {}},
+            "AdminsAlarms": {"Type": "AWS::SNS::Topic", "Properties": {"KmsMasterKeyId": {"Ref": "AlarmsKey"}}},
+            "IngestGaveUpAlarm": {
+                "Type": "AWS::CloudWatch::Alarm",
+                "Properties": {
+                    "Namespace": "AWS/SQS",
+                    "MetricName": "ApproximateNumberOfMessagesVisible",
+                    "Dimensions": [
+                        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["IngestDeadLetterQueue", "QueueName"]}}
+                    ],
+                    "Threshold": 0,
+                    "ComparisonOperator": "GreaterThanThreshold",
+                    "AlarmActions": [{"Ref": "AdminsAlarms"}],
+                },
+            },
             "IngestClipsRole": {"Type": "AWS::IAM::Role", "Properties": {}},
             "IngestClips": {
                 "Type": "AWS::Serverless::Function",
@@ -298,6 +318,31 @@ def _firewall_on_nothing(template: dict[str, Any]) -> None:
     del template["Resources"]["FirewallOnApi"]
 
 
+def _alarm(template: dict[str, Any]) -> dict[str, Any]:
+    properties: dict[str, Any] = template["Resources"]["IngestGaveUpAlarm"]["Properties"]
+    return properties
+
+
+def _dead_letter_queue_unwatched(template: dict[str, Any]) -> None:
+    del template["Resources"]["IngestGaveUpAlarm"]
+
+
+def _alarm_at_ten_messages(template: dict[str, Any]) -> None:
+    _alarm(template)["Threshold"] = 10
+
+
+def _alarm_on_another_queue(template: dict[str, Any]) -> None:
+    _alarm(template)["Dimensions"][0]["Value"] = {"Fn::GetAtt": ["IngestQueue", "QueueName"]}
+
+
+def _alarm_telling_nobody(template: dict[str, Any]) -> None:
+    _alarm(template)["AlarmActions"] = []
+
+
+def _alarm_topic_of_the_managed_key(template: dict[str, Any]) -> None:
+    template["Resources"]["AdminsAlarms"]["Properties"]["KmsMasterKeyId"] = "alias/aws/sns"
+
+
 BREAKAGES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "placeholder role": (_placeholder_role, "IngestClips: Role"),
     "role of something else": (_role_of_a_queue, "IngestClips: Role"),
@@ -322,6 +367,11 @@ BREAKAGES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "one route throttled": (_throttling_one_route_only, "MethodSettings"),
     "firewall without a rate rule": (_firewall_without_rate_rule, "rate-based rule"),
     "firewall not on the API": (_firewall_on_nothing, "rate-based rule"),
+    "dead-letter queue without an alarm": (_dead_letter_queue_unwatched, "IngestDeadLetterQueue: no AWS::CloudWatch"),
+    "alarm at ten messages": (_alarm_at_ten_messages, "IngestDeadLetterQueue: no AWS::CloudWatch"),
+    "alarm on the source queue": (_alarm_on_another_queue, "IngestDeadLetterQueue: no AWS::CloudWatch"),
+    "alarm telling nobody": (_alarm_telling_nobody, "IngestGaveUpAlarm: AlarmActions"),
+    "alarm topic CloudWatch cannot use": (_alarm_topic_of_the_managed_key, "encrypted with alias/aws/sns"),
 }
 
 
