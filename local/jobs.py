@@ -17,7 +17,7 @@ import signal
 import threading
 import time
 import uuid
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +33,8 @@ from local.private_files import write_private
 DEFAULT_RUN_INFO = Path(__file__).resolve().parent.parent / ".local-run" / "run-info.json"
 # Locally a failed message is offered again after this long (AWS waits the queue's visibility timeout).
 RETRY_AFTER_S = 5
+
+type Handler = Callable[[dict[str, Any], Any], Any]  # (event, context) -> what Lambda's handler returns
 
 
 @dataclass
@@ -84,10 +86,14 @@ def scheduled_event(now: datetime, region: str) -> dict[str, Any]:
 
 
 def drain_queue(handler_name: str, queue_url: str, stop: threading.Event) -> None:
-    """Lambda's SQS event source, locally: receive, call the handler, delete what it did not report failed.
-    `handler_name` is one of app.py's handlers, or module:function for a function of its own (redaction)."""
+    """Lambda's SQS event source, locally, into a handler of this process: `handler_name` is one of app.py's
+    handlers, or module:function for a function of its own (redaction)."""
     module, _, function = handler_name.rpartition(":")
-    handler = getattr(importlib.import_module(module or "app"), function)
+    drain_into(handler_name, getattr(importlib.import_module(module or "app"), function), queue_url, stop)
+
+
+def drain_into(handler_name: str, handler: Handler, queue_url: str, stop: threading.Event) -> None:
+    """Lambda's SQS event source: receive, call the handler, delete what it did not report failed."""
     sqs = boto3.client("sqs")
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     while not stop.is_set():
@@ -99,7 +105,7 @@ def drain_queue(handler_name: str, queue_url: str, stop: threading.Event) -> Non
             stop.wait(1)
 
 
-def _drain_once(sqs: Any, queue_url: str, queue_arn: str, handler_name: str, handler: Any) -> None:
+def _drain_once(sqs: Any, queue_url: str, queue_arn: str, handler_name: str, handler: Handler) -> None:
     """One receive → handler → delete round, as Lambda's event source mapping does it."""
     messages = sqs.receive_message(
         QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1, AttributeNames=["All"]

@@ -42,6 +42,9 @@ class LocalOptions:
     state_dir: Path | None = None  # the archive's data, kept here across restarts; None: in memory only
     fresh: bool = False  # forget what state_dir holds and start empty
     cameras: dict[str, int] = field(default_factory=dict)  # a site's camera count, when seeding, beyond the demo's
+    # The redaction function as its container image (podman's name for it; scripts/check-redaction-image builds
+    # it) rather than its handler in the jobs process.
+    redaction_image: str | None = None
 
 
 @dataclass
@@ -232,8 +235,7 @@ class LocalArchive:
                 f"make_exports={self.stack.outputs['ExportsQueueUrl']}",
                 "--queue",
                 f"expire_site={self.stack.outputs['RetentionQueueUrl']}",
-                "--queue",
-                f"redaction.handler:find_tracks={self.stack.outputs['RedactionsQueueUrl']}",
+                *self._redactions_in_jobs(),
                 "--retention-every",
                 str(self.options.retention_every_s),
                 "--access-log",
@@ -241,6 +243,19 @@ class LocalArchive:
             ],
             environment,
         )
+        if self.options.redaction_image:
+            image_function = [
+                *(sys.executable, "-m", "local.image_function", "--image", self.options.redaction_image),
+                *("--queue", self.stack.outputs["RedactionsQueueUrl"], "--name", f"find-tracks-{os.getpid()}"),
+            ]
+            self._spawn("find-tracks", image_function, environment)
+
+    def _redactions_in_jobs(self) -> list[str]:
+        """The jobs' --queue for the redaction function's handler, unless its image drains the queue."""
+        assert self.stack is not None
+        if self.options.redaction_image:
+            return []
+        return ["--queue", f"redaction.handler:find_tracks={self.stack.outputs['RedactionsQueueUrl']}"]
 
     def _saved_stack(self, aws: AwsEndpoint) -> SavedStack | None:
         """What an earlier run deployed and seeded, if the state it left is kept; its URLs moved to `aws`."""

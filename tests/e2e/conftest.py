@@ -6,6 +6,7 @@ Tests act as a gateway (HTTP + presigned PUT) and as officials (Cognito login + 
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunInfo]:
         # The pool's word on an account is trusted this long (60 s in production): short, so that the
         # lockout tests need not wait a minute; the rule they test is the same.
         extra_environment={"SAFE_ACCOUNT_CHECK_SECONDS": str(ACCOUNT_CHECK_SECONDS)},
+        # scripts/check-redaction-image runs the redaction tests against the function's built image.
+        redaction_image=os.environ.get("LOCAL_REDACTION_IMAGE") or None,
     )
     with LocalArchive(options) as running:
         assert running.info is not None

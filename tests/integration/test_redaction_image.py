@@ -1,8 +1,11 @@
-"""The redaction function's image (infra/redaction/Dockerfile), checked without Docker, which this machine lacks.
+"""The redaction function's image (infra/redaction/Dockerfile) on Lambda's arm64, which this machine is not.
 
-Its Python layer is what `pip install -r requirements-redaction.txt` puts into Lambda's arm64 Python 3.13 base
-image: here pip installs the same requirements into a directory for that platform, as it would choose them
-there (about 15 s from pip's cache, a few minutes from PyPI), and the tests judge what it chose. The layer is
+scripts/run-tests builds the image itself (scripts/build-redaction-image) and the end-to-end tests run the
+redaction function as that image, but on this machine's architecture and a stand-in for AWS's base. What
+arm64 adds is checked here: the image's Python layer is what `pip install -r requirements-redaction.txt` puts
+into Lambda's arm64 Python 3.13 base image, so pip installs the same requirements into a directory for that
+platform, as it would choose them there (about 15 s from pip's cache, a few minutes from PyPI), and the tests
+judge what it chose. The layer is
 far over the 250 MB a zip package may unzip to (about 440 MB: ONNX Runtime, OpenCV, numpy, PyAV and their
 libraries), which is why the function is an image and the API's zip does without all of it.
 """
