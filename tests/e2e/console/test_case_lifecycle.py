@@ -52,6 +52,8 @@ def test_an_investigator_holds_a_window_dragged_on_the_timeline_then_releases_a_
     drag_across(tab.page, hour_start, first.start - timedelta(seconds=90), second.end + timedelta(seconds=90))
     expect(tab.page.get_by_test_id("selection")).to_be_visible()
     hold = tab.page.get_by_role("form", name="Hold a window of this camera for a case")
+    # The selection shows while the drag is under way; the form takes the window once the button is released.
+    expect(hold.get_by_label("To")).not_to_have_value("")
     chosen_from, chosen_to = hold.get_by_label("From").input_value(), hold.get_by_label("To").input_value()
     assert chosen_from < first.start.astimezone(RIGA).strftime("%H:%M:%S") < chosen_to
     assert chosen_from < second.end.astimezone(RIGA).strftime("%H:%M:%S") < chosen_to
