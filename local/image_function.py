@@ -180,8 +180,10 @@ def run(image: str, queue_url: str, name: str) -> None:
                 raise SystemExit(1)
     finally:
         subprocess.run(["podman", "rm", "--force", "--time", "2", name], check=False, capture_output=True)  # noqa: S607
-        with contextlib.suppress(subprocess.TimeoutExpired):
+        try:
             container.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            container.kill()
         runtime.close()
 
 
