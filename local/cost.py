@@ -46,6 +46,12 @@ from local.cost_counting import (
 from local.stack import ROOT
 
 HOURS_PER_MONTH = 730  # AWS's month
+# X-Ray's sampling, which Lambda applies to a function and API Gateway's default rule to the stage: the first
+# request each second is traced, and this share of the others.
+XRAY_SAMPLED = 0.05
+# The entry points traced at least once a second at scale (the API stage; ingest): the first trace each second
+# is a fixed cost of the deployment (a town's 90 cameras send more than one request a second already).
+XRAY_BUSY_ENTRY_POINTS = ("API stage", "ingest")
 GIB = 1 << 30
 SEALING_KEY_CACHE_S = Settings.model_fields["sealing_key_cache_seconds"].default
 
@@ -131,6 +137,10 @@ def request_rows(measured: Measured, functions: Functions, prices: dict[str, Any
     rows.append(
         Row("WAF", "requests inspected", api_per_clip, api_per_clip * prices["waf"]["requests_per_million"] / 1e6)
     )
+    if functions.traced:
+        traced = XRAY_SAMPLED * (api_per_clip + measured.ingest.count / n)
+        what = f"traces recorded ({XRAY_SAMPLED:.0%} of API requests and ingest runs, past the first each second)"
+        rows.append(Row("X-Ray", what, traced, traced * prices["xray"]["traces_recorded_per_million"] / 1e6))
     lam = prices["lambda"]
     invocations_per_clip = api_per_clip * 2 + measured.ingest.count / n
     rows.append(
@@ -222,6 +232,7 @@ def heartbeat_usd(measured: Measured, functions: Functions, prices: dict[str, An
         )
         + measured.heartbeat.wru * prices["dynamodb"]["write_request_unit_per_million"] / 1e6
         + measured.heartbeat.rru * prices["dynamodb"]["read_request_unit_per_million"] / 1e6
+        + (XRAY_SAMPLED * prices["xray"]["traces_recorded_per_million"] / 1e6 if functions.traced else 0.0)
     )
     return one * per_month
 
@@ -259,8 +270,19 @@ def fixed_usd(measured: Measured, functions: Functions, prices: dict[str, Any], 
     # The event source long-polls each queue with 5 pollers, 20 s per poll, whether clips come or not.
     queues = functions.polled_queues
     polling = queues * 5 * HOURS_PER_MONTH * 180 * prices["sqs"]["requests_per_million"] / 1e6
+    xray = [
+        (
+            f"X-Ray: the first trace each second of {', '.join(XRAY_BUSY_ENTRY_POINTS)}",
+            len(XRAY_BUSY_ENTRY_POINTS) * HOURS_PER_MONTH * 3600 * prices["xray"]["traces_recorded_per_million"] / 1e6,
+        )
+    ]
     return [
-        ("KMS keys: clips, audit signing", 2 * prices["kms"]["key_month"]),
+        ("KMS keys: clips, audit signing, alarm topic", 3 * prices["kms"]["key_month"]),
+        (
+            f"CloudWatch: {functions.alarms} alarms (the dead-letter queues')",
+            functions.alarms * prices["cloudwatch"]["standard_alarm_month"],
+        ),
+        *(xray if functions.traced else []),
         (f"Secrets Manager: {plan.sites:,} sites' sealing keys", plan.sites * prices["secretsmanager"]["secret_month"]),
         ("WAF: web ACL and its rate rule", prices["waf"]["web_acl_month"] + prices["waf"]["rule_month"]),
         (f"retention: the hourly schedule and {plan.sites:,} sites' sweeps (with nothing due)", sweep_usd),

@@ -147,6 +147,8 @@ class Functions:
     timeout_s: dict[str, int]
     sites_swept_at_once: int  # the retention queue's event source: its maximum concurrency
     polled_queues: int  # queues an event source long-polls
+    traced: bool  # active X-Ray tracing (.chalice/config.json's xray: the API stage and every function)
+    alarms: int  # CloudWatch alarms of the template (the dead-letter queues')
 
     @classmethod
     def from_template(cls, path: Path) -> Functions:
@@ -169,6 +171,8 @@ class Functions:
             timeout_s={short: int(p["Timeout"]) for short, p in properties.items()},
             sites_swept_at_once=int(sweeps["ScalingConfig"]["MaximumConcurrency"]),
             polled_queues=len(queue_events),
+            traced=bool(chalice.get("xray", False) or chalice["stages"]["prod"].get("xray", False)),
+            alarms=sum(1 for resource in resources.values() if resource.get("Type") == "AWS::CloudWatch::Alarm"),
         )
 
 

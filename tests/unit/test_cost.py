@@ -3,6 +3,7 @@ GB-seconds at a memory below one vCPU (local/cost_counting.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -10,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from local.call_log import Table, item_size
-from local.cost import SEALING_KEY_CACHE_S, Plan, key_reads_per_clip
-from local.cost_counting import Calls, Functions, Invocations, gb_seconds, invocations, logged_bytes
+from local.cost import SEALING_KEY_CACHE_S, XRAY_SAMPLED, Plan, fixed_usd, key_reads_per_clip, request_rows
+from local.cost_counting import Calls, Functions, Invocations, Measured, gb_seconds, invocations, logged_bytes
+from local.stack import ROOT
 
 CLIPS = Table(
     {
@@ -109,6 +111,7 @@ def test_the_functions_memory_timeout_and_queue_event_sources_are_read_from_the_
         "IngestClips": function(1024, 120, {"IngestClipsSqsEventSource": {"Properties": {"Queue": "q"}}}),
         "ExpireSite": function(384, 900, {"ExpireSiteSqsEventSource": sweeps}),
         "ExpireRetention": function(128, 120, {"ExpireRetentionEvent": {"Type": "Schedule"}}),
+        "IngestGaveUpAlarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {}},
     }
     template = tmp_path / "template.yaml"
     template.write_text(json.dumps({"Resources": resources}), encoding="utf-8")  # JSON is YAML
@@ -119,3 +122,41 @@ def test_the_functions_memory_timeout_and_queue_event_sources_are_read_from_the_
     assert functions.timeout_s["retention"] == 900
     assert functions.sites_swept_at_once == 7
     assert functions.polled_queues == 2  # the schedule polls no queue
+    assert functions.alarms == 1
+    assert functions.traced  # .chalice/config.json turns X-Ray on
+
+
+def _measured(clips: int, api_requests: int, ingest_runs: int) -> Measured:
+    nothing = Calls()
+    return Measured(
+        clips=clips,
+        calls=nothing,
+        api=Invocations(count=api_requests, wall_s=0.1 * api_requests, timed_by_cpu=False),
+        ingest=Invocations(count=ingest_runs, wall_s=0.4 * ingest_runs, cpu_s=0.1 * ingest_runs),
+        sweep=Invocations(count=1),
+        sweep_empty=Invocations(count=2),
+        heartbeat=nothing,
+        log_bytes=0,
+        clip_bytes=15_000_000,
+        still_bytes=50_000,
+        item_bytes=900,
+        tombstone_bytes=300,
+    )
+
+
+def test_x_ray_bills_a_share_of_each_clips_requests_and_the_first_trace_each_second_as_fixed() -> None:
+    prices = json.loads((ROOT / "infra" / "prices" / "eu-north-1.json").read_text(encoding="utf-8"))
+    traced = Functions.from_template(ROOT / "infra" / "template.yaml")
+    untraced = dataclasses.replace(traced, traced=False)
+    plan = Plan(2.0, 30, 60, 10_000, 3, 20, 3.0)
+    measured = _measured(clips=10, api_requests=12, ingest_runs=10)
+
+    (row,) = [r for r in request_rows(measured, traced, prices, plan) if r.service == "X-Ray"]
+    assert row.per_clip == pytest.approx(XRAY_SAMPLED * (12 + 10) / 10)
+    assert row.usd_per_clip == pytest.approx(row.per_clip * prices["xray"]["traces_recorded_per_million"] / 1e6)
+    assert not [r for r in request_rows(measured, untraced, prices, plan) if r.service == "X-Ray"]
+    fixed = dict(fixed_usd(measured, traced, prices, plan))
+    (reservoir,) = [usd for name, usd in fixed.items() if name.startswith("X-Ray")]
+    # One trace a second, a month long, for the API stage and for ingest.
+    assert reservoir == pytest.approx(2 * 730 * 3600 * prices["xray"]["traces_recorded_per_million"] / 1e6)
+    assert not [name for name, _ in fixed_usd(measured, untraced, prices, plan) if name.startswith("X-Ray")]
