@@ -42,7 +42,7 @@ class LocalOptions:
     state_dir: Path | None = None  # the archive's data, kept here across restarts; None: in memory only
     fresh: bool = False  # forget what state_dir holds and start empty
     cameras: dict[str, int] = field(default_factory=dict)  # a site's camera count, when seeding, beyond the demo's
-    # The redaction function as its container image (podman's name for it; scripts/check-redaction-image builds
+    # The redaction function as its container image (podman's name for it; scripts/build-redaction-image builds
     # it) rather than its handler in the jobs process.
     redaction_image: str | None = None
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The entrypoint of scripts/check-redaction-image's stand-in for Lambda's Python base image: it runs the
+# The entrypoint of scripts/build-redaction-image's stand-in for Lambda's Python base image: it runs the
 # handler its command names under the Runtime Interface Client, as the real one does when Lambda starts it.
 if [ $# -ne 1 ]; then
   echo "lambda-entrypoint: the handler's name must be the only argument" >&2

@@ -39,7 +39,7 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunInfo]:
         # The pool's word on an account is trusted this long (60 s in production): short, so that the
         # lockout tests need not wait a minute; the rule they test is the same.
         extra_environment={"SAFE_ACCOUNT_CHECK_SECONDS": str(ACCOUNT_CHECK_SECONDS)},
-        # scripts/check-redaction-image runs the redaction tests against the function's built image.
+        # scripts/run-tests builds the redaction function's image and names it here: the archive runs that image.
         redaction_image=os.environ.get("LOCAL_REDACTION_IMAGE") or None,
     )
     with LocalArchive(options) as running:

@@ -1,5 +1,6 @@
 """Right of access over HTTP: the request, its deadline, and an export that never shows other people: made only
-from a redaction the dpo has reviewed (the redaction function runs in the local jobs, as on AWS)."""
+from a redaction the dpo has reviewed (under scripts/run-tests the redaction function runs as its own image, as on
+AWS)."""
 
 from __future__ import annotations
 
