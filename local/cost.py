@@ -277,7 +277,7 @@ def fixed_usd(measured: Measured, functions: Functions, prices: dict[str, Any], 
         )
     ]
     return [
-        ("KMS keys: clips, audit signing, alarm topic", 3 * prices["kms"]["key_month"]),
+        (f"KMS: the template's {functions.kms_keys} keys", functions.kms_keys * prices["kms"]["key_month"]),
         (
             f"CloudWatch: {functions.alarms} alarms (the dead-letter queues')",
             functions.alarms * prices["cloudwatch"]["standard_alarm_month"],

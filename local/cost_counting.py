@@ -149,6 +149,7 @@ class Functions:
     polled_queues: int  # queues an event source long-polls
     traced: bool  # active X-Ray tracing (.chalice/config.json's xray: the API stage and every function)
     alarms: int  # CloudWatch alarms of the template (the dead-letter queues')
+    kms_keys: int  # KMS keys of the template (the clips', the audit signing key, the alarm topic's)
 
     @classmethod
     def from_template(cls, path: Path) -> Functions:
@@ -171,8 +172,9 @@ class Functions:
             timeout_s={short: int(p["Timeout"]) for short, p in properties.items()},
             sites_swept_at_once=int(sweeps["ScalingConfig"]["MaximumConcurrency"]),
             polled_queues=len(queue_events),
-            traced=bool(chalice.get("xray", False) or chalice["stages"]["prod"].get("xray", False)),
+            traced=bool(chalice["stages"]["prod"].get("xray", chalice.get("xray", False))),  # a stage's value wins
             alarms=sum(1 for resource in resources.values() if resource.get("Type") == "AWS::CloudWatch::Alarm"),
+            kms_keys=sum(1 for resource in resources.values() if resource.get("Type") == "AWS::KMS::Key"),
         )
 
 

@@ -112,6 +112,7 @@ def test_the_functions_memory_timeout_and_queue_event_sources_are_read_from_the_
         "ExpireSite": function(384, 900, {"ExpireSiteSqsEventSource": sweeps}),
         "ExpireRetention": function(128, 120, {"ExpireRetentionEvent": {"Type": "Schedule"}}),
         "IngestGaveUpAlarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {}},
+        "ClipsKey": {"Type": "AWS::KMS::Key", "Properties": {}},
     }
     template = tmp_path / "template.yaml"
     template.write_text(json.dumps({"Resources": resources}), encoding="utf-8")  # JSON is YAML
@@ -123,6 +124,7 @@ def test_the_functions_memory_timeout_and_queue_event_sources_are_read_from_the_
     assert functions.sites_swept_at_once == 7
     assert functions.polled_queues == 2  # the schedule polls no queue
     assert functions.alarms == 1
+    assert functions.kms_keys == 1
     assert functions.traced  # .chalice/config.json turns X-Ray on
 
 
