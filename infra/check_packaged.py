@@ -13,7 +13,6 @@ that no alarm watches (infra/queue_alarms.py). This module checks those.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -23,6 +22,7 @@ import yaml
 
 from chalicelib.config import Settings
 from infra import gateway_responses, queue_alarms
+from infra.template_refs import arn_target
 
 RUNTIME = "python3.13"
 ARCHITECTURE = "arm64"  # .chalice/config.json lambda_architecture
@@ -30,7 +30,6 @@ CHALICE_DEFAULT_MEMORY = 128
 FUNCTION = "AWS::Serverless::Function"
 # Settings fields Lambda itself provides (as AWS_REGION), so the template need not.
 PROVIDED_BY_LAMBDA = frozenset({"region"})
-_SUB_ARN = re.compile(r"^\$\{([A-Za-z0-9]+)\.Arn\}$")
 # A disabled or deleted official is refused within a minute by the authorizer (which caches nothing); a token
 # lives at most this long in any case (issue 9: "ID tokens live <= 15 minutes").
 MAX_TOKEN_MINUTES = 15
@@ -122,23 +121,9 @@ def _sqs_problems(where: str, properties: Mapping[str, Any], resources: Mapping[
 
 def _arn_of(value: Any, resources: Mapping[str, Any]) -> str | None:
     """The Type of the template resource whose Arn `value` is, if it is exactly one GetAtt/Sub of it."""
-    target = _arn_target(value)
+    target = arn_target(value)
     resource = resources.get(target) if target else None
     return resource.get("Type") if isinstance(resource, Mapping) else None
-
-
-def _arn_target(value: Any) -> str | None:
-    """The logical name of the resource whose Arn `value` is, if it is exactly one GetAtt/Sub of it."""
-    if not isinstance(value, Mapping) or len(value) != 1:
-        return None
-    ((function, argument),) = value.items()
-    if function == "Fn::GetAtt":
-        parts = argument.split(".", 1) if isinstance(argument, str) else argument
-        if isinstance(parts, list) and len(parts) == 2 and parts[1] == "Arn" and isinstance(parts[0], str):
-            return parts[0]
-    elif function == "Fn::Sub" and isinstance(argument, str) and (match := _SUB_ARN.match(argument)):
-        return match.group(1)
-    return None
 
 
 def _api_problems(resources: Mapping[str, Any]) -> list[str]:
@@ -202,7 +187,7 @@ def _rate_limits_the_api(resource: Mapping[str, Any], resources: Mapping[str, An
     properties = resource.get("Properties") or {}
     stage_arn = properties.get("ResourceArn")
     on_api = isinstance(stage_arn, Mapping) and "${RestAPI}" in str(stage_arn.get("Fn::Sub", ""))
-    acl = resources.get(_arn_target(properties.get("WebACLArn")) or "")
+    acl = resources.get(arn_target(properties.get("WebACLArn")) or "")
     if not on_api or not isinstance(acl, Mapping) or acl.get("Type") != "AWS::WAFv2::WebACL":
         return False
     rules = (acl.get("Properties") or {}).get("Rules") or []

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from infra.template_refs import arn_target
+
 ALARM = "AWS::CloudWatch::Alarm"
 QUEUE = "AWS::SQS::Queue"
 TOPIC = "AWS::SNS::Topic"
@@ -39,8 +41,8 @@ def _dead_letter_queues(resources: Mapping[str, Any]) -> set[str]:
     for resource in resources.values():
         if resource.get("Type") == QUEUE:
             arn = ((resource.get("Properties") or {}).get("RedrivePolicy") or {}).get("deadLetterTargetArn")
-            if isinstance(arn, Mapping) and isinstance(arn.get("Fn::GetAtt"), list):
-                targets.add(arn["Fn::GetAtt"][0])
+            if (target := arn_target(arn)) is not None:
+                targets.add(target)
     return targets
 
 
