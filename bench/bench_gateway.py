@@ -9,7 +9,9 @@ Two tables, each with a baseline measured in the same run:
   signed in as the archive's are, sent by the agent's own HTTP client). Each at 1, 4 and 8 in flight; a
   ratio is against bare PUTs with as many in flight, and against the fastest bare PUTs. The agent's backlog
   is spooled while the link is down (sealed, as after an outage) and timed from the link's return until
-  the spool is empty. `--before REF` adds the agent as of that git ref (its own code, the same archive and
+  the spool is empty. Each run also says when its first PUT arrived beyond the link (the proxy's clock) and
+  its ratio once under way: the bare PUTs' time from their first PUT on against the agent's, which leaves
+  out what the agent pays once per outage before it can upload (below). `--before REF` adds the agent as of that git ref (its own code, the same archive and
   link), each right after the current agent with as many in flight, for a before/after in one run;
   `--repeat N` runs all of it N times over (a ratio is against the bare PUTs of its own run) and ends with
   each ratio's median and range, for a machine whose other work makes single runs noisy.
@@ -98,7 +100,20 @@ class Drained:
     what: str
     in_flight: int
     seconds: float
+    first_put_s: float  # from the start to the first PUT's arrival beyond the link
     rss_mb: float | None = None
+
+    @property
+    def under_way_s(self) -> float:
+        """From the first PUT on: the draining itself, without what comes before it."""
+        return self.seconds - self.first_put_s
+
+
+def first_put_after(proxy: UplinkProxy, started: float) -> float:
+    first = proxy.first_since("^PUT ", started)
+    if first is None:
+        raise RuntimeError("no PUT went through the link")
+    return first - started
 
 
 def backlog(folder: Path, sources: list[Path], count: int, ended_before: timedelta) -> list[Path]:
@@ -132,7 +147,7 @@ def bare_puts(s3: Any, proxy: UplinkProxy, clips: list[Path], in_flight: int, ru
     seconds = time.perf_counter() - started
     if not all(vouched):
         raise RuntimeError("S3 did not answer every PUT with its checksum")
-    return Drained(BARE, in_flight, seconds)
+    return Drained(BARE, in_flight, seconds, first_put_after(proxy, started))
 
 
 def agent_config(work: Path, archive: RunInfo, proxy: UplinkProxy, folder: Path, in_flight: int) -> Path:
@@ -172,7 +187,8 @@ def agent_drain(
     finally:
         agent.send_signal(signal.SIGTERM)
         agent.wait(timeout=60)
-    return Drained("agent" if code == ROOT else f"agent as of {code.name}", in_flight, seconds, rss)
+    what = "agent" if code == ROOT else f"agent as of {code.name}"
+    return Drained(what, in_flight, seconds, first_put_after(proxy, started), rss)
 
 
 def wait(condition: Callable[[], bool], agent: subprocess.Popen[bytes], timeout_s: float = 900) -> None:
@@ -208,25 +224,38 @@ def drain_table(work: Path, count: int, rtt_ms: float, before: str | None, repea
             proxy.close()
             os.kill(info.pids["jobs"], signal.SIGCONT)
     size_mb = sum(clip.stat().st_size for clip in plain) / MB
-    bare = {(repeat, row.in_flight): row.seconds for repeat, row in rows if row.rss_mb is None}
+    bare = {(repeat, row.in_flight): row for repeat, row in rows if row.rss_mb is None}
     print(f"{count} clips of {size_mb / count:.2f} MB on average, through a link with {rtt_ms:.0f} ms round trips\n")
-    print("| | run | in flight | clips/s | MB/s | ratio: bare, as many in flight | ratio: fastest bare | peak RSS MB |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    ratios: dict[tuple[str, int], list[float]] = {}
+    print(
+        "| | run | in flight | clips/s | MB/s | ratio: bare, as many in flight | ratio: fastest bare "
+        "| first PUT after s | ratio once under way: from the first PUT on | peak RSS MB |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    ratios: dict[tuple[str, int], list[tuple[float, float]]] = {}
     for repeat, row in rows:
         rss = f"{row.rss_mb:.0f}" if row.rss_mb is not None else "—"
-        fastest = min(seconds for (other, _), seconds in bare.items() if other == repeat)
-        ratio = bare[repeat, row.in_flight] / row.seconds
-        ratios.setdefault((row.what, row.in_flight), []).append(ratio)
+        fastest = min(other.seconds for (run, _), other in bare.items() if run == repeat)
+        baseline = bare[repeat, row.in_flight]
+        ratio, under_way = baseline.seconds / row.seconds, baseline.under_way_s / row.under_way_s
+        ratios.setdefault((row.what, row.in_flight), []).append((ratio, under_way))
         rates = f"{count / row.seconds:.1f} | {size_mb / row.seconds:.2f} | {ratio:.2f} | {fastest / row.seconds:.2f}"
-        print(f"| {row.what} | {repeat + 1} | {row.in_flight} | {rates} | {rss} |")
+        started = f"{row.first_put_s:.3f} | {under_way:.2f}"
+        print(f"| {row.what} | {repeat + 1} | {row.in_flight} | {rates} | {started} | {rss} |")
     print()
     if repeats > 1:
-        print("| | in flight | ratio: bare, as many in flight, median (lowest–highest) of the runs |\n|---|---:|---:|")
+        print(
+            "The runs' medians (lowest–highest)\n\n"
+            "| | in flight | ratio: bare, as many in flight | once under way |\n|---|---:|---:|---:|"
+        )
         for (what, in_flight), each in ratios.items():
             if what != BARE:
-                print(f"| {what} | {in_flight} | {statistics.median(each):.2f} ({min(each):.2f}–{max(each):.2f}) |")
+                whole, from_first_put = [w for w, _ in each], [u for _, u in each]
+                print(f"| {what} | {in_flight} | {_spread(whole)} | {_spread(from_first_put)} |")
         print()
+
+
+def _spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f})"
 
 
 def main() -> None:

@@ -28,6 +28,7 @@ import av
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.corpus import corpus  # noqa: E402
+from bench.decode_floor import decode_strip_keyframes  # noqa: E402
 from chalicelib.media.stills import thumbnails  # noqa: E402
 from chalicelib.media.video import MediaLimits, probe  # noqa: E402
 
@@ -52,27 +53,6 @@ def paired(methods: dict[str, Callable[[], object]], runs: int) -> dict[str, tup
     }
 
 
-def floor(path: Path, stills: int) -> int:
-    """Open, then seek to each evenly spaced time and decode only the keyframe found there (each once)."""
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        stream.codec_context.skip_frame = "NONKEY"
-        start = stream.start_time or 0
-        # A fragmented file may declare no track duration, only the container's (in microseconds).
-        span = stream.duration or int((container.duration or 0) / 1e6 / stream.time_base)
-        decoded: set[int] = set()
-        for index in range(stills):
-            if index:
-                container.seek(start + span * index // stills, stream=stream)
-            packet = next(p for p in container.demux(stream) if p.size and p.is_keyframe)
-            if (packet.pts or 0) in decoded:
-                continue
-            decoded.add(packet.pts or 0)
-            if not stream.codec_context.decode(packet):
-                stream.codec_context.decode(None)  # a decoder with B-frame delay gives the frame on flush
-        return len(decoded)
-
-
 def ffmpeg_poster(ffmpeg: str, path: Path, out: Path) -> None:
     command = [ffmpeg, "-v", "error", "-y", "-i", str(path), "-frames:v", "1", "-vf", "scale=320:-1", str(out)]
     subprocess.run(command, check=True)
@@ -80,11 +60,12 @@ def ffmpeg_poster(ffmpeg: str, path: Path, out: Path) -> None:
 
 def rows_for(path: Path, runs: int, work: Path) -> list[tuple[str, float, float]]:
     """(method, median ms, median paired ratio to the strip's floor) for one clip."""
-    keyframes = floor(path, STILLS)
+    keyframes = decode_strip_keyframes(path, STILLS)
     stills = thumbnails(path).stills
+    strip_floor = f"floor: open + decode the strip's {keyframes} keyframe(s) (baseline)"
     methods: dict[str, Callable[[], object]] = {
-        f"floor: open + decode the strip's {keyframes} keyframe(s) (baseline)": lambda: floor(path, STILLS),
-        "floor: open + decode the first keyframe": lambda: floor(path, 1),
+        strip_floor: lambda: decode_strip_keyframes(path, STILLS),
+        "floor: open + decode the first keyframe": lambda: decode_strip_keyframes(path, 1),
         "poster alone": lambda: thumbnails(path, count=0),
         f"all stills in one JPEG: {stills} in all": lambda: thumbnails(path, count=STILLS),
         "probe: header + demux every packet": lambda: probe(path, MediaLimits()),

@@ -45,6 +45,7 @@ class UplinkProxy:
         self.port = free_port()
         self.connects: list[Connect] = []
         self.requests: list[str] = []  # the request line of every tunnel, in the order they began
+        self.began: list[float] = []  # when each of `requests` arrived (time.perf_counter)
         self.refuse_with: int | None = None  # answer CONNECTs with this status instead (e.g. 407)
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
@@ -90,6 +91,13 @@ class UplinkProxy:
         pattern = re.compile(request_line)
         with self._lock:
             return [line for line in self.requests if pattern.search(line)]
+
+    def first_since(self, request_line: str, since: float) -> float | None:
+        """When the first request matching the regex arrived at `since` (time.perf_counter) or later."""
+        pattern = re.compile(request_line)
+        with self._lock:
+            matching = zip(self.began, self.requests, strict=True)
+            return min((t for t, line in matching if t >= since and pattern.search(line)), default=None)
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
@@ -141,6 +149,7 @@ class UplinkProxy:
         line = first.split(b"\r\n", 1)[0].decode(errors="replace")
         with self._lock:
             self.requests.append(line)
+            self.began.append(time.perf_counter())
             stall = next((s for s in self._stalls if s.pattern.search(line)), None)
             if stall is not None:
                 self._stalls.remove(stall)

@@ -202,6 +202,7 @@ def test_behind_a_site_proxy_api_calls_and_puts_go_through_tunnels_to_their_host
     api = api_for(scripted, HttpProxy("127.0.0.1", proxy.port, "town hall:pa:ss"))
 
     api.heartbeat({"spool_clips": 0})
+    between = time.perf_counter()
     api.put(ticket, sealed)
 
     archive_host = scripted.url.removeprefix("http://")
@@ -209,6 +210,9 @@ def test_behind_a_site_proxy_api_calls_and_puts_go_through_tunnels_to_their_host
     # The proxy's credentials go to the proxy alone, in the CONNECT; the archive sees only its own headers.
     assert proxy.connects[0].headers["Proxy-Authorization"] == "Basic dG93biBoYWxsOnBhOnNz"
     assert proxy.requests == ["POST /api/gateway/heartbeat HTTP/1.1", "PUT /bucket/k?sig=2 HTTP/1.1"]
+    # When each went out (bench_gateway times an agent's first PUT so): the heartbeat before `between`.
+    assert proxy.first_since("^POST ", between) is None
+    assert (proxy.first_since("^PUT ", 0.0) or 0.0) >= between
     (_, _, api_headers, _), (_, _, put_headers, put_body) = scripted.seen
     assert api_headers["Host"] == put_headers["Host"] == archive_host  # the signed host, not the proxy's
     assert not any(key.lower().startswith("proxy-") for key in [*api_headers, *put_headers])
