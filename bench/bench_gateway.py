@@ -59,6 +59,7 @@ from pyrage import x25519
 
 from bench.code_before import code_as_of
 from bench.corpus import CLIPS, corpus
+from bench.timing import timed
 from gateway.agent.api import ArchiveApi, UploadTicket
 from gateway.agent.config import HttpProxy
 from local.aws import AwsEndpoint
@@ -70,12 +71,6 @@ CAMERA = "birzai-market"
 SCRATCH_BUCKET = "bench-bare-puts"
 IN_FLIGHT = (1, 4, 8)
 BARE = "bare presigned PUTs"
-
-
-def timed(action: object, *args: object) -> float:
-    started = time.perf_counter()
-    action(*args)  # type: ignore[operator]
-    return time.perf_counter() - started
 
 
 def sealing_table(work: Path) -> None:

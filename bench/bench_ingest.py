@@ -42,9 +42,7 @@ import statistics
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +51,7 @@ from pyrage import x25519
 
 from bench.corpus import corpus, sized_clip
 from bench.decode_floor import decode_strip_keyframes
+from bench.timing import timed
 from gateway.uplink import put_clip
 from local.api_client import Session
 from local.aws import AwsEndpoint
@@ -120,12 +119,6 @@ def wait_indexed(session: Session, clip_ids: list[str], timeout_s: float = 600, 
             raise RuntimeError(f"clip {clip_id} was quarantined")
 
 
-def timed(action: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    action()
-    return time.perf_counter() - started
-
-
 def pipeline(gateway: Gateway, clip: Path, upload: Path, start: datetime) -> tuple[float, float]:
     """(register→indexed, PUT→indexed) seconds for one clip."""
     began = time.perf_counter()
@@ -172,8 +165,8 @@ def main() -> None:
             runs: dict[str, list[tuple[float, float]]] = {"plain": [], "sealed": []}
             for number in range(arguments.rounds):
                 put_s, get_s = bare_put_and_get(s3, clip, number)
-                request_s = timed(partial(plain.session.get, status_read))
-                decode_s = timed(partial(decode_strip_keyframes, clip, STILLS))
+                request_s = timed(plain.session.get, status_read)
+                decode_s = timed(decode_strip_keyframes, clip, STILLS)
                 open_s = age_open(clip, Path(work))
                 bare.append(put_s)
                 floors["plain"].append(request_s + put_s + max(get_s, decode_s))
