@@ -237,8 +237,8 @@ def drain_table(work: Path, count: int, rtt_ms: float, before: str | None, repea
         ratio, under_way = baseline.seconds / row.seconds, baseline.under_way_s / row.under_way_s
         ratios.setdefault((row.what, row.in_flight), []).append((ratio, under_way))
         rates = f"{count / row.seconds:.1f} | {size_mb / row.seconds:.2f} | {ratio:.2f} | {fastest / row.seconds:.2f}"
-        started = f"{row.first_put_s:.3f} | {under_way:.2f}"
-        print(f"| {row.what} | {repeat + 1} | {row.in_flight} | {rates} | {started} | {rss} |")
+        first_put = f"{row.first_put_s:.3f} | {under_way:.2f}"
+        print(f"| {row.what} | {repeat + 1} | {row.in_flight} | {rates} | {first_put} | {rss} |")
     print()
     if repeats > 1:
         print(
